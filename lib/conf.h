@@ -1,0 +1,102 @@
+/*
+ * conf.h - postbeacon.conf (libconfig) loaded into one validated struct.
+ *
+ * Every program reads the same file; each takes the sections it needs.
+ * pb_conf_load() fails with "file:line: setting: what is wrong (fix)" in
+ * errbuf, so a bad file stops a daemon at start-up, never at run time.
+ */
+#ifndef PB_CONF_H
+#define PB_CONF_H
+
+#include <stddef.h>
+
+#define PB_DEFAULT_CONF "/etc/postbeacon/postbeacon.conf"
+
+/* A list of strings from a libconfig array; NULL-terminated. */
+struct pb_strlist {
+    char **items;
+    size_t count;
+};
+
+enum pb_fsync_policy { PB_FSYNC_ALWAYS, PB_FSYNC_SECOND, PB_FSYNC_NEVER };
+
+struct pb_redis_conf {
+    char *host;                 /* default "127.0.0.1"; ignored if socket set */
+    int port;                   /* default 6379 */
+    char *socket;               /* unix socket path, or NULL */
+    char *password;             /* AUTH password, or NULL */
+    int db;                     /* SELECT db, default 0 */
+    int timeout_ms;             /* connect and command timeout, default 200 */
+    char *prefix;               /* key prefix, default "pb:" */
+    char *journal;              /* local journal file for unwritten events */
+    enum pb_fsync_policy journal_fsync;   /* default PB_FSYNC_SECOND */
+    int queue_max;              /* in-memory records before the journal takes over, default 10000 */
+    int retention_days;         /* TTL of per-message records, default 180 */
+};
+
+enum pb_utm_content_mode { PB_UTM_CONTENT_NONE, PB_UTM_CONTENT_POSITION, PB_UTM_CONTENT_ANCHOR };
+
+struct pb_utm_conf {
+    int enabled;                /* default 1 */
+    char *source;               /* utm_source, default "newsletter" */
+    char *medium;               /* utm_medium, default "email" */
+    char *term;                 /* utm_term, default NULL (not added) */
+    enum pb_utm_content_mode content;   /* default PB_UTM_CONTENT_POSITION */
+    struct pb_strlist domains;  /* destination domains that get UTM (and subdomains) */
+};
+
+enum pb_multi_rcpt { PB_MULTI_CAMPAIGN, PB_MULTI_SKIP };
+enum pb_pixel_position { PB_PIXEL_AFTER_BODY, PB_PIXEL_BEFORE_BODY_END, PB_PIXEL_NONE };
+
+struct pb_milter_conf {
+    char *socket;               /* libmilter address, default "unix:/run/postbeacon/milter.sock" */
+    int socket_mode;            /* default 0660 */
+    char *user;                 /* run as, default "postbeacon" (NULL/"" = stay) */
+    char *group;                /* default NULL = user's primary group */
+    char *pidfile;              /* default "/run/postbeacon/milter.pid" */
+    int workers_timeout;        /* libmilter timeout seconds, default 30 */
+
+    /* which mail is marketing mail */
+    struct pb_strlist daemon_names;     /* {daemon_name} values of outgoing services */
+    int authenticated;          /* SASL-authenticated submitters are outgoing, default 1 */
+    struct pb_strlist senders;  /* "user@dom" or "@dom" envelope senders that are marketing */
+    char *campaign_header;      /* default "X-Campaign" */
+    int strip_campaign_header;  /* remove it from the sent mail, default 1 */
+    char *skip_header;          /* default "X-Postbeacon-Skip" */
+    struct pb_strlist exclude_rcpt_domains;
+    char *default_campaign;     /* campaign when the header is absent, default "newsletter" */
+    enum pb_multi_rcpt multi_recipient;  /* default PB_MULTI_CAMPAIGN */
+
+    /* what is changed */
+    int track_clicks;           /* default 1 */
+    int track_opens;            /* default 1 */
+    int list_unsubscribe;       /* default 1 */
+    char *unsubscribe_mailto;   /* e.g. "unsubscribe@example.com", default NULL */
+    enum pb_pixel_position pixel_position;
+    char *notrack_attribute;    /* default "data-pb-notrack" */
+    struct pb_strlist unsubscribe_patterns; /* URL substrings of unsubscribe links, default unsubscribe, optout, opt-out */
+    size_t max_message_size;    /* bytes, default 10 MB */
+};
+
+struct pb_conf {
+    char *path;                 /* the file this came from */
+    char *keys_file;            /* keys.file, default "/etc/postbeacon/keys" */
+    char *tracking_url;         /* tracking.base_url, e.g. "https://t.example.com" (no trailing /) */
+    char *log_facility;         /* syslog facility name, default "mail" */
+    struct pb_redis_conf redis;
+    struct pb_utm_conf utm;
+    struct pb_milter_conf milter;
+};
+
+/* Load and validate; 0 on success, -1 with a message in errbuf. */
+int pb_conf_load(const char *path, struct pb_conf *conf, char *errbuf, size_t errlen);
+
+/* Defaults only (used by tests and before a file is read). */
+void pb_conf_defaults(struct pb_conf *conf);
+
+void pb_conf_free(struct pb_conf *conf);
+
+/* 1 if s equals an item (case-insensitive). */
+int pb_strlist_has(const struct pb_strlist *list, const char *s);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * contact.h - opaque contact ids: HMAC-SHA256(contact key, lowercased
+ * address) truncated to 8 bytes, shown as 16 hex digits in Redis.
+ */
+#ifndef PB_CONTACT_H
+#define PB_CONTACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "keys.h"
+#include "token.h"
+
+/* Address is normalised: surrounding <> and spaces removed, lowercased. */
+void pb_contact_id(const struct pb_keyring *ring, const char *address,
+                   uint8_t out[PB_CONTACT_LEN]);
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void pb_hex(const uint8_t *in, size_t n, char *out);
+/* Normalised address into out (outlen incl. NUL); returns length or -1. */
+long pb_address_normalise(const char *address, char *out, size_t outlen);
+
+#endif

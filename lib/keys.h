@@ -1,0 +1,50 @@
+/*
+ * keys.h - the HMAC-SHA256 key ring that signs and verifies tokens.
+ *
+ * The key file (keys.file, mode 0600 or 0640, never world-readable) holds
+ * one key a line:  "<id> <secret as 64+ hex digits>", ids 1..255, and one
+ * line "contact <hex>" for the stable key that turns addresses into contact
+ * ids. The LAST key line signs new tokens; every listed key verifies, so a
+ * key stays valid until its line is removed. Format: docs/tokens.md.
+ */
+#ifndef PB_KEYS_H
+#define PB_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PB_KEY_MAX 64           /* secret bytes */
+#define PB_KEY_MIN 32
+
+struct pb_key {
+    uint8_t id;                 /* 1..255 */
+    uint8_t secret[PB_KEY_MAX];
+    size_t len;
+    void *mac_state;            /* precomputed HMAC ipad/opad state (keys.c) */
+};
+
+struct pb_keyring {
+    struct pb_key keys[255];
+    size_t count;
+    int signing;                /* index into keys[] of the newest key */
+    uint8_t contact_key[PB_KEY_MAX];
+    size_t contact_key_len;
+};
+
+/* Load; 0 on success, -1 with "file:line: what (fix)" in errbuf.
+ * check_mode: refuse files readable by "other" (tests may pass 0). */
+int pb_keys_load(const char *path, int check_mode, struct pb_keyring *ring,
+                 char *errbuf, size_t errlen);
+const struct pb_key *pb_keys_signing(const struct pb_keyring *ring);
+const struct pb_key *pb_keys_find(const struct pb_keyring *ring, uint8_t id);
+void pb_keys_free(struct pb_keyring *ring);
+
+/* HMAC-SHA256(key, data) into out[32], using the precomputed state. */
+void pb_keys_hmac(const struct pb_key *key, const void *data, size_t len, uint8_t out[32]);
+
+/* Write a fresh key file with one signing key and a contact key (mode 0600);
+ * or, if it exists, append a new key with the next id. Used by `postbeacon keys`
+ * and the demo/test scripts. 0 on success. */
+int pb_keys_generate(const char *path, char *errbuf, size_t errlen);
+
+#endif
