@@ -1,0 +1,618 @@
+/*
+ * conf.c - read postbeacon.conf with libconfig and check it against the
+ * schema table (conf_schema.c) into a struct pb_conf (conf.h).
+ *
+ * Every mistake stops the load with one message that names the file, the
+ * line, the setting and what would fix it:
+ *   postbeacon.conf:12: milter.pixel_position: "middle" is not one of
+ *   after-body, before-body-end, none
+ * Unknown sections and settings are errors too (with a did-you-mean), so a
+ * typo never silently falls back to a default.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libconfig.h>
+#include "conf.h"
+#include "conf_schema.h"
+
+struct conf_ctx {
+    const char *path;
+    struct pb_conf *conf;
+    char *err;
+    size_t errlen;
+    char dir[1024];             /* the file's directory, for @include names */
+};
+
+/* ---- defaults and freeing ---------------------------------------------- */
+
+static void set_list(struct pb_strlist *list, const char *const *items)
+{
+    size_t n = 0;
+
+    while (items[n] != NULL)
+        n++;
+    list->items = calloc(n + 1, sizeof(char *));
+    list->count = 0;
+    if (list->items == NULL)
+        return;
+    for (; list->count < n; list->count++)
+        list->items[list->count] = strdup(items[list->count]);
+}
+
+static void tracker_defaults(struct pb_tracker_conf *t)
+{
+    static const char *const listen[] = { "127.0.0.1:8080", NULL };
+    static const char *const admin_listen[] = { "127.0.0.1:9464", NULL };
+
+    set_list(&t->listen, listen);
+    set_list(&t->admin_listen, admin_listen);
+    t->user = strdup("postbeacon");
+    t->pidfile = strdup("/run/postbeacon/tracker.pid");
+    t->journal = strdup("/var/lib/postbeacon/tracker.journal");
+    t->queue_max = 10000;
+    t->max_header_size = 8192;
+    t->max_body_size = 4096;
+    t->timeout = 10;
+    t->language = strdup("en");
+    t->bots_file = strdup(SYSCONFDIR "/postbeacon/bots.conf");
+    t->machine_click_seconds = 5;
+    t->stream_max_age_days = 90;
+    t->stream_maxlen = 1000000;
+}
+
+void pb_conf_defaults(struct pb_conf *conf)
+{
+    static const char *const unsubscribe_patterns[] = { "unsubscribe", "optout", "opt-out",
+                                                         NULL };
+
+    memset(conf, 0, sizeof(*conf));
+    conf->keys_file = strdup("/etc/postbeacon/keys");
+    conf->log_facility = strdup("mail");
+
+    conf->redis.host = strdup("127.0.0.1");
+    conf->redis.port = 6379;
+    conf->redis.timeout_ms = 200;
+    conf->redis.prefix = strdup("pb:");
+    conf->redis.journal = strdup("/var/lib/postbeacon/milter.journal");
+    conf->redis.journal_fsync = PB_FSYNC_SECOND;
+    conf->redis.queue_max = 10000;
+    conf->redis.retention_days = 180;
+
+    conf->utm.enabled = 1;
+    conf->utm.source = strdup("newsletter");
+    conf->utm.medium = strdup("email");
+    conf->utm.content = PB_UTM_CONTENT_POSITION;
+
+    conf->milter.socket = strdup("unix:/run/postbeacon/milter.sock");
+    conf->milter.socket_mode = 0660;
+    conf->milter.user = strdup("postbeacon");
+    conf->milter.pidfile = strdup("/run/postbeacon/milter.pid");
+    conf->milter.workers_timeout = 30;
+    conf->milter.authenticated = 1;
+    conf->milter.campaign_header = strdup("X-Campaign");
+    conf->milter.strip_campaign_header = 1;
+    conf->milter.skip_header = strdup("X-Postbeacon-Skip");
+    conf->milter.default_campaign = strdup("newsletter");
+    conf->milter.multi_recipient = PB_MULTI_CAMPAIGN;
+    conf->milter.track_clicks = 1;
+    conf->milter.track_opens = 1;
+    conf->milter.list_unsubscribe = 1;
+    conf->milter.pixel_position = PB_PIXEL_AFTER_BODY;
+    conf->milter.notrack_attribute = strdup("data-pb-notrack");
+    set_list(&conf->milter.unsubscribe_patterns, unsubscribe_patterns);
+    conf->milter.max_message_size = 10 * 1024 * 1024;
+    tracker_defaults(&conf->tracker);
+}
+
+static void free_list(struct pb_strlist *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+void pb_conf_free(struct pb_conf *conf)
+{
+    char **strings[] = {
+        &conf->path, &conf->keys_file, &conf->tracking_url, &conf->log_facility,
+        &conf->redis.host, &conf->redis.socket, &conf->redis.password, &conf->redis.prefix,
+        &conf->redis.journal, &conf->utm.source, &conf->utm.medium, &conf->utm.term,
+        &conf->milter.socket, &conf->milter.user, &conf->milter.group, &conf->milter.pidfile,
+        &conf->milter.campaign_header, &conf->milter.skip_header,
+        &conf->milter.default_campaign, &conf->milter.unsubscribe_mailto,
+        &conf->milter.notrack_attribute, &conf->tracker.user, &conf->tracker.group,
+        &conf->tracker.pidfile, &conf->tracker.journal, &conf->tracker.language,
+        &conf->tracker.bots_file, &conf->tracker.tls_cert, &conf->tracker.tls_key,
+    };
+
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        free(*strings[i]);
+    free_list(&conf->utm.domains);
+    free_list(&conf->milter.daemon_names);
+    free_list(&conf->milter.senders);
+    free_list(&conf->milter.exclude_rcpt_domains);
+    free_list(&conf->milter.unsubscribe_patterns);
+    free_list(&conf->tracker.listen);
+    free_list(&conf->tracker.admin_listen);
+    free_list(&conf->tracker.trusted_proxies);
+    memset(conf, 0, sizeof(*conf));
+}
+
+int pb_strlist_has(const struct pb_strlist *list, const char *s)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcasecmp(list->items[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- error messages ---------------------------------------------------- */
+
+/* The name of `file` (the main file or an @include) as the user can find
+ * it; returns the length written to ctx->err. */
+static int put_file_name(struct conf_ctx *ctx, const char *file)
+{
+    if (file == NULL || strcmp(file, ctx->path) == 0)
+        return snprintf(ctx->err, ctx->errlen, "%s", ctx->path);
+    if (file[0] == '/' || strcmp(ctx->dir, ".") == 0)
+        return snprintf(ctx->err, ctx->errlen, "%s", file);
+    return snprintf(ctx->err, ctx->errlen, "%s/%s", ctx->dir, file);
+}
+
+/* "FILE:LINE: " + message, for the place where setting s was written. */
+static int fail_at(struct conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
+{
+    const char *file = s ? config_setting_source_file(s) : NULL;
+    int line = s ? config_setting_source_line(s) : 0;
+    int n;
+    va_list ap;
+
+    /* List items carry no line of their own in some libconfig versions. */
+    while (s != NULL && line == 0 && (s = config_setting_parent(s)) != NULL) {
+        line = config_setting_source_line(s);
+        file = config_setting_source_file(s);
+    }
+    n = put_file_name(ctx, file);
+    if (n >= 0 && (size_t)n < ctx->errlen && line > 0)
+        n += snprintf(ctx->err + n, ctx->errlen - (size_t)n, ":%d: ", line);
+    else if (n >= 0 && (size_t)n < ctx->errlen)
+        n += snprintf(ctx->err + n, ctx->errlen - (size_t)n, ": ");
+    if (n < 0 || (size_t)n >= ctx->errlen)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err + n, ctx->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const char *type_name(int type)
+{
+    switch (type) {
+    case CONFIG_TYPE_GROUP:  return "a group { ... }";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:  return "an integer";
+    case CONFIG_TYPE_FLOAT:  return "a number with a fraction";
+    case CONFIG_TYPE_STRING: return "a string";
+    case CONFIG_TYPE_BOOL:   return "true/false";
+    case CONFIG_TYPE_ARRAY:  return "an array [ ... ]";
+    case CONFIG_TYPE_LIST:   return "a list ( ... )";
+    default:                 return "nothing";
+    }
+}
+
+static int wrong_type(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                      const char *expected, const struct pb_conf_setting *set)
+{
+    return fail_at(ctx, s, "%s: expected %s, got %s (%s)", where, expected,
+                   type_name(config_setting_type(s)), set->help);
+}
+
+/* Edit distance, for "did you mean"; names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+    if (la >= 63 || lb >= 63)
+        return 64;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+    }
+    return prev[lb];
+}
+
+/* Fill `out` with "did you mean X?" or the list of candidates. */
+static void suggest(const char *name, const char *const *candidates, size_t n,
+                    const char *what, char *out, size_t outlen)
+{
+    size_t best = (size_t)-1, best_dist = strlen(name) < 5 ? 2 : 3, len;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(name, candidates[i]);
+        if (d < best_dist) {
+            best = i;
+            best_dist = d;
+        }
+    }
+    if (best != (size_t)-1) {
+        snprintf(out, outlen, " (did you mean %s?)", candidates[best]);
+        return;
+    }
+    len = (size_t)snprintf(out, outlen, "; known %s:", what);
+    for (size_t i = 0; i < n && len < outlen; i++)
+        len += (size_t)snprintf(out + len, outlen - len, "%s %s", i ? "," : "", candidates[i]);
+}
+
+static int unknown_setting(struct conf_ctx *ctx, const config_setting_t *s,
+                           const struct pb_conf_section *sec)
+{
+    const char *names[64];
+    char hint[1024], what[80];
+    size_t n = 0;
+
+    for (const struct pb_conf_setting *set = sec->settings; set->name && n < 64; set++)
+        names[n++] = set->name;
+    snprintf(what, sizeof(what), "settings in %s", sec->name);
+    suggest(config_setting_name(s), names, n, what, hint, sizeof(hint));
+    return fail_at(ctx, s, "unknown setting %s.%s%s", sec->name, config_setting_name(s), hint);
+}
+
+static int unknown_section(struct conf_ctx *ctx, const config_setting_t *s)
+{
+    const char *names[16];
+    char hint[512];
+    size_t n = 0;
+
+    for (const struct pb_conf_section *sec = pb_conf_sections; sec->name && n < 16; sec++)
+        names[n++] = sec->name;
+    suggest(config_setting_name(s), names, n, "sections", hint, sizeof(hint));
+    return fail_at(ctx, s, "unknown section %s%s", config_setting_name(s), hint);
+}
+
+/* ---- one value of each type -------------------------------------------- */
+
+/* Copy a string value, run its checker; *out is NULL for an unset "". */
+static int get_string(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                      const struct pb_conf_setting *set, char **out)
+{
+    char why[512];
+    char *value;
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return wrong_type(ctx, s, where, "a string in double quotes", set);
+    *out = NULL;
+    value = strdup(config_setting_get_string(s));
+    if (value == NULL)
+        return fail_at(ctx, s, "%s: out of memory", where);
+    if (*value == '\0' && (set->flags & PB_CF_EMPTY_NULL)) {
+        free(value);
+        return 0;
+    }
+    if (set->check != NULL && set->check(value, why, sizeof(why)) != 0) {
+        free(value);
+        return fail_at(ctx, s, "%s: %s", where, why);
+    }
+    *out = value;
+    return 0;
+}
+
+static int get_list(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                    const struct pb_conf_setting *set, struct pb_strlist *list)
+{
+    int type = config_setting_type(s), n = config_setting_length(s);
+    char item_where[160];
+
+    if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+        return wrong_type(ctx, s, where, "an array of strings [ \"...\", ... ]", set);
+    free_list(list);
+    list->items = calloc((size_t)n + 1, sizeof(char *));
+    if (list->items == NULL)
+        return fail_at(ctx, s, "%s: out of memory", where);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *item = config_setting_get_elem(s, (unsigned)i);
+        char *value = NULL;
+        snprintf(item_where, sizeof(item_where), "%s[%d]", where, i);
+        if (get_string(ctx, item, item_where, set, &value) != 0)
+            return -1;
+        if (value == NULL)
+            return fail_at(ctx, item, "%s: must not be empty (%s)", item_where, set->help);
+        list->items[list->count++] = value;
+    }
+    return 0;
+}
+
+/* An integer within the setting's range (PB_CT_INT and PB_CT_LONG). */
+static int get_integer(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                       const struct pb_conf_setting *set, long long *out)
+{
+    long long v;
+    int type = config_setting_type(s);
+
+    if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+        return wrong_type(ctx, s, where, "an integer", set);
+    v = config_setting_get_int64(s);
+    if (v < set->min || v > set->max)
+        return fail_at(ctx, s, "%s: %lld is out of range (use %lld..%lld: %s)", where, v,
+                       set->min, set->max, set->help);
+    *out = v;
+    return 0;
+}
+
+static int get_bool(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                    const struct pb_conf_setting *set, int *out)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return wrong_type(ctx, s, where, "a boolean", set);
+    *out = config_setting_get_bool(s) ? 1 : 0;
+    return 0;
+}
+
+static int get_enum(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                    const struct pb_conf_setting *set, int *out)
+{
+    char words[256];
+    size_t len = 0;
+    const char *value;
+
+    words[0] = '\0';
+    for (const struct pb_conf_word *w = set->words; w->word && len < sizeof(words); w++)
+        len += (size_t)snprintf(words + len, sizeof(words) - len, "%s%s",
+                                w == set->words ? "" : ", ", w->word);
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail_at(ctx, s, "%s: expected a string, got %s (one of %s)", where,
+                       type_name(config_setting_type(s)), words);
+    value = config_setting_get_string(s);
+    for (const struct pb_conf_word *w = set->words; w->word; w++) {
+        if (strcmp(w->word, value) == 0) {
+            *out = w->value;
+            return 0;
+        }
+    }
+    return fail_at(ctx, s, "%s: \"%s\" is not one of %s", where, value, words);
+}
+
+/* "0660" as a string; unquoted 0660 reaches us as decimal 660 (libconfig
+ * drops the leading 0), so decimal digits are read as octal like chmod. */
+static int get_mode(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                    const struct pb_conf_setting *set, int *out)
+{
+    char digits[32], *end;
+    long v = -1;
+    int type = config_setting_type(s);
+
+    if (type == CONFIG_TYPE_STRING) {
+        snprintf(digits, sizeof(digits), "%s", config_setting_get_string(s));
+    } else if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+        if (config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+            v = (long)config_setting_get_int64(s);
+        snprintf(digits, sizeof(digits), "%lld", config_setting_get_int64(s));
+    } else {
+        return wrong_type(ctx, s, where, "a string", set);
+    }
+    if (v < 0 && digits[0] >= '0' && digits[0] <= '7' && strlen(digits) <= 4) {
+        v = strtol(digits, &end, 8);
+        if (*end != '\0')
+            v = -1;
+    }
+    if (v < set->min || v > set->max)
+        return fail_at(ctx, s, "%s: \"%s\" is not a file mode (%s)", where, digits, set->help);
+    *out = (int)v;
+    return 0;
+}
+
+/* "<digits>[K|M|G][B]" in bytes; -1 if not written like that, `cap` + 1 if
+ * larger than cap. */
+static long long parse_size(const char *str, long long cap)
+{
+    long long v;
+    char *end;
+    int shift = 0;
+
+    if (*str < '0' || *str > '9')
+        return -1;
+    errno = 0;
+    v = strtoll(str, &end, 10);
+    if (errno != 0)
+        return cap + 1;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift != 0)
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end != '\0')
+        return -1;
+    return v > (cap >> shift) ? cap + 1 : v << shift;
+}
+
+/* Integer bytes, or a string "<n>[K|M|G]" (optionally followed by B). */
+static int get_size(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                    const struct pb_conf_setting *set, size_t *out)
+{
+    int type = config_setting_type(s);
+    long long v;
+
+    if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+        v = config_setting_get_int64(s);
+    } else if (type == CONFIG_TYPE_STRING) {
+        v = parse_size(config_setting_get_string(s), set->max);
+        if (v < 0)
+            return fail_at(ctx, s, "%s: \"%s\" is not a size (%s)", where,
+                           config_setting_get_string(s), set->help);
+    } else {
+        return wrong_type(ctx, s, where, "an integer or a string", set);
+    }
+    if (v < set->min || v > set->max)
+        return fail_at(ctx, s, "%s: %lld bytes is out of range (use %lldK..%lldM: %s)", where,
+                       v, set->min >> 10, set->max >> 20, set->help);
+    *out = (size_t)v;
+    return 0;
+}
+
+static int apply_setting(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
+                         const struct pb_conf_setting *set)
+{
+    char *field = (char *)ctx->conf + set->offset;
+
+    switch (set->type) {
+    case PB_CT_STRING: {
+        char *value;
+        if (get_string(ctx, s, where, set, &value) != 0)
+            return -1;
+        free(*(char **)(void *)field);
+        *(char **)(void *)field = value;
+        return 0;
+    }
+    case PB_CT_INT:
+    case PB_CT_LONG: {
+        long long v = 0;
+        if (get_integer(ctx, s, where, set, &v) != 0)
+            return -1;
+        if (set->type == PB_CT_INT)
+            *(int *)(void *)field = (int)v;
+        else
+            *(long *)(void *)field = (long)v;
+        return 0;
+    }
+    case PB_CT_BOOL: return get_bool(ctx, s, where, set, (int *)(void *)field);
+    case PB_CT_ENUM: return get_enum(ctx, s, where, set, (int *)(void *)field);
+    case PB_CT_MODE: return get_mode(ctx, s, where, set, (int *)(void *)field);
+    case PB_CT_SIZE: return get_size(ctx, s, where, set, (size_t *)(void *)field);
+    case PB_CT_LIST:
+        return get_list(ctx, s, where, set, (struct pb_strlist *)(void *)field);
+    }
+    return fail_at(ctx, s, "%s: internal error: unknown schema type", where);
+}
+
+/* ---- sections and the file --------------------------------------------- */
+
+static int load_section(struct conf_ctx *ctx, const config_setting_t *group,
+                        const struct pb_conf_section *sec)
+{
+    int n = config_setting_length(group);
+    char where[128];
+
+    if (config_setting_type(group) != CONFIG_TYPE_GROUP)
+        return fail_at(ctx, group, "%s: expected a group, got %s (write %s)", sec->name,
+                       type_name(config_setting_type(group)), sec->help);
+    if (sec->reserved)
+        return 0;               /* read by a later program */
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const struct pb_conf_setting *set = pb_conf_schema_setting(sec, config_setting_name(s));
+        if (set == NULL)
+            return unknown_setting(ctx, s, sec);
+        snprintf(where, sizeof(where), "%s.%s", sec->name, set->name);
+        if (apply_setting(ctx, s, where, set) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_required(struct conf_ctx *ctx, const config_t *cfg)
+{
+    char where[128];
+
+    for (const struct pb_conf_section *sec = pb_conf_sections; sec->name; sec++) {
+        const config_setting_t *group = config_lookup(cfg, sec->name);
+        for (const struct pb_conf_setting *set = sec->settings; set->name; set++) {
+            if (!(set->flags & PB_CF_REQUIRED))
+                continue;
+            snprintf(where, sizeof(where), "%s.%s", sec->name, set->name);
+            if (group == NULL)
+                return fail_at(ctx, NULL, "%s is required (add %s)", where, sec->help);
+            if (config_setting_get_member(group, set->name) == NULL)
+                return fail_at(ctx, group, "%s is required (%s)", where, set->help);
+        }
+    }
+    return 0;
+}
+
+static int load_tree(struct conf_ctx *ctx, const config_t *cfg)
+{
+    const config_setting_t *root = config_root_setting(cfg);
+    int n = config_setting_length(root);
+
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const struct pb_conf_section *sec = pb_conf_schema_section(config_setting_name(s));
+        if (sec == NULL)
+            return unknown_section(ctx, s);
+        if (load_section(ctx, s, sec) != 0)
+            return -1;
+    }
+    return check_required(ctx, cfg);
+}
+
+/* Parse the file; on a syntax error report where libconfig stopped. */
+static int read_file(struct conf_ctx *ctx, config_t *cfg)
+{
+    const char *slash = strrchr(ctx->path, '/');
+    FILE *fp = fopen(ctx->path, "r");
+    int ok, n;
+
+    if (fp == NULL) {
+        snprintf(ctx->err, ctx->errlen, "%s: cannot open: %s", ctx->path, strerror(errno));
+        return -1;
+    }
+    if (slash == NULL)
+        snprintf(ctx->dir, sizeof(ctx->dir), ".");
+    else if (slash == ctx->path)
+        snprintf(ctx->dir, sizeof(ctx->dir), "/");
+    else
+        snprintf(ctx->dir, sizeof(ctx->dir), "%.*s", (int)(slash - ctx->path), ctx->path);
+    config_set_include_dir(cfg, ctx->dir);
+    ok = config_read(cfg, fp);
+    fclose(fp);
+    if (ok)
+        return 0;
+    n = put_file_name(ctx, config_error_file(cfg));
+    if (n < 0 || (size_t)n >= ctx->errlen)
+        return -1;
+    if (strcmp(config_error_text(cfg), "syntax error") == 0)
+        snprintf(ctx->err + n, ctx->errlen - (size_t)n, ":%d: syntax error (check this line "
+                 "and the one before; settings are written name = value;)",
+                 config_error_line(cfg));
+    else
+        snprintf(ctx->err + n, ctx->errlen - (size_t)n, ":%d: syntax error: %s",
+                 config_error_line(cfg), config_error_text(cfg));
+    return -1;
+}
+
+int pb_conf_load(const char *path, struct pb_conf *conf, char *errbuf, size_t errlen)
+{
+    struct conf_ctx ctx = { path, conf, errbuf, errlen, "." };
+    config_t cfg;
+    int rc;
+
+    pb_conf_defaults(conf);
+    conf->path = strdup(path);
+    config_init(&cfg);
+    rc = read_file(&ctx, &cfg);
+    if (rc == 0)
+        rc = load_tree(&ctx, &cfg);
+    config_destroy(&cfg);
+    if (rc != 0)
+        pb_conf_free(conf);
+    return rc;
+}

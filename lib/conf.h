@@ -78,6 +78,28 @@ struct pb_milter_conf {
     size_t max_message_size;    /* bytes, default 10 MB */
 };
 
+struct pb_tracker_conf {
+    struct pb_strlist listen;   /* "127.0.0.1:8080", "[::1]:8080"; default ["127.0.0.1:8080"] */
+    struct pb_strlist admin_listen; /* /healthz and /metrics; default ["127.0.0.1:9464"] */
+    char *user;                 /* run as, default "postbeacon" ("" = stay) */
+    char *group;
+    char *pidfile;              /* default "/run/postbeacon/tracker.pid" */
+    char *journal;              /* default "/var/lib/postbeacon/tracker.journal" */
+    int queue_max;              /* events in memory before the journal takes over, default 10000 */
+    int max_header_size;        /* bytes, default 8192 */
+    int max_body_size;          /* bytes, default 4096 */
+    int timeout;                /* seconds per request/keep-alive, default 10 */
+    struct pb_strlist trusted_proxies;  /* CIDRs whose X-Forwarded-For is believed; default none */
+    int full_ip;                /* store the whole client IP, default 0 (v4 /24, v6 /48) */
+    char *language;             /* unsubscribe page language, "en" (default), "de", "fr" */
+    char *bots_file;            /* machine-traffic data file, default SYSCONFDIR "/postbeacon/bots.conf" */
+    int machine_click_seconds;  /* clicks this soon after the send are machine, default 5 */
+    int stream_max_age_days;    /* events stream retention by age (MINID), default 90; 0 = off */
+    long stream_maxlen;         /* approximate MAXLEN, default 1000000; 0 = off */
+    char *tls_cert;             /* native TLS (optional) */
+    char *tls_key;
+};
+
 struct pb_conf {
     char *path;                 /* the file this came from */
     char *keys_file;            /* keys.file, default "/etc/postbeacon/keys" */
@@ -86,12 +108,15 @@ struct pb_conf {
     struct pb_redis_conf redis;
     struct pb_utm_conf utm;
     struct pb_milter_conf milter;
+    struct pb_tracker_conf tracker;
 };
 
-/* Load and validate; 0 on success, -1 with a message in errbuf. */
+/* Load and validate; 0 on success, -1 with a message in errbuf. On failure
+ * conf is already released and zeroed (pb_conf_free on it is a no-op). */
 int pb_conf_load(const char *path, struct pb_conf *conf, char *errbuf, size_t errlen);
 
-/* Defaults only (used by tests and before a file is read). */
+/* Defaults only (used by tests and before a file is read). String lists
+ * start empty (items NULL), except unsubscribe_patterns (the three above). */
 void pb_conf_defaults(struct pb_conf *conf);
 
 void pb_conf_free(struct pb_conf *conf);

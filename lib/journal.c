@@ -1,0 +1,583 @@
+/*
+ * journal.c - append-only local file of Redis commands that could not be
+ * written yet, replayed in order when Redis is back.
+ *
+ * File format: a sequence of frames
+ *
+ *     "PBJ1 <length> <fnv1a-32 of the bytes, 8 hex>\n" <bytes> "\n"
+ *
+ * A crash in the middle of an append leaves a frame whose header, length,
+ * checksum or trailing newline does not add up; pb_journal_open() finds
+ * the first such frame, logs it, and cuts the file there, so the torn
+ * record is ignored and later appends follow the last good one.
+ *
+ * The records between `head` and `end` are the backlog. Replaying moves
+ * `head` forward in memory; the file shrinks when the backlog is empty
+ * (truncated to zero) or is rewritten to the remaining records (temp file
+ * + rename) when a replay stops early. A crash between a write to Redis
+ * and that bookkeeping replays a record again: harmless, because every
+ * command is idempotent (events.h).
+ *
+ * The file is flock()ed: one process per journal file.
+ *
+ * Thread safety: an internal mutex serialises appends, peeks and
+ * bookkeeping, so threads may append while one consumer replays.
+ * pb_journal_replay() calls fn without the lock (fn may take long: it
+ * talks to Redis); only one thread may replay or consume at a time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <limits.h>
+#include <unistd.h>
+#include <glib.h>
+#include "journal.h"
+#include "log.h"
+
+#define FRAME_MAGIC "PBJ1 "
+#define HEADER_MAX 48                   /* "PBJ1 " + 20 digits + " " + 8 hex + "\n" */
+#define RECORD_MAX (64u * 1024 * 1024)  /* sanity limit for one record */
+
+struct pb_journal {
+    pthread_mutex_t lock;
+    char *path;
+    int fd;
+    enum pb_fsync_policy policy;
+    off_t head;                 /* first record not yet replayed */
+    off_t end;                  /* end of the last complete record */
+    size_t backlog;             /* records in [head, end); read atomically */
+    int dirty;                  /* appended since the last fsync */
+    gint64 last_sync_us;        /* monotonic time of the last fsync */
+};
+
+/* FNV-1a, 32 bits: enough to tell a torn or zero-filled frame apart. */
+static uint32_t frame_checksum(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int frame_header(char *out, size_t outlen, const char *rec, size_t len)
+{
+    return snprintf(out, outlen, FRAME_MAGIC "%zu %08x\n", len,
+                    (unsigned)frame_checksum(rec, len));
+}
+
+/* Read exactly n bytes at off; 1 done, 0 short (end of file), -1 error. */
+static int pread_full(int fd, void *buf, size_t n, off_t off)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 0;
+        got += (size_t)r;
+    }
+    return 1;
+}
+
+/* Parse a frame header; returns its length and sets *len and *sum, or 0. */
+static size_t parse_header(const char *h, size_t n, size_t *len, uint32_t *sum)
+{
+    size_t i = sizeof(FRAME_MAGIC) - 1, digits = 0, hex = 0;
+    unsigned long long v = 0;
+    uint32_t s = 0;
+
+    if (n < i || memcmp(h, FRAME_MAGIC, i) != 0)
+        return 0;
+    for (; i < n && h[i] >= '0' && h[i] <= '9' && digits < 20; i++, digits++)
+        v = v * 10 + (unsigned)(h[i] - '0');
+    if (digits == 0 || i >= n || h[i++] != ' ' || v > RECORD_MAX)
+        return 0;
+    for (; i < n && g_ascii_isxdigit(h[i]) && hex < 8; i++, hex++)
+        s = (s << 4) | (uint32_t)g_ascii_xdigit_value(h[i]);
+    if (hex != 8 || i >= n || h[i] != '\n')
+        return 0;
+    *len = (size_t)v;
+    *sum = s;
+    return i + 1;
+}
+
+/*
+ * Read the frame at off (which must end by limit) into body (the record
+ * bytes, NUL-terminated). Returns 1 and *next, 0 if no complete, valid
+ * frame starts at off, -1 on a read error.
+ */
+static int read_frame(int fd, off_t off, off_t limit, GString *body, off_t *next)
+{
+    char h[HEADER_MAX];
+    size_t want = (size_t)MIN((off_t)sizeof(h), limit - off), hlen, len;
+    uint32_t sum;
+    int r;
+
+    if (want == 0 || (r = pread_full(fd, h, want, off)) <= 0)
+        return want == 0 ? 0 : r;
+    if ((hlen = parse_header(h, want, &len, &sum)) == 0)
+        return 0;
+    if (off + (off_t)hlen + (off_t)len + 1 > limit)
+        return 0;
+    g_string_set_size(body, len + 1);
+    if ((r = pread_full(fd, body->str, len + 1, off + (off_t)hlen)) <= 0)
+        return r;
+    if (body->str[len] != '\n' || frame_checksum(body->str, len) != sum)
+        return 0;
+    g_string_truncate(body, len);
+    *next = off + (off_t)hlen + (off_t)len + 1;
+    return 1;
+}
+
+/* Count the good frames of a freshly opened file; cut a torn tail. */
+static int scan_file(struct pb_journal *j, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    GString *body = g_string_sized_new(4096);
+    off_t off = 0, next = 0;
+    int r = 0;
+
+    if (fstat(j->fd, &st) != 0) {
+        snprintf(errbuf, errlen, "journal %s: fstat: %s", j->path, strerror(errno));
+        g_string_free(body, TRUE);
+        return -1;
+    }
+    while (off < st.st_size && (r = read_frame(j->fd, off, st.st_size, body, &next)) == 1) {
+        j->backlog++;
+        off = next;
+    }
+    g_string_free(body, TRUE);
+    if (r < 0) {
+        snprintf(errbuf, errlen, "journal %s: read: %s", j->path, strerror(errno));
+        return -1;
+    }
+    if (off < st.st_size) {
+        pb_log(LOG_WARNING, "journal %s: incomplete record at offset %lld "
+               "(%lld bytes, interrupted write) discarded",
+               j->path, (long long)off, (long long)(st.st_size - off));
+        if (ftruncate(j->fd, off) != 0) {
+            snprintf(errbuf, errlen, "journal %s: truncate: %s", j->path, strerror(errno));
+            return -1;
+        }
+    }
+    j->end = off;
+    return 0;
+}
+
+static int is_regular(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+struct pb_journal *pb_journal_open(const char *path, enum pb_fsync_policy policy,
+                                   char *errbuf, size_t errlen)
+{
+    struct pb_journal *j = g_new0(struct pb_journal, 1);
+
+    j->path = g_strdup(path);
+    j->policy = policy;
+    j->last_sync_us = g_get_monotonic_time();
+    pthread_mutex_init(&j->lock, NULL);
+    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (j->fd < 0) {
+        snprintf(errbuf, errlen, "journal %s: open: %s", path, strerror(errno));
+        pb_journal_close(j);
+        return NULL;
+    }
+    /* One writer per file: a second program (or a second milter) on the
+     * same journal would lose records when either rewrites it. */
+    if (is_regular(j->fd) && flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(errbuf, errlen, "journal %s: %s", path, errno == EWOULDBLOCK
+                 ? "in use by another process (give each program its own journal)"
+                 : strerror(errno));
+        pb_journal_close(j);
+        return NULL;
+    }
+    if (scan_file(j, errbuf, errlen) != 0) {
+        pb_journal_close(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* fsync the directory so a rename or a new file survives a crash. */
+static int sync_dir(const char *path)
+{
+    char *dir = g_path_get_dirname(path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+    g_free(dir);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int sync_locked(struct pb_journal *j)
+{
+    if (j->policy == PB_FSYNC_NEVER || !j->dirty)
+        return 0;
+    if (fdatasync(j->fd) != 0)
+        return -1;
+    j->dirty = 0;
+    j->last_sync_us = g_get_monotonic_time();
+    return 0;
+}
+
+/* writev until everything is written; -1 with errno on failure. *done
+ * (if not NULL) receives the bytes written either way. */
+static int writev_full(int fd, struct iovec *iov, int iovcnt, size_t *done)
+{
+    size_t total = 0;
+    int rc = 0;
+
+    while (iovcnt > 0) {
+        ssize_t n = writev(fd, iov, MIN(iovcnt, IOV_MAX));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -1;
+            break;
+        }
+        total += (size_t)n;
+        while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
+    }
+    if (done)
+        *done = total;
+    return rc;
+}
+
+#define APPEND_CHUNK 128        /* records per writev */
+
+/*
+ * Write up to APPEND_CHUNK frames at the end. Returns the frames written
+ * completely; on an error the partial frame is cut off again and -1 is
+ * returned through *failed (errno set).
+ */
+static size_t append_chunk(struct pb_journal *j, const char *const *recs,
+                           const size_t *lens, size_t n, int *failed)
+{
+    static char newline[] = "\n";
+    char headers[APPEND_CHUNK][HEADER_MAX];
+    struct iovec iov[3 * APPEND_CHUNK];
+    size_t frame[APPEND_CHUNK], written = 0, complete = 0;
+    off_t good;
+
+    for (size_t i = 0; i < n; i++) {
+        int hlen = frame_header(headers[i], HEADER_MAX, recs[i], lens[i]);
+        iov[3 * i] = (struct iovec){ headers[i], (size_t)hlen };
+        iov[3 * i + 1] = (struct iovec){ (void *)recs[i], lens[i] };
+        iov[3 * i + 2] = (struct iovec){ newline, 1 };
+        frame[i] = (size_t)hlen + lens[i] + 1;
+    }
+    j->dirty = 1;
+    *failed = writev_full(j->fd, iov, (int)(3 * n), &written);
+    good = j->end;
+    for (size_t i = 0; i < n && written >= frame[i]; i++) {
+        written -= frame[i];
+        good += (off_t)frame[i];
+        complete++;
+    }
+    if (*failed) {
+        /* Cut a partial frame off again so the file stays well-formed. */
+        int saved = errno;
+        if (ftruncate(j->fd, good) != 0)
+            pb_log(LOG_ERR, "journal %s: cannot cut a failed append: %s",
+                   j->path, strerror(errno));
+        errno = saved;
+    }
+    j->end = good;
+    __atomic_store_n(&j->backlog, j->backlog + complete, __ATOMIC_RELAXED);
+    return complete;
+}
+
+/* After appending: fsync as the policy says. -1 only for "always". */
+static int append_sync(struct pb_journal *j)
+{
+    if (j->policy == PB_FSYNC_ALWAYS)
+        return sync_locked(j);
+    if (j->policy == PB_FSYNC_SECOND
+        && g_get_monotonic_time() - j->last_sync_us >= G_USEC_PER_SEC && sync_locked(j) != 0) {
+        static struct pb_log_limit lim;
+        pb_log_limited(&lim, 6, LOG_ERR, "journal %s: fsync: %s", j->path, strerror(errno));
+    }
+    return 0;
+}
+
+size_t pb_journal_append_many(struct pb_journal *j, const char *const *recs,
+                              const size_t *lens, size_t n)
+{
+    size_t done = 0;
+    off_t start;
+    int failed = 0, saved;
+
+    for (size_t i = 0; i < n; i++)
+        if (lens[i] > RECORD_MAX) {
+            n = i;              /* append what comes before, then fail */
+            failed = EFBIG;
+            break;
+        }
+    pthread_mutex_lock(&j->lock);
+    start = j->end;
+    while (done < n) {
+        size_t chunk = MIN(n - done, (size_t)APPEND_CHUNK);
+        int err = 0;
+        done += append_chunk(j, recs + done, lens + done, chunk, &err);
+        if (err) {
+            failed = errno;
+            break;
+        }
+    }
+    if (done > 0 && append_sync(j) != 0) {
+        /* "always" promises durable records: take back what is not. */
+        failed = errno;
+        if (ftruncate(j->fd, start) == 0) {
+            __atomic_store_n(&j->backlog, j->backlog - done, __ATOMIC_RELAXED);
+            j->end = start;
+            done = 0;
+        }
+    }
+    saved = failed;
+    pthread_mutex_unlock(&j->lock);
+    if (saved)
+        errno = saved;
+    return done;
+}
+
+int pb_journal_append(struct pb_journal *j, const char *rec, size_t len)
+{
+    return pb_journal_append_many(j, &rec, &len, 1) == 1 ? 0 : -1;
+}
+
+int pb_journal_sync(struct pb_journal *j)
+{
+    int rc;
+
+    pthread_mutex_lock(&j->lock);
+    rc = sync_locked(j);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+/* Copy [head, end) to a new file and put it in place of the journal. */
+static int compact_locked(struct pb_journal *j)
+{
+    char *tmp = g_strconcat(j->path, ".tmp", NULL);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), in, saved, rc;
+    enum { BUF_SIZE = 65536 };
+    char *buf = g_malloc(BUF_SIZE);
+    off_t off = j->head;
+
+    if (out < 0)
+        goto fail;
+    while (off < j->end) {
+        size_t n = (size_t)MIN((off_t)BUF_SIZE, j->end - off);
+        struct iovec iov = { buf, n };
+        int r = pread_full(j->fd, buf, n, off);
+        if (r != 1) {
+            if (r == 0)
+                errno = EIO;
+            goto fail;
+        }
+        if (writev_full(out, &iov, 1, NULL) != 0)
+            goto fail;
+        off += (off_t)n;
+    }
+    rc = j->policy != PB_FSYNC_NEVER ? fdatasync(out) : 0;
+    saved = errno;
+    if (close(out) != 0 || rc != 0) {
+        out = -1;
+        if (rc != 0)
+            errno = saved;
+        goto fail;
+    }
+    out = -1;
+    if ((in = open(tmp, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
+        goto fail;
+    if (flock(in, LOCK_EX | LOCK_NB) != 0 || rename(tmp, j->path) != 0) {
+        saved = errno;
+        close(in);
+        errno = saved;
+        goto fail;
+    }
+    if (j->policy != PB_FSYNC_NEVER)
+        (void)sync_dir(j->path);
+    close(j->fd);
+    j->fd = in;
+    j->end -= j->head;
+    j->head = 0;
+    j->dirty = 0;
+    g_free(tmp);
+    g_free(buf);
+    return 0;
+
+fail:
+    saved = errno;
+    if (out >= 0)
+        close(out);
+    unlink(tmp);
+    g_free(tmp);
+    g_free(buf);
+    errno = saved;
+    return -1;
+}
+
+/* Drop the records before new_head (n of them). */
+static int consume_locked(struct pb_journal *j, size_t n, off_t new_head, int compact)
+{
+    j->head = new_head;
+    __atomic_store_n(&j->backlog, j->backlog - n, __ATOMIC_RELAXED);
+    if (j->head == j->end) {
+        if (ftruncate(j->fd, 0) != 0)
+            return -1;
+        j->head = j->end = 0;
+        j->dirty = 1;
+        return sync_locked(j);
+    }
+    if (compact && j->head > 0)
+        return compact_locked(j);
+    return 0;
+}
+
+/* Offset just after the first n records from head (read and checked
+ * before, so only their headers are read); -1 on error. */
+static off_t skip_records(struct pb_journal *j, size_t n)
+{
+    off_t off = j->head;
+
+    for (size_t i = 0; i < n && off < j->end; i++) {
+        char h[HEADER_MAX];
+        size_t want = (size_t)MIN((off_t)sizeof(h), j->end - off), hlen, len;
+        uint32_t sum;
+        int r = pread_full(j->fd, h, want, off);
+
+        if (r != 1 || (hlen = parse_header(h, want, &len, &sum)) == 0) {
+            if (r != -1)
+                errno = EIO;
+            return -1;
+        }
+        off += (off_t)(hlen + len + 1);
+    }
+    return off;
+}
+
+int pb_journal_consume(struct pb_journal *j, size_t n, int compact)
+{
+    off_t off;
+    int rc = -1;
+
+    pthread_mutex_lock(&j->lock);
+    if (n > j->backlog)
+        n = j->backlog;
+    if ((off = skip_records(j, n)) >= 0)
+        rc = consume_locked(j, n, off, compact);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+long pb_journal_peek(struct pb_journal *j, size_t max,
+                     int (*fn)(void *arg, const char *rec, size_t len), void *arg)
+{
+    GString *body = g_string_sized_new(4096);
+    off_t off, next;
+    long count = 0;
+
+    pthread_mutex_lock(&j->lock);
+    for (off = j->head; (size_t)count < max && off < j->end; off = next) {
+        int r = read_frame(j->fd, off, j->end, body, &next);
+        if (r != 1) {
+            if (r == 0)
+                errno = EIO;    /* was valid when written: the file was changed under us */
+            count = -1;
+            break;
+        }
+        if (fn(arg, body->str, body->len) != 0)
+            break;
+        count++;
+    }
+    pthread_mutex_unlock(&j->lock);
+    g_string_free(body, TRUE);
+    return count;
+}
+
+long pb_journal_replay(struct pb_journal *j,
+                       int (*fn)(void *arg, const char *rec, size_t len), void *arg)
+{
+    GString *body = g_string_sized_new(4096);
+    long done = 0;
+    off_t off, next = 0;
+    int r = 1, stopped = 0, rc;
+
+    pthread_mutex_lock(&j->lock);
+    off = j->head;
+    pthread_mutex_unlock(&j->lock);
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        r = off < j->end ? read_frame(j->fd, off, j->end, body, &next) : 2;
+        pthread_mutex_unlock(&j->lock);
+        if (r != 1)
+            break;
+        if (fn(arg, body->str, body->len) != 0) {
+            stopped = 1;
+            break;
+        }
+        off = next;
+        done++;
+    }
+    g_string_free(body, TRUE);
+    pthread_mutex_lock(&j->lock);
+    rc = consume_locked(j, (size_t)done, off, stopped);
+    pthread_mutex_unlock(&j->lock);
+    if (r == 0)
+        errno = EIO;
+    return (r == 0 || r == -1 || rc != 0) ? -1 : done;
+}
+
+size_t pb_journal_backlog(const struct pb_journal *j)
+{
+    return __atomic_load_n(&j->backlog, __ATOMIC_RELAXED);
+}
+
+void pb_journal_close(struct pb_journal *j)
+{
+    if (j == NULL)
+        return;
+    if (j->fd >= 0) {
+        pthread_mutex_lock(&j->lock);
+        if (j->head > 0 && compact_locked(j) != 0)
+            pb_log(LOG_WARNING, "journal %s: cannot drop replayed records (%s); "
+                   "they will be replayed again, without effect", j->path, strerror(errno));
+        if (sync_locked(j) != 0)
+            pb_log(LOG_ERR, "journal %s: fsync: %s", j->path, strerror(errno));
+        pthread_mutex_unlock(&j->lock);
+        close(j->fd);
+    }
+    pthread_mutex_destroy(&j->lock);
+    g_free(j->path);
+    g_free(j);
+}

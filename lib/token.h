@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "b64url.h"
 #include "keys.h"
 
 #define PB_TOKEN_VERSION 1
@@ -20,7 +21,7 @@
 #define PB_URL_MAX 8192
 #define PB_MAC_LEN 16
 /* Longest possible encoded token, plus NUL. */
-#define PB_TOKEN_MAX PB_B64URL_LEN(32 + PB_CAMPAIGN_MAX + PB_URL_MAX + PB_MAC_LEN) + 8
+#define PB_TOKEN_MAX (PB_B64URL_LEN(32 + PB_CAMPAIGN_MAX + PB_URL_MAX + PB_MAC_LEN) + 8)
 
 enum pb_token_kind { PB_TOKEN_CLICK = 'c', PB_TOKEN_OPEN = 'o', PB_TOKEN_UNSUB = 'u' };
 
@@ -54,7 +55,8 @@ long pb_token_encode(const struct pb_keyring *ring, const struct pb_token *tok,
                      char *out, size_t outlen);
 
 /* Decode and verify. expect_kind 0 = any. buf (>= len bytes) receives the
- * decoded payload; tok->url points into it. */
+ * decoded payload; tok->url points into it and is NUL-terminated there.
+ * On WRONG_KIND the (verified) fields are still filled in. */
 enum pb_token_status pb_token_decode(const struct pb_keyring *ring, const char *s,
                                      size_t len, int expect_kind, uint8_t *buf,
                                      struct pb_token *tok);

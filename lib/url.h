@@ -11,7 +11,8 @@
 #include <glib.h>
 #include "conf.h"
 
-/* 1 if url starts with http:// or https:// (any case). */
+/* 1 if url starts with http:// or https:// (any case). Callers trim
+ * surrounding ASCII whitespace first: " http://a" is not http. */
 int pb_url_is_http(const char *url, size_t len);
 
 /* Host of an http(s) URL, lowercased and percent-decoded, without port or

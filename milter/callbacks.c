@@ -1,0 +1,496 @@
+/*
+ * callbacks.c - libmilter callbacks and the state of one connection and
+ * its current message (see callbacks.h).
+ *
+ * State is private to each connection (smfi_setpriv); the configuration
+ * generation a message started with is shared and read-only. A message
+ * that is not tracked is let go at the end of its headers (SMFIS_ACCEPT),
+ * so its body is never sent to us, let alone buffered.
+ */
+#include <string.h>
+#include <time.h>
+#include <libmilter/mfapi.h>
+#include <openssl/rand.h>
+#include "callbacks.h"
+#include "contact.h"
+#include "daemon.h"
+#include "headers.h"
+#include "log.h"
+#include "record.h"
+#include "rewrite.h"
+#include "select.h"
+
+#define SUBJECT_MAX 512
+#define MESSAGE_ID_MAX 512
+
+struct message {
+    struct pb_generation *gen;  /* NULL: no message in progress */
+    char *sender;               /* normalised envelope sender, "" for <> */
+    char *auth_authen;
+    char *queue_id;
+    GPtrArray *rcpts;           /* normalised recipients (char *) */
+    struct pb_headers headers;
+    GString *buf;               /* rebuilt headers + body, once tracked */
+    size_t body_off;
+    int per_contact;
+};
+
+struct connection {
+    int negotiated;             /* xxfi_negotiate ran for this state */
+    int leadspc;                /* header values keep their leading space */
+    unsigned long noreply;      /* SMFIP_NR_* steps the MTA sends without waiting */
+    int can_modify;             /* the MTA allows header and body changes */
+    char *daemon_name;
+    struct message msg;
+};
+
+/* ---- state ----------------------------------------------------------------- */
+
+static struct connection *conn_get(SMFICTX *ctx)
+{
+    struct connection *c = smfi_getpriv(ctx);
+
+    if (c == NULL) {
+        c = g_new0(struct connection, 1);
+        c->can_modify = 1;
+        smfi_setpriv(ctx, c);
+    }
+    return c;
+}
+
+static void message_end(struct message *m)
+{
+    pb_generation_release(m->gen);
+    g_free(m->sender);
+    g_free(m->auth_authen);
+    g_free(m->queue_id);
+    if (m->rcpts != NULL)
+        g_ptr_array_free(m->rcpts, TRUE);
+    pb_headers_clear(&m->headers);
+    if (m->buf != NULL)
+        g_string_free(m->buf, TRUE);
+    memset(m, 0, sizeof(*m));
+}
+
+static const struct pb_milter_conf *mconf(const struct message *m)
+{
+    return &m->gen->conf.milter;
+}
+
+static const char *queue_id(SMFICTX *ctx, struct message *m)
+{
+    if (m->queue_id == NULL) {
+        const char *qid = smfi_getsymval(ctx, "i");
+        if (qid != NULL && qid[0] != '\0')
+            m->queue_id = g_strdup(qid);
+    }
+    return m->queue_id ? m->queue_id : "NOQUEUE";
+}
+
+static void remember_daemon_name(SMFICTX *ctx, struct connection *c)
+{
+    const char *name = smfi_getsymval(ctx, "{daemon_name}");
+
+    if (name != NULL && name[0] != '\0' && g_strcmp0(name, c->daemon_name) != 0) {
+        g_free(c->daemon_name);
+        c->daemon_name = g_strdup(name);
+    }
+}
+
+/* "<Addr@Example.COM>" -> "addr@example.com"; "" for the null sender. */
+static char *normalise(const char *address)
+{
+    size_t cap = strlen(address ? address : "") + 1;
+    char *out = g_malloc(cap);
+
+    if (address == NULL || pb_address_normalise(address, out, cap) < 0)
+        out[0] = '\0';
+    return out;
+}
+
+/* ---- connection, envelope, headers ---------------------------------------- */
+
+/* The no-reply steps of the last negotiation: a session that libmilter
+ * reuses without negotiating again (sendmail's QUIT_NC) keeps them. */
+static unsigned long last_noreply;
+
+/* What a callback that always goes on answers for step nr_flag. */
+static sfsistat go_on(const struct connection *c, unsigned long nr_flag)
+{
+    unsigned long nr = c->negotiated ? c->noreply : __atomic_load_n(&last_noreply, __ATOMIC_RELAXED);
+
+    return (nr & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
+                             unsigned long f2, unsigned long f3, unsigned long *want_actions,
+                             unsigned long *want_steps, unsigned long *pf2, unsigned long *pf3)
+{
+    const unsigned long needed = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    const unsigned long skipped = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    /* Steps whose callback always goes on: the MTA need not wait for us
+     * (halves the round trips per message: one per header otherwise). */
+    const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_RCPT | SMFIP_NR_HDR;
+    static struct pb_log_limit limit;
+    struct connection *c = conn_get(ctx);
+
+    c->can_modify = (actions & needed) == needed;
+    if (!c->can_modify)
+        pb_log_limited(&limit, 5, LOG_WARNING, "the MTA does not allow header and body "
+                       "changes: all mail passes untouched");
+    *want_actions = actions & (needed | SMFIF_SETSYMLIST);
+    *want_steps = steps & (skipped | noreply | SMFIP_HDR_LEADSPC);
+    c->noreply = *want_steps & noreply;
+    __atomic_store_n(&last_noreply, c->noreply, __ATOMIC_RELAXED);
+    *pf2 = *pf3 = 0;
+    c->leadspc = (*want_steps & SMFIP_HDR_LEADSPC) != 0;
+    c->negotiated = 1;
+    if (*want_actions & SMFIF_SETSYMLIST) {
+        /* Ask for exactly the macros used, whatever milter_*_macros say. */
+        smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}");
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {daemon_name}");
+        smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_addr}");
+        smfi_setsymlist(ctx, SMFIM_EOH, "i");
+        smfi_setsymlist(ctx, SMFIM_EOM, "i");
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+    struct connection *c = conn_get(ctx);
+
+    remember_daemon_name(ctx, c);
+    return go_on(c, SMFIP_NR_CONN);
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct connection *c = conn_get(ctx);
+    struct message *m = &c->msg;
+    const char *auth;
+
+    message_end(m);
+    m->gen = pb_generation_acquire();
+    if (m->gen == NULL || !c->can_modify) {
+        message_end(m);
+        return SMFIS_ACCEPT;
+    }
+    remember_daemon_name(ctx, c);
+    m->sender = normalise(argv ? argv[0] : NULL);
+    auth = smfi_getsymval(ctx, "{auth_authen}");
+    m->auth_authen = auth ? g_strdup(auth) : NULL;
+    m->rcpts = g_ptr_array_new_with_free_func(g_free);
+    pb_headers_init(&m->headers);
+    queue_id(ctx, m);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct connection *c = conn_get(ctx);
+    struct message *m = &c->msg;
+    const char *addr = smfi_getsymval(ctx, "{rcpt_addr}");
+
+    if (m->gen == NULL)
+        return go_on(c, SMFIP_NR_RCPT);
+    if (addr == NULL || addr[0] == '\0')
+        addr = argv ? argv[0] : NULL;
+    g_ptr_array_add(m->rcpts, normalise(addr));
+    return go_on(c, SMFIP_NR_RCPT);
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct connection *c = conn_get(ctx);
+    struct message *m = &c->msg;
+
+    if (m->gen != NULL)
+        pb_headers_add(&m->headers, name, value);
+    return go_on(c, SMFIP_NR_HDR);
+}
+
+/* Let the message go untouched, saying why. */
+static sfsistat pass(SMFICTX *ctx, struct message *m, const char *why)
+{
+    pb_log(LOG_INFO, "%s: passed: %s", queue_id(ctx, m), why);
+    message_end(m);
+    return SMFIS_ACCEPT;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+    struct connection *c = conn_get(ctx);
+    struct message *m = &c->msg;
+    const struct pb_milter_conf *mc;
+    struct pb_msg_facts facts;
+    struct pb_selection sel;
+    char why[96];
+
+    if (m->gen == NULL)
+        return SMFIS_ACCEPT;
+    mc = mconf(m);
+    memset(&facts, 0, sizeof(facts));
+    facts.daemon_name = c->daemon_name;
+    facts.auth_authen = m->auth_authen;
+    facts.sender = m->sender;
+    facts.rcpts = (const char *const *)m->rcpts->pdata;
+    facts.nrcpts = m->rcpts->len;
+    facts.has_campaign_header = pb_headers_get(&m->headers, mc->campaign_header) != NULL;
+    facts.has_skip_header = pb_headers_get(&m->headers, mc->skip_header) != NULL;
+    facts.has_dkim_signature = pb_headers_get(&m->headers, "DKIM-Signature") != NULL;
+    facts.content_type = pb_headers_get(&m->headers, "Content-Type");
+    pb_select(mc, &facts, &sel);
+    if (!sel.track)
+        return pass(ctx, m, sel.why);
+    if (m->headers.bytes > mc->max_message_size) {
+        snprintf(why, sizeof(why), "message over %zu bytes", mc->max_message_size);
+        return pass(ctx, m, why);
+    }
+    m->per_contact = sel.per_contact;
+    /* After SMFIC_QUIT_NC (sendmail) libmilter reuses the session without a
+     * new negotiation, but our state went with xxfi_close: tell from the
+     * values whether the MTA keeps their leading space. */
+    if (!c->negotiated)
+        c->leadspc = pb_headers_any_leading_space(&m->headers);
+    m->buf = g_string_sized_new(m->headers.bytes + 64 * 1024);
+    pb_headers_render(&m->headers, c->leadspc, m->buf);
+    m->body_off = m->buf->len;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct message *m = &conn_get(ctx)->msg;
+    char why[96];
+
+    if (m->gen == NULL || m->buf == NULL)
+        return SMFIS_ACCEPT;
+    if (m->buf->len + len > mconf(m)->max_message_size) {
+        snprintf(why, sizeof(why), "message over %zu bytes", mconf(m)->max_message_size);
+        return pass(ctx, m, why);
+    }
+    g_string_append_len(m->buf, (const char *)chunk, (gssize)len);
+    return SMFIS_CONTINUE;
+}
+
+/* ---- end of message: rewrite and send the changes back ---------------------- */
+
+/* Bytes of the next smfi_replacebody() call: whole lines where possible. */
+static size_t chunk_len(const char *p, size_t left)
+{
+    const char *nl;
+    size_t n = PB_BODY_CHUNK;
+
+    if (left <= PB_BODY_CHUNK)
+        return left;
+    nl = memrchr(p, '\n', PB_BODY_CHUNK);
+    if (nl != NULL)
+        return (size_t)(nl - p) + 1;
+    if (p[n - 1] == '\r')
+        n--;                    /* never split a CRLF pair */
+    return n;
+}
+
+static int replace_body(SMFICTX *ctx, const GString *body, const char *qid)
+{
+    size_t off = 0;
+
+    while (off < body->len) {
+        size_t n = chunk_len(body->str + off, body->len - off);
+        if (smfi_replacebody(ctx, (unsigned char *)body->str + off, (int)n) != MI_SUCCESS) {
+            pb_log(LOG_ERR, "%s: smfi_replacebody failed after %zu of %zu bytes; the MTA "
+                   "keeps or fails the message as its milter settings say", qid, off,
+                   body->len);
+            return -1;
+        }
+        off += n;
+    }
+    return 0;
+}
+
+/* List-Unsubscribe(-Post) where wanted, campaign header removed where
+ * configured. Done before the body, as the protocol wants. 0 on success. */
+static int change_headers(SMFICTX *ctx, struct connection *c, const struct pb_link_ctx *link,
+                          const char *qid)
+{
+    const struct pb_milter_conf *mc = mconf(&c->msg);
+    const struct pb_headers *h = &c->msg.headers;
+    unsigned n;
+
+    if (link->has_contact && mc->list_unsubscribe
+        && pb_headers_count(h, PB_LIST_UNSUBSCRIBE) == 0) {
+        GString *value = g_string_new(NULL);
+        int rc = pb_header_list_unsubscribe(link, mc->unsubscribe_mailto, c->leadspc, value);
+        if (rc == 0)
+            rc = smfi_addheader(ctx, PB_LIST_UNSUBSCRIBE, value->str) == MI_SUCCESS ? 0 : -1;
+        g_string_free(value, TRUE);
+        if (rc == 0 && pb_headers_count(h, PB_LIST_UNSUBSCRIBE_POST) == 0)
+            rc = smfi_addheader(ctx, PB_LIST_UNSUBSCRIBE_POST,
+                                c->leadspc ? " " PB_ONE_CLICK : PB_ONE_CLICK) == MI_SUCCESS
+                     ? 0 : -1;
+        if (rc != 0) {
+            pb_log(LOG_ERR, "%s: cannot add the List-Unsubscribe headers", qid);
+            return -1;
+        }
+    }
+    n = mc->strip_campaign_header ? pb_headers_count(h, mc->campaign_header) : 0;
+    for (; n > 0; n--)          /* last first: earlier indexes stay valid */
+        if (smfi_chgheader(ctx, mc->campaign_header, (int)n, NULL) != MI_SUCCESS) {
+            pb_log(LOG_ERR, "%s: cannot remove the %s header", qid, mc->campaign_header);
+            return -1;
+        }
+    return 0;
+}
+
+static int setup_link(struct message *m, struct pb_link_ctx *link)
+{
+    const char *campaign = pb_headers_get(&m->headers, mconf(m)->campaign_header);
+
+    memset(link, 0, sizeof(*link));
+    link->conf = &m->gen->conf;
+    link->keys = &m->gen->keys;
+    if (RAND_bytes(link->msg_id, PB_MSGID_LEN) != 1)
+        return -1;
+    if (m->per_contact) {
+        link->has_contact = 1;
+        pb_contact_id(&m->gen->keys, g_ptr_array_index(m->rcpts, 0), link->contact);
+    }
+    if (campaign == NULL || !pb_header_campaign(campaign, link->campaign))
+        g_strlcpy(link->campaign, mconf(m)->default_campaign, sizeof(link->campaign));
+    link->sent_at = (uint32_t)time(NULL);
+    return 0;
+}
+
+static void submit_record(struct message *m, const struct pb_link_ctx *link)
+{
+    struct pb_sent_record rec;
+    GString *message_id = g_string_new(NULL), *subject = g_string_new(NULL);
+    const char *v;
+
+    if ((v = pb_headers_get(&m->headers, "Message-ID")) != NULL)
+        pb_header_clean(v, MESSAGE_ID_MAX, message_id);
+    if ((v = pb_headers_get(&m->headers, "Subject")) != NULL)
+        pb_header_clean(v, SUBJECT_MAX, subject);
+    memset(&rec, 0, sizeof(rec));
+    memcpy(rec.msg_id, link->msg_id, PB_MSGID_LEN);
+    rec.has_contact = link->has_contact;
+    memcpy(rec.contact, link->contact, PB_CONTACT_LEN);
+    rec.email = link->has_contact ? g_ptr_array_index(m->rcpts, 0) : NULL;
+    rec.campaign = link->campaign;
+    rec.message_id = message_id->len ? message_id->str : NULL;
+    rec.queue_id = m->queue_id;
+    rec.subject = subject->len ? subject->str : NULL;
+    rec.sent_at = link->sent_at;
+    rec.links = link->links_tracked;
+    rec.recipients = m->rcpts->len;
+    pb_record_submit(&rec);
+    g_string_free(message_id, TRUE);
+    g_string_free(subject, TRUE);
+}
+
+static void log_tracked(const char *qid, const struct pb_link_ctx *link, unsigned rcpts)
+{
+    char contact[2 * PB_CONTACT_LEN + 1] = "none", msg[2 * PB_MSGID_LEN + 1];
+
+    if (link->has_contact)
+        pb_hex(link->contact, PB_CONTACT_LEN, contact);
+    pb_hex(link->msg_id, PB_MSGID_LEN, msg);
+    pb_log(LOG_INFO, "%s: tracked campaign=%s contact=%s links=%u msg=%s recipients=%u",
+           qid, link->campaign, contact, link->links_tracked, msg, rcpts);
+}
+
+/* Why pb_mime_rewrite() left the message alone, as one log line. */
+static sfsistat pass_rewrite(SMFICTX *ctx, struct message *m, enum pb_mime_result res,
+                             const char *why)
+{
+    static const char *const what[] = {
+        [PB_MIME_UNCHANGED] = "nothing to rewrite",
+        [PB_MIME_REFUSED] = "not rewritable",
+        [PB_MIME_MALFORMED] = "malformed MIME",
+        [PB_MIME_ERROR] = "rewrite error",
+    };
+    const char *label = (unsigned)res < sizeof(what) / sizeof(what[0]) && what[res]
+                            ? what[res] : "rewrite error";
+    char line[320];
+
+    if (strncmp(why, label, strlen(label)) == 0)
+        label = "";             /* the reason already says it */
+    snprintf(line, sizeof(line), "%s%s%s", label, label[0] && why[0] ? ": " : "", why);
+    return pass(ctx, m, line);
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+    struct connection *c = conn_get(ctx);
+    struct message *m = &c->msg;
+    struct pb_link_ctx link;
+    enum pb_mime_result res;
+    GString *body;
+    const char *qid;
+    char why[256] = "";
+
+    if (m->gen == NULL || m->buf == NULL)
+        return SMFIS_ACCEPT;
+    qid = queue_id(ctx, m);
+    if (setup_link(m, &link) != 0)
+        return pass(ctx, m, "no random bytes for a message id");
+    body = g_string_sized_new(m->buf->len + m->buf->len / 8);
+    res = pb_mime_rewrite(&link, m->buf->str, m->buf->len, m->body_off, body, why,
+                          sizeof(why));
+    if (res != PB_MIME_REWRITTEN) {
+        g_string_free(body, TRUE);
+        return pass_rewrite(ctx, m, res, why);
+    }
+    if (change_headers(ctx, c, &link, qid) != 0) {
+        g_string_free(body, TRUE);
+        return pass(ctx, m, "header change refused by the MTA");
+    }
+    if (replace_body(ctx, body, qid) == 0) {
+        submit_record(m, &link);
+        log_tracked(qid, &link, m->rcpts->len);
+    }
+    g_string_free(body, TRUE);
+    message_end(m);
+    return SMFIS_ACCEPT;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+    message_end(&conn_get(ctx)->msg);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+    struct connection *c = smfi_getpriv(ctx);
+
+    if (c != NULL) {
+        message_end(&c->msg);
+        g_free(c->daemon_name);
+        g_free(c);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+int pb_callbacks_register(void)
+{
+    struct smfiDesc desc;
+
+    memset(&desc, 0, sizeof(desc));
+    desc.xxfi_name = PB_MILTER_NAME;
+    desc.xxfi_version = SMFI_VERSION;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    desc.xxfi_connect = cb_connect;
+    desc.xxfi_envfrom = cb_envfrom;
+    desc.xxfi_envrcpt = cb_envrcpt;
+    desc.xxfi_header = cb_header;
+    desc.xxfi_eoh = cb_eoh;
+    desc.xxfi_body = cb_body;
+    desc.xxfi_eom = cb_eom;
+    desc.xxfi_abort = cb_abort;
+    desc.xxfi_close = cb_close;
+    desc.xxfi_negotiate = cb_negotiate;
+    return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}

@@ -30,6 +30,8 @@ struct pb_html_tag {
     size_t off, len;                    /* whole tag "<...>" */
     int in_mso;                         /* inside an Outlook conditional comment */
     int nattrs;
+    int attrs_dropped;                  /* more than PB_HTML_MAX_ATTRS distinct attributes:
+                                         * the later ones are missing, leave the tag alone */
     struct pb_html_attr attrs[PB_HTML_MAX_ATTRS];
 };
 
@@ -37,6 +39,12 @@ struct pb_html_tag {
  * returns non-zero (and returns that value). Returns 0 after a full scan. */
 typedef int (*pb_html_tag_fn)(void *arg, const char *html, const struct pb_html_tag *tag);
 int pb_html_scan(const char *html, size_t len, pb_html_tag_fn fn, void *arg);
+
+/* As pb_html_scan; also sets *ends_in_text to 1 if the input ends in plain
+ * text (not inside a tag, comment, raw-text element or other markup, and
+ * not stopped early), so that markup appended to it is parsed as markup. */
+int pb_html_scan_ex(const char *html, size_t len, pb_html_tag_fn fn, void *arg,
+                    int *ends_in_text);
 
 /* Find attribute by lowercase name; NULL if absent. */
 const struct pb_html_attr *pb_html_attr_find(const char *html, const struct pb_html_tag *tag,

@@ -33,7 +33,10 @@ enum pb_mime_result {
 /* msg: the whole message as the MTA gave it, headers then body, CRLF or
  * LF line endings; body_off: where the body starts. On PB_MIME_REWRITTEN
  * out_body receives the complete new body (everything after the header
- * block), byte-identical outside the rewritten parts. */
+ * block), byte-identical outside the rewritten parts, and why may note a
+ * part left alone. On any other result out_body is left empty and
+ * ctx->links_tracked as it was: send the message as it came. Safe to call
+ * from several threads at once (one ctx per message). */
 enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, size_t len,
                                     size_t body_off, GString *out_body,
                                     char *why, size_t whylen);

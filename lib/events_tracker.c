@@ -1,0 +1,212 @@
+/*
+ * events_tracker.c - the Redis write of one tracker event (open, click,
+ * unsubscribe) as a single self-contained EVAL, like the milter's `sent`
+ * (events.c): built once when the request is answered, then sent at once
+ * or kept in the tracker's journal and replayed later, byte for byte.
+ *
+ * The script claims the event id first (SET <p>eid:<id> NX EX); a second
+ * run of the same command returns 0 and changes nothing. It then keeps
+ * every counter a report needs current, so no report scans the stream:
+ *
+ *   campaign hash      opens/clicks, total and unique, human and machine,
+ *                      imputed opens, unsubscribes
+ *   campaign-links     per link index: url, clicks, unique clicks
+ *   uniq:* sets        who has been counted as unique (exact, see below)
+ *   msg hash           per-message opens/clicks and first/last times
+ *   contact hash       last open/click, unsubscribe time
+ *   suppressed         contact ids that unsubscribed
+ *
+ * "Unique" counts a recipient once per campaign: the contact id, or for
+ * campaign-level mail (one body, several recipients, no contact) the
+ * message id as "m:<msg>". Exact sets, not HyperLogLog: a counter that
+ * reports can quote needs no error bar, and a set member is ~16 bytes.
+ *
+ * An imputed open: a human click on a message that has no human open yet
+ * (a blocked image, or only a privacy proxy's fetch) also writes an `open`
+ * entry with imputed=1, before the click, and counts it as a human open.
+ *
+ * Key names and fields: docs/redis-schema.md.
+ */
+#include <string.h>
+#include "contact.h"
+#include "events.h"
+
+/*
+ * KEYS: 1 eid, 2 stream, 3 msg, 4 campaigns, 5 campaign, 6 campaign-links,
+ *       7 contact (untouched without one), 8 suppressed, 9 uniq set of
+ *       this event (type, class), 10 uniq link set (class), 11 uniq
+ *       open-human (imputed opens).
+ * ARGV: 1 type, 2 class, 3 eid, 4 ts ms, 5 ts s, 6 msg, 7 contact,
+ *       8 campaign, 9 sent_at, 10 link, 11 url, 12 ua, 13 ip, 14 reason,
+ *       15 unique member, 16 eid ttl, 17 msg ttl (0 none), 18 maxlen
+ *       (0 none), 19 minid ms (0 none), 20 imputed-open eid ('' none).
+ */
+static const char tracker_script[] =
+    "if not redis.call('SET',KEYS[1],'1','NX','EX',ARGV[16]) then return 0 end\n"
+    "local cl,sec,who,ct,M,C,P=ARGV[2],ARGV[5],ARGV[15],ARGV[7],KEYS[3],KEYS[5],KEYS[7]\n"
+    "local function hmax(k,f,v) local c=redis.call('HGET',k,f)\n"
+    " if not c or tonumber(c)<tonumber(v) then redis.call('HSET',k,f,v) end end\n"
+    "local function hmin(k,f,v) local c=redis.call('HGET',k,f)\n"
+    " if not c or tonumber(c)>tonumber(v) then redis.call('HSET',k,f,v) end end\n"
+    "local function inc(k,f) redis.call('HINCRBY',k,f,1) end\n"
+    "local function uniq(set,m,k,f) if redis.call('SADD',set,m)==1 then inc(k,f) end end\n"
+    "local function xadd(ty,eid,c,why,extra)\n"
+    " local f={'type',ty,'eid',eid,'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
+    "'campaign',ARGV[8],'sent_at',ARGV[9]}\n"
+    " for _,v in ipairs(extra) do f[#f+1]=v end\n"
+    " for _,v in ipairs({'ua',ARGV[12],'ip',ARGV[13],'class',c,'reason',why}) do f[#f+1]=v end\n"
+    " if tonumber(ARGV[18])>0 then redis.call('XADD',KEYS[2],'MAXLEN','~',ARGV[18],'*',unpack(f))\n"
+    " else redis.call('XADD',KEYS[2],'*',unpack(f)) end end\n"
+    "local function human_open()\n"
+    " inc(C,'opens_human') uniq(KEYS[11],who,C,'unique_opens_human')\n"
+    " inc(M,'opens_human') hmin(M,'first_open',sec) hmax(M,'last_open',sec)\n"
+    " if ct~='' then inc(P,'opens') hmax(P,'last_open',sec) end end\n"
+    "redis.call('SADD',KEYS[4],ARGV[8])\n"
+    "if ARGV[1]=='open' then\n"
+    " if cl=='human' then human_open() else\n"
+    "  inc(C,'opens_machine') uniq(KEYS[9],who,C,'unique_opens_machine') inc(M,'opens_machine') end\n"
+    " xadd('open',ARGV[3],cl,ARGV[14],{'imputed','0'})\n"
+    "elseif ARGV[1]=='click' then\n"
+    " local L,i=KEYS[6],ARGV[10]\n"
+    " if ARGV[20]~='' and tonumber(redis.call('HGET',M,'opens_human') or '0')==0 then\n"
+    "  human_open() inc(C,'imputed_opens') xadd('open',ARGV[20],'human','',{'imputed','1'}) end\n"
+    " inc(C,'clicks_'..cl) uniq(KEYS[9],who,C,'unique_clicks_'..cl)\n"
+    " redis.call('HSET',L,i..':url',ARGV[11]) inc(L,i..':clicks_'..cl)\n"
+    " uniq(KEYS[10],i..':'..who,L,i..':unique_clicks_'..cl) inc(M,'clicks_'..cl)\n"
+    " if cl=='human' then hmin(M,'first_click',sec) hmax(M,'last_click',sec)\n"
+    "  if ct~='' then inc(P,'clicks') hmax(P,'last_click',sec) end end\n"
+    " xadd('click',ARGV[3],cl,ARGV[14],{'link',i,'url',ARGV[11]})\n"
+    "else\n"
+    " if ct~='' then redis.call('SADD',KEYS[8],ct) hmin(P,'unsubscribed_at',sec) end\n"
+    " uniq(KEYS[9],who,C,'unsubscribes') hmin(M,'unsubscribed_at',sec)\n"
+    " xadd('unsubscribe',ARGV[3],cl,ARGV[14],{})\n"
+    "end\n"
+    "if tonumber(ARGV[17])>0 and redis.call('TTL',M)==-1 then redis.call('EXPIRE',M,ARGV[17]) end\n"
+    "if tonumber(ARGV[19])>0 then redis.pcall('XTRIM',KEYS[2],'MINID','~',ARGV[19]) end\n"
+    "return 1\n";
+
+static const char *type_word(enum pb_track_type t)
+{
+    switch (t) {
+    case PB_TRACK_OPEN:
+        return "open";
+    case PB_TRACK_CLICK:
+        return "click";
+    default:
+        return "unsubscribe";
+    }
+}
+
+/* Name of the uniq set this event counts in (before ":<campaign>"). */
+static const char *uniq_set(enum pb_track_type t, int machine)
+{
+    switch (t) {
+    case PB_TRACK_OPEN:
+        return machine ? "open-machine:" : "open-human:";
+    case PB_TRACK_CLICK:
+        return machine ? "click-machine:" : "click-human:";
+    default:
+        return "unsubscribe:";
+    }
+}
+
+/* Add prefix + "uniq:" + set + campaign as one key. */
+static void add_uniq_key(struct pb_argv *a, const char *prefix, const char *set,
+                         const char *campaign)
+{
+    char *name = g_strconcat(PB_KEY_UNIQ, set, NULL);
+
+    pb_argv_addkey(a, prefix, name, campaign);
+    g_free(name);
+}
+
+/* The User-Agent, at most PB_EVENT_UA_MAX bytes, not cut inside a UTF-8
+ * sequence. */
+static void add_user_agent(struct pb_argv *a, const char *ua)
+{
+    size_t n = ua ? strlen(ua) : 0;
+
+    if (n > PB_EVENT_UA_MAX) {
+        n = PB_EVENT_UA_MAX;
+        while (n > 0 && ((unsigned char)ua[n] & 0xc0) == 0x80)
+            n--;
+    }
+    pb_argv_addlen(a, ua ? ua : "", n);
+}
+
+static void add_keys(struct pb_argv *a, const char *prefix, const struct pb_track_record *rec,
+                     const char *eid, const char *msg, const char *contact)
+{
+    const char *campaign = rec->tok->campaign;
+
+    pb_argv_addll(a, 11);
+    pb_argv_addkey(a, prefix, PB_KEY_EID, eid);
+    pb_argv_addkey(a, prefix, PB_KEY_EVENTS, NULL);
+    pb_argv_addkey(a, prefix, PB_KEY_MSG, msg);
+    pb_argv_addkey(a, prefix, PB_KEY_CAMPAIGNS, NULL);
+    pb_argv_addkey(a, prefix, PB_KEY_CAMPAIGN, campaign);
+    pb_argv_addkey(a, prefix, PB_KEY_CAMPAIGN_LINKS, campaign);
+    pb_argv_addkey(a, prefix, PB_KEY_CONTACT, contact);
+    pb_argv_addkey(a, prefix, PB_KEY_SUPPRESSED, NULL);
+    add_uniq_key(a, prefix, uniq_set(rec->type, rec->machine), campaign);
+    add_uniq_key(a, prefix, rec->machine ? "link-machine:" : "link-human:", campaign);
+    add_uniq_key(a, prefix, "open-human:", campaign);
+}
+
+void pb_event_tracker_command(const char *prefix, const struct pb_track_retention *ret,
+                              const struct pb_track_record *rec, char eid_out[33], GString *out)
+{
+    const struct pb_token *tok = rec->tok;
+    char eid[33], open_eid[33] = "", msg[2 * PB_MSGID_LEN + 1];
+    char contact[2 * PB_CONTACT_LEN + 1] = "", member[2 * PB_MSGID_LEN + 3];
+    long long ts = rec->ts_ms > 0 ? rec->ts_ms : pb_event_now_ms(), minid = 0;
+    int click = rec->type == PB_TRACK_CLICK;
+    struct pb_argv a;
+
+    pb_event_new_id(eid);
+    if (click && !rec->machine)
+        pb_event_new_id(open_eid);
+    pb_hex(tok->msg_id, PB_MSGID_LEN, msg);
+    if (tok->has_contact) {
+        pb_hex(tok->contact, PB_CONTACT_LEN, contact);
+        g_strlcpy(member, contact, sizeof(member));
+    } else {
+        g_snprintf(member, sizeof(member), "m:%s", msg);
+    }
+    if (ret->stream_max_age_days > 0)
+        minid = MAX(pb_event_now_ms() - (long long)ret->stream_max_age_days * 86400000LL, 1);
+
+    pb_argv_init(&a);
+    pb_argv_add(&a, "EVAL");
+    pb_argv_addlen(&a, tracker_script, sizeof(tracker_script) - 1);
+    add_keys(&a, prefix, rec, eid, msg, contact);
+    pb_argv_add(&a, type_word(rec->type));
+    pb_argv_add(&a, rec->machine ? "machine" : "human");
+    pb_argv_add(&a, eid);
+    pb_argv_addll(&a, ts);
+    pb_argv_addll(&a, ts / 1000);
+    pb_argv_add(&a, msg);
+    pb_argv_add(&a, contact);
+    pb_argv_add(&a, tok->campaign);
+    pb_argv_addll(&a, tok->sent_at);
+    if (click) {
+        pb_argv_addll(&a, tok->link_index);
+        pb_argv_addlen(&a, tok->url ? tok->url : "", tok->url ? tok->url_len : 0);
+    } else {
+        pb_argv_add(&a, "");
+        pb_argv_add(&a, "");
+    }
+    add_user_agent(&a, rec->user_agent);
+    pb_argv_add(&a, rec->client_ip);
+    pb_argv_add(&a, rec->machine ? rec->reason : "");
+    pb_argv_add(&a, member);
+    pb_argv_addll(&a, PB_EVENT_ID_TTL);
+    pb_argv_addll(&a, ret->msg_days > 0 ? (long long)ret->msg_days * 86400 : 0);
+    pb_argv_addll(&a, ret->stream_maxlen > 0 ? ret->stream_maxlen : 0);
+    pb_argv_addll(&a, minid);
+    pb_argv_add(&a, open_eid);
+    pb_argv_format(&a, out);
+    pb_argv_free(&a);
+    if (eid_out)
+        memcpy(eid_out, eid, sizeof(eid));
+}

@@ -1,0 +1,368 @@
+/*
+ * mime_codec.c - transfer encodings for the MIME splicer: decode one
+ * part's content (GMime's quoted-printable and base64 decoders, after a
+ * strict check that base64 is clean), and encode rewritten content again
+ * in the same encoding with the part's own line breaks (CRLF or LF), in
+ * one pass. Where the encoding cannot carry the new content (a line over
+ * 998 octets, 8-bit bytes in a 7bit part) we say so and the part stays as
+ * it was.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <gmime/gmime.h>
+#include "mime_codec.h"
+
+static const struct {
+    const char *name;
+    enum pb_cte cte;
+} cte_names[] = {
+    { "7bit", PB_CTE_7BIT }, { "8bit", PB_CTE_8BIT }, { "binary", PB_CTE_BINARY },
+    { "quoted-printable", PB_CTE_QP }, { "base64", PB_CTE_BASE64 },
+};
+
+int pb_cte_parse(const char *value, enum pb_cte *cte)
+{
+    if (value == NULL) {
+        *cte = PB_CTE_7BIT;
+        return 0;
+    }
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t len = strlen(value);
+    while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'
+                       || value[len - 1] == '\r' || value[len - 1] == '\n'))
+        len--;
+    for (size_t i = 0; i < G_N_ELEMENTS(cte_names); i++) {
+        if (strlen(cte_names[i].name) == len && strncasecmp(value, cte_names[i].name, len) == 0) {
+            *cte = cte_names[i].cte;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *pb_cte_name(enum pb_cte cte)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cte_names); i++)
+        if (cte_names[i].cte == cte)
+            return cte_names[i].name;
+    return "?";
+}
+
+enum pb_eol pb_eol_detect(const char *src, size_t len, const char *after, size_t after_len)
+{
+    const char *nl = memchr(src, '\n', len);
+    if (nl != NULL)
+        return nl > src && nl[-1] == '\r' ? PB_EOL_CRLF : PB_EOL_LF;
+    nl = memchr(after, '\n', after_len);
+    if (nl == NULL)
+        return PB_EOL_LF;
+    if (nl > after)
+        return nl[-1] == '\r' ? PB_EOL_CRLF : PB_EOL_LF;
+    return len > 0 && src[len - 1] == '\r' ? PB_EOL_CRLF : PB_EOL_LF;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+enum { B64_BAD = 0, B64_DATA, B64_PAD, B64_SPACE };
+
+static unsigned char b64_class[256];
+
+static void b64_class_init(void)
+{
+    static gsize done;
+    if (g_once_init_enter(&done)) {
+        const char *alphabet =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (const char *p = alphabet; *p; p++)
+            b64_class[(unsigned char)*p] = B64_DATA;
+        b64_class['='] = B64_PAD;
+        b64_class[' '] = b64_class['\t'] = b64_class['\r'] = b64_class['\n'] = B64_SPACE;
+        g_once_init_leave(&done, 1);
+    }
+}
+
+/* Base64 that decodes to exactly one byte string: only the alphabet and
+ * white space, padding only at the end, whole quanta (unpadded tails of
+ * 2 or 3 characters are accepted, a lone sixth of a byte is not). */
+static int b64_is_clean(const unsigned char *s, size_t len)
+{
+    size_t data = 0, pad = 0;
+    b64_class_init();
+    for (size_t i = 0; i < len; i++) {
+        switch (b64_class[s[i]]) {
+        case B64_DATA:
+            if (pad > 0)
+                return 0;
+            data++;
+            break;
+        case B64_PAD:
+            pad++;
+            break;
+        case B64_SPACE:
+            break;
+        default:
+            return 0;
+        }
+    }
+    if (pad > 2)
+        return 0;
+    if (pad > 0)
+        return (data + pad) % 4 == 0;
+    return data % 4 != 1;
+}
+
+static void gmime_decode(GMimeContentEncoding enc, const char *src, size_t len, GString *out)
+{
+    GMimeEncoding state;
+    g_mime_encoding_init_decode(&state, enc);
+    g_string_set_size(out, g_mime_encoding_outlen(&state, len));
+    size_t n = g_mime_encoding_flush(&state, src, len, out->str);
+    g_string_set_size(out, n);
+}
+
+int pb_mime_decode(enum pb_cte cte, const char *src, size_t len, GString *scratch,
+                   const char **data, size_t *dlen)
+{
+    switch (cte) {
+    case PB_CTE_QP:
+        gmime_decode(GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, src, len, scratch);
+        break;
+    case PB_CTE_BASE64:
+        if (!b64_is_clean((const unsigned char *)src, len))
+            return -1;
+        gmime_decode(GMIME_CONTENT_ENCODING_BASE64, src, len, scratch);
+        break;
+    default:
+        *data = src;
+        *dlen = len;
+        return 0;
+    }
+    *data = scratch->str;
+    *dlen = scratch->len;
+    return 0;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* Longest line in s, without its line break. */
+static size_t longest_line(const char *s, size_t len)
+{
+    size_t longest = 0;
+    const char *end = s + len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        size_t line = (size_t)((nl ? nl : end) - s);
+        if (nl && line > 0 && nl[-1] == '\r')
+            line--;
+        if (line > longest)
+            longest = line;
+        if (nl == NULL)
+            break;
+        s = nl + 1;
+    }
+    return longest;
+}
+
+static int has_8bit(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+/* ---- quoted-printable (RFC 2045 6.7) ----------------------------------
+ * GMime's encoder writes LF line breaks only (a CRLF part would need a
+ * second pass) and runs at a third of the speed the milter needs, so this
+ * one writes the part's own line breaks directly: CRLF (or LF in an
+ * LF-only part) is a hard break, any other CR or LF is encoded, lines are
+ * at most 76 characters with '=' soft breaks. */
+
+#define QP_MAX_LINE 76
+enum { QP_ESCAPE = 0, QP_LITERAL, QP_BLANK };
+
+static unsigned char qp_class[256];
+static const char hex_digits[] = "0123456789ABCDEF";
+
+static void qp_class_init(void)
+{
+    static gsize done;
+    if (g_once_init_enter(&done)) {
+        for (int c = 33; c <= 126; c++)
+            qp_class[c] = QP_LITERAL;
+        qp_class['='] = QP_ESCAPE;
+        qp_class[' '] = qp_class['\t'] = QP_BLANK;
+        g_once_init_leave(&done, 1);
+    }
+}
+
+/* Length of the hard line break at s (0 if none). */
+static size_t hard_break(const unsigned char *s, const unsigned char *end, enum pb_eol eol)
+{
+    if (eol == PB_EOL_LF)
+        return *s == '\n';
+    return *s == '\r' && s + 1 < end && s[1] == '\n' ? 2 : 0;
+}
+
+/* Whether c at s must be written as =XX: not printable, '=', blanks at
+ * the end of a line, and the F of "From " opening a line. */
+static int qp_needs_escape(const unsigned char *s, const unsigned char *end, enum pb_eol eol,
+                           size_t col)
+{
+    switch (qp_class[*s]) {
+    case QP_LITERAL:
+        return col == 0 && *s == 'F' && end - s >= 5 && memcmp(s, "From ", 5) == 0;
+    case QP_BLANK:
+        return s + 1 == end || hard_break(s + 1, end, eol) > 0;
+    default:
+        return 1;
+    }
+}
+
+/* 1 if the 8 bytes at s are all printable ASCII or space, none '=':
+ * they stand for themselves (a word at a time, for the common case). */
+static inline int qp_plain_word(const unsigned char *s)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t w, eq, del;
+    memcpy(&w, s, sizeof(w));
+    eq = w ^ (ones * '=');
+    del = w ^ (ones * 0x7f);
+    return (((w - ones * 0x20) & ~w)            /* a byte below 0x20 */
+            | ((eq - ones) & ~eq)               /* a '=' */
+            | ((del - ones) & ~del)             /* a DEL */
+            | w) /* a byte of 0x80 or more */ & highs ? 0 : 1;
+}
+
+static size_t qp_encode(const unsigned char *s, size_t len, enum pb_eol eol, char *out)
+{
+    const unsigned char *end = s + len;
+    char *o = out;
+    size_t col = 0;
+    qp_class_init();
+    while (s < end) {
+        /* fast path: a run of characters that stand for themselves, up
+         * to the soft-break column; blanks that end it before a line break
+         * and an F opening a line ("From ") are left to the slow path */
+        if (col > 0 || *s != 'F') {
+            size_t room = QP_MAX_LINE - 1 - col, avail = (size_t)(end - s);
+            const unsigned char *lim = s + (room < avail ? room : avail), *run = s;
+            while (run + 8 <= lim && qp_plain_word(run))
+                run += 8;
+            while (run < lim && qp_class[*run] != QP_ESCAPE)
+                run++;
+            if (run == end || *run == '\r' || *run == '\n')
+                while (run > s && qp_class[run[-1]] == QP_BLANK)
+                    run--;
+            memcpy(o, s, (size_t)(run - s));
+            o += run - s;
+            col += (size_t)(run - s);
+            s = run;
+            if (s == end)
+                break;
+        }
+        size_t brk = hard_break(s, end, eol);
+        if (brk) {
+            memcpy(o, s, brk);
+            o += brk;
+            s += brk;
+            col = 0;
+            continue;
+        }
+        int escape = qp_needs_escape(s, end, eol, col);
+        size_t need = escape ? 3 : 1;
+        if (col + need > QP_MAX_LINE - 1) {
+            *o++ = '=';
+            if (eol == PB_EOL_CRLF)
+                *o++ = '\r';
+            *o++ = '\n';
+            col = 0;
+            escape = qp_needs_escape(s, end, eol, col);         /* "From " */
+            need = escape ? 3 : 1;
+        }
+        if (escape) {
+            *o++ = '=';
+            *o++ = hex_digits[*s >> 4];
+            *o++ = hex_digits[*s & 15];
+        } else {
+            *o++ = (char)*s;
+        }
+        col += need;
+        s++;
+    }
+    return (size_t)(o - out);
+}
+
+/* ---- base64: 76-character lines with the part's own line breaks -------- */
+
+#define B64_LINE_IN 57          /* bytes per 76-character line */
+
+static size_t b64_encode(const unsigned char *s, size_t len, enum pb_eol eol, int final_eol,
+                         char *out)
+{
+    char *o = out;
+    for (size_t done = 0; done < len; done += B64_LINE_IN) {
+        size_t n = len - done < B64_LINE_IN ? len - done : B64_LINE_IN;
+        gint state = 0, save = 0;
+        if (done > 0) {
+            if (eol == PB_EOL_CRLF)
+                *o++ = '\r';
+            *o++ = '\n';
+        }
+        o += g_base64_encode_step(s + done, n, FALSE, o, &state, &save);
+        o += g_base64_encode_close(FALSE, o, &state, &save);
+    }
+    if (final_eol && o > out) {
+        if (eol == PB_EOL_CRLF)
+            *o++ = '\r';
+        *o++ = '\n';
+    }
+    return (size_t)(o - out);
+}
+
+static int ends_with_lf(const char *s, size_t len)
+{
+    return len > 0 && s[len - 1] == '\n';
+}
+
+static int encode_identity(enum pb_cte cte, const char *orig, size_t orig_len,
+                           const char *data, size_t len, GString *out, const char **why)
+{
+    if (cte != PB_CTE_BINARY && longest_line(data, len) > PB_MAX_LINE) {
+        *why = "a line would exceed 998 octets";
+        return -1;
+    }
+    if (cte == PB_CTE_7BIT && has_8bit(data, len) && !has_8bit(orig, orig_len)) {
+        *why = "8-bit bytes in a 7bit part";
+        return -1;
+    }
+    g_string_append_len(out, data, (gssize)len);
+    return 0;
+}
+
+int pb_mime_encode(enum pb_cte cte, enum pb_eol eol, const char *orig, size_t orig_len,
+                   const char *data, size_t len, GString *out, const char **why)
+{
+    size_t start = out->len, room, n;
+    const unsigned char *udata = (const unsigned char *)data;
+
+    switch (cte) {
+    case PB_CTE_QP:
+        /* 3 characters a byte, plus a 3-character soft break every 75 */
+        room = len * 3 + (len * 3 / (QP_MAX_LINE - 1) + 1) * 3;
+        g_string_set_size(out, start + room);
+        n = qp_encode(udata, len, eol, out->str + start);
+        break;
+    case PB_CTE_BASE64:
+        room = (len / B64_LINE_IN + 1) * (4 * B64_LINE_IN / 3 + 2) + 2;
+        g_string_set_size(out, start + room);
+        n = b64_encode(udata, len, eol, ends_with_lf(orig, orig_len), out->str + start);
+        break;
+    default:
+        return encode_identity(cte, orig, orig_len, data, len, out, why);
+    }
+    g_string_set_size(out, start + n);
+    return 0;
+}

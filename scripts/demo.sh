@@ -1,0 +1,138 @@
+#!/bin/bash
+# demo.sh - postbeacon's main job, shown end to end on one machine: a
+# newsletter goes through a real (private) Postfix with postbeacon-milter
+# and comes out with tracked, UTM-tagged links, an open pixel and one-click
+# List-Unsubscribe; a normal mail goes through untouched; Redis holds the
+# send record and the `sent` event.
+#
+#   sudo scripts/demo.sh          # fresh Debian 12: installs what is missing, builds
+#   PF_KEEP=1 sudo scripts/demo.sh   # keep the temporary directories to look around
+#
+# Everything runs in temporary directories on loopback: its own Redis (unix
+# socket), its own Postfix instance (own main.cf, queue, log, a free port),
+# an smtp-sink that stands in for the Internet. The system Postfix and
+# Redis are not touched, and everything is stopped at the end.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${top_builddir:-$top/build}
+lib=$top/tests/lib
+data=$top/tests/data/e2e
+
+if [ -t 1 ]; then
+    say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    say() { printf '\n== %s\n' "$*"; }
+fi
+indent() { sed 's/^/    /'; }
+
+[ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it starts a private Postfix)" >&2; exit 1; }
+
+say "Installing missing Debian packages and building (once)"
+"$top/scripts/install-deps.sh"
+if [ ! -x "$build/milter/postbeacon-milter" ]; then
+    "$top/scripts/build.sh" "$build"
+fi
+make -C "$build" -s milter/postbeacon-milter tests/token-tool >/dev/null
+
+. "$lib/private-postfix.sh"
+. "$lib/postbeacon-env.sh"
+tool=$build/tests/token-tool
+
+say "Starting a private Redis, postbeacon-milter and Postfix"
+pb_env_init "$build"
+pb_keys_write
+pb_conf_write '"example.com"'
+"$(pb_milter_bin)" -n -c "$PB_CONF" | indent
+pb_redis_start
+pb_milter_start
+pf_init "$PB_MILTER_ADDR"
+pf_sink_start dump
+pf_start
+cat <<EOF | indent
+Redis             unix socket $PB_REDIS_SOCK
+postbeacon-milter $PB_MILTER_ADDR  (config $PB_CONF)
+Postfix           smtpd on 127.0.0.1:$PF_PORT, config in $PF_CONF,
+                  relays everything to smtp-sink on 127.0.0.1:$PF_SINK_PORT
+                  (stands in for the recipients' servers; it keeps each message)
+Postfix main.cf (milter part):
+$(postconf -c "$PF_CONF" -n smtpd_milters non_smtpd_milters milter_default_action \
+    milter_protocol | sed 's/^/  /')
+Postfix master.cf: the smtpd service passes -o milter_macro_daemon_name=ORIGINATING,
+  and the milter's daemon_names = [ "ORIGINATING" ]: its mail is outgoing.
+Marketing mail is outgoing mail with an X-Campaign header (or from news@example.com).
+EOF
+
+say "Sending a newsletter (X-Campaign: spring-sale) and an ordinary mail"
+newsletter=$PB_DIR/newsletter.eml
+ordinary=$PB_DIR/ordinary.eml
+python3 "$lib/newsletter.py" --from marketing@example.com --to reader@example.org \
+    --campaign spring-sale --subject "Spring sale: 20% off" --message-id "<spring-1@example.com>" \
+    --text "$data/welcome.txt" "$data/welcome.html" >"$newsletter"
+cat >"$ordinary" <<'EOF'
+From: Alice <alice@example.com>
+To: Bob <bob@example.org>
+Subject: Minutes of Monday's meeting
+Date: Mon, 23 Mar 2026 11:00:00 +0000
+Message-ID: <minutes-1@example.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset="utf-8"
+
+Hi Bob, the minutes are at https://wiki.example.com/minutes/monday
+Alice
+EOF
+echo "newsletter:    marketing@example.com -> reader@example.org, queued as" \
+     "$(pf_send marketing@example.com reader@example.org "$newsletter")" | indent
+echo "ordinary mail: alice@example.com -> bob@example.org, queued as" \
+     "$(pf_send alice@example.com bob@example.org "$ordinary")" | indent
+pf_wait_delivered 2 30
+dump_for() { grep -l -F "X-Rcpt-Args: <$1>" "$PF_SINK_DIR"/msg.*; }
+
+say "The newsletter as it left Postfix"
+python3 "$lib/e2e_check.py" show "$newsletter" "$(dump_for reader@example.org)" \
+    --keys "$PB_KEYS" --tool "$tool" --base "$PB_BASE_URL" | indent
+echo
+echo "Header of the delivered message:" | indent
+python3 "$lib/e2e_check.py" strip "$(dump_for reader@example.org)" | sed '/^$/q' | cut -c1-150 \
+    | indent | indent
+
+say "Checking it (the same assertions as tests/e2e_postfix.sh)"
+python3 "$lib/e2e_check.py" newsletter "$newsletter" "$(dump_for reader@example.org)" \
+    --keys "$PB_KEYS" --tool "$tool" --base "$PB_BASE_URL" --campaign spring-sale \
+    --rcpt reader@example.org --utm-domain example.com >"$PB_DIR/check.out" || true
+grep -v '^#' "$PB_DIR/check.out" | indent
+msg_id=$(sed -n 's/^# msg_id=//p' "$PB_DIR/check.out")
+
+say "The ordinary mail"
+python3 "$lib/e2e_check.py" identical "$ordinary" "$(dump_for bob@example.org)" \
+    >"$PB_DIR/check-ordinary.out" || true
+indent <"$PB_DIR/check-ordinary.out"
+
+say "What Redis recorded (key prefix pb:)"
+sleep 0.5
+{
+    echo "pb:msg:$msg_id  (send record)"
+    pb_redis --raw HGETALL "pb:msg:$msg_id" | paste - - | indent
+    echo "pb:contacts:by-email  (address -> opaque contact id used in the links)"
+    pb_redis --raw HGETALL pb:contacts:by-email | paste - - | indent
+    echo "pb:campaign:spring-sale"
+    pb_redis --raw HGETALL pb:campaign:spring-sale | paste - - | indent
+    echo "pb:events  (the stream the scorer reads)"
+    pb_redis --raw XRANGE pb:events - + | awk '
+        /^[0-9]+-[0-9]+$/ { if (line) print line; line = $0 " "; key = ""; next }
+        key == "" { key = $0; next }
+        { line = line " " key "=" $0; key = "" }
+        END { if (line) print line }' | indent
+} | indent
+
+say "postbeacon-milter log"
+cut -c1-200 "$PB_DIR/milter.log" | tail -n 10 | indent
+
+say "Stopping Redis, the milter and Postfix; removing the temporary directories"
+failed=$(cat "$PB_DIR/check.out" "$PB_DIR/check-ordinary.out" | grep -c '^not ok' || true)
+if [ "$failed" -eq 0 ]; then
+    echo "demo finished: the newsletter was tracked, the ordinary mail untouched."
+else
+    echo "demo finished with $failed failed check(s); see above." >&2
+    exit 1
+fi

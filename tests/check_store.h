@@ -1,0 +1,61 @@
+/*
+ * check_store.h - what the two halves of the check_store program share:
+ * check_store.c (fixture, Redis helpers, what each event writes, main)
+ * and check_store_failure.c (Redis down or slow, the journal, full disk).
+ * The tracker's store runs on an event loop that the tests drive.
+ */
+#ifndef PB_CHECK_STORE_H
+#define PB_CHECK_STORE_H
+
+#include <check.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include "conf.h"
+#include "store.h"
+
+extern char sdir[256];          /* per-test temp dir */
+extern char ssock[300];         /* redis socket in it */
+extern char sjournal[300];      /* tracker journal in it */
+extern int spid;                /* the test's redis-server, 0 when stopped */
+extern struct event_base *sbase;
+
+/* Checked fixture: dir, event base, redis-server on ssock. */
+void store_setup(void);
+void store_teardown(void);
+void sredis_start(void);
+void sredis_stop(void);
+
+/* Start the store: redis on ssock, journal (NULL = none), queue_max,
+ * timeout_ms; stream retention off unless set by tune (may be NULL). */
+void store_start(const char *journal, int queue_max, int timeout_ms,
+                 void (*tune)(struct pb_conf *conf));
+
+/* Run the loop for ms milliseconds. */
+void run_ms(int ms);
+/* Run the loop until cond(stats) holds; fails the test after secs. */
+void run_until(int (*cond)(const struct pb_store_stats *s), int secs, const char *what);
+int is_up(const struct pb_store_stats *s);
+int is_down(const struct pb_store_stats *s);
+/* Up, nothing queued, nothing in the journal. */
+int is_idle(const struct pb_store_stats *s);
+
+/* A verified token as the HTTP side has it: message n, contact c (-1:
+ * campaign-level), campaign "spring-sale"; url for clicks (link). */
+void make_token(struct pb_token *tok, unsigned n, int c, unsigned link, const char *url);
+/* Submit one event; returns how long submit took (microseconds). */
+long submit(enum pb_ev_type type, const struct pb_token *tok, enum pb_ev_class cls,
+            const char *ua, const char *reason);
+
+redisContext *sconnect(void);
+redisReply *scmd(redisContext *c, const char *fmt, ...);
+long long sint(redisContext *c, const char *fmt, ...);
+/* XRANGE pb:events - + */
+redisReply *sstream(redisContext *c);
+const char *sfield(const redisReply *entry, const char *name);
+/* The stream holds exactly uas[0..n) as its ua fields, in this order,
+ * with n different event ids. */
+void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix);
+
+TCase *failure_tcase(void);
+
+#endif

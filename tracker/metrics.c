@@ -1,0 +1,204 @@
+/*
+ * metrics.c - counters and the Prometheus text format (metrics.h).
+ *
+ * Every metric is written with # HELP and # TYPE lines; label values are
+ * escaped as the format requires (backslash, double quote, newline),
+ * although every label here comes from a fixed set or a checked bots
+ * file class name.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "metrics.h"
+
+#define CODES_MAX 16            /* distinct status codes kept per route */
+
+struct code_count {
+    int code;
+    unsigned long count;
+};
+
+static struct {
+    struct code_count requests[PB_ROUTE_COUNT][CODES_MAX];
+    unsigned long invalid[PB_ROUTE_COUNT][PB_TOKEN_TOO_LONG + 1];
+    unsigned long events[3][2];         /* [pb_ev_type][pb_ev_class] */
+    GHashTable *machine_reasons;        /* char * -> unsigned long * */
+    unsigned long reloads_ok, reloads_failed;
+} m;
+
+static const char *const route_names[PB_ROUTE_COUNT] = {
+    "click", "open", "unsubscribe", "healthz", "metrics", "other"
+};
+static const char *const type_names[3] = { "click", "open", "unsubscribe" };
+static const char *const class_names[2] = { "human", "machine" };
+
+const char *pb_route_name(enum pb_route route)
+{
+    return route < PB_ROUTE_COUNT ? route_names[route] : "other";
+}
+
+void pb_metrics_request(enum pb_route route, int status)
+{
+    struct code_count *codes;
+
+    if (route >= PB_ROUTE_COUNT)
+        route = PB_ROUTE_OTHER;
+    codes = m.requests[route];
+    for (int i = 0; i < CODES_MAX; i++) {
+        if (codes[i].code == status || codes[i].code == 0) {
+            codes[i].code = status;
+            codes[i].count++;
+            return;
+        }
+    }
+    codes[CODES_MAX - 1].count++;       /* more codes than ever expected: lumped */
+}
+
+void pb_metrics_invalid_token(enum pb_route route, enum pb_token_status st)
+{
+    if (route < PB_ROUTE_COUNT && st <= PB_TOKEN_TOO_LONG)
+        m.invalid[route][st]++;
+}
+
+void pb_metrics_event(enum pb_ev_type type, enum pb_ev_class cls, const char *reason)
+{
+    unsigned long *count;
+
+    if ((int)type < 0 || type > PB_EV_UNSUBSCRIBE || (int)cls < 0 || cls > PB_CLASS_MACHINE)
+        return;
+    m.events[type][cls]++;
+    if (cls != PB_CLASS_MACHINE || reason == NULL)
+        return;
+    if (m.machine_reasons == NULL)
+        m.machine_reasons = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    count = g_hash_table_lookup(m.machine_reasons, reason);
+    if (count == NULL) {
+        count = g_new0(unsigned long, 1);
+        g_hash_table_insert(m.machine_reasons, g_strdup(reason), count);
+    }
+    (*count)++;
+}
+
+void pb_metrics_reload(int ok)
+{
+    if (ok)
+        m.reloads_ok++;
+    else
+        m.reloads_failed++;
+}
+
+void pb_metrics_reset(void)
+{
+    if (m.machine_reasons != NULL)
+        g_hash_table_destroy(m.machine_reasons);
+    memset(&m, 0, sizeof(m));
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+static void header(GString *out, const char *name, const char *type, const char *help)
+{
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void label_value(GString *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            g_string_append_c(out, '\\');
+        if (*s == '\n')
+            g_string_append(out, "\\n");
+        else
+            g_string_append_c(out, *s);
+    }
+}
+
+static void render_requests(GString *out)
+{
+    header(out, "postbeacon_tracker_requests_total", "counter",
+           "HTTP requests answered, by route and status code.");
+    for (int r = 0; r < PB_ROUTE_COUNT; r++)
+        for (int i = 0; i < CODES_MAX && m.requests[r][i].code != 0; i++)
+            g_string_append_printf(out, "postbeacon_tracker_requests_total{route=\"%s\","
+                                   "code=\"%d\"} %lu\n", route_names[r],
+                                   m.requests[r][i].code, m.requests[r][i].count);
+    header(out, "postbeacon_tracker_invalid_tokens_total", "counter",
+           "Tokens that did not verify, by route and reason.");
+    for (int r = 0; r < PB_ROUTE_COUNT; r++)
+        for (int st = 1; st <= PB_TOKEN_TOO_LONG; st++)
+            if (m.invalid[r][st] != 0)
+                g_string_append_printf(out, "postbeacon_tracker_invalid_tokens_total{route="
+                                       "\"%s\",reason=\"%s\"} %lu\n", route_names[r],
+                                       pb_token_status_str((enum pb_token_status)st),
+                                       m.invalid[r][st]);
+}
+
+static void render_events(GString *out)
+{
+    GHashTableIter iter;
+    gpointer key, value;
+
+    header(out, "postbeacon_tracker_events_total", "counter",
+           "Events recorded, by type and class.");
+    for (int t = 0; t < 3; t++)
+        for (int c = 0; c < 2; c++)
+            g_string_append_printf(out, "postbeacon_tracker_events_total{type=\"%s\","
+                                   "class=\"%s\"} %lu\n", type_names[t], class_names[c],
+                                   m.events[t][c]);
+    header(out, "postbeacon_tracker_machine_events_total", "counter",
+           "Events classified as machine traffic, by reason (bots file class, head, "
+           "honeypot, too-fast).");
+    if (m.machine_reasons == NULL)
+        return;
+    g_hash_table_iter_init(&iter, m.machine_reasons);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        g_string_append(out, "postbeacon_tracker_machine_events_total{reason=\"");
+        label_value(out, key);
+        g_string_append_printf(out, "\"} %lu\n", *(unsigned long *)value);
+    }
+}
+
+static void counter(GString *out, const char *name, const char *help, unsigned long v)
+{
+    header(out, name, "counter", help);
+    g_string_append_printf(out, "%s %lu\n", name, v);
+}
+
+static void gauge(GString *out, const char *name, const char *help, unsigned long v)
+{
+    header(out, name, "gauge", help);
+    g_string_append_printf(out, "%s %lu\n", name, v);
+}
+
+static void render_store(GString *out, const struct pb_store_stats *st)
+{
+    counter(out, "postbeacon_tracker_events_written_total",
+            "Events written to Redis (directly or from the journal).", st->written);
+    counter(out, "postbeacon_tracker_events_journaled_total",
+            "Events appended to the local journal while Redis was away or slow.",
+            st->journaled);
+    counter(out, "postbeacon_tracker_events_replayed_total",
+            "Journaled events replayed into Redis.", st->replayed);
+    counter(out, "postbeacon_tracker_journal_errors_total",
+            "Journal writes that failed (e.g. disk full).", st->journal_errors);
+    counter(out, "postbeacon_tracker_events_dropped_total",
+            "Events Redis refused as broken commands, or lost to journal errors.",
+            st->dropped);
+    gauge(out, "postbeacon_tracker_queue_events",
+          "Events waiting in memory for Redis.", (unsigned long)st->queued);
+    gauge(out, "postbeacon_tracker_journal_backlog",
+          "Events in the journal not yet replayed.", (unsigned long)st->backlog);
+    gauge(out, "postbeacon_tracker_redis_up",
+          "1 if the Redis connection is up, else 0.", st->redis_up ? 1 : 0);
+}
+
+void pb_metrics_render(GString *out, const struct pb_store_stats *stats)
+{
+    render_requests(out);
+    render_events(out);
+    header(out, "postbeacon_tracker_reloads_total", "counter",
+           "Configuration reloads (SIGHUP), by result.");
+    g_string_append_printf(out, "postbeacon_tracker_reloads_total{result=\"ok\"} %lu\n"
+                           "postbeacon_tracker_reloads_total{result=\"failed\"} %lu\n",
+                           m.reloads_ok, m.reloads_failed);
+    render_store(out, stats);
+}

@@ -1,0 +1,34 @@
+/*
+ * metrics.h - the tracker's counters and their Prometheus text rendering
+ * for GET /metrics on the admin listener: requests by route and status,
+ * rejected tokens, events by type and class, machine events by reason,
+ * reloads, and the store's numbers (written, journaled, backlog, Redis
+ * up) from pb_store_stats(). Single-threaded, like the whole tracker.
+ */
+#ifndef PB_TRACKER_METRICS_H
+#define PB_TRACKER_METRICS_H
+
+#include <glib.h>
+#include "store.h"
+#include "token.h"
+
+enum pb_route {
+    PB_ROUTE_CLICK, PB_ROUTE_OPEN, PB_ROUTE_UNSUBSCRIBE,
+    PB_ROUTE_HEALTHZ, PB_ROUTE_METRICS, PB_ROUTE_OTHER,
+    PB_ROUTE_COUNT
+};
+
+const char *pb_route_name(enum pb_route route);
+
+void pb_metrics_request(enum pb_route route, int status);
+void pb_metrics_invalid_token(enum pb_route route, enum pb_token_status st);
+/* reason: why it is machine (NULL for human); copied. */
+void pb_metrics_event(enum pb_ev_type type, enum pb_ev_class cls, const char *reason);
+void pb_metrics_reload(int ok);
+
+/* Append every metric in the Prometheus text format (version 0.0.4). */
+void pb_metrics_render(GString *out, const struct pb_store_stats *stats);
+/* Forget everything (frees the reason table). */
+void pb_metrics_reset(void);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * reply.c - how the tracker answers (routes.h): the headers every response
+ * carries, HEAD without a body, the shared error answers, token checking
+ * with rate-limited logging, and recording an event.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include "classify.h"
+#include "log.h"
+#include "routes.h"
+#include "unsub_page.h"
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 302: return "Found";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    default:  return NULL;      /* libevent picks the standard phrase */
+    }
+}
+
+void pb_reply(struct pb_request *r, int status, const char *content_type,
+              const void *body, size_t len)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    struct evbuffer *buf = NULL;
+    char length[24];
+
+    snprintf(length, sizeof(length), "%zu", len);
+    evhttp_add_header(out, "Content-Type", content_type);
+    evhttp_add_header(out, "Content-Length", length);
+    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+    if (!r->head && len > 0) {
+        buf = evbuffer_new();
+        if (buf != NULL)
+            evbuffer_add(buf, body, len);
+    }
+    pb_metrics_request(r->route, status);
+    pb_server_response_queued(r->req);
+    evhttp_send_reply(r->req, status, reason_phrase(status), buf);
+    if (buf != NULL)
+        evbuffer_free(buf);
+}
+
+void pb_reply_text(struct pb_request *r, int status, const char *text)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    pb_reply(r, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+void pb_reply_not_found(struct pb_request *r)
+{
+    pb_reply_text(r, 404, "Not found.\n");
+}
+
+void pb_reply_method_not_allowed(struct pb_request *r, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+    pb_reply_text(r, 405, "Method not allowed.\n");
+}
+
+void pb_reply_html(struct pb_request *r, int status, const char *html, size_t len)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    evhttp_add_header(out, "Content-Security-Policy", pb_unsub_page_csp());
+    pb_reply(r, status, "text/html; charset=utf-8", html, len);
+}
+
+enum pb_token_status pb_request_token(struct pb_request *r, enum pb_token_kind kind,
+                                      uint8_t *buf, struct pb_token *tok)
+{
+    static struct pb_log_limit limit;
+    enum pb_token_status st = PB_TOKEN_MALFORMED;
+
+    if (r->token_len > 0 && r->token_len < PB_TOKEN_MAX)
+        st = pb_token_decode(&r->gen->keys, r->token, r->token_len, kind, buf, tok);
+    if (st == PB_TOKEN_OK)
+        return st;
+    pb_metrics_invalid_token(r->route, st);
+    pb_log_limited(&limit, 20, LOG_NOTICE, "%s: token rejected (%s) from %s, %zu characters",
+                   pb_route_name(r->route), pb_token_status_str(st), r->client_text,
+                   r->token_len);
+    return st;
+}
+
+void pb_record_event(struct pb_request *r, enum pb_ev_type type, const struct pb_token *tok)
+{
+    struct pb_classify_input in = {
+        .kind = tok->kind, .head = r->head, .user_agent = r->user_agent,
+        .addr = &r->client, .sent_at = tok->sent_at, .link_index = tok->link_index,
+        .now_ms = r->now_ms,
+        .machine_click_seconds = r->gen->conf.tracker.machine_click_seconds,
+    };
+    struct pb_tracker_event ev = {
+        .type = type, .ts_ms = r->now_ms, .tok = tok, .user_agent = r->user_agent,
+        .client_ip = r->client_text,
+    };
+
+    ev.class = pb_classify(r->gen->bots, &in, &ev.class_reason);
+    pb_store_submit(&ev);
+    pb_metrics_event(type, ev.class, ev.class_reason);
+    pb_log(LOG_DEBUG, "%s recorded: %s%s%s, %s", pb_route_name(r->route),
+           ev.class == PB_CLASS_MACHINE ? "machine" : "human", ev.class_reason ? " " : "",
+           ev.class_reason ? ev.class_reason : "", r->client_text);
+}
