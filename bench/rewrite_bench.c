@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <gmime/gmime.h>
 #include "testutil.h"
+#include "testutil_mime.h"
 #include "rewrite.h"
 
 #define MAX_ROUNDS 101
@@ -255,12 +256,7 @@ int main(int argc, char **argv)
 
     struct pb_conf conf;
     struct pb_keyring ring;
-    tu_test_conf(&conf);
-    size_t nd = conf.utm.domains.count;
-    conf.utm.domains.items = realloc(conf.utm.domains.items, (nd + 2) * sizeof(char *));
-    conf.utm.domains.items[nd] = strdup("postmarkapp.com");
-    conf.utm.domains.items[nd + 1] = NULL;
-    conf.utm.domains.count = nd + 1;
+    tu_mime_conf(&conf);
     tu_test_keyring(&ring);
     g_mime_init();
 

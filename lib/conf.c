@@ -54,7 +54,7 @@ static void tracker_defaults(struct pb_tracker_conf *t)
     t->pidfile = strdup("/run/postbeacon/tracker.pid");
     t->journal = strdup("/var/lib/postbeacon/tracker.journal");
     t->queue_max = 10000;
-    t->max_header_size = 8192;
+    t->max_header_size = 16384;     /* the longest token is 11068 characters */
     t->max_body_size = 4096;
     t->timeout = 10;
     t->language = strdup("en");
@@ -337,9 +337,10 @@ static int get_list(struct conf_ctx *ctx, const config_setting_t *s, const char 
     return 0;
 }
 
-/* An integer within the setting's range (PB_CT_INT and PB_CT_LONG). */
+/* An integer within the setting's range, stored as an int (PB_CT_INT) or
+ * a long (PB_CT_LONG). */
 static int get_integer(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                       const struct pb_conf_setting *set, long long *out)
+                       const struct pb_conf_setting *set, void *out)
 {
     long long v;
     int type = config_setting_type(s);
@@ -350,7 +351,10 @@ static int get_integer(struct conf_ctx *ctx, const config_setting_t *s, const ch
     if (v < set->min || v > set->max)
         return fail_at(ctx, s, "%s: %lld is out of range (use %lld..%lld: %s)", where, v,
                        set->min, set->max, set->help);
-    *out = v;
+    if (set->type == PB_CT_LONG)
+        *(long *)out = (long)v;
+    else
+        *(int *)out = (int)v;
     return 0;
 }
 
@@ -484,16 +488,7 @@ static int apply_setting(struct conf_ctx *ctx, const config_setting_t *s, const 
         return 0;
     }
     case PB_CT_INT:
-    case PB_CT_LONG: {
-        long long v = 0;
-        if (get_integer(ctx, s, where, set, &v) != 0)
-            return -1;
-        if (set->type == PB_CT_INT)
-            *(int *)(void *)field = (int)v;
-        else
-            *(long *)(void *)field = (long)v;
-        return 0;
-    }
+    case PB_CT_LONG: return get_integer(ctx, s, where, set, field);
     case PB_CT_BOOL: return get_bool(ctx, s, where, set, (int *)(void *)field);
     case PB_CT_ENUM: return get_enum(ctx, s, where, set, (int *)(void *)field);
     case PB_CT_MODE: return get_mode(ctx, s, where, set, (int *)(void *)field);

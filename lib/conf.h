@@ -86,7 +86,7 @@ struct pb_tracker_conf {
     char *pidfile;              /* default "/run/postbeacon/tracker.pid" */
     char *journal;              /* default "/var/lib/postbeacon/tracker.journal" */
     int queue_max;              /* events in memory before the journal takes over, default 10000 */
-    int max_header_size;        /* bytes, default 8192 */
+    int max_header_size;        /* bytes, default 16384 (request line included) */
     int max_body_size;          /* bytes, default 4096 */
     int timeout;                /* seconds per request/keep-alive, default 10 */
     struct pb_strlist trusted_proxies;  /* CIDRs whose X-Forwarded-For is believed; default none */

@@ -445,7 +445,7 @@ static const struct pb_conf_setting tracker_settings[] = {
       86400, NULL, "seconds after the send, e.g. 5 (0 = off)" },
     { "stream_max_age_days", PB_CT_INT, AT(tracker.stream_max_age_days), 0, NULL, 0, 3650,
       NULL, "days, e.g. 90 (0 = no age limit)" },
-    { "stream_maxlen", PB_CT_LONG, AT(tracker.stream_maxlen), 0, NULL, 0, 1000000000000LL,
+    { "stream_maxlen", PB_CT_LONG, AT(tracker.stream_maxlen), 0, NULL, 0, 2000000000,
       NULL, "a number of stream entries, e.g. 1000000 (0 = no length limit)" },
     END
 };

@@ -107,4 +107,14 @@ struct pb_track_retention {
 void pb_event_tracker_command(const char *prefix, const struct pb_track_retention *ret,
                               const struct pb_track_record *rec, char eid[33], GString *out);
 
+/* A connection that has run SCRIPT LOAD (script_load appends that command
+ * to out) may send a tracker command as EVALSHA, with the script's SHA1
+ * (40 hex + NUL into sha) instead of its 2.5 kB. evalsha writes that form
+ * of cmd into out (replacing its contents) and returns 0, or -1 if cmd is
+ * not a tracker command of this build (send it as it is). The journal
+ * always keeps the EVAL form, which needs no loaded script. */
+void pb_event_tracker_script_load(GString *out);
+void pb_event_tracker_sha(char sha[41]);
+int pb_event_tracker_evalsha(const char *cmd, size_t len, const char sha[41], GString *out);
+
 #endif

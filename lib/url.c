@@ -7,7 +7,9 @@
  * stray '%' signs. uriparser only accepts strict syntax, so a URL that
  * holds such bytes is parsed from a temporary copy in which each of them
  * is percent-encoded; the host is percent-decoded again when returned.
- * The original text is never changed here.
+ * The original text is never changed here. The usual authority, a plain
+ * host name with perhaps a port, is checked by a simple scan instead
+ * (simple_host): uriparser would accept it and say the same.
  *
  * What is refused (and so left untouched by the milter): control bytes
  * anywhere, whitespace or a backslash in the authority ("https://a.com\@b.com"
@@ -24,8 +26,12 @@
 /* Callers trim surrounding ASCII whitespace first: " http://a" is not http. */
 int pb_url_is_http(const char *url, size_t len)
 {
-    return (len >= 7 && g_ascii_strncasecmp(url, "http://", 7) == 0)
-           || (len >= 8 && g_ascii_strncasecmp(url, "https://", 8) == 0);
+    if (len < 7 || (url[0] | 0x20) != 'h' || (url[1] | 0x20) != 't'
+        || (url[2] | 0x20) != 't' || (url[3] | 0x20) != 'p')
+        return 0;
+    if (url[4] == ':')
+        return url[5] == '/' && url[6] == '/';
+    return len >= 8 && (url[4] | 0x20) == 's' && url[5] == ':' && url[6] == '/' && url[7] == '/';
 }
 
 /* What a URL byte means before uriparser sees it. */
@@ -46,6 +52,12 @@ static const unsigned char byte_class[256] = {
     [','] = BYTE_PLAIN, [';'] = BYTE_PLAIN, ['='] = BYTE_PLAIN,
     ['%'] = BYTE_CONTEXT, ['['] = BYTE_CONTEXT, [']'] = BYTE_CONTEXT, ['#'] = BYTE_CONTEXT,
     [' '] = BYTE_CONTEXT, ['\\'] = BYTE_CONTEXT,
+};
+
+/* Bytes of a plain host name (RFC 3986 unreserved). */
+static const unsigned char host_char[256] = {
+    ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
 };
 
 static int is_pct_escape(const char *p, size_t left)
@@ -93,10 +105,11 @@ static long count_escapes(const char *url, size_t len, size_t auth_start, size_t
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)url[i];
-        int in_auth = i >= auth_start && i < auth_stop;
+        int in_auth;
 
         if (byte_class[c] == BYTE_PLAIN)
             continue;
+        in_auth = i >= auth_start && i < auth_stop;
         if (byte_class[c] == BYTE_REFUSED)
             return -1;
         if (in_auth && (c == ' ' || c == '\\'))
@@ -182,6 +195,48 @@ static int parse_host(const char *text, size_t len, char *out, size_t outlen)
     return rc;
 }
 
+/* The common authority, "host.name" or "host.name:port", needs no
+ * uriparser: host letters, digits, '-', '.', '_', '~' and an optional
+ * port of 1-5 digits up to 65535. Everything after the authority is valid
+ * once the bytes count_escapes() found are escaped, so for such a URL the
+ * host is all uriparser would tell. 0 or -1 as pb_url_host; HOST_UNSURE
+ * for anything else (userinfo, '%', IP literals, odd ports), which goes
+ * through uriparser. */
+#define HOST_UNSURE 1
+
+static int simple_host(const char *url, size_t auth_start, size_t auth_stop, char *out,
+                       size_t outlen)
+{
+    size_t i = auth_start, n = 0;
+
+    for (; i < auth_stop && url[i] != ':'; i++)
+        if (!host_char[(unsigned char)url[i]])
+            return HOST_UNSURE;
+    if (i == auth_start)
+        return HOST_UNSURE;
+    if (i < auth_stop) {
+        size_t digits = auth_stop - i - 1;
+        unsigned long port = 0;
+        if (digits == 0 || digits > 5)
+            return HOST_UNSURE;
+        for (size_t d = i + 1; d < auth_stop; d++) {
+            if (url[d] < '0' || url[d] > '9')
+                return HOST_UNSURE;
+            port = port * 10 + (unsigned long)(url[d] - '0');
+        }
+        if (port > 65535)
+            return HOST_UNSURE;
+    }
+    if (i - auth_start + 1 > outlen)
+        return -1;
+    for (size_t h = auth_start; h < i; h++) {
+        char c = url[h];
+        out[n++] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
 int pb_url_host(const char *url, size_t len, char *out, size_t outlen)
 {
     size_t auth_start, auth_stop;
@@ -197,6 +252,9 @@ int pb_url_host(const char *url, size_t len, char *out, size_t outlen)
     escapes = count_escapes(url, len, auth_start, auth_stop);
     if (escapes < 0)
         return -1;
+    rc = simple_host(url, auth_start, auth_stop, out, outlen);
+    if (rc != HOST_UNSURE)
+        return rc;
     if (escapes == 0)
         return parse_host(url, len, out, outlen);
 

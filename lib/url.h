@@ -31,6 +31,12 @@ int pb_host_in_domains(const char *host, const struct pb_strlist *domains);
 int pb_utm_apply(const struct pb_utm_conf *utm, const char *campaign,
                  const char *content, const char *url, size_t len, GString *out);
 
+/* pb_utm_apply for a URL the caller has already checked: pb_url_host
+ * accepted it and its host is in utm->domains (and utm->enabled). Adds
+ * the parameters without parsing the URL again; returns how many. */
+int pb_utm_append(const struct pb_utm_conf *utm, const char *campaign,
+                  const char *content, const char *url, size_t len, GString *out);
+
 /* Lowercase ASCII slug of text ("Shop now!" -> "shop-now"), at most
  * outlen-1 chars; returns its length (0 if nothing usable). */
 size_t pb_slug(const char *text, size_t len, char *out, size_t outlen);

@@ -10,7 +10,6 @@
  */
 #include <string.h>
 #include <glib.h>
-#include <uriparser/Uri.h>
 #include "url.h"
 
 #define HOST_MAX 256
@@ -68,18 +67,30 @@ static unsigned present_keys(const char *query, size_t len)
     return present;
 }
 
-/* Append "name=escaped value" to out. */
+/* Append "name=escaped value" to out: every byte but the RFC 3986
+ * unreserved ones (letters, digits, '-', '.', '_', '~') as %XX. */
 static void append_param(GString *out, const char *name, const char *value)
 {
+    static const char hex[] = "0123456789ABCDEF";
     size_t vlen = strlen(value), at;
-    char *end;
+    char *o;
 
     g_string_append(out, name);
     g_string_append_c(out, '=');
     at = out->len;
-    g_string_set_size(out, at + 3 * vlen + 1);  /* room for the worst case */
-    end = uriEscapeExA(value, value + vlen, out->str + at, URI_FALSE, URI_FALSE);
-    g_string_truncate(out, (size_t)(end - out->str));
+    g_string_set_size(out, at + 3 * vlen);      /* room for the worst case */
+    o = out->str + at;
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (g_ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    g_string_truncate(out, (size_t)(o - out->str));
 }
 
 static int wanted(const char *value)
@@ -90,11 +101,7 @@ static int wanted(const char *value)
 int pb_utm_apply(const struct pb_utm_conf *utm, const char *campaign,
                  const char *content, const char *url, size_t len, GString *out)
 {
-    const char *values[UTM_FIELDS] = { utm->source, utm->medium, campaign, content, utm->term };
     char host[HOST_MAX];
-    const char *hash, *query;
-    size_t frag, added = 0;
-    unsigned present;
 
     if (!utm->enabled || utm->domains.count == 0) {
         g_string_append_len(out, url, (gssize)len);
@@ -106,6 +113,16 @@ int pb_utm_apply(const struct pb_utm_conf *utm, const char *campaign,
         g_string_append_len(out, url, (gssize)len);
         return 0;
     }
+    return pb_utm_append(utm, campaign, content, url, len, out);
+}
+
+int pb_utm_append(const struct pb_utm_conf *utm, const char *campaign,
+                  const char *content, const char *url, size_t len, GString *out)
+{
+    const char *values[UTM_FIELDS] = { utm->source, utm->medium, campaign, content, utm->term };
+    const char *hash, *query;
+    size_t frag, added = 0;
+    unsigned present;
 
     hash = memchr(url, '#', len);
     frag = hash ? (size_t)(hash - url) : len;

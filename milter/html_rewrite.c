@@ -192,6 +192,11 @@ static void append_attr_escaped(GString *out, const char *s, size_t len)
     g_string_append_len(out, s + run, (gssize)(len - run));
 }
 
+static inline char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
 /* A link whose text says "Unsubscribe" is an unsubscribe link whatever its
  * URL looks like: pb_link_track() only sees the URL. */
 static int is_unsubscribe_text(const struct pb_strlist *patterns, const char *text, size_t len)
@@ -199,9 +204,9 @@ static int is_unsubscribe_text(const struct pb_strlist *patterns, const char *te
     for (size_t i = 0; i < patterns->count; i++) {
         const char *pat = patterns->items[i];
         size_t plen = pat ? strlen(pat) : 0;
+        char first = plen ? ascii_lower(pat[0]) : 0;
         for (size_t j = 0; plen && j + plen <= len; j++)
-            if (g_ascii_tolower(text[j]) == g_ascii_tolower(pat[0])
-                && g_ascii_strncasecmp(text + j, pat, plen) == 0)
+            if (ascii_lower(text[j]) == first && g_ascii_strncasecmp(text + j, pat, plen) == 0)
                 return 1;
     }
     return 0;

@@ -1,7 +1,8 @@
 /*
  * mime_codec.c - transfer encodings for the MIME splicer: decode one
- * part's content (GMime's quoted-printable and base64 decoders, after a
- * strict check that base64 is clean), and encode rewritten content again
+ * part's content (quoted-printable by a tight loop that gives what
+ * GMime's decoder gives; base64 by GMime's, after a strict check that it
+ * is clean), and encode rewritten content again
  * in the same encoding with the part's own line breaks (CRLF or LF), in
  * one pass. Where the encoding cannot carry the new content (a line over
  * 998 octets, 8-bit bytes in a 7bit part) we say so and the part stays as
@@ -122,12 +123,92 @@ static void gmime_decode(GMimeContentEncoding enc, const char *src, size_t len, 
     g_string_set_size(out, n);
 }
 
+/* ---- quoted-printable decoding -----------------------------------------
+ * The same result as GMime's decoder (g_mime_encoding_quoted_decode_step
+ * then flush), in one tight pass: "=XX" (either case) is the byte, "="
+ * before LF or CRLF is a soft break, any other "=" is kept with the two
+ * bytes after it, and an "=" or "=x" cut off by the end is dropped. Runs
+ * without '=' are copied 8 bytes at a time. The output is never longer
+ * than the input. */
+
+/* Value + 1 of each hex digit; 0 for any other byte. */
+static const unsigned char qp_hex_value[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+    ['F'] = 16, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* How many of the 8 bytes whose flags are given come before the first
+ * flagged one. The lowest flag is exact on a little-endian machine;
+ * elsewhere say 0 and let the byte loop look. */
+static inline size_t qp_plain_prefix(uint64_t flags)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(flags) >> 3;
+#else
+    (void)flags;
+    return 0;
+#endif
+}
+
+/* High bit set in the result for the bytes among the 8 at s that are
+ * '=' (exact up to the first one; see qp_plain_prefix). */
+static inline uint64_t qp_equals_flags(const unsigned char *s)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t w;
+    memcpy(&w, s, sizeof(w));
+    w ^= ones * '=';
+    return (w - ones) & ~w & highs;
+}
+
+static size_t qp_decode(const unsigned char *s, size_t len, unsigned char *out)
+{
+    const unsigned char *end = s + len;
+    unsigned char *o = out;
+    while (s < end) {
+        while (end - s >= 8) {
+            uint64_t flags = qp_equals_flags(s);
+            size_t plain = flags ? qp_plain_prefix(flags) : 8;
+            memcpy(o, s, 8);        /* o is never ahead of s */
+            o += plain;
+            s += plain;
+            if (plain < 8)
+                break;
+        }
+        while (s < end && *s != '=')
+            *o++ = *s++;
+        if (end - s < 3) {
+            if (end - s == 2 && s[1] == '\n')
+                s += 2;                     /* soft break at the very end */
+            break;                          /* a cut-off "=" or "=x" is dropped */
+        }
+        int high = qp_hex_value[s[1]], low = qp_hex_value[s[2]];
+        if (s[1] == '\n') {
+            s += 2;                         /* soft break, LF */
+            continue;
+        }
+        if (high && low)
+            *o++ = (unsigned char)((high - 1) << 4 | (low - 1));
+        else if (s[1] != '\r' || s[2] != '\n') {
+            o[0] = '=';                     /* not an escape: kept as it is */
+            o[1] = s[1];
+            o[2] = s[2];
+            o += 3;
+        }
+        s += 3;
+    }
+    return (size_t)(o - out);
+}
+
 int pb_mime_decode(enum pb_cte cte, const char *src, size_t len, GString *scratch,
                    const char **data, size_t *dlen)
 {
     switch (cte) {
     case PB_CTE_QP:
-        gmime_decode(GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, src, len, scratch);
+        g_string_set_size(scratch, len);
+        g_string_set_size(scratch, qp_decode((const unsigned char *)src, len,
+                                             (unsigned char *)scratch->str));
         break;
     case PB_CTE_BASE64:
         if (!b64_is_clean((const unsigned char *)src, len))
@@ -221,19 +302,19 @@ static int qp_needs_escape(const unsigned char *s, const unsigned char *end, enu
     }
 }
 
-/* 1 if the 8 bytes at s are all printable ASCII or space, none '=':
- * they stand for themselves (a word at a time, for the common case). */
-static inline int qp_plain_word(const unsigned char *s)
+/* The bytes among the 8 at s that are not printable ASCII or space, or
+ * are '=', have their high bit set in the result (0: all 8 stand for
+ * themselves). Bits above the first such byte may be set wrongly, never
+ * below it: see qp_plain_prefix. */
+static inline uint64_t qp_word_flags(const unsigned char *s)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t w, eq, del;
+    uint64_t w, eq;
     memcpy(&w, s, sizeof(w));
     eq = w ^ (ones * '=');
-    del = w ^ (ones * 0x7f);
-    return (((w - ones * 0x20) & ~w)            /* a byte below 0x20 */
-            | ((eq - ones) & ~eq)               /* a '=' */
-            | ((del - ones) & ~del)             /* a DEL */
-            | w) /* a byte of 0x80 or more */ & highs ? 0 : 1;
+    /* w | (w + ones): a byte of 0x7f or more (no carry crosses a byte
+     * unless one is 0xff, and then w has its high bit anyway) */
+    return (((w - ones * 0x20) & ~w) | w | (w + ones) | ((eq - ones) & ~eq)) & highs;
 }
 
 static size_t qp_encode(const unsigned char *s, size_t len, enum pb_eol eol, char *out)
@@ -249,29 +330,40 @@ static size_t qp_encode(const unsigned char *s, size_t len, enum pb_eol eol, cha
         if (col > 0 || *s != 'F') {
             size_t room = QP_MAX_LINE - 1 - col, avail = (size_t)(end - s);
             const unsigned char *lim = s + (room < avail ? room : avail), *run = s;
-            while (run + 8 <= lim && qp_plain_word(run))
-                run += 8;
+            while (run + 8 <= lim) {
+                uint64_t flags = qp_word_flags(run);
+                size_t plain = flags ? qp_plain_prefix(flags) : 8;
+                memcpy(o, run, 8);  /* out has room: 3 bytes for each left */
+                o += plain;
+                run += plain;
+                if (plain < 8)
+                    break;
+            }
             while (run < lim && qp_class[*run] != QP_ESCAPE)
-                run++;
+                *o++ = (char)*run++;
             if (run == end || *run == '\r' || *run == '\n')
-                while (run > s && qp_class[run[-1]] == QP_BLANK)
-                    run--;
-            memcpy(o, s, (size_t)(run - s));
-            o += run - s;
+                while (run > s && qp_class[run[-1]] == QP_BLANK) {
+                    run--;          /* copied already: take it back */
+                    o--;
+                }
             col += (size_t)(run - s);
             s = run;
             if (s == end)
                 break;
         }
-        size_t brk = hard_break(s, end, eol);
-        if (brk) {
-            memcpy(o, s, brk);
-            o += brk;
-            s += brk;
-            col = 0;
-            continue;
+        int escape = 1;
+        if (*s == '\r' || *s == '\n') {
+            size_t brk = hard_break(s, end, eol);
+            if (brk) {
+                *o++ = (char)*s++;
+                if (brk == 2)
+                    *o++ = (char)*s++;
+                col = 0;
+                continue;
+            }
+        } else if (qp_class[*s] != QP_ESCAPE) {
+            escape = qp_needs_escape(s, end, eol, col);     /* blank, "From " */
         }
-        int escape = qp_needs_escape(s, end, eol, col);
         size_t need = escape ? 3 : 1;
         if (col + need > QP_MAX_LINE - 1) {
             *o++ = '=';
@@ -350,8 +442,9 @@ int pb_mime_encode(enum pb_cte cte, enum pb_eol eol, const char *orig, size_t or
 
     switch (cte) {
     case PB_CTE_QP:
-        /* 3 characters a byte, plus a 3-character soft break every 75 */
-        room = len * 3 + (len * 3 / (QP_MAX_LINE - 1) + 1) * 3;
+        /* 3 characters a byte, plus a 3-character soft break after every
+         * line of at least 73 */
+        room = len * 3 + (len * 3 / (QP_MAX_LINE - 4) + 2) * 3;
         g_string_set_size(out, start + room);
         n = qp_encode(udata, len, eol, out->str + start);
         break;

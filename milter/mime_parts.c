@@ -1,7 +1,7 @@
 /*
  * mime_parts.c - walk a message parsed by GMime and pick the body parts
  * we may rewrite: text/html and text/plain leaves that are not
- * attachments, in a charset where ASCII bytes mean ASCII characters, in a
+ * attachments (any disposition but inline), in a charset where ASCII bytes mean ASCII characters, in a
  * transfer encoding we can re-encode. Signed or encrypted parts and
  * attached messages are never entered. For each chosen part we take the
  * byte range of its encoded content in the original message from the
@@ -56,6 +56,27 @@ int pb_charset_ascii_safe(const char *charset)
     return 0;
 }
 
+/* ---- boundaries inside content ----------------------------------------- */
+
+int pb_mime_boundary_line(const struct pb_mime_parts *parts, const char *s, size_t len)
+{
+    const char *end = s + len;
+    for (const char *line = s; line < end;) {
+        if (end - line >= 2 && line[0] == '-' && line[1] == '-') {
+            for (unsigned i = 0; i < parts->boundaries; i++) {
+                size_t bl = strlen(parts->boundary[i]);
+                if ((size_t)(end - line) - 2 >= bl && memcmp(line + 2, parts->boundary[i], bl) == 0)
+                    return 1;
+            }
+        }
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        if (nl == NULL)
+            break;
+        line = nl + 1;
+    }
+    return 0;
+}
+
 /* ---- the walk ---------------------------------------------------------- */
 
 struct walk {
@@ -100,8 +121,9 @@ static void malformed(struct walk *w, const char *what)
     }
 }
 
-/* Where the encoded content of part lies in the message: 0, or -1 after
- * marking the walk malformed. A part without content gets an empty range. */
+/* Where the encoded content of part lies in the message: 0; 1 if the
+ * part has no content (or an empty one); -1 after marking the walk
+ * malformed. */
 static int content_range(struct walk *w, GMimePart *part, size_t *off, size_t *len)
 {
     GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
@@ -132,6 +154,12 @@ static int content_range(struct walk *w, GMimePart *part, size_t *off, size_t *l
         malformed(w, "part content starts inside a line break");
         return -1;
     }
+    if (end == start)
+        return 1;               /* nothing to rewrite, and no line of its own */
+    if (end < (gint64)w->buf->len && data[end] != '\r' && data[end] != '\n') {
+        malformed(w, "part content runs into a boundary");
+        return -1;
+    }
     *off = (size_t)start;
     *len = (size_t)(end - start);
     return 0;
@@ -148,8 +176,9 @@ static void take_leaf(struct walk *w, GMimePart *part)
         kind = PB_PART_TEXT;
     else
         return;
+    /* RFC 2183: a disposition other than inline counts as attachment */
     const char *disposition = g_mime_object_get_disposition(obj);
-    if (disposition && g_ascii_strcasecmp(disposition, "attachment") == 0)
+    if (disposition && *disposition && g_ascii_strcasecmp(disposition, "inline") != 0)
         return;
 
     const char *type = kind == PB_PART_HTML ? "text/html" : "text/plain";
@@ -167,6 +196,10 @@ static void take_leaf(struct walk *w, GMimePart *part)
     size_t off, len;
     if (content_range(w, part, &off, &len) != 0)
         return;
+    if (pb_mime_boundary_line(w->parts, (const char *)w->buf->data + off, len)) {
+        malformed(w, "a line inside a part starts like its boundary");
+        return;
+    }
     struct pb_mime_parts *parts = w->parts;
     if (parts->count == PB_MIME_MAX_PARTS) {
         leave_alone(w, "more than %d body parts", PB_MIME_MAX_PARTS);
@@ -196,10 +229,17 @@ static void walk(struct walk *w, GMimeObject *obj, int depth)
         leave_alone(w, "signed/encrypted part left alone");
     } else if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        if (g_mime_multipart_get_boundary(mp) == NULL) {
+        const char *boundary = g_mime_multipart_get_boundary(mp);
+        if (boundary == NULL) {
             malformed(w, "multipart without boundary");
             return;
         }
+        if (w->parts->boundaries == PB_MIME_MAX_BOUNDARIES) {
+            w->status = PB_WALK_REFUSED;
+            snprintf(w->why, w->whylen, "more than %d multiparts", PB_MIME_MAX_BOUNDARIES);
+            return;
+        }
+        w->parts->boundary[w->parts->boundaries++] = boundary;
         int n = g_mime_multipart_get_count(mp);
         for (int i = 0; i < n && w->status == PB_WALK_OK; i++)
             walk(w, g_mime_multipart_get_part(mp, i), depth + 1);
@@ -218,6 +258,7 @@ enum pb_walk_status pb_mime_collect(GMimeObject *top, const GByteArray *buf, siz
         .status = PB_WALK_OK, .why = why, .whylen = whylen,
     };
     parts->count = 0;
+    parts->boundaries = 0;
     parts->left_alone = 0;
     parts->why_left[0] = '\0';
     if (top == NULL) {

@@ -13,6 +13,8 @@
 
 /* More body parts than this in one message: the rest are left alone. */
 #define PB_MIME_MAX_PARTS 32
+/* More multiparts than this: the message is left alone. */
+#define PB_MIME_MAX_BOUNDARIES 32
 
 enum pb_part_kind { PB_PART_HTML, PB_PART_TEXT };
 
@@ -29,6 +31,8 @@ struct pb_mime_parts {
     unsigned count;
     unsigned left_alone;        /* text bodies not taken, for a reason (why_left) */
     char why_left[160];         /* the first such reason */
+    const char *boundary[PB_MIME_MAX_BOUNDARIES];       /* of every multipart (GMime's) */
+    unsigned boundaries;
 };
 
 enum pb_walk_status { PB_WALK_OK, PB_WALK_REFUSED, PB_WALK_MALFORMED };
@@ -39,6 +43,10 @@ enum pb_walk_status { PB_WALK_OK, PB_WALK_REFUSED, PB_WALK_MALFORMED };
  * says what. */
 enum pb_walk_status pb_mime_collect(GMimeObject *top, const GByteArray *buf, size_t body_off,
                                     struct pb_mime_parts *parts, char *why, size_t whylen);
+
+/* 1 if a line of s[0..len) (s starts a line) begins with "--" and one of
+ * the boundaries: a parser, strict or lenient, could end the part there. */
+int pb_mime_boundary_line(const struct pb_mime_parts *parts, const char *s, size_t len);
 
 /* 1 if text in this charset can be rewritten byte-wise: every ASCII byte
  * in it stands for that ASCII character (NULL = us-ascii). */

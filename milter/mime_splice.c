@@ -222,7 +222,12 @@ static int rewrite_part(struct job *job, unsigned i, unsigned first_index, char 
     const char *reason = NULL;
     size_t enc_off = s->encoded->len;
     if (pb_mime_encode(part->cte, part->eol, src, part->len, s->rewritten->str,
-                       s->rewritten->len, s->encoded, &reason) != 0) {
+                       s->rewritten->len, s->encoded, &reason) == 0
+        && pb_mime_boundary_line(&job->parts, s->encoded->str + enc_off,
+                                 s->encoded->len - enc_off))
+        reason = "a line would start like a MIME boundary";
+    if (reason != NULL) {
+        g_string_truncate(s->encoded, enc_off);
         job->ctx->links_tracked = links_before;
         keep_part(job, part, reason);
         return 0;

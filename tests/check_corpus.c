@@ -14,6 +14,7 @@
 #include <string.h>
 #include <check.h>
 #include "testutil.h"
+#include "testutil_mime.h"
 #include "rewrite.h"
 
 static struct pb_conf conf;
@@ -21,12 +22,7 @@ static struct pb_keyring ring;
 
 static void setup(void)
 {
-    tu_test_conf(&conf);
-    size_t n = conf.utm.domains.count;
-    conf.utm.domains.items = realloc(conf.utm.domains.items, (n + 2) * sizeof(char *));
-    conf.utm.domains.items[n] = strdup("postmarkapp.com");
-    conf.utm.domains.items[n + 1] = NULL;
-    conf.utm.domains.count = n + 1;
+    tu_mime_conf(&conf);
     tu_test_keyring(&ring);
 }
 

@@ -1,8 +1,9 @@
 /*
- * check_store.h - what the two halves of the check_store program share:
- * check_store.c (fixture, Redis helpers, what each event writes, main)
- * and check_store_failure.c (Redis down or slow, the journal, full disk).
- * The tracker's store runs on an event loop that the tests drive.
+ * check_store.h - what the parts of the check_store program share:
+ * check_store.c (fixture, event and Redis helpers, main),
+ * check_store_events.c (what each event writes) and check_store_failure.c
+ * (Redis down or slow, the journal, full disk). The tracker's store runs
+ * on an event loop that the tests drive.
  */
 #ifndef PB_CHECK_STORE_H
 #define PB_CHECK_STORE_H
@@ -49,6 +50,10 @@ long submit(enum pb_ev_type type, const struct pb_token *tok, enum pb_ev_class c
 redisContext *sconnect(void);
 redisReply *scmd(redisContext *c, const char *fmt, ...);
 long long sint(redisContext *c, const char *fmt, ...);
+/* HGET key field: as a string (g_free it) or NULL when absent; as a
+ * number, -1 when absent. */
+char *shget_str(redisContext *c, const char *key, const char *field);
+long long shget(redisContext *c, const char *key, const char *field);
 /* XRANGE pb:events - + */
 redisReply *sstream(redisContext *c);
 const char *sfield(const redisReply *entry, const char *name);
@@ -56,6 +61,7 @@ const char *sfield(const redisReply *entry, const char *name);
  * with n different event ids. */
 void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix);
 
-TCase *failure_tcase(void);
+TCase *events_tcase(void);     /* check_store_events.c */
+TCase *failure_tcase(void);    /* check_store_failure.c */
 
 #endif

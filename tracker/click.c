@@ -55,7 +55,7 @@ void pb_route_click(struct pb_request *r)
     if (!safe_location(tok.url, tok.url_len)) {
         pb_log_limited(&limit, 20, LOG_WARNING, "click: a verified token signs a URL that "
                        "is not a plain http(s) URL; not redirecting (from %s)", r->client_text);
-        pb_metrics_invalid_token(r->route, PB_TOKEN_MALFORMED);
+        pb_metrics_unsafe_url(r->route);
         pb_reply_not_found(r);
         return;
     }

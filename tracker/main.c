@@ -148,6 +148,7 @@ static void note_restart_settings(const struct pb_conf *old, const struct pb_con
         { "redis.host", offsetof(struct pb_conf, redis.host) },
         { "redis.socket", offsetof(struct pb_conf, redis.socket) },
         { "redis.prefix", offsetof(struct pb_conf, redis.prefix) },
+        { "redis.password", offsetof(struct pb_conf, redis.password) },
         { "log.facility", offsetof(struct pb_conf, log_facility) },
     };
     const struct pb_strlist *lists[2][2] = {
@@ -170,9 +171,13 @@ static void note_restart_settings(const struct pb_conf *old, const struct pb_con
                    i ? "admin_" : "");
     }
     if (old->redis.port != new->redis.port || old->redis.db != new->redis.db
-        || old->tracker.queue_max != new->tracker.queue_max)
-        pb_log(LOG_NOTICE, "redis.port, redis.db or tracker.queue_max changed: takes effect "
-               "after a restart");
+        || old->redis.journal_fsync != new->redis.journal_fsync
+        || old->redis.timeout_ms != new->redis.timeout_ms
+        || old->tracker.queue_max != new->tracker.queue_max
+        || old->tracker.stream_max_age_days != new->tracker.stream_max_age_days
+        || old->tracker.stream_maxlen != new->tracker.stream_maxlen)
+        pb_log(LOG_NOTICE, "a redis setting, tracker.queue_max or the stream retention "
+               "changed: takes effect after a restart");
 }
 
 /* ---- signals -------------------------------------------------------------- */

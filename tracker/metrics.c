@@ -11,6 +11,7 @@
 #include "metrics.h"
 
 #define CODES_MAX 16            /* distinct status codes kept per route */
+#define UNSAFE_URL (PB_TOKEN_TOO_LONG + 1)  /* index after the token statuses */
 
 struct code_count {
     int code;
@@ -19,7 +20,7 @@ struct code_count {
 
 static struct {
     struct code_count requests[PB_ROUTE_COUNT][CODES_MAX];
-    unsigned long invalid[PB_ROUTE_COUNT][PB_TOKEN_TOO_LONG + 1];
+    unsigned long invalid[PB_ROUTE_COUNT][UNSAFE_URL + 1];
     unsigned long events[3][2];         /* [pb_ev_type][pb_ev_class] */
     GHashTable *machine_reasons;        /* char * -> unsigned long * */
     unsigned long reloads_ok, reloads_failed;
@@ -27,6 +28,11 @@ static struct {
 
 static const char *const route_names[PB_ROUTE_COUNT] = {
     "click", "open", "unsubscribe", "healthz", "metrics", "other"
+};
+/* Label values for the token statuses (pb_token_status order). */
+static const char *const status_labels[UNSAFE_URL + 1] = {
+    "ok", "malformed", "bad_version", "unknown_key", "bad_mac", "wrong_kind", "too_long",
+    "unsafe_url"
 };
 static const char *const type_names[3] = { "click", "open", "unsubscribe" };
 static const char *const class_names[2] = { "human", "machine" };
@@ -57,6 +63,12 @@ void pb_metrics_invalid_token(enum pb_route route, enum pb_token_status st)
 {
     if (route < PB_ROUTE_COUNT && st <= PB_TOKEN_TOO_LONG)
         m.invalid[route][st]++;
+}
+
+void pb_metrics_unsafe_url(enum pb_route route)
+{
+    if (route < PB_ROUTE_COUNT)
+        m.invalid[route][UNSAFE_URL]++;
 }
 
 void pb_metrics_event(enum pb_ev_type type, enum pb_ev_class cls, const char *reason)
@@ -122,13 +134,15 @@ static void render_requests(GString *out)
                                    "code=\"%d\"} %lu\n", route_names[r],
                                    m.requests[r][i].code, m.requests[r][i].count);
     header(out, "postbeacon_tracker_invalid_tokens_total", "counter",
-           "Tokens that did not verify, by route and reason.");
+           "Tokens that did not verify, by route and reason (malformed, bad_version, "
+           "unknown_key, bad_mac, wrong_kind, too_long; unsafe_url: a click token that "
+           "verifies but signs no plain http(s) URL).");
     for (int r = 0; r < PB_ROUTE_COUNT; r++)
-        for (int st = 1; st <= PB_TOKEN_TOO_LONG; st++)
+        for (int st = 1; st <= UNSAFE_URL; st++)
             if (m.invalid[r][st] != 0)
                 g_string_append_printf(out, "postbeacon_tracker_invalid_tokens_total{route="
                                        "\"%s\",reason=\"%s\"} %lu\n", route_names[r],
-                                       pb_token_status_str((enum pb_token_status)st),
+                                       status_labels[st],
                                        m.invalid[r][st]);
 }
 

@@ -22,6 +22,8 @@ const char *pb_route_name(enum pb_route route);
 
 void pb_metrics_request(enum pb_route route, int status);
 void pb_metrics_invalid_token(enum pb_route route, enum pb_token_status st);
+/* A click token that verified but signs a URL that may not be redirected to. */
+void pb_metrics_unsafe_url(enum pb_route route);
 /* reason: why it is machine (NULL for human); copied. */
 void pb_metrics_event(enum pb_ev_type type, enum pb_ev_class cls, const char *reason);
 void pb_metrics_reload(int ok);

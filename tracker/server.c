@@ -31,6 +31,7 @@
 #define MAX_LISTENERS 32
 #define DRAIN_TICK_MS 20
 #define DRAIN_GRACE_MS 1000     /* wait for requests on fresh connections */
+#define ANSWERED_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST)
 
 struct listener {
     int fd;
@@ -226,11 +227,11 @@ static void fill_request(struct pb_request *r, struct evhttp_request *req)
 
 static void public_request(struct evhttp_request *req, void *arg)
 {
-    static const struct { const char *prefix; enum pb_route route;
+    static const struct { const char *prefix; enum pb_route route; const char *allow;
                           void (*handler)(struct pb_request *); } routes[] = {
-        { "/c/", PB_ROUTE_CLICK, pb_route_click },
-        { "/o/", PB_ROUTE_OPEN, pb_route_open },
-        { "/u/", PB_ROUTE_UNSUBSCRIBE, pb_route_unsubscribe },
+        { "/c/", PB_ROUTE_CLICK, "GET, HEAD", pb_route_click },
+        { "/o/", PB_ROUTE_OPEN, "GET, HEAD", pb_route_open },
+        { "/u/", PB_ROUTE_UNSUBSCRIBE, "GET, HEAD, POST", pb_route_unsubscribe },
     };
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -239,13 +240,16 @@ static void public_request(struct evhttp_request *req, void *arg)
     follow_connection(req);
     fill_request(&r, req);
     for (size_t i = 0; path != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strncmp(path, routes[i].prefix, 3) == 0) {
-            r.route = routes[i].route;
-            r.token = path + 3;
-            r.token_len = strlen(r.token);
+        if (strncmp(path, routes[i].prefix, 3) != 0)
+            continue;
+        r.route = routes[i].route;
+        r.token = path + 3;
+        r.token_len = strlen(r.token);
+        if ((r.method & ANSWERED_METHODS) == 0)
+            pb_reply_method_not_allowed(&r, routes[i].allow);
+        else
             routes[i].handler(&r);
-            return;
-        }
+        return;
     }
     pb_reply_not_found(&r);
 }
@@ -265,7 +269,7 @@ static void admin_request(struct evhttp_request *req, void *arg)
         return;
     }
     r.route = strcmp(path, "/healthz") == 0 ? PB_ROUTE_HEALTHZ : PB_ROUTE_METRICS;
-    if (r.method == EVHTTP_REQ_POST) {
+    if (r.method != EVHTTP_REQ_GET && r.method != EVHTTP_REQ_HEAD) {
         pb_reply_method_not_allowed(&r, "GET, HEAD");
         return;
     }
@@ -291,7 +295,11 @@ static void apply_limits(struct evhttp *http, const struct pb_tracker_conf *tc)
     evhttp_set_max_headers_size(http, tc->max_header_size);
     evhttp_set_max_body_size(http, tc->max_body_size);
     evhttp_set_timeout(http, tc->timeout);
-    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+    /* GET, HEAD and POST are served; the other common methods reach the
+     * handlers too, which answer 405 with an Allow header (better than
+     * libevent's 501, and every request is followed for the drain). */
+    evhttp_set_allowed_methods(http, ANSWERED_METHODS | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE
+                                         | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
 }
 

@@ -43,7 +43,7 @@
 #include "store.h"
 #include "store_conn.h"
 
-#define LIVE_WINDOW 1024        /* live commands on the wire at once */
+#define LIVE_WINDOW 256         /* live commands on the wire at once */
 #define REPLAY_BATCH 256        /* journal records per replay round */
 #define DEFAULT_QUEUE_MAX 10000
 
@@ -66,6 +66,8 @@ static struct store {
     struct pb_journal *journal; /* NULL: none configured */
     struct event *tick;         /* once a second: journal fsync, pump */
     char *prefix;
+    char sha[41];               /* of the tracker script, for EVALSHA */
+    GString *scratch;           /* the EVALSHA form of the command being sent */
     struct pb_track_retention retention;
     unsigned queue_max;
 
@@ -186,6 +188,16 @@ static void flush_live_to_journal(void)
 
 static void replay_next_batch(void);
 
+/* Put one command on the wire: as EVALSHA when the connection has the
+ * script (the journal and the item keep the EVAL form). */
+static int send_item(struct item *it)
+{
+    if (pb_conn_script_ok(st.conn)
+        && pb_event_tracker_evalsha(it->data, it->len, st.sha, st.scratch) == 0)
+        return pb_conn_send(st.conn, st.scratch->str, st.scratch->len, it);
+    return pb_conn_send(st.conn, it->data, it->len, it);
+}
+
 /* Send what may go now: the journal first, else waiting live events. */
 static void pump(void)
 {
@@ -200,7 +212,7 @@ static void pump(void)
     while (st.sent.length < LIVE_WINDOW && (l = g_queue_peek_head_link(&st.waiting)) != NULL) {
         struct item *it = l->data;
 
-        if (pb_conn_send(st.conn, it->data, it->len, it) != 0)
+        if (send_item(it) != 0)
             break;
         g_queue_unlink(&st.waiting, l);
         g_queue_push_tail_link(&st.sent, l);
@@ -232,7 +244,7 @@ static void replay_next_batch(void)
     st.replay_failed = 0;
     for (guint i = 0; i < batch->len; i++) {
         struct item *it = batch->pdata[i];
-        if (pb_conn_send(st.conn, it->data, it->len, it) == 0) {
+        if (send_item(it) == 0) {
             st.replay_n++;
         } else {
             g_free(it);
@@ -455,6 +467,10 @@ int pb_store_start(struct event_base *base, const struct pb_conf *conf,
     st.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
     event_add(st.tick, &second);
     st.conn = pb_conn_new(base, &conf->redis, &hooks, NULL);
+    st.scratch = g_string_sized_new(4096);
+    pb_event_tracker_script_load(st.scratch);
+    pb_event_tracker_sha(st.sha);
+    pb_conn_load_script(st.conn, st.scratch->str, st.scratch->len, st.sha);
     return 0;
 }
 
@@ -520,6 +536,8 @@ void pb_store_stop(int timeout_ms)
     event_free(st.tick);
     pb_journal_close(st.journal);
     g_free(st.prefix);
+    g_string_free(st.scratch, TRUE);
+    st.scratch = NULL;
     st.journal = NULL;
     st.prefix = NULL;
     st.running = 0;

@@ -35,7 +35,11 @@ int pb_store_start(struct event_base *base, const struct pb_conf *conf,
 /* Queue the event's command (never blocks; past the in-memory limit it
  * goes straight to the journal). */
 void pb_store_submit(const struct pb_tracker_event *ev);
-/* Stop: flush what Redis takes within timeout_ms, journal the rest. */
+/* Stop: flush what Redis takes within timeout_ms, journal the rest.
+ * Waiting runs the event loop, so call it after the loop has returned;
+ * called from inside a loop callback it cannot wait and journals at once.
+ * (pb_store_start ignores SIGPIPE: a write to a Redis that went away must
+ * fail, not kill the tracker.) */
 void pb_store_stop(int timeout_ms);
 
 struct pb_store_stats {

@@ -7,13 +7,15 @@
  *   connecting  redisAsyncConnect[Unix]; hiredis 0.14 has no timeout for
  *               an asynchronous connect, so a libevent timer of
  *               redis.timeout_ms frees the attempt if it has not finished.
- *   up          AUTH and SELECT go first on the pipeline; commands are
+ *   up          AUTH, SELECT and SCRIPT LOAD go first on the pipeline
+ *               (in that order, so later commands find the script); commands are
  *               written as they are sent (hiredis buffers, the loop
  *               writes). A watchdog timer checks that while commands are
  *               pending a reply arrives at least every redis.timeout_ms;
  *               otherwise Redis is slow or hung and the connection is
  *               dropped. A reply that says "not now" (OOM, BUSY, LOADING,
- *               NOAUTH, ...: pb_redis_error_is_transient) drops it too.
+ *               NOAUTH, ...: pb_redis_error_is_transient; NOSCRIPT) drops
+ *               it too.
  *   down        every pending command gets its reply hook with NULL (done
  *               by hiredis when the context is freed), then the down hook
  *               runs from the loop, and a reconnect is scheduled after a
@@ -47,6 +49,9 @@ struct pb_conn {
     int backoff_ms;
     int down_logged;            /* "unreachable" said for this outage */
     int up_logged;              /* "connected" said since */
+    GString *script_load;       /* SCRIPT LOAD command, or NULL */
+    char script_sha[41];
+    int script_refused;         /* SCRIPT LOAD failed: never use EVALSHA */
 
     struct event *connect_timer;    /* gives up on a connect attempt */
     struct event *retry_timer;      /* next attempt after the backoff */
@@ -54,8 +59,9 @@ struct pb_conn {
     struct event *down_ev;          /* runs the down hook from the loop */
 };
 
-/* Reply privdata of AUTH and SELECT: not passed to the owner. */
-static char setup_marker;
+/* Reply privdata of AUTH and SELECT, and of SCRIPT LOAD: not passed to
+ * the owner. */
+static char setup_marker, script_marker;
 
 static void connect_start(struct pb_conn *c);
 
@@ -156,6 +162,25 @@ static void conn_healthy(struct pb_conn *c)
     c->down_logged = 0;
 }
 
+/* "Not now" errors: Redis cannot take the command yet (and did not run it). */
+static int error_is_transient(const char *msg)
+{
+    return pb_redis_error_is_transient(msg) || strncmp(msg, "NOSCRIPT ", 9) == 0;
+}
+
+/* The answer to SCRIPT LOAD: the script's SHA1, or EVALSHA is given up. */
+static void script_loaded(struct pb_conn *c, const redisReply *r)
+{
+    if (r == NULL || c->script_refused)
+        return;
+    if (r->type == REDIS_REPLY_STRING && strcmp(r->str, c->script_sha) == 0)
+        return;
+    pb_log(LOG_WARNING, "redis: SCRIPT LOAD %s (%s); sending scripts in full",
+           r->type == REDIS_REPLY_ERROR ? "refused" : "answered another SHA1",
+           r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STRING ? r->str : "?");
+    c->script_refused = 1;
+}
+
 static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
     struct pb_conn *c = ac->data;
@@ -165,12 +190,21 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     c->pending--;
     if (r && current)
         c->last_progress_us = g_get_monotonic_time();
-    if (r && r->type == REDIS_REPLY_ERROR && pb_redis_error_is_transient(r->str)) {
+    if (priv == &script_marker && r && r->type == REDIS_REPLY_ERROR
+        && (strncmp(r->str, "NOPERM ", 7) == 0 || !error_is_transient(r->str))) {
+        script_loaded(c, r);    /* not allowed: for good, not "not now" */
+        return;
+    }
+    if (r && r->type == REDIS_REPLY_ERROR && error_is_transient(r->str)) {
         if (current)
             conn_fail(c, r->str);
         r = NULL;
-    } else if (r) {
+    } else if (r && r->type != REDIS_REPLY_ERROR) {
         conn_healthy(c);
+    }
+    if (priv == &script_marker) {
+        script_loaded(c, r);
+        return;
     }
     if (priv == &setup_marker) {
         if (r && r->type == REDIS_REPLY_ERROR && current) {
@@ -183,12 +217,31 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     c->hooks.reply(c->owner, priv, r);
 }
 
+/* A command is on its way: from now on replies must keep coming. */
+static void sent_one(struct pb_conn *c)
+{
+    if (c->pending++ == 0)
+        c->last_progress_us = g_get_monotonic_time();
+    if (!evtimer_pending(c->watchdog, NULL)) {
+        struct timeval tv = ms_to_tv(c->rc.timeout_ms);
+        evtimer_add(c->watchdog, &tv);
+    }
+}
+
 static void send_setup(struct pb_conn *c, const char *name, const char *arg)
 {
     const char *argv[2] = { name, arg };
 
     if (redisAsyncCommandArgv(c->ac, reply_cb, &setup_marker, 2, argv, NULL) == REDIS_OK)
-        c->pending++;
+        sent_one(c);
+}
+
+static void send_script_load(struct pb_conn *c)
+{
+    if (c->script_load && !c->script_refused
+        && redisAsyncFormattedCommand(c->ac, reply_cb, &script_marker, c->script_load->str,
+                                      c->script_load->len) == REDIS_OK)
+        sent_one(c);
 }
 
 static void connect_cb(const redisAsyncContext *ac, int status)
@@ -205,6 +258,7 @@ static void connect_cb(const redisAsyncContext *ac, int status)
         return;
     }
     c->up = 1;
+    c->last_progress_us = g_get_monotonic_time();
     if (!(c->rc.socket && c->rc.socket[0]))
         (void)redisEnableKeepAlive(&c->ac->c);
     if (c->rc.password && c->rc.password[0])
@@ -214,6 +268,7 @@ static void connect_cb(const redisAsyncContext *ac, int status)
         g_snprintf(db, sizeof(db), "%d", c->rc.db);
         send_setup(c, "SELECT", db);
     }
+    send_script_load(c);
     if (!c->up_logged)
         pb_log(LOG_INFO, "redis: connected to %s", c->target);
     c->up_logged = 1;
@@ -284,14 +339,25 @@ struct pb_conn *pb_conn_new(struct event_base *base, const struct pb_redis_conf 
     return c;
 }
 
+void pb_conn_load_script(struct pb_conn *c, const char *resp, size_t len, const char sha[41])
+{
+    if (c->script_load == NULL)
+        c->script_load = g_string_new(NULL);
+    g_string_truncate(c->script_load, 0);
+    g_string_append_len(c->script_load, resp, (gssize)len);
+    g_strlcpy(c->script_sha, sha, sizeof(c->script_sha));
+    if (pb_conn_is_up(c))
+        send_script_load(c);
+}
+
+int pb_conn_script_ok(const struct pb_conn *c)
+{
+    return c->script_load != NULL && !c->script_refused;
+}
+
 int pb_conn_is_up(const struct pb_conn *c)
 {
     return c->ac != NULL && c->up;
-}
-
-unsigned pb_conn_pending(const struct pb_conn *c)
-{
-    return c->pending;
 }
 
 int pb_conn_send(struct pb_conn *c, const char *data, size_t len, void *cmd)
@@ -299,12 +365,7 @@ int pb_conn_send(struct pb_conn *c, const char *data, size_t len, void *cmd)
     if (!pb_conn_is_up(c)
         || redisAsyncFormattedCommand(c->ac, reply_cb, cmd, data, len) != REDIS_OK)
         return -1;
-    if (c->pending++ == 0)
-        c->last_progress_us = g_get_monotonic_time();
-    if (!evtimer_pending(c->watchdog, NULL)) {
-        struct timeval tv = ms_to_tv(c->rc.timeout_ms);
-        evtimer_add(c->watchdog, &tv);
-    }
+    sent_one(c);
     return 0;
 }
 
@@ -327,5 +388,7 @@ void pb_conn_free(struct pb_conn *c)
     g_free(c->rc.socket);
     g_free(c->rc.password);
     g_free(c->target);
+    if (c->script_load)
+        g_string_free(c->script_load, TRUE);
     g_free(c);
 }

@@ -32,10 +32,15 @@ struct pb_conn_hooks {
 /* Make one; connecting starts at once, in the background. rc is copied. */
 struct pb_conn *pb_conn_new(struct event_base *base, const struct pb_redis_conf *rc,
                             const struct pb_conn_hooks *hooks, void *owner);
+/* Run this SCRIPT LOAD command (RESP) after AUTH/SELECT on every
+ * connection, now too if up; sha: what Redis must answer. If Redis
+ * refuses it or answers another SHA, script_ok turns 0 for good (send the
+ * script in full); a NOSCRIPT reply (script cache flushed) drops the
+ * connection, and the next one loads it again. */
+void pb_conn_load_script(struct pb_conn *c, const char *resp, size_t len, const char sha[41]);
+int pb_conn_script_ok(const struct pb_conn *c);
 /* 1 while connected and sending is possible. */
 int pb_conn_is_up(const struct pb_conn *c);
-/* Commands sent and not answered yet. */
-unsigned pb_conn_pending(const struct pb_conn *c);
 /* Send one RESP command (bytes are copied); its reply hook gets cmd.
  * 0, or -1 when not up (no hook call then). */
 int pb_conn_send(struct pb_conn *c, const char *data, size_t len, void *cmd);
