@@ -1,11 +1,14 @@
 /*
  * mime_parts.c - walk a message parsed by GMime and pick the body parts
  * we may rewrite: text/html and text/plain leaves that are not
- * attachments (any disposition but inline), in a charset where ASCII bytes mean ASCII characters, in a
- * transfer encoding we can re-encode. Signed or encrypted parts and
- * attached messages are never entered. For each chosen part we take the
- * byte range of its encoded content in the original message from the
- * persisted substream GMime built for it, and check that range is sane.
+ * attachments (any disposition but inline), in a charset where ASCII
+ * bytes mean ASCII characters, in a transfer encoding we can re-encode.
+ * Signed or encrypted parts and attached messages are never entered. For
+ * each chosen part we take the byte range of its encoded content in the
+ * original message from the persisted substream GMime built for it, and
+ * check that range is sane: inside the body, ending at the line break of
+ * the next delimiter, and with no line in it that starts like any of the
+ * message's boundaries.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,21 +61,31 @@ int pb_charset_ascii_safe(const char *charset)
 
 /* ---- boundaries inside content ----------------------------------------- */
 
+/* 1 if line (len bytes to the end of the content) starts with "--" and
+ * one of the boundaries. */
+static int starts_boundary(const struct pb_mime_parts *parts, const char *line, size_t len)
+{
+    if (len < 2 || line[0] != '-' || line[1] != '-')
+        return 0;
+    for (unsigned i = 0; i < parts->boundaries; i++) {
+        size_t bl = strlen(parts->boundary[i]);
+        if (len - 2 >= bl && memcmp(line + 2, parts->boundary[i], bl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int pb_mime_boundary_line(const struct pb_mime_parts *parts, const char *s, size_t len)
 {
-    const char *end = s + len;
-    for (const char *line = s; line < end;) {
-        if (end - line >= 2 && line[0] == '-' && line[1] == '-') {
-            for (unsigned i = 0; i < parts->boundaries; i++) {
-                size_t bl = strlen(parts->boundary[i]);
-                if ((size_t)(end - line) - 2 >= bl && memcmp(line + 2, parts->boundary[i], bl) == 0)
-                    return 1;
-            }
-        }
-        const char *nl = memchr(line, '\n', (size_t)(end - line));
-        if (nl == NULL)
-            break;
-        line = nl + 1;
+    const char *end = s + len, *p = s;
+    if (parts->boundaries == 0)
+        return 0;
+    if (starts_boundary(parts, s, len))
+        return 1;
+    while ((p = memmem(p, (size_t)(end - p), "\n--", 3)) != NULL) {
+        p++;
+        if (starts_boundary(parts, p, (size_t)(end - p)))
+            return 1;
     }
     return 0;
 }
@@ -196,10 +209,6 @@ static void take_leaf(struct walk *w, GMimePart *part)
     size_t off, len;
     if (content_range(w, part, &off, &len) != 0)
         return;
-    if (pb_mime_boundary_line(w->parts, (const char *)w->buf->data + off, len)) {
-        malformed(w, "a line inside a part starts like its boundary");
-        return;
-    }
     struct pb_mime_parts *parts = w->parts;
     if (parts->count == PB_MIME_MAX_PARTS) {
         leave_alone(w, "more than %d body parts", PB_MIME_MAX_PARTS);
@@ -216,6 +225,37 @@ static void take_leaf(struct walk *w, GMimePart *part)
     w->last_end = off + len;
 }
 
+/* Every multipart's boundary, signed ones and attached messages too. */
+static void collect_boundaries(struct walk *w, GMimeObject *obj, int depth)
+{
+    if (w->status != PB_WALK_OK || depth > MAX_DEPTH)
+        return;
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        GMimeObject *body = inner ? g_mime_message_get_mime_part(inner) : NULL;
+        if (body)
+            collect_boundaries(w, body, depth + 1);
+        return;
+    }
+    if (!GMIME_IS_MULTIPART(obj))
+        return;
+    GMimeMultipart *mp = GMIME_MULTIPART(obj);
+    const char *boundary = g_mime_multipart_get_boundary(mp);
+    if (boundary == NULL) {
+        malformed(w, "multipart without boundary");
+        return;
+    }
+    if (w->parts->boundaries == PB_MIME_MAX_BOUNDARIES) {
+        w->status = PB_WALK_REFUSED;
+        snprintf(w->why, w->whylen, "more than %d multiparts", PB_MIME_MAX_BOUNDARIES);
+        return;
+    }
+    w->parts->boundary[w->parts->boundaries++] = boundary;
+    int n = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < n; i++)
+        collect_boundaries(w, g_mime_multipart_get_part(mp, i), depth + 1);
+}
+
 static void walk(struct walk *w, GMimeObject *obj, int depth)
 {
     if (w->status != PB_WALK_OK)
@@ -229,17 +269,6 @@ static void walk(struct walk *w, GMimeObject *obj, int depth)
         leave_alone(w, "signed/encrypted part left alone");
     } else if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        const char *boundary = g_mime_multipart_get_boundary(mp);
-        if (boundary == NULL) {
-            malformed(w, "multipart without boundary");
-            return;
-        }
-        if (w->parts->boundaries == PB_MIME_MAX_BOUNDARIES) {
-            w->status = PB_WALK_REFUSED;
-            snprintf(w->why, w->whylen, "more than %d multiparts", PB_MIME_MAX_BOUNDARIES);
-            return;
-        }
-        w->parts->boundary[w->parts->boundaries++] = boundary;
         int n = g_mime_multipart_get_count(mp);
         for (int i = 0; i < n && w->status == PB_WALK_OK; i++)
             walk(w, g_mime_multipart_get_part(mp, i), depth + 1);
@@ -269,6 +298,13 @@ enum pb_walk_status pb_mime_collect(GMimeObject *top, const GByteArray *buf, siz
         snprintf(why, whylen, "signed/encrypted message");
         return PB_WALK_REFUSED;
     }
+    collect_boundaries(&w, top, 0);
     walk(&w, top, 0);
+    /* content where a line starts like any boundary is read differently
+     * by different parsers: not ours to touch */
+    for (unsigned i = 0; i < parts->count && w.status == PB_WALK_OK; i++)
+        if (pb_mime_boundary_line(parts, (const char *)buf->data + parts->part[i].off,
+                                  parts->part[i].len))
+            malformed(&w, "a line inside a part starts like a boundary");
     return w.status;
 }

@@ -270,6 +270,10 @@ static GArray *split_body(const char *body, size_t len, const char *const *bound
 /* End of the header block of a part segment (after its blank line). */
 static size_t header_end(const char *s, size_t len)
 {
+    if (len >= 1 && s[0] == '\n')
+        return 1;               /* no headers at all */
+    if (len >= 2 && s[0] == '\r' && s[1] == '\n')
+        return 2;
     for (size_t i = 0; i < len; i++) {
         if (s[i] != '\n')
             continue;

@@ -92,13 +92,14 @@ static int valid_class_name(const char *s)
 /* "class NAME [any|all]" */
 static int start_class(struct load_ctx *ctx, char *args)
 {
-    char *name = strtok(args, " \t"), *mode = strtok(NULL, " \t");
+    char *save = NULL;
+    char *name = strtok_r(args, " \t", &save), *mode = strtok_r(NULL, " \t", &save);
     struct bot_class *c;
 
     if (name == NULL || !valid_class_name(name))
         return fail(ctx, "class needs a name of lowercase letters, digits and \":._-\" "
                     "(e.g. \"class scanner:proofpoint any\")");
-    if (strtok(NULL, " \t") != NULL
+    if (strtok_r(NULL, " \t", &save) != NULL
         || (mode != NULL && strcmp(mode, "any") != 0 && strcmp(mode, "all") != 0))
         return fail(ctx, "write \"class NAME\", \"class NAME any\" or \"class NAME all\"");
     for (guint i = 0; i < ctx->bots->classes->len; i++)
@@ -117,10 +118,11 @@ static int start_class(struct load_ctx *ctx, char *args)
 
 static int add_nets(struct load_ctx *ctx, char *args)
 {
-    char msg[200];
+    char msg[200], *save = NULL;
     int n = 0;
 
-    for (char *tok = strtok(args, " \t"); tok != NULL; tok = strtok(NULL, " \t"), n++) {
+    for (char *tok = strtok_r(args, " \t", &save); tok != NULL;
+         tok = strtok_r(NULL, " \t", &save), n++) {
         if (pb_netlist_add(&ctx->cur->nets, tok) != 0) {
             snprintf(msg, sizeof(msg), "\"%.80s\" is not a network (write e.g. \"17.0.0.0/8\" "
                      "or \"2620:149::/32\")", tok);
