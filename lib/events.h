@@ -109,7 +109,7 @@ void pb_event_tracker_command(const char *prefix, const struct pb_track_retentio
 
 /* A connection that has run SCRIPT LOAD (script_load appends that command
  * to out) may send a tracker command as EVALSHA, with the script's SHA1
- * (40 hex + NUL into sha) instead of its 2.5 kB. evalsha writes that form
+ * (40 hex + NUL into sha) instead of its 3 kB. evalsha writes that form
  * of cmd into out (replacing its contents) and returns 0, or -1 if cmd is
  * not a tracker command of this build (send it as it is). The journal
  * always keeps the EVAL form, which needs no loaded script. */

@@ -27,7 +27,7 @@
  *
  * A connection that has loaded the script may send the command as EVALSHA
  * (pb_event_tracker_evalsha, at the end): Redis then reads 40 bytes, not
- * 2.5 kB, per event. The journal keeps the EVAL form.
+ * 3 kB, per event. The journal keeps the EVAL form.
  *
  * Key names and fields: docs/redis-schema.md.
  */
@@ -47,53 +47,72 @@
  *       15 unique member, 16 eid ttl, 17 msg ttl (0 none), 18 maxlen
  *       (0 none), 19 minid ms (0 none), 20 imputed-open eid ('' none).
  *
- * Every redis.call costs about a microsecond on top of the command, so
- * the script makes as few as it can: "first" times are HSETNX (the first
- * human open's HSETNX also tells whether a click must impute one), "last"
- * times are collected and written with one HSET per hash at the end.
+ * Each redis.call costs Redis 1-3 microseconds (the command and the trip
+ * through Lua), most of an event's cost, so the script makes as few as
+ * the counters allow. It leans on what the message hash's own counters
+ * already say (HINCRBY answers the new count):
+ *
+ *   - a count of 1 is the message's first event of that kind: only then
+ *     can the hash be new (TTL/EXPIRE), first_open or first_click be unset
+ *     (opens_human and clicks_human count from the event that sets them;
+ *     written with the "last" times in one HSET per hash at the end), and,
+ *     for a human click, the message lack a human open (every human click
+ *     leaves first_open set: its first HSETNXes it and imputes if new);
+ *   - a recipient already in the link set (SADD answers 0) is already in
+ *     the campaign's click set, so that SADD is skipped.
+ *
+ * The stream entry's fields go to XADD as arguments (no table built).
  */
 static const char tracker_script[] =
     "if not redis.call('SET',KEYS[1],'1','NX','EX',ARGV[16]) then return 0 end\n"
     "local cl,sec,who,ct,M,C,P=ARGV[2],ARGV[5],ARGV[15],ARGV[7],KEYS[3],KEYS[5],KEYS[7]\n"
-    "local ml,mi,ms,ps=tonumber(ARGV[18]),tonumber(ARGV[19]),{},{}\n"
-    "local function inc(k,f) redis.call('HINCRBY',k,f,1) end\n"
+    "local ml,mi,ms,ps,new=tonumber(ARGV[18]),tonumber(ARGV[19]),{},{},false\n"
+    "local function inc(k,f) return redis.call('HINCRBY',k,f,1) end\n"
     "local function uniq(s,m,k,f) if redis.call('SADD',s,m)==1 then inc(k,f) end end\n"
-    "local function last(f) ms[#ms+1]=f ms[#ms+1]=sec\n"
-    " if ct~='' then ps[#ps+1]=f ps[#ps+1]=sec end end\n"
-    "local function xadd(ty,eid,c,why,x)\n"
-    " local f={'type',ty,'eid',eid,'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
-    "'campaign',ARGV[8],'sent_at',ARGV[9]}\n"
-    " for _,v in ipairs(x) do f[#f+1]=v end\n"
-    " for _,v in ipairs({'ua',ARGV[12],'ip',ARGV[13],'class',c,'reason',why}) do f[#f+1]=v end\n"
-    " if ml>0 then redis.call('XADD',KEYS[2],'MAXLEN','~',ml,'*',unpack(f)) return end\n"
-    " if mi>0 then local r=redis.pcall('XADD',KEYS[2],'MINID','~',ARGV[19],'*',unpack(f))\n"
+    "local function put(t,f) t[#t+1]=f t[#t+1]=sec end\n"
+    "local function last(f) put(ms,f) if ct~='' then put(ps,f) end end\n"
+    "local function xadd(...)\n"
+    " if ml>0 then redis.call('XADD',KEYS[2],'MAXLEN','~',ml,'*',...) return end\n"
+    " if mi>0 then local r=redis.pcall('XADD',KEYS[2],'MINID','~',ARGV[19],'*',...)\n"
     "  if type(r)~='table' or not r.err then return end end\n"
-    " redis.call('XADD',KEYS[2],'*',unpack(f)) end\n"
+    " redis.call('XADD',KEYS[2],'*',...) end\n"
     "local function human_open()\n"
-    " inc(C,'opens_human') uniq(KEYS[11],who,C,'unique_opens_human') inc(M,'opens_human')\n"
-    " last('last_open') end\n"
+    " inc(C,'opens_human') uniq(KEYS[11],who,C,'unique_opens_human')\n"
+    " last('last_open') if inc(M,'opens_human')==1 then new=true return true end end\n"
     "if ARGV[1]=='open' then\n"
-    " if cl=='human' then redis.call('HSETNX',M,'first_open',sec) human_open() else\n"
-    "  inc(C,'opens_machine') uniq(KEYS[9],who,C,'unique_opens_machine') inc(M,'opens_machine') end\n"
-    " xadd('open',ARGV[3],cl,ARGV[14],{'imputed','0'})\n"
+    " if cl=='human' then if human_open() then put(ms,'first_open') end\n"
+    " else inc(C,'opens_machine') uniq(KEYS[9],who,C,'unique_opens_machine')\n"
+    "  if inc(M,'opens_machine')==1 then new=true end end\n"
+    " xadd('type','open','eid',ARGV[3],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
+    "'campaign',ARGV[8],'sent_at',ARGV[9],'imputed','0','ua',ARGV[12],'ip',ARGV[13],"
+    "'class',cl,'reason',ARGV[14])\n"
     "elseif ARGV[1]=='click' then\n"
     " local L,i=KEYS[6],ARGV[10]\n"
-    " if ARGV[20]~='' and redis.call('HSETNX',M,'first_open',sec)==1 then\n"
-    "  human_open() inc(C,'imputed_opens') xadd('open',ARGV[20],'human','',{'imputed','1'}) end\n"
-    " inc(C,'clicks_'..cl) uniq(KEYS[9],who,C,'unique_clicks_'..cl)\n"
-    " inc(L,i..':clicks_'..cl) inc(M,'clicks_'..cl)\n"
+    " if inc(M,'clicks_'..cl)==1 then new=true\n"
+    "  if ARGV[20]~='' and redis.call('HSETNX',M,'first_open',sec)==1 then\n"
+    "   human_open() inc(C,'imputed_opens')\n"
+    "   xadd('type','open','eid',ARGV[20],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
+    "'campaign',ARGV[8],'sent_at',ARGV[9],'imputed','1','ua',ARGV[12],'ip',ARGV[13],"
+    "'class','human','reason','') end\n"
+    "  if cl=='human' then put(ms,'first_click') end end\n"
+    " inc(C,'clicks_'..cl) inc(L,i..':clicks_'..cl)\n"
     " if redis.call('SADD',KEYS[10],i..':'..who)==1 then inc(L,i..':unique_clicks_'..cl)\n"
-    "  redis.call('HSET',L,i..':url',ARGV[11]) end\n"
-    " if cl=='human' then redis.call('HSETNX',M,'first_click',sec) last('last_click') end\n"
-    " xadd('click',ARGV[3],cl,ARGV[14],{'link',i,'url',ARGV[11]})\n"
+    "  redis.call('HSET',L,i..':url',ARGV[11]) uniq(KEYS[9],who,C,'unique_clicks_'..cl) end\n"
+    " if cl=='human' then last('last_click') end\n"
+    " xadd('type','click','eid',ARGV[3],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
+    "'campaign',ARGV[8],'sent_at',ARGV[9],'link',i,'url',ARGV[11],'ua',ARGV[12],"
+    "'ip',ARGV[13],'class',cl,'reason',ARGV[14])\n"
     "else\n"
     " if ct~='' then redis.call('SADD',KEYS[8],ct) redis.call('HSETNX',P,'unsubscribed_at',sec) end\n"
-    " uniq(KEYS[9],who,C,'unsubscribes') redis.call('HSETNX',M,'unsubscribed_at',sec)\n"
-    " xadd('unsubscribe',ARGV[3],cl,ARGV[14],{})\n"
+    " uniq(KEYS[9],who,C,'unsubscribes')\n"
+    " if redis.call('HSETNX',M,'unsubscribed_at',sec)==1 then new=true end\n"
+    " xadd('type','unsubscribe','eid',ARGV[3],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
+    "'campaign',ARGV[8],'sent_at',ARGV[9],'ua',ARGV[12],'ip',ARGV[13],'class',cl,"
+    "'reason',ARGV[14])\n"
     "end\n"
     "if #ms>0 then redis.call('HSET',M,unpack(ms)) end\n"
     "if #ps>0 then redis.call('HSET',P,unpack(ps)) end\n"
-    "if tonumber(ARGV[17])>0 and redis.call('TTL',M)==-1 then redis.call('EXPIRE',M,ARGV[17]) end\n"
+    "if new and tonumber(ARGV[17])>0 and redis.call('TTL',M)==-1 then redis.call('EXPIRE',M,ARGV[17]) end\n"
     "if ml>0 and mi>0 then redis.pcall('XTRIM',KEYS[2],'MINID','~',ARGV[19]) end\n"
     "return 1\n";
 

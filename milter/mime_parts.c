@@ -189,9 +189,11 @@ static void take_leaf(struct walk *w, GMimePart *part)
         kind = PB_PART_TEXT;
     else
         return;
-    /* RFC 2183: a disposition other than inline counts as attachment */
+    /* RFC 2183: a disposition other than inline counts as attachment (and
+     * so does one we cannot read) */
     const char *disposition = g_mime_object_get_disposition(obj);
-    if (disposition && *disposition && g_ascii_strcasecmp(disposition, "inline") != 0)
+    if (g_mime_object_get_header(obj, "Content-Disposition") != NULL
+        && (disposition == NULL || g_ascii_strcasecmp(disposition, "inline") != 0))
         return;
 
     const char *type = kind == PB_PART_HTML ? "text/html" : "text/plain";

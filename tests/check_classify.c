@@ -110,6 +110,13 @@ START_TEST(test_shipped_file)
                      "scanner:cisco");
     ck_assert_str_eq(classify(bots, PB_TOKEN_CLICK, 0, "python-requests/2.31", "198.51.100.1",
                               LATER, 1), "script");
+    /* a UA longer than the matcher's stack copy, the scanner's name in
+     * another case at its end */
+    char long_ua[2100];
+    memset(long_ua, 'x', 2000);
+    strcpy(long_ua + 2000, " BARRACUDA Link Check");
+    ck_assert_str_eq(classify(bots, PB_TOKEN_CLICK, 0, long_ua, "198.51.100.1", LATER, 1),
+                     "scanner:barracuda");
     /* a person */
     ck_assert_str_eq(classify(bots, PB_TOKEN_CLICK, 0, BROWSER_UA, "198.51.100.1", LATER, 1),
                      "human");

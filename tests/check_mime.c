@@ -364,13 +364,18 @@ START_TEST(test_unchanged)
     assert_passed_through(&r, PB_MIME_UNCHANGED, "no HTML or text part");
     run_free(&r);
 
-    memset(&r, 0, sizeof(r));         /* RFC 2183: unknown dispositions are attachments */
-    r.msg = g_string_new("Subject: odd\nMIME-Version: 1.0\nContent-Type: text/html\n"
-                         "Content-Disposition: x-unknown\n\n<a href=\"https://example.com/\">x</a>\n");
-    r.body_off = body_offset(r.msg);
-    run_rewrite(&r);
-    assert_passed_through(&r, PB_MIME_UNCHANGED, "no HTML or text part");
-    run_free(&r);
+    /* RFC 2183: unknown dispositions are attachments, unreadable ones too */
+    static const char *const dispositions[] = { "x-unknown", ";at4achment; filename=\"a\"" };
+    for (size_t i = 0; i < G_N_ELEMENTS(dispositions); i++) {
+        memset(&r, 0, sizeof(r));
+        r.msg = g_string_new("Subject: odd\nMIME-Version: 1.0\nContent-Type: text/html\n");
+        g_string_append_printf(r.msg, "Content-Disposition: %s\n\n"
+                               "<a href=\"https://example.com/\">x</a>\n", dispositions[i]);
+        r.body_off = body_offset(r.msg);
+        run_rewrite(&r);
+        assert_passed_through(&r, PB_MIME_UNCHANGED, "no HTML or text part");
+        run_free(&r);
+    }
 
     memset(&r, 0, sizeof(r));
     r.msg = g_string_new("Subject: x\n\nbody\n");

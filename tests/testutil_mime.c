@@ -313,10 +313,16 @@ static const char *header_value(const char *head, const char *name)
 static int segment_is_text(const char *s, size_t len)
 {
     char *head = g_ascii_strdown(s, (gssize)header_end(s, len));
+    /* GMime reads a stray CR (one without LF) in a header as nothing */
+    char *to = head;
+    for (const char *from = head; *from; from++)
+        if (*from != '\r' || from[1] == '\n')
+            *to++ = *from;
+    *to = '\0';
     const char *ct = header_value(head, "content-type:");
     const char *disp = header_value(head, "content-disposition:");
     int text = ct == NULL || g_str_has_prefix(ct, "text/html") || g_str_has_prefix(ct, "text/plain");
-    if (disp && *disp && *disp != '\r' && *disp != '\n' && !g_str_has_prefix(disp, "inline"))
+    if (disp && !g_str_has_prefix(disp, "inline"))
         text = 0;
     g_free(head);
     return text;
@@ -366,7 +372,8 @@ static int is_text_body(GMimeObject *obj, int *html)
 {
     GMimeContentType *ct = g_mime_object_get_content_type(obj);
     const char *disp = g_mime_object_get_disposition(obj);
-    if (disp && *disp && g_ascii_strcasecmp(disp, "inline") != 0)
+    if (g_mime_object_get_header(obj, "Content-Disposition") != NULL
+        && (disp == NULL || g_ascii_strcasecmp(disp, "inline") != 0))
         return 0;
     *html = g_mime_content_type_is_type(ct, "text", "html");
     return *html || g_mime_content_type_is_type(ct, "text", "plain");

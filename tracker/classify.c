@@ -20,7 +20,7 @@
 struct bot_class {
     char name[PB_BOTS_CLASS_MAX];
     int all;                    /* every kind of rule must match */
-    GPtrArray *contains;        /* char *: substrings, any case */
+    GPtrArray *contains;        /* char *: substrings, any case (kept lowercased) */
     GPtrArray *exact;           /* char *: whole User-Agents */
     struct pb_netlist nets;
 };
@@ -158,8 +158,10 @@ static int parse_line(struct load_ctx *ctx, char *line)
         return add_nets(ctx, rest);
     if (*rest == '\0')
         return fail(ctx, "ua and ua-exact need the User-Agent text after them");
-    g_ptr_array_add(strcmp(word, "ua") == 0 ? ctx->cur->contains : ctx->cur->exact,
-                    g_strdup(rest));
+    if (strcmp(word, "ua") == 0)
+        g_ptr_array_add(ctx->cur->contains, g_ascii_strdown(rest, -1));
+    else
+        g_ptr_array_add(ctx->cur->exact, g_strdup(rest));
     return 0;
 }
 
@@ -195,7 +197,11 @@ struct pb_bots *pb_bots_load(const char *path, char *errbuf, size_t errlen)
 
 /* ---- matching ------------------------------------------------------------- */
 
-static int ua_matches(const struct bot_class *c, const char *ua)
+/* "ua" rules compare the User-Agent lowercased once (lower) with
+ * lowercased texts: strstr, not strcasestr, which prepares its needle
+ * again on every call (it was ~5% of a click's CPU with the shipped
+ * bots file). */
+static int ua_matches(const struct bot_class *c, const char *ua, const char *lower)
 {
     if (ua == NULL)
         return 0;
@@ -203,16 +209,17 @@ static int ua_matches(const struct bot_class *c, const char *ua)
         if (strcmp(ua, g_ptr_array_index(c->exact, i)) == 0)
             return 1;
     for (guint i = 0; i < c->contains->len; i++)
-        if (strcasestr(ua, g_ptr_array_index(c->contains, i)) != NULL)
+        if (strstr(lower, g_ptr_array_index(c->contains, i)) != NULL)
             return 1;
     return 0;
 }
 
-static int class_matches(const struct bot_class *c, const char *ua, const struct pb_ipaddr *addr)
+static int class_matches(const struct bot_class *c, const char *ua, const char *lower,
+                         const struct pb_ipaddr *addr)
 {
     int has_ua_rules = c->exact->len + c->contains->len > 0;
     int has_nets = c->nets.count > 0;
-    int ua_hit = has_ua_rules && ua_matches(c, ua);
+    int ua_hit = has_ua_rules && ua_matches(c, ua, lower);
     int net_hit = has_nets && addr != NULL && pb_netlist_match(&c->nets, addr);
 
     if (c->all)
@@ -223,14 +230,25 @@ static int class_matches(const struct bot_class *c, const char *ua, const struct
 const char *pb_bots_match(const struct pb_bots *bots, const char *ua,
                           const struct pb_ipaddr *addr)
 {
+    char stack[512], *lower = NULL;
+    const char *match = NULL;
+    size_t len = ua ? strlen(ua) : 0;
+
     if (bots == NULL)
         return NULL;
-    for (guint i = 0; i < bots->classes->len; i++) {
-        const struct bot_class *c = g_ptr_array_index(bots->classes, i);
-        if (class_matches(c, ua, addr))
-            return c->name;
+    if (ua != NULL) {
+        lower = len < sizeof(stack) ? stack : g_malloc(len + 1);
+        for (size_t i = 0; i <= len; i++)
+            lower[i] = g_ascii_tolower(ua[i]);
     }
-    return NULL;
+    for (guint i = 0; i < bots->classes->len && match == NULL; i++) {
+        const struct bot_class *c = g_ptr_array_index(bots->classes, i);
+        if (class_matches(c, ua, lower, addr))
+            match = c->name;
+    }
+    if (lower != stack)
+        g_free(lower);
+    return match;
 }
 
 /* ---- the rules --------------------------------------------------------------- */
