@@ -1,6 +1,8 @@
 /*
  * conf.c - read postbeacon.conf with libconfig and check it against the
- * schema table (conf_schema.c) into a struct pb_conf (conf.h).
+ * schema table (conf_schema.c) into a struct pb_conf (conf.h): defaults,
+ * freeing, the file and its sections, and the error messages. Reading one
+ * value of each type into its field is conf_value.c's job.
  *
  * Every mistake stops the load with one message that names the file, the
  * line, the setting and what would fix it:
@@ -18,14 +20,7 @@
 #include <libconfig.h>
 #include "conf.h"
 #include "conf_schema.h"
-
-struct conf_ctx {
-    const char *path;
-    struct pb_conf *conf;
-    char *err;
-    size_t errlen;
-    char dir[1024];             /* the file's directory, for @include names */
-};
+#include "conf_value.h"
 
 /* ---- defaults and freeing ---------------------------------------------- */
 
@@ -108,7 +103,7 @@ void pb_conf_defaults(struct pb_conf *conf)
     tracker_defaults(&conf->tracker);
 }
 
-static void free_list(struct pb_strlist *list)
+void pb_conf_free_list(struct pb_strlist *list)
 {
     for (size_t i = 0; i < list->count; i++)
         free(list->items[i]);
@@ -133,14 +128,14 @@ void pb_conf_free(struct pb_conf *conf)
 
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(*strings[i]);
-    free_list(&conf->utm.domains);
-    free_list(&conf->milter.daemon_names);
-    free_list(&conf->milter.senders);
-    free_list(&conf->milter.exclude_rcpt_domains);
-    free_list(&conf->milter.unsubscribe_patterns);
-    free_list(&conf->tracker.listen);
-    free_list(&conf->tracker.admin_listen);
-    free_list(&conf->tracker.trusted_proxies);
+    pb_conf_free_list(&conf->utm.domains);
+    pb_conf_free_list(&conf->milter.daemon_names);
+    pb_conf_free_list(&conf->milter.senders);
+    pb_conf_free_list(&conf->milter.exclude_rcpt_domains);
+    pb_conf_free_list(&conf->milter.unsubscribe_patterns);
+    pb_conf_free_list(&conf->tracker.listen);
+    pb_conf_free_list(&conf->tracker.admin_listen);
+    pb_conf_free_list(&conf->tracker.trusted_proxies);
     memset(conf, 0, sizeof(*conf));
 }
 
@@ -156,7 +151,7 @@ int pb_strlist_has(const struct pb_strlist *list, const char *s)
 
 /* The name of `file` (the main file or an @include) as the user can find
  * it; returns the length written to ctx->err. */
-static int put_file_name(struct conf_ctx *ctx, const char *file)
+static int put_file_name(struct pb_conf_ctx *ctx, const char *file)
 {
     if (file == NULL || strcmp(file, ctx->path) == 0)
         return snprintf(ctx->err, ctx->errlen, "%s", ctx->path);
@@ -165,11 +160,7 @@ static int put_file_name(struct conf_ctx *ctx, const char *file)
     return snprintf(ctx->err, ctx->errlen, "%s/%s", ctx->dir, file);
 }
 
-/* "FILE:LINE: " + message, for the place where setting s was written. */
-static int fail_at(struct conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail_at(struct conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
+int pb_conf_fail_at(struct pb_conf_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
 {
     const char *file = s ? config_setting_source_file(s) : NULL;
     int line = s ? config_setting_source_line(s) : 0;
@@ -194,7 +185,7 @@ static int fail_at(struct conf_ctx *ctx, const config_setting_t *s, const char *
     return -1;
 }
 
-static const char *type_name(int type)
+const char *pb_conf_type_name(int type)
 {
     switch (type) {
     case CONFIG_TYPE_GROUP:  return "a group { ... }";
@@ -209,11 +200,11 @@ static const char *type_name(int type)
     }
 }
 
-static int wrong_type(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                      const char *expected, const struct pb_conf_setting *set)
+int pb_conf_wrong_type(struct pb_conf_ctx *ctx, const config_setting_t *s, const char *where,
+                       const char *expected, const struct pb_conf_setting *set)
 {
-    return fail_at(ctx, s, "%s: expected %s, got %s (%s)", where, expected,
-                   type_name(config_setting_type(s)), set->help);
+    return pb_conf_fail_at(ctx, s, "%s: expected %s, got %s (%s)", where, expected,
+                           pb_conf_type_name(config_setting_type(s)), set->help);
 }
 
 /* Edit distance, for "did you mean"; names are short. */
@@ -259,7 +250,7 @@ static void suggest(const char *name, const char *const *candidates, size_t n,
         len += (size_t)snprintf(out + len, outlen - len, "%s %s", i ? "," : "", candidates[i]);
 }
 
-static int unknown_setting(struct conf_ctx *ctx, const config_setting_t *s,
+static int unknown_setting(struct pb_conf_ctx *ctx, const config_setting_t *s,
                            const struct pb_conf_section *sec)
 {
     const char *names[64];
@@ -270,10 +261,11 @@ static int unknown_setting(struct conf_ctx *ctx, const config_setting_t *s,
         names[n++] = set->name;
     snprintf(what, sizeof(what), "settings in %s", sec->name);
     suggest(config_setting_name(s), names, n, what, hint, sizeof(hint));
-    return fail_at(ctx, s, "unknown setting %s.%s%s", sec->name, config_setting_name(s), hint);
+    return pb_conf_fail_at(ctx, s, "unknown setting %s.%s%s", sec->name, config_setting_name(s),
+                           hint);
 }
 
-static int unknown_section(struct conf_ctx *ctx, const config_setting_t *s)
+static int unknown_section(struct pb_conf_ctx *ctx, const config_setting_t *s)
 {
     const char *names[16];
     char hint[512];
@@ -282,234 +274,20 @@ static int unknown_section(struct conf_ctx *ctx, const config_setting_t *s)
     for (const struct pb_conf_section *sec = pb_conf_sections; sec->name && n < 16; sec++)
         names[n++] = sec->name;
     suggest(config_setting_name(s), names, n, "sections", hint, sizeof(hint));
-    return fail_at(ctx, s, "unknown section %s%s", config_setting_name(s), hint);
-}
-
-/* ---- one value of each type -------------------------------------------- */
-
-/* Copy a string value, run its checker; *out is NULL for an unset "". */
-static int get_string(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                      const struct pb_conf_setting *set, char **out)
-{
-    char why[512];
-    char *value;
-
-    if (config_setting_type(s) != CONFIG_TYPE_STRING)
-        return wrong_type(ctx, s, where, "a string in double quotes", set);
-    *out = NULL;
-    value = strdup(config_setting_get_string(s));
-    if (value == NULL)
-        return fail_at(ctx, s, "%s: out of memory", where);
-    if (*value == '\0' && (set->flags & PB_CF_EMPTY_NULL)) {
-        free(value);
-        return 0;
-    }
-    if (set->check != NULL && set->check(value, why, sizeof(why)) != 0) {
-        free(value);
-        return fail_at(ctx, s, "%s: %s", where, why);
-    }
-    *out = value;
-    return 0;
-}
-
-static int get_list(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                    const struct pb_conf_setting *set, struct pb_strlist *list)
-{
-    int type = config_setting_type(s), n = config_setting_length(s);
-    char item_where[160];
-
-    if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
-        return wrong_type(ctx, s, where, "an array of strings [ \"...\", ... ]", set);
-    free_list(list);
-    list->items = calloc((size_t)n + 1, sizeof(char *));
-    if (list->items == NULL)
-        return fail_at(ctx, s, "%s: out of memory", where);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *item = config_setting_get_elem(s, (unsigned)i);
-        char *value = NULL;
-        snprintf(item_where, sizeof(item_where), "%s[%d]", where, i);
-        if (get_string(ctx, item, item_where, set, &value) != 0)
-            return -1;
-        if (value == NULL)
-            return fail_at(ctx, item, "%s: must not be empty (%s)", item_where, set->help);
-        list->items[list->count++] = value;
-    }
-    return 0;
-}
-
-/* An integer within the setting's range, stored as an int (PB_CT_INT) or
- * a long (PB_CT_LONG). */
-static int get_integer(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                       const struct pb_conf_setting *set, void *out)
-{
-    long long v;
-    int type = config_setting_type(s);
-
-    if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
-        return wrong_type(ctx, s, where, "an integer", set);
-    v = config_setting_get_int64(s);
-    if (v < set->min || v > set->max)
-        return fail_at(ctx, s, "%s: %lld is out of range (use %lld..%lld: %s)", where, v,
-                       set->min, set->max, set->help);
-    if (set->type == PB_CT_LONG)
-        *(long *)out = (long)v;
-    else
-        *(int *)out = (int)v;
-    return 0;
-}
-
-static int get_bool(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                    const struct pb_conf_setting *set, int *out)
-{
-    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-        return wrong_type(ctx, s, where, "a boolean", set);
-    *out = config_setting_get_bool(s) ? 1 : 0;
-    return 0;
-}
-
-static int get_enum(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                    const struct pb_conf_setting *set, int *out)
-{
-    char words[256];
-    size_t len = 0;
-    const char *value;
-
-    words[0] = '\0';
-    for (const struct pb_conf_word *w = set->words; w->word && len < sizeof(words); w++)
-        len += (size_t)snprintf(words + len, sizeof(words) - len, "%s%s",
-                                w == set->words ? "" : ", ", w->word);
-    if (config_setting_type(s) != CONFIG_TYPE_STRING)
-        return fail_at(ctx, s, "%s: expected a string, got %s (one of %s)", where,
-                       type_name(config_setting_type(s)), words);
-    value = config_setting_get_string(s);
-    for (const struct pb_conf_word *w = set->words; w->word; w++) {
-        if (strcmp(w->word, value) == 0) {
-            *out = w->value;
-            return 0;
-        }
-    }
-    return fail_at(ctx, s, "%s: \"%s\" is not one of %s", where, value, words);
-}
-
-/* "0660" as a string; unquoted 0660 reaches us as decimal 660 (libconfig
- * drops the leading 0), so decimal digits are read as octal like chmod. */
-static int get_mode(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                    const struct pb_conf_setting *set, int *out)
-{
-    char digits[32], *end;
-    long v = -1;
-    int type = config_setting_type(s);
-
-    if (type == CONFIG_TYPE_STRING) {
-        snprintf(digits, sizeof(digits), "%s", config_setting_get_string(s));
-    } else if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
-        if (config_setting_get_format(s) == CONFIG_FORMAT_HEX)
-            v = (long)config_setting_get_int64(s);
-        snprintf(digits, sizeof(digits), "%lld", config_setting_get_int64(s));
-    } else {
-        return wrong_type(ctx, s, where, "a string", set);
-    }
-    if (v < 0 && digits[0] >= '0' && digits[0] <= '7' && strlen(digits) <= 4) {
-        v = strtol(digits, &end, 8);
-        if (*end != '\0')
-            v = -1;
-    }
-    if (v < set->min || v > set->max)
-        return fail_at(ctx, s, "%s: \"%s\" is not a file mode (%s)", where, digits, set->help);
-    *out = (int)v;
-    return 0;
-}
-
-/* "<digits>[K|M|G][B]" in bytes; -1 if not written like that, `cap` + 1 if
- * larger than cap. */
-static long long parse_size(const char *str, long long cap)
-{
-    long long v;
-    char *end;
-    int shift = 0;
-
-    if (*str < '0' || *str > '9')
-        return -1;
-    errno = 0;
-    v = strtoll(str, &end, 10);
-    if (errno != 0)
-        return cap + 1;
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    if (shift != 0)
-        end++;
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end != '\0')
-        return -1;
-    return v > (cap >> shift) ? cap + 1 : v << shift;
-}
-
-/* Integer bytes, or a string "<n>[K|M|G]" (optionally followed by B). */
-static int get_size(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                    const struct pb_conf_setting *set, size_t *out)
-{
-    int type = config_setting_type(s);
-    long long v;
-
-    if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
-        v = config_setting_get_int64(s);
-    } else if (type == CONFIG_TYPE_STRING) {
-        v = parse_size(config_setting_get_string(s), set->max);
-        if (v < 0)
-            return fail_at(ctx, s, "%s: \"%s\" is not a size (%s)", where,
-                           config_setting_get_string(s), set->help);
-    } else {
-        return wrong_type(ctx, s, where, "an integer or a string", set);
-    }
-    if (v < set->min || v > set->max)
-        return fail_at(ctx, s, "%s: %lld bytes is out of range (use %lldK..%lldM: %s)", where,
-                       v, set->min >> 10, set->max >> 20, set->help);
-    *out = (size_t)v;
-    return 0;
-}
-
-static int apply_setting(struct conf_ctx *ctx, const config_setting_t *s, const char *where,
-                         const struct pb_conf_setting *set)
-{
-    char *field = (char *)ctx->conf + set->offset;
-
-    switch (set->type) {
-    case PB_CT_STRING: {
-        char *value;
-        if (get_string(ctx, s, where, set, &value) != 0)
-            return -1;
-        free(*(char **)(void *)field);
-        *(char **)(void *)field = value;
-        return 0;
-    }
-    case PB_CT_INT:
-    case PB_CT_LONG: return get_integer(ctx, s, where, set, field);
-    case PB_CT_BOOL: return get_bool(ctx, s, where, set, (int *)(void *)field);
-    case PB_CT_ENUM: return get_enum(ctx, s, where, set, (int *)(void *)field);
-    case PB_CT_MODE: return get_mode(ctx, s, where, set, (int *)(void *)field);
-    case PB_CT_SIZE: return get_size(ctx, s, where, set, (size_t *)(void *)field);
-    case PB_CT_LIST:
-        return get_list(ctx, s, where, set, (struct pb_strlist *)(void *)field);
-    }
-    return fail_at(ctx, s, "%s: internal error: unknown schema type", where);
+    return pb_conf_fail_at(ctx, s, "unknown section %s%s", config_setting_name(s), hint);
 }
 
 /* ---- sections and the file --------------------------------------------- */
 
-static int load_section(struct conf_ctx *ctx, const config_setting_t *group,
+static int load_section(struct pb_conf_ctx *ctx, const config_setting_t *group,
                         const struct pb_conf_section *sec)
 {
     int n = config_setting_length(group);
     char where[128];
 
     if (config_setting_type(group) != CONFIG_TYPE_GROUP)
-        return fail_at(ctx, group, "%s: expected a group, got %s (write %s)", sec->name,
-                       type_name(config_setting_type(group)), sec->help);
+        return pb_conf_fail_at(ctx, group, "%s: expected a group, got %s (write %s)", sec->name,
+                               pb_conf_type_name(config_setting_type(group)), sec->help);
     if (sec->reserved)
         return 0;               /* read by a later program */
     for (int i = 0; i < n; i++) {
@@ -518,13 +296,13 @@ static int load_section(struct conf_ctx *ctx, const config_setting_t *group,
         if (set == NULL)
             return unknown_setting(ctx, s, sec);
         snprintf(where, sizeof(where), "%s.%s", sec->name, set->name);
-        if (apply_setting(ctx, s, where, set) != 0)
+        if (pb_conf_apply_setting(ctx, s, where, set) != 0)
             return -1;
     }
     return 0;
 }
 
-static int check_required(struct conf_ctx *ctx, const config_t *cfg)
+static int check_required(struct pb_conf_ctx *ctx, const config_t *cfg)
 {
     char where[128];
 
@@ -535,15 +313,15 @@ static int check_required(struct conf_ctx *ctx, const config_t *cfg)
                 continue;
             snprintf(where, sizeof(where), "%s.%s", sec->name, set->name);
             if (group == NULL)
-                return fail_at(ctx, NULL, "%s is required (add %s)", where, sec->help);
+                return pb_conf_fail_at(ctx, NULL, "%s is required (add %s)", where, sec->help);
             if (config_setting_get_member(group, set->name) == NULL)
-                return fail_at(ctx, group, "%s is required (%s)", where, set->help);
+                return pb_conf_fail_at(ctx, group, "%s is required (%s)", where, set->help);
         }
     }
     return 0;
 }
 
-static int load_tree(struct conf_ctx *ctx, const config_t *cfg)
+static int load_tree(struct pb_conf_ctx *ctx, const config_t *cfg)
 {
     const config_setting_t *root = config_root_setting(cfg);
     int n = config_setting_length(root);
@@ -560,7 +338,7 @@ static int load_tree(struct conf_ctx *ctx, const config_t *cfg)
 }
 
 /* Parse the file; on a syntax error report where libconfig stopped. */
-static int read_file(struct conf_ctx *ctx, config_t *cfg)
+static int read_file(struct pb_conf_ctx *ctx, config_t *cfg)
 {
     const char *slash = strrchr(ctx->path, '/');
     FILE *fp = fopen(ctx->path, "r");
@@ -596,7 +374,7 @@ static int read_file(struct conf_ctx *ctx, config_t *cfg)
 
 int pb_conf_load(const char *path, struct pb_conf *conf, char *errbuf, size_t errlen)
 {
-    struct conf_ctx ctx = { path, conf, errbuf, errlen, "." };
+    struct pb_conf_ctx ctx = { path, conf, errbuf, errlen, "." };
     config_t cfg;
     int rc;
 

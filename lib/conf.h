@@ -73,6 +73,7 @@ struct pb_milter_conf {
     int list_unsubscribe;       /* default 1 */
     char *unsubscribe_mailto;   /* e.g. "unsubscribe@example.com", default NULL */
     enum pb_pixel_position pixel_position;
+    int honeypot_link;          /* hidden link (index 0xFFFF) next to the pixel, default 0 */
     char *notrack_attribute;    /* default "data-pb-notrack" */
     struct pb_strlist unsubscribe_patterns; /* URL substrings of unsubscribe links, default unsubscribe, optout, opt-out */
     size_t max_message_size;    /* bytes, default 10 MB */

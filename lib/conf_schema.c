@@ -1,7 +1,7 @@
 /*
  * conf_schema.c - every postbeacon.conf section and setting, in one table.
  *
- * Each row says what the setting is, where conf.c stores it in struct
+ * Each row says what the setting is, where the loader stores it in struct
  * pb_conf, what values are allowed and the help text errors quote. The
  * value checkers for strings that have a shape (URLs, addresses, header
  * names, ...) live here too, beside the rows that use them. Defaults are
@@ -35,6 +35,13 @@ static int has_space_or_control(const char *s)
         if ((unsigned char)*s <= 0x20 || *s == 0x7f)
             return 1;
     return 0;
+}
+
+/* Every checker's refusal: '"value" problem (fix)' in why; returns -1. */
+static int reject(char *why, size_t whylen, const char *value, const char *problem)
+{
+    snprintf(why, whylen, "\"%s\" %s", value, problem);
+    return -1;
 }
 
 static int range_len(const UriTextRangeA *r)
@@ -90,9 +97,8 @@ static int check_facility(char *value, char *why, size_t whylen)
 {
     if (pb_log_facility(value) >= 0)
         return 0;
-    snprintf(why, whylen, "\"%s\" is not a syslog facility (use mail, daemon, user "
-             "or local0..local7)", value);
-    return -1;
+    return reject(why, whylen, value, "is not a syslog facility (use mail, daemon, user "
+                  "or local0..local7)");
 }
 
 static int check_nonempty(char *value, char *why, size_t whylen)
@@ -107,17 +113,14 @@ static int check_word(char *value, char *why, size_t whylen)
 {
     if (*value != '\0' && !has_space_or_control(value))
         return 0;
-    snprintf(why, whylen, "\"%s\" must be non-empty, without spaces or control characters",
-             value);
-    return -1;
+    return reject(why, whylen, value, "must be non-empty, without spaces or control characters");
 }
 
 static int check_abs_path(char *value, char *why, size_t whylen)
 {
     if (value[0] == '/')
         return 0;
-    snprintf(why, whylen, "\"%s\" is not an absolute path (start it with /)", value);
-    return -1;
+    return reject(why, whylen, value, "is not an absolute path (start it with /)");
 }
 
 /* libmilter connection spec. */
@@ -129,9 +132,8 @@ static int check_milter_socket(char *value, char *why, size_t whylen)
         if (strncmp(value, prefixes[i], strlen(prefixes[i])) == 0
             && value[strlen(prefixes[i])] != '\0' && !has_space_or_control(value))
             return 0;
-    snprintf(why, whylen, "\"%s\" is not a milter socket (use \"unix:/run/postbeacon/"
-             "milter.sock\" or \"inet:8891@127.0.0.1\")", value);
-    return -1;
+    return reject(why, whylen, value, "is not a milter socket (use \"unix:/run/postbeacon/"
+                  "milter.sock\" or \"inet:8891@127.0.0.1\")");
 }
 
 /* RFC 5322 field name: printable ASCII except ':' and space. */
@@ -144,9 +146,8 @@ static int check_header_name(char *value, char *why, size_t whylen)
             break;
     if (*value != '\0' && *s == '\0')
         return 0;
-    snprintf(why, whylen, "\"%s\" is not a header name (no spaces or ':', e.g. \"X-Campaign\")",
-             value);
-    return -1;
+    return reject(why, whylen, value, "is not a header name (no spaces or ':', e.g. "
+                  "\"X-Campaign\")");
 }
 
 static int check_attribute_name(char *value, char *why, size_t whylen)
@@ -158,9 +159,7 @@ static int check_attribute_name(char *value, char *why, size_t whylen)
         lowercase_ascii(value);     /* HTML attribute names are case-insensitive */
         return 0;
     }
-    snprintf(why, whylen, "\"%s\" is not an HTML attribute name (e.g. \"data-pb-notrack\")",
-             value);
-    return -1;
+    return reject(why, whylen, value, "is not an HTML attribute name (e.g. \"data-pb-notrack\")");
 }
 
 static int check_campaign(char *value, char *why, size_t whylen)
@@ -184,9 +183,8 @@ static int check_domain(char *value, char *why, size_t whylen)
         lowercase_ascii(value);
         return 0;
     }
-    snprintf(why, whylen, "\"%s\" is not a domain (write e.g. \"example.com\"; its "
-             "subdomains are included)", value);
-    return -1;
+    return reject(why, whylen, value, "is not a domain (write e.g. \"example.com\"; its "
+                  "subdomains are included)");
 }
 
 /* "user@example.com" or "@example.com" (a whole domain). */
@@ -199,8 +197,7 @@ static int check_sender(char *value, char *why, size_t whylen)
         lowercase_ascii(value);
         return 0;
     }
-    snprintf(why, whylen, "\"%s\" is not \"user@example.com\" or \"@example.com\"", value);
-    return -1;
+    return reject(why, whylen, value, "is not \"user@example.com\" or \"@example.com\"");
 }
 
 static int check_mailto(char *value, char *why, size_t whylen)
@@ -210,9 +207,8 @@ static int check_mailto(char *value, char *why, size_t whylen)
     if (at != NULL && at != value && at[1] != '\0' && strpbrk(value, "<>:?") == NULL
         && !has_space_or_control(value))
         return 0;
-    snprintf(why, whylen, "\"%s\" is not a plain address (e.g. \"unsubscribe@example.com\", "
-             "without mailto:)", value);
-    return -1;
+    return reject(why, whylen, value, "is not a plain address (e.g. "
+                  "\"unsubscribe@example.com\", without mailto:)");
 }
 
 /* tracker.listen: "IPv4:port" or "[IPv6]:port", numeric addresses only. */
@@ -239,9 +235,8 @@ static int check_listen(char *value, char *why, size_t whylen)
     }
     if (ok)
         return 0;
-    snprintf(why, whylen, "\"%s\" is not an address and port (write \"127.0.0.1:8080\", "
-             "\"0.0.0.0:80\" or \"[::1]:8080\")", value);
-    return -1;
+    return reject(why, whylen, value, "is not an address and port (write \"127.0.0.1:8080\", "
+                  "\"0.0.0.0:80\" or \"[::1]:8080\")");
 }
 
 /* tracker.trusted_proxies: "192.0.2.0/24", "2001:db8::/32" or one address. */
@@ -266,9 +261,8 @@ static int check_cidr(char *value, char *why, size_t whylen)
             && (end == NULL || *end == '\0'))
             return 0;
     }
-    snprintf(why, whylen, "\"%s\" is not an address or network (write e.g. \"127.0.0.1\", "
-             "\"10.0.0.0/8\" or \"2001:db8::/32\")", value);
-    return -1;
+    return reject(why, whylen, value, "is not an address or network (write e.g. "
+                  "\"127.0.0.1\", \"10.0.0.0/8\" or \"2001:db8::/32\")");
 }
 
 /* tracker.language: a language the unsubscribe page is written in. */
@@ -280,16 +274,38 @@ static int check_language(char *value, char *why, size_t whylen)
     for (size_t i = 0; i < sizeof(languages) / sizeof(languages[0]); i++)
         if (strcmp(value, languages[i]) == 0)
             return 0;
-    snprintf(why, whylen, "\"%s\" is not a page language (use \"en\", \"de\" or \"fr\")",
-             value);
-    return -1;
+    return reject(why, whylen, value, "is not a page language (use \"en\", \"de\" or \"fr\")");
 }
 
 /* ---- the table --------------------------------------------------------- */
 
+/* One row of each type; the fields a type does not use stay 0 or NULL. */
 #define AT(field) offsetof(struct pb_conf, field)
-#define BOOL_HELP "true or false, without quotes"
+#define ROW_STR(name, field, flags, check, help) \
+    { name, PB_CT_STRING, AT(field), flags, NULL, 0, 0, check, help }
+#define ROW_LIST(name, field, check, help) \
+    { name, PB_CT_LIST, AT(field), 0, NULL, 0, 0, check, help }
+#define ROW_INT(name, field, min, max, help) \
+    { name, PB_CT_INT, AT(field), 0, NULL, min, max, NULL, help }
+#define ROW_LONG(name, field, min, max, help) \
+    { name, PB_CT_LONG, AT(field), 0, NULL, min, max, NULL, help }
+#define ROW_BOOL(name, field) \
+    { name, PB_CT_BOOL, AT(field), 0, NULL, 0, 0, NULL, "true or false, without quotes" }
+#define ROW_ENUM(name, field, words, help) \
+    { name, PB_CT_ENUM, AT(field), 0, words, 0, 0, NULL, help }
+#define ROW_MODE(name, field, help) \
+    { name, PB_CT_MODE, AT(field), 0, NULL, 0, 0777, NULL, help }
+#define ROW_SIZE(name, field, min, max, help) \
+    { name, PB_CT_SIZE, AT(field), 0, NULL, min, max, NULL, help }
 #define END { NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL }
+
+/* The account and pid file rows of each daemon's section. */
+#define RUN_AS_ROWS(daemon, pidfile_help) \
+    ROW_STR("user", daemon.user, PB_CF_EMPTY_NULL, NULL, \
+            "a user name, e.g. \"postbeacon\", or \"\" to keep the starting user"), \
+    ROW_STR("group", daemon.group, PB_CF_EMPTY_NULL, NULL, \
+            "a group name, or \"\" for the user's primary group"), \
+    ROW_STR("pidfile", daemon.pidfile, PB_CF_EMPTY_NULL, check_abs_path, pidfile_help)
 
 static const struct pb_conf_word fsync_words[] = {
     { "always", PB_FSYNC_ALWAYS }, { "second", PB_FSYNC_SECOND },
@@ -308,145 +324,115 @@ static const struct pb_conf_word pixel_words[] = {
 };
 
 static const struct pb_conf_setting tracking_settings[] = {
-    { "base_url", PB_CT_STRING, AT(tracking_url), PB_CF_REQUIRED, NULL, 0, 0, check_base_url,
-      "the tracker's origin, e.g. \"https://t.example.com\"" },
+    ROW_STR("base_url", tracking_url, PB_CF_REQUIRED, check_base_url,
+            "the tracker's origin, e.g. \"https://t.example.com\""),
     END
 };
 
 static const struct pb_conf_setting keys_settings[] = {
-    { "file", PB_CT_STRING, AT(keys_file), 0, NULL, 0, 0, check_nonempty,
-      "path of the key file, e.g. \"/etc/postbeacon/keys\"" },
+    ROW_STR("file", keys_file, 0, check_nonempty,
+            "path of the key file, e.g. \"/etc/postbeacon/keys\""),
     END
 };
 
 static const struct pb_conf_setting log_settings[] = {
-    { "facility", PB_CT_STRING, AT(log_facility), 0, NULL, 0, 0, check_facility,
-      "a syslog facility such as \"mail\" or \"local0\"" },
+    ROW_STR("facility", log_facility, 0, check_facility,
+            "a syslog facility such as \"mail\" or \"local0\""),
     END
 };
 
 static const struct pb_conf_setting redis_settings[] = {
-    { "host", PB_CT_STRING, AT(redis.host), 0, NULL, 0, 0, check_word,
-      "a host name or address, e.g. \"127.0.0.1\"" },
-    { "port", PB_CT_INT, AT(redis.port), 0, NULL, 1, 65535, NULL, "a TCP port, e.g. 6379" },
-    { "socket", PB_CT_STRING, AT(redis.socket), PB_CF_EMPTY_NULL, NULL, 0, 0, check_abs_path,
-      "a unix socket path, e.g. \"/run/redis/redis.sock\"" },
-    { "password", PB_CT_STRING, AT(redis.password), PB_CF_EMPTY_NULL, NULL, 0, 0, NULL,
-      "the AUTH password as a string" },
-    { "db", PB_CT_INT, AT(redis.db), 0, NULL, 0, 65535, NULL, "a database number, e.g. 0" },
-    { "timeout_ms", PB_CT_INT, AT(redis.timeout_ms), 0, NULL, 1, 60000, NULL,
-      "milliseconds, e.g. 200" },
-    { "prefix", PB_CT_STRING, AT(redis.prefix), 0, NULL, 0, 0, check_word,
-      "a key prefix, e.g. \"pb:\"" },
-    { "journal", PB_CT_STRING, AT(redis.journal), 0, NULL, 0, 0, check_abs_path,
-      "a file path, e.g. \"/var/lib/postbeacon/milter.journal\"" },
-    { "journal_fsync", PB_CT_ENUM, AT(redis.journal_fsync), 0, fsync_words, 0, 0, NULL,
-      "how often the journal is synced to disk" },
-    { "queue_max", PB_CT_INT, AT(redis.queue_max), 0, NULL, 0, 10000000, NULL,
-      "a number of records, e.g. 10000" },
-    { "retention_days", PB_CT_INT, AT(redis.retention_days), 0, NULL, 1, 3650, NULL,
-      "days, e.g. 180" },
+    ROW_STR("host", redis.host, 0, check_word, "a host name or address, e.g. \"127.0.0.1\""),
+    ROW_INT("port", redis.port, 1, 65535, "a TCP port, e.g. 6379"),
+    ROW_STR("socket", redis.socket, PB_CF_EMPTY_NULL, check_abs_path,
+            "a unix socket path, e.g. \"/run/redis/redis.sock\""),
+    ROW_STR("password", redis.password, PB_CF_EMPTY_NULL, NULL, "the AUTH password as a string"),
+    ROW_INT("db", redis.db, 0, 65535, "a database number, e.g. 0"),
+    ROW_INT("timeout_ms", redis.timeout_ms, 1, 60000, "milliseconds, e.g. 200"),
+    ROW_STR("prefix", redis.prefix, 0, check_word, "a key prefix, e.g. \"pb:\""),
+    ROW_STR("journal", redis.journal, 0, check_abs_path,
+            "a file path, e.g. \"/var/lib/postbeacon/milter.journal\""),
+    ROW_ENUM("journal_fsync", redis.journal_fsync, fsync_words,
+             "how often the journal is synced to disk"),
+    ROW_INT("queue_max", redis.queue_max, 0, 10000000, "a number of records, e.g. 10000"),
+    ROW_INT("retention_days", redis.retention_days, 1, 3650, "days, e.g. 180"),
     END
 };
 
 static const struct pb_conf_setting utm_settings[] = {
-    { "enabled", PB_CT_BOOL, AT(utm.enabled), 0, NULL, 0, 0, NULL, BOOL_HELP },
-    { "source", PB_CT_STRING, AT(utm.source), 0, NULL, 0, 0, check_nonempty,
-      "the utm_source value, e.g. \"newsletter\"" },
-    { "medium", PB_CT_STRING, AT(utm.medium), 0, NULL, 0, 0, check_nonempty,
-      "the utm_medium value, e.g. \"email\"" },
-    { "term", PB_CT_STRING, AT(utm.term), PB_CF_EMPTY_NULL, NULL, 0, 0, NULL,
-      "the utm_term value, or \"\" for none" },
-    { "content", PB_CT_ENUM, AT(utm.content), 0, utm_content_words, 0, 0, NULL,
-      "what utm_content holds for each link" },
-    { "domains", PB_CT_LIST, AT(utm.domains), 0, NULL, 0, 0, check_domain,
-      "a list of destination domains, e.g. [ \"example.com\" ]" },
+    ROW_BOOL("enabled", utm.enabled),
+    ROW_STR("source", utm.source, 0, check_nonempty, "the utm_source value, e.g. \"newsletter\""),
+    ROW_STR("medium", utm.medium, 0, check_nonempty, "the utm_medium value, e.g. \"email\""),
+    ROW_STR("term", utm.term, PB_CF_EMPTY_NULL, NULL, "the utm_term value, or \"\" for none"),
+    ROW_ENUM("content", utm.content, utm_content_words, "what utm_content holds for each link"),
+    ROW_LIST("domains", utm.domains, check_domain,
+             "a list of destination domains, e.g. [ \"example.com\" ]"),
     END
 };
 
 static const struct pb_conf_setting milter_settings[] = {
-    { "socket", PB_CT_STRING, AT(milter.socket), 0, NULL, 0, 0, check_milter_socket,
-      "e.g. \"unix:/run/postbeacon/milter.sock\"" },
-    { "socket_mode", PB_CT_MODE, AT(milter.socket_mode), 0, NULL, 0, 0777, NULL,
-      "an octal mode as a string, e.g. \"0660\"" },
-    { "user", PB_CT_STRING, AT(milter.user), PB_CF_EMPTY_NULL, NULL, 0, 0, NULL,
-      "a user name, e.g. \"postbeacon\", or \"\" to keep the starting user" },
-    { "group", PB_CT_STRING, AT(milter.group), PB_CF_EMPTY_NULL, NULL, 0, 0, NULL,
-      "a group name, or \"\" for the user's primary group" },
-    { "pidfile", PB_CT_STRING, AT(milter.pidfile), PB_CF_EMPTY_NULL, NULL, 0, 0,
-      check_abs_path, "a file path, e.g. \"/run/postbeacon/milter.pid\", or \"\" for none" },
-    { "timeout", PB_CT_INT, AT(milter.workers_timeout), 0, NULL, 1, 86400, NULL,
-      "seconds, e.g. 30" },
-    { "daemon_names", PB_CT_LIST, AT(milter.daemon_names), 0, NULL, 0, 0, check_word,
-      "a list of Postfix {daemon_name} values, e.g. [ \"submission\" ]" },
-    { "authenticated", PB_CT_BOOL, AT(milter.authenticated), 0, NULL, 0, 0, NULL,
-      BOOL_HELP },
-    { "senders", PB_CT_LIST, AT(milter.senders), 0, NULL, 0, 0, check_sender,
-      "a list like [ \"news@example.com\", \"@mail.example.com\" ]" },
-    { "campaign_header", PB_CT_STRING, AT(milter.campaign_header), 0, NULL, 0, 0,
-      check_header_name, "a header name, e.g. \"X-Campaign\"" },
-    { "strip_campaign_header", PB_CT_BOOL, AT(milter.strip_campaign_header), 0, NULL, 0, 0,
-      NULL, BOOL_HELP },
-    { "skip_header", PB_CT_STRING, AT(milter.skip_header), 0, NULL, 0, 0, check_header_name,
-      "a header name, e.g. \"X-Postbeacon-Skip\"" },
-    { "exclude_recipient_domains", PB_CT_LIST, AT(milter.exclude_rcpt_domains), 0, NULL, 0, 0,
-      check_domain, "a list of domains, e.g. [ \"example.net\" ]" },
-    { "default_campaign", PB_CT_STRING, AT(milter.default_campaign), 0, NULL, 0, 0,
-      check_campaign, "a campaign name, e.g. \"newsletter\"" },
-    { "multi_recipient", PB_CT_ENUM, AT(milter.multi_recipient), 0, multi_rcpt_words, 0, 0,
-      NULL, "what to do with mail to several recipients" },
-    { "track_clicks", PB_CT_BOOL, AT(milter.track_clicks), 0, NULL, 0, 0, NULL,
-      BOOL_HELP },
-    { "track_opens", PB_CT_BOOL, AT(milter.track_opens), 0, NULL, 0, 0, NULL,
-      BOOL_HELP },
-    { "list_unsubscribe", PB_CT_BOOL, AT(milter.list_unsubscribe), 0, NULL, 0, 0, NULL,
-      BOOL_HELP },
-    { "unsubscribe_mailto", PB_CT_STRING, AT(milter.unsubscribe_mailto), PB_CF_EMPTY_NULL,
-      NULL, 0, 0, check_mailto, "an address, e.g. \"unsubscribe@example.com\", or \"\"" },
-    { "pixel_position", PB_CT_ENUM, AT(milter.pixel_position), 0, pixel_words, 0, 0, NULL,
-      "where the open pixel goes" },
-    { "notrack_attribute", PB_CT_STRING, AT(milter.notrack_attribute), 0, NULL, 0, 0,
-      check_attribute_name, "an HTML attribute name, e.g. \"data-pb-notrack\"" },
-    { "unsubscribe_patterns", PB_CT_LIST, AT(milter.unsubscribe_patterns), 0, NULL, 0, 0,
-      check_nonempty, "a list of URL substrings, e.g. [ \"unsubscribe\", \"optout\" ]" },
-    { "max_message_size", PB_CT_SIZE, AT(milter.max_message_size), 0, NULL, 1024,
-      1LL << 30, NULL, "bytes, or a string with a K, M or G suffix such as \"10M\"" },
+    ROW_STR("socket", milter.socket, 0, check_milter_socket,
+            "e.g. \"unix:/run/postbeacon/milter.sock\""),
+    ROW_MODE("socket_mode", milter.socket_mode, "an octal mode as a string, e.g. \"0660\""),
+    RUN_AS_ROWS(milter, "a file path, e.g. \"/run/postbeacon/milter.pid\", or \"\" for none"),
+    ROW_INT("timeout", milter.workers_timeout, 1, 86400, "seconds, e.g. 30"),
+    ROW_LIST("daemon_names", milter.daemon_names, check_word,
+             "a list of Postfix {daemon_name} values, e.g. [ \"submission\" ]"),
+    ROW_BOOL("authenticated", milter.authenticated),
+    ROW_LIST("senders", milter.senders, check_sender,
+             "a list like [ \"news@example.com\", \"@mail.example.com\" ]"),
+    ROW_STR("campaign_header", milter.campaign_header, 0, check_header_name,
+            "a header name, e.g. \"X-Campaign\""),
+    ROW_BOOL("strip_campaign_header", milter.strip_campaign_header),
+    ROW_STR("skip_header", milter.skip_header, 0, check_header_name,
+            "a header name, e.g. \"X-Postbeacon-Skip\""),
+    ROW_LIST("exclude_recipient_domains", milter.exclude_rcpt_domains, check_domain,
+             "a list of domains, e.g. [ \"example.net\" ]"),
+    ROW_STR("default_campaign", milter.default_campaign, 0, check_campaign,
+            "a campaign name, e.g. \"newsletter\""),
+    ROW_ENUM("multi_recipient", milter.multi_recipient, multi_rcpt_words,
+             "what to do with mail to several recipients"),
+    ROW_BOOL("track_clicks", milter.track_clicks),
+    ROW_BOOL("track_opens", milter.track_opens),
+    ROW_BOOL("list_unsubscribe", milter.list_unsubscribe),
+    ROW_STR("unsubscribe_mailto", milter.unsubscribe_mailto, PB_CF_EMPTY_NULL, check_mailto,
+            "an address, e.g. \"unsubscribe@example.com\", or \"\""),
+    ROW_ENUM("pixel_position", milter.pixel_position, pixel_words, "where the open pixel goes"),
+    ROW_BOOL("honeypot_link", milter.honeypot_link),
+    ROW_STR("notrack_attribute", milter.notrack_attribute, 0, check_attribute_name,
+            "an HTML attribute name, e.g. \"data-pb-notrack\""),
+    ROW_LIST("unsubscribe_patterns", milter.unsubscribe_patterns, check_nonempty,
+             "a list of URL substrings, e.g. [ \"unsubscribe\", \"optout\" ]"),
+    ROW_SIZE("max_message_size", milter.max_message_size, 1024, 1LL << 30,
+             "bytes, or a string with a K, M or G suffix such as \"10M\""),
     END
 };
 
 static const struct pb_conf_setting tracker_settings[] = {
-    { "listen", PB_CT_LIST, AT(tracker.listen), 0, NULL, 0, 0, check_listen,
-      "a list of addresses and ports, e.g. [ \"127.0.0.1:8080\", \"[::1]:8080\" ]" },
-    { "admin_listen", PB_CT_LIST, AT(tracker.admin_listen), 0, NULL, 0, 0, check_listen,
-      "a list of addresses and ports for /healthz and /metrics, e.g. [ \"127.0.0.1:9464\" ]" },
-    { "user", PB_CT_STRING, AT(tracker.user), PB_CF_EMPTY_NULL, NULL, 0, 0, NULL,
-      "a user name, e.g. \"postbeacon\", or \"\" to keep the starting user" },
-    { "group", PB_CT_STRING, AT(tracker.group), PB_CF_EMPTY_NULL, NULL, 0, 0, NULL,
-      "a group name, or \"\" for the user's primary group" },
-    { "pidfile", PB_CT_STRING, AT(tracker.pidfile), PB_CF_EMPTY_NULL, NULL, 0, 0,
-      check_abs_path, "a file path, e.g. \"/run/postbeacon/tracker.pid\", or \"\" for none" },
-    { "journal", PB_CT_STRING, AT(tracker.journal), 0, NULL, 0, 0, check_abs_path,
-      "a file path, e.g. \"/var/lib/postbeacon/tracker.journal\"" },
-    { "queue_max", PB_CT_INT, AT(tracker.queue_max), 0, NULL, 0, 10000000, NULL,
-      "a number of events, e.g. 10000" },
-    { "max_header_size", PB_CT_INT, AT(tracker.max_header_size), 0, NULL, 1024, 1048576,
-      NULL, "bytes, e.g. 8192" },
-    { "max_body_size", PB_CT_INT, AT(tracker.max_body_size), 0, NULL, 64, 1048576, NULL,
-      "bytes, e.g. 4096" },
-    { "timeout", PB_CT_INT, AT(tracker.timeout), 0, NULL, 1, 3600, NULL, "seconds, e.g. 10" },
-    { "trusted_proxies", PB_CT_LIST, AT(tracker.trusted_proxies), 0, NULL, 0, 0, check_cidr,
-      "a list of proxy addresses or networks, e.g. [ \"127.0.0.1\", \"10.0.0.0/8\" ]" },
-    { "full_ip", PB_CT_BOOL, AT(tracker.full_ip), 0, NULL, 0, 0, NULL, BOOL_HELP },
-    { "language", PB_CT_STRING, AT(tracker.language), 0, NULL, 0, 0, check_language,
-      "\"en\", \"de\" or \"fr\"" },
-    { "bots_file", PB_CT_STRING, AT(tracker.bots_file), PB_CF_EMPTY_NULL, NULL, 0, 0,
-      check_abs_path, "a file path, e.g. \"/etc/postbeacon/bots.conf\", or \"\" for none" },
-    { "machine_click_seconds", PB_CT_INT, AT(tracker.machine_click_seconds), 0, NULL, 0,
-      86400, NULL, "seconds after the send, e.g. 5 (0 = off)" },
-    { "stream_max_age_days", PB_CT_INT, AT(tracker.stream_max_age_days), 0, NULL, 0, 3650,
-      NULL, "days, e.g. 90 (0 = no age limit)" },
-    { "stream_maxlen", PB_CT_LONG, AT(tracker.stream_maxlen), 0, NULL, 0, 2000000000,
-      NULL, "a number of stream entries, e.g. 1000000 (0 = no length limit)" },
+    ROW_LIST("listen", tracker.listen, check_listen,
+             "a list of addresses and ports, e.g. [ \"127.0.0.1:8080\", \"[::1]:8080\" ]"),
+    ROW_LIST("admin_listen", tracker.admin_listen, check_listen,
+             "a list of addresses and ports for /healthz and /metrics, e.g. "
+             "[ \"127.0.0.1:9464\" ]"),
+    RUN_AS_ROWS(tracker, "a file path, e.g. \"/run/postbeacon/tracker.pid\", or \"\" for none"),
+    ROW_STR("journal", tracker.journal, 0, check_abs_path,
+            "a file path, e.g. \"/var/lib/postbeacon/tracker.journal\""),
+    ROW_INT("queue_max", tracker.queue_max, 0, 10000000, "a number of events, e.g. 10000"),
+    ROW_INT("max_header_size", tracker.max_header_size, 1024, 1048576, "bytes, e.g. 8192"),
+    ROW_INT("max_body_size", tracker.max_body_size, 64, 1048576, "bytes, e.g. 4096"),
+    ROW_INT("timeout", tracker.timeout, 1, 3600, "seconds, e.g. 10"),
+    ROW_LIST("trusted_proxies", tracker.trusted_proxies, check_cidr,
+             "a list of proxy addresses or networks, e.g. [ \"127.0.0.1\", \"10.0.0.0/8\" ]"),
+    ROW_BOOL("full_ip", tracker.full_ip),
+    ROW_STR("language", tracker.language, 0, check_language, "\"en\", \"de\" or \"fr\""),
+    ROW_STR("bots_file", tracker.bots_file, PB_CF_EMPTY_NULL, check_abs_path,
+            "a file path, e.g. \"/etc/postbeacon/bots.conf\", or \"\" for none"),
+    ROW_INT("machine_click_seconds", tracker.machine_click_seconds, 0, 86400,
+            "seconds after the send, e.g. 5 (0 = off)"),
+    ROW_INT("stream_max_age_days", tracker.stream_max_age_days, 0, 3650,
+            "days, e.g. 90 (0 = no age limit)"),
+    ROW_LONG("stream_maxlen", tracker.stream_maxlen, 0, 2000000000,
+             "a number of stream entries, e.g. 1000000 (0 = no length limit)"),
     END
 };
 

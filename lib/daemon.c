@@ -1,15 +1,17 @@
 /*
- * daemon.c - pidfile, detaching and dropping privileges, shared by the
- * postbeacon daemons (see daemon.h).
+ * daemon.c - command line, pidfile, detaching and dropping privileges,
+ * shared by the postbeacon daemons (see daemon.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "conf.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -162,4 +164,64 @@ int pb_daemon_drop_privileges(const char *section, const char *user, const char 
     }
     pb_log(LOG_DEBUG, "running as user %s (uid %ld, gid %ld)", user, (long)uid, (long)gid);
     return 0;
+}
+
+/* ---- the command line ---------------------------------------------------- */
+
+static void usage(FILE *out, const struct pb_daemon_cli *cli)
+{
+    fprintf(out,
+            "usage: %s [-c file] [-f] [-n] [-v]%s\n"
+            "       %s -h | --help | -V | --version\n"
+            "  -c file    configuration file (default " PB_DEFAULT_CONF ")\n"
+            "  -f         stay in the foreground and log to stderr\n"
+            "  -n         check %s, then exit\n"
+            "  -v         verbose: log debug messages too\n"
+            "%s"
+            "  -h         this help;  -V  version\n"
+            "%s"
+            "See %s(8).\n",
+            cli->name, cli->extra_synopsis, cli->name, cli->check_what, cli->extra_help,
+            cli->footer, cli->name);
+}
+
+int pb_daemon_parse_options(int argc, char **argv, const struct pb_daemon_cli *cli,
+                            struct pb_daemon_options *opt)
+{
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    char optstring[16];
+    int ch;
+
+    memset(opt, 0, sizeof(*opt));
+    opt->conf_path = PB_DEFAULT_CONF;
+    if (cli->extra_option)
+        snprintf(optstring, sizeof(optstring), "c:fnv%c:hV", cli->extra_option);
+    else
+        snprintf(optstring, sizeof(optstring), "c:fnvhV");
+    while ((ch = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': opt->conf_path = optarg; break;
+        case 'f': opt->foreground = 1; break;
+        case 'n': opt->check_only = 1; break;
+        case 'v': opt->verbose = 1; break;
+        case 'h': usage(stdout, cli); return 0;
+        case 'V': cli->print_version(); return 0;
+        default:
+            if (ch == '?' || ch != cli->extra_option) {
+                usage(stderr, cli);
+                return 2;
+            }
+            opt->extra_arg = optarg;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument \"%s\"\n", cli->name, argv[optind]);
+        usage(stderr, cli);
+        return 2;
+    }
+    return PB_DAEMON_GO_ON;
 }

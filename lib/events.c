@@ -18,6 +18,7 @@
 #include <string.h>
 #include <hiredis/hiredis.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include "contact.h"
 #include "events.h"
 #include "log.h"
@@ -125,9 +126,15 @@ void pb_event_new_id(char out[33])
 /*
  * sent: KEYS = eid marker, stream, msg hash, campaigns set, campaign hash
  * [, contact hash, by-email hash]  (the last two only for a known contact).
- * ARGV = 1 eid ttl, 2 msg ttl (0 = none), 3 stream maxlen, 4 ts ms, 5 eid,
- * 6 msg, 7 contact, 8 campaign, 9 message_id, 10 queue_id, 11 subject,
- * 12 sent_at, 13 links, 14 rcpts, 15 email.
+ * ARGV = 1 eid ttl, 2 msg ttl (0 = none), 3 stream maxlen (0 = none),
+ * 4 ts ms, 5 eid, 6 msg, 7 contact, 8 campaign, 9 message_id, 10 queue_id,
+ * 11 subject, 12 sent_at, 13 links, 14 rcpts, 15 email, 16 stream minid ms
+ * (0 = none; absent in commands journaled by older builds).
+ *
+ * The stream is trimmed as the tracker trims it (events_tracker.c): MAXLEN ~
+ * on the XADD when there is a length limit, else MINID ~ (Redis >= 6.2; an
+ * older Redis gets a plain XADD), and with both limits an occasional XTRIM
+ * MINID ~ (the caller passes a minid on about one command in 16).
  */
 static const char sent_script[] =
     "if not redis.call('SET',KEYS[1],'1','NX','EX',ARGV[1]) then return 0 end\n"
@@ -153,21 +160,42 @@ static const char sent_script[] =
     " hmin(KEYS[6],'first_seen',ARGV[12]) hmax(KEYS[6],'last_sent',ARGV[12])\n"
     " redis.call('HSET',KEYS[7],ARGV[15],ARGV[7])\n"
     "end\n"
-    "redis.call('XADD',KEYS[2],'MAXLEN','~',ARGV[3],'*','type','sent',"
-    "'eid',ARGV[5],'ts',ARGV[4],'msg',ARGV[6],'contact',ARGV[7],"
-    "'campaign',ARGV[8],'links',ARGV[13],'rcpts',ARGV[14])\n"
+    "local ml,mi=tonumber(ARGV[3]),tonumber(ARGV[16] or '0')\n"
+    "local e={'type','sent','eid',ARGV[5],'ts',ARGV[4],'msg',ARGV[6],'contact',ARGV[7],"
+    "'campaign',ARGV[8],'links',ARGV[13],'rcpts',ARGV[14]}\n"
+    "local done=false\n"
+    "if ml>0 then redis.call('XADD',KEYS[2],'MAXLEN','~',ml,'*',unpack(e)) done=true\n"
+    "elseif mi>0 then local r=redis.pcall('XADD',KEYS[2],'MINID','~',ARGV[16],'*',unpack(e))\n"
+    " done=type(r)~='table' or not r.err end\n"
+    "if not done then redis.call('XADD',KEYS[2],'*',unpack(e)) end\n"
+    "if ml>0 and mi>0 then redis.pcall('XTRIM',KEYS[2],'MINID','~',ARGV[16]) end\n"
     "return 1\n";
 
 void pb_event_sent_command(const char *prefix, int retention_days,
                            const struct pb_sent_record *rec, GString *out)
 {
+    struct pb_track_retention kept = {
+        .msg_days = retention_days, .stream_maxlen = PB_EVENTS_MAXLEN, .stream_max_age_days = 0,
+    };
+
+    pb_event_sent_command_kept(prefix, &kept, rec, out);
+}
+
+void pb_event_sent_command_kept(const char *prefix, const struct pb_track_retention *kept,
+                                const struct pb_sent_record *rec, GString *out)
+{
     char eid[33], msg[2 * PB_MSGID_LEN + 1], contact[2 * PB_CONTACT_LEN + 1] = "";
     char email[512];            /* RFC 5321 caps a path at 256 octets */
     int with_contact = rec->has_contact && rec->email != NULL
                        && pb_address_normalise(rec->email, email, sizeof(email)) > 0;
+    long long minid = 0;
     struct pb_argv a;
 
     pb_event_new_id(eid);
+    /* Age limit on every XADD when it is the only limit; with a length
+     * limit too, an XTRIM on one command in 16 (by the random id). */
+    if (kept->stream_max_age_days > 0 && (kept->stream_maxlen <= 0 || eid[0] == '0'))
+        minid = MAX(pb_event_now_ms() - (long long)kept->stream_max_age_days * 86400000LL, 1);
     pb_hex(rec->msg_id, PB_MSGID_LEN, msg);
     if (rec->has_contact)
         pb_hex(rec->contact, PB_CONTACT_LEN, contact);
@@ -186,8 +214,8 @@ void pb_event_sent_command(const char *prefix, int retention_days,
         pb_argv_addkey(&a, prefix, PB_KEY_BY_EMAIL, NULL);
     }
     pb_argv_addll(&a, PB_EVENT_ID_TTL);
-    pb_argv_addll(&a, retention_days > 0 ? (long long)retention_days * 86400 : 0);
-    pb_argv_addll(&a, PB_EVENTS_MAXLEN);
+    pb_argv_addll(&a, kept->msg_days > 0 ? (long long)kept->msg_days * 86400 : 0);
+    pb_argv_addll(&a, kept->stream_maxlen > 0 ? kept->stream_maxlen : 0);
     pb_argv_addll(&a, pb_event_now_ms());
     pb_argv_add(&a, eid);
     pb_argv_add(&a, msg);
@@ -200,6 +228,59 @@ void pb_event_sent_command(const char *prefix, int retention_days,
     pb_argv_addll(&a, rec->links);
     pb_argv_addll(&a, rec->recipients);
     pb_argv_add(&a, with_contact ? email : "");
+    pb_argv_addll(&a, minid);
     pb_argv_format(&a, out);
     pb_argv_free(&a);
+}
+
+/* ---- EVALSHA on a live connection -------------------------------------- */
+
+void pb_event_sent_sha(char sha[41])
+{
+    pb_event_script_sha(sent_script, sizeof(sent_script) - 1, sha);
+}
+
+int pb_event_sent_evalsha(const char *cmd, size_t len, const char sha[41], GString *out)
+{
+    return pb_event_evalsha_of(sent_script, sizeof(sent_script) - 1, cmd, len, sha, out);
+}
+
+void pb_event_script_sha(const char *script, size_t script_len, char sha[41])
+{
+    uint8_t md[SHA_DIGEST_LENGTH];
+
+    SHA1((const unsigned char *)script, script_len, md);
+    pb_hex(md, sizeof(md), sha);
+}
+
+#define EVAL_HEAD "$4\r\nEVAL\r\n"
+
+int pb_event_evalsha_of(const char *script, size_t script_len, const char *cmd, size_t len,
+                        const char sha[41], GString *out)
+{
+    char bulk[24];
+    size_t hlen = (size_t)g_snprintf(bulk, sizeof(bulk), "$%zu\r\n", script_len);
+    const char *nl = memchr(cmd, '\n', MIN(len, (size_t)16));
+    const char *p;
+    size_t head, skip;
+
+    if (nl == NULL || cmd[0] != '*')
+        return -1;
+    head = (size_t)(nl + 1 - cmd);                          /* "*<argc>\r\n" */
+    skip = sizeof(EVAL_HEAD) - 1 + hlen + script_len + 2;   /* EVAL and the script */
+    if (len < head + skip)
+        return -1;
+    p = cmd + head;
+    if (memcmp(p, EVAL_HEAD, sizeof(EVAL_HEAD) - 1) != 0
+        || memcmp(p += sizeof(EVAL_HEAD) - 1, bulk, hlen) != 0
+        || memcmp(p += hlen, script, script_len) != 0
+        || memcmp(p + script_len, "\r\n", 2) != 0)
+        return -1;
+    g_string_truncate(out, 0);
+    g_string_append_len(out, cmd, (gssize)head);
+    g_string_append(out, "$7\r\nEVALSHA\r\n$40\r\n");
+    g_string_append_len(out, sha, 40);
+    g_string_append(out, "\r\n");
+    g_string_append_len(out, cmd + head + skip, (gssize)(len - head - skip));
+    return 0;
 }

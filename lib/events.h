@@ -34,6 +34,29 @@ struct pb_sent_record {
 void pb_event_sent_command(const char *prefix, int retention_days,
                            const struct pb_sent_record *rec, GString *out);
 
+/* The same, trimming the events stream as kept says (the tracker's
+ * settings: MAXLEN ~ stream_maxlen and/or MINID ~ now - stream_max_age_days;
+ * 0 turns a limit off) and keeping the send record kept->msg_days. The
+ * form above uses MAXLEN ~ PB_EVENTS_MAXLEN and no age limit. */
+struct pb_track_retention;
+void pb_event_sent_command_kept(const char *prefix, const struct pb_track_retention *kept,
+                                const struct pb_sent_record *rec, GString *out);
+
+/* A connection may send a `sent` command as EVALSHA with the script's SHA1
+ * (40 hex + NUL into sha): Redis then reads 40 bytes instead of the
+ * script. evalsha writes that form of cmd into out (replacing its
+ * contents) and returns 0, or -1 if cmd is not a `sent` command of this
+ * build. Redis answers NOSCRIPT while the script is not in its cache (a
+ * new or restarted server, SCRIPT FLUSH): send the EVAL form then, which
+ * caches it. The journal always keeps the EVAL form. */
+void pb_event_sent_sha(char sha[41]);
+int pb_event_sent_evalsha(const char *cmd, size_t len, const char sha[41], GString *out);
+
+/* The same for any script: its SHA1, and the EVALSHA form of an EVAL of it. */
+void pb_event_script_sha(const char *script, size_t script_len, char sha[41]);
+int pb_event_evalsha_of(const char *script, size_t script_len, const char *cmd, size_t len,
+                        const char sha[41], GString *out);
+
 /* 32 hex chars of randomness for an event id. */
 void pb_event_new_id(char out[33]);
 
@@ -95,26 +118,63 @@ struct pb_track_record {
 /* How long what the tracker writes is kept. */
 struct pb_track_retention {
     int msg_days;               /* TTL for a msg hash the tracker creates (redis.retention_days); 0 none */
-    long stream_maxlen;         /* XADD MAXLEN ~ ; 0 none */
+    long stream_maxlen;         /* XADD MAXLEN ~ (tracker: XTRIM MAXLEN ~); 0 none */
     int stream_max_age_days;    /* XTRIM MINID ~ (now - age); 0 none */
 };
 
-/* Append one RESP-encoded EVAL command that records the event: its stream
- * entry (and an imputed open for a human click on a message without a
- * human open), campaign, per-link, message and contact counters, the
- * suppression list for an unsubscribe. eid (may be NULL) receives the
- * event id. See docs/redis-schema.md. */
-void pb_event_tracker_command(const char *prefix, const struct pb_track_retention *ret,
-                              const struct pb_track_record *rec, char eid[33], GString *out);
+/*
+ * Tracker events go to Redis in batches: one script run (EVALSHA) writes
+ * up to PB_TRACK_BATCH_MAX events, each with its stream entry (and an
+ * imputed open before a human click on a message without a human open),
+ * the campaign, per-link, message and contact counters, the suppression
+ * list for an unsubscribe. Exactly once: every tracker run (process) has
+ * a random run id and numbers its events 1, 2, 3...; Redis keeps the last
+ * number it wrote for the run (<p>seq:<run id>) and a batch skips what is
+ * not above it. So a batch sent twice (a lost reply, a journal replay cut
+ * off) writes nothing twice, as long as each run's events reach Redis in
+ * order, which the tracker's store guarantees. docs/redis-schema.md.
+ */
+#define PB_KEY_SEQ         "seq:"             /* + run id: last event number written */
+#define PB_TRACK_BATCH_MAX 256                /* events per script run */
 
-/* A connection that has run SCRIPT LOAD (script_load appends that command
- * to out) may send a tracker command as EVALSHA, with the script's SHA1
- * (40 hex + NUL into sha) instead of its 3 kB. evalsha writes that form
- * of cmd into out (replacing its contents) and returns 0, or -1 if cmd is
- * not a tracker command of this build (send it as it is). The journal
- * always keeps the EVAL form, which needs no loaded script. */
+/* One run of a tracker: its id and the last event number given out. */
+struct pb_track_run {
+    char id[17];                /* 16 hex, random */
+    uint64_t seq;
+};
+void pb_event_tracker_run_init(struct pb_track_run *run);
+
+/* Append the event to out as one record: the unit the tracker queues,
+ * journals and batches (a RESP array: "pbev1", prefix, run id, the event
+ * number and the event's fields). Takes the run's next number. eid (may
+ * be NULL) receives the event's id (run id + number, 32 hex). */
+void pb_event_tracker_record(const char *prefix, struct pb_track_run *run,
+                             const struct pb_track_record *rec, char eid[33], GString *out);
+
+/* Records of one prefix and run, in order, to be written by one script run. */
+struct pb_track_batch {
+    GString *events;            /* the records' event fields, back to back */
+    GString *prefix;
+    char run[17];
+    unsigned n;
+};
+void pb_track_batch_init(struct pb_track_batch *b);
+void pb_track_batch_reset(struct pb_track_batch *b);
+void pb_track_batch_free(struct pb_track_batch *b);
+/* Add a record: 1 added; 0 it does not fit (full, or another prefix or
+ * run: send this batch first); -1 not an event record of this format
+ * (e.g. a journal record of an older tracker: send it as it is). */
+int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len);
+/* The batch's script run into out (replacing it): EVALSHA sha, or EVAL
+ * with the whole script when sha is NULL. Trims the stream as ret says.
+ * Redis answers an array: a string with one character per event ('1'
+ * written, '0' written before, 'E' refused as broken) and the error
+ * message of the last refusal (or ""). */
+void pb_track_batch_command(const struct pb_track_batch *b, const struct pb_track_retention *ret,
+                            const char *sha, GString *out);
+
+/* SCRIPT LOAD of the batch script (appended to out), and its SHA1. */
 void pb_event_tracker_script_load(GString *out);
 void pb_event_tracker_sha(char sha[41]);
-int pb_event_tracker_evalsha(const char *cmd, size_t len, const char sha[41], GString *out);
 
 #endif

@@ -1,35 +1,44 @@
 /*
- * events_tracker.c - the Redis write of one tracker event (open, click,
- * unsubscribe) as a single self-contained EVAL, like the milter's `sent`
- * (events.c): built once when the request is answered, then sent at once
- * or kept in the tracker's journal and replayed later, byte for byte.
+ * events_tracker.c - the Redis writes of tracker events (open, click,
+ * unsubscribe): each event becomes one record when the request is
+ * answered (pb_event_tracker_record), the unit the tracker queues and
+ * journals; records are written in batches, one run of the script below
+ * per batch (pb_track_batch_*), sent as EVALSHA.
  *
- * The script claims the event id first (SET <p>eid:<id> NX EX); a second
- * run of the same command returns 0 and changes nothing. It then keeps
- * every counter a report needs current, so no report scans the stream:
+ * Exactly once. A record carries its tracker run's id and its number in
+ * that run (1, 2, 3... in the order the events happened). <p>seq:<run>
+ * holds the last number written for the run; the script skips the events
+ * of a batch numbered at or below it and moves it to the batch's last.
+ * That needs each run's events to reach Redis in order, which the store
+ * keeps (a journal is replayed before newer events are sent, one
+ * connection at a time): then a batch that Redis ran but whose reply was
+ * lost, sent again from the journal, is skipped. Numbers are 16 hex
+ * digits (below 2^53 in any real run: exact as Lua numbers).
+ *
+ * The script keeps every counter a report needs current, so no report
+ * scans the stream (fields: docs/redis-schema.md):
  *
  *   campaign hash      opens/clicks, total and unique, human and machine,
  *                      imputed opens, unsubscribes
  *   campaign-links     per link index: url, clicks, unique clicks
- *   uniq:* sets        who has been counted as unique (exact, see below)
+ *   uniq:* sets        who has been counted as unique (exact)
  *   msg hash           per-message opens/clicks and first/last times
  *   contact hash       last open/click, unsubscribe time
  *   suppressed         contact ids that unsubscribed
  *
- * "Unique" counts a recipient once per campaign: the contact id, or for
- * campaign-level mail (one body, several recipients, no contact) the
- * message id as "m:<msg>". Exact sets, not HyperLogLog: a counter that
- * reports can quote needs no error bar, and a set member is ~16 bytes.
+ * Each redis.call costs Redis about a microsecond, most of an event's
+ * cost, so the script makes as few as a batch allows: one HINCRBY per
+ * message and kind of event (its answer tells whether the message had one
+ * before: only then is a first_* time or an imputed open possible, and
+ * only then is an HMGET of first_open and unsubscribed_at needed), one
+ * HSET per message and per contact with its times, one SMISMEMBER and one
+ * SADD per uniq set, one HINCRBY per campaign or link counter, and one
+ * XADD per stream entry; the stream is trimmed once per batch.
  *
- * An imputed open: a human click on a message that has no human open yet
- * (a blocked image, or only a privacy proxy's fetch) also writes an `open`
- * entry with imputed=1, before the click, and counts it as a human open.
- *
- * A connection that has loaded the script may send the command as EVALSHA
- * (pb_event_tracker_evalsha, at the end): Redis then reads 40 bytes, not
- * 3 kB, per event. The journal keeps the EVAL form.
- *
- * Key names and fields: docs/redis-schema.md.
+ * A write that Redis refuses (a key of the wrong type: a broken event)
+ * marks the events it was for 'E' and the others go on; a refusal of the
+ * batch's first write (out of memory, read-only replica) fails the whole
+ * script before it has changed anything, and the batch is sent again later.
  */
 #include <string.h>
 #include <openssl/rand.h>
@@ -38,83 +47,211 @@
 #include "events.h"
 
 /*
- * KEYS: 1 eid, 2 stream, 3 msg, 4 campaigns, 5 campaign, 6 campaign-links,
- *       7 contact (untouched without one), 8 suppressed, 9 uniq set of
- *       this event (type, class), 10 uniq link set (class), 11 uniq
- *       open-human (imputed opens).
- * ARGV: 1 type, 2 class, 3 eid, 4 ts ms, 5 ts s, 6 msg, 7 contact,
- *       8 campaign, 9 sent_at, 10 link, 11 url, 12 ua, 13 ip, 14 reason,
- *       15 unique member, 16 eid ttl, 17 msg ttl (0 none), 18 maxlen
- *       (0 none), 19 minid ms (0 none), 20 imputed-open eid ('' none).
- *
- * Each redis.call costs Redis 1-3 microseconds (the command and the trip
- * through Lua), most of an event's cost, so the script makes as few as
- * the counters allow. It leans on what the message hash's own counters
- * already say (HINCRBY answers the new count):
- *
- *   - a count of 1 is the message's first event of that kind: only then
- *     can the hash be new (TTL/EXPIRE), first_open or first_click be unset
- *     (opens_human and clicks_human count from the event that sets them;
- *     written with the "last" times in one HSET per hash at the end), and,
- *     for a human click, the message lack a human open (every human click
- *     leaves first_open set: its first HSETNXes it and imputes if new);
- *   - a recipient already in the link set (SADD answers 0) is already in
- *     the campaign's click set, so that SADD is skipped.
- *
- * The stream entry's fields go to XADD as arguments (no table built).
+ * KEYS: 1 stream, 2 seq:<run>, 3 suppressed.
+ * ARGV: 1 prefix, 2 run id, 3 msg TTL (0 none), 4 maxlen (0 none), 5 minid
+ *       ms (0 none), 6 seq key TTL; then 13 per event: 1 number, 2 type,
+ *       3 class, 4 ts ms, 5 msg, 6 contact ('' none), 7 campaign,
+ *       8 sent_at, 9 link, 10 url, 11 ua, 12 ip, 13 reason.
+ * Other keys are built from the prefix (with a hash tag in the prefix,
+ * all of them share one cluster slot).
  */
-static const char tracker_script[] =
-    "if not redis.call('SET',KEYS[1],'1','NX','EX',ARGV[16]) then return 0 end\n"
-    "local cl,sec,who,ct,M,C,P=ARGV[2],ARGV[5],ARGV[15],ARGV[7],KEYS[3],KEYS[5],KEYS[7]\n"
-    "local ml,mi,ms,ps,new=tonumber(ARGV[18]),tonumber(ARGV[19]),{},{},false\n"
-    "local function inc(k,f) return redis.call('HINCRBY',k,f,1) end\n"
-    "local function uniq(s,m,k,f) if redis.call('SADD',s,m)==1 then inc(k,f) end end\n"
-    "local function put(t,f) t[#t+1]=f t[#t+1]=sec end\n"
-    "local function last(f) put(ms,f) if ct~='' then put(ps,f) end end\n"
-    "local function xadd(...)\n"
-    " if ml>0 then redis.call('XADD',KEYS[2],'MAXLEN','~',ml,'*',...) return end\n"
-    " if mi>0 then local r=redis.pcall('XADD',KEYS[2],'MINID','~',ARGV[19],'*',...)\n"
-    "  if type(r)~='table' or not r.err then return end end\n"
-    " redis.call('XADD',KEYS[2],'*',...) end\n"
-    "local function human_open()\n"
-    " inc(C,'opens_human') uniq(KEYS[11],who,C,'unique_opens_human')\n"
-    " last('last_open') if inc(M,'opens_human')==1 then new=true return true end end\n"
-    "if ARGV[1]=='open' then\n"
-    " if cl=='human' then if human_open() then put(ms,'first_open') end\n"
-    " else inc(C,'opens_machine') uniq(KEYS[9],who,C,'unique_opens_machine')\n"
-    "  if inc(M,'opens_machine')==1 then new=true end end\n"
-    " xadd('type','open','eid',ARGV[3],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
-    "'campaign',ARGV[8],'sent_at',ARGV[9],'imputed','0','ua',ARGV[12],'ip',ARGV[13],"
-    "'class',cl,'reason',ARGV[14])\n"
-    "elseif ARGV[1]=='click' then\n"
-    " local L,i=KEYS[6],ARGV[10]\n"
-    " if inc(M,'clicks_'..cl)==1 then new=true\n"
-    "  if ARGV[20]~='' and redis.call('HSETNX',M,'first_open',sec)==1 then\n"
-    "   human_open() inc(C,'imputed_opens')\n"
-    "   xadd('type','open','eid',ARGV[20],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
-    "'campaign',ARGV[8],'sent_at',ARGV[9],'imputed','1','ua',ARGV[12],'ip',ARGV[13],"
-    "'class','human','reason','') end\n"
-    "  if cl=='human' then put(ms,'first_click') end end\n"
-    " inc(C,'clicks_'..cl) inc(L,i..':clicks_'..cl)\n"
-    " if redis.call('SADD',KEYS[10],i..':'..who)==1 then inc(L,i..':unique_clicks_'..cl)\n"
-    "  redis.call('HSET',L,i..':url',ARGV[11]) uniq(KEYS[9],who,C,'unique_clicks_'..cl) end\n"
-    " if cl=='human' then last('last_click') end\n"
-    " xadd('type','click','eid',ARGV[3],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
-    "'campaign',ARGV[8],'sent_at',ARGV[9],'link',i,'url',ARGV[11],'ua',ARGV[12],"
-    "'ip',ARGV[13],'class',cl,'reason',ARGV[14])\n"
-    "else\n"
-    " if ct~='' then redis.call('SADD',KEYS[8],ct) redis.call('HSETNX',P,'unsubscribed_at',sec) end\n"
-    " uniq(KEYS[9],who,C,'unsubscribes')\n"
-    " if redis.call('HSETNX',M,'unsubscribed_at',sec)==1 then new=true end\n"
-    " xadd('type','unsubscribe','eid',ARGV[3],'ts',ARGV[4],'msg',ARGV[6],'contact',ct,"
-    "'campaign',ARGV[8],'sent_at',ARGV[9],'ua',ARGV[12],'ip',ARGV[13],'class',cl,"
-    "'reason',ARGV[14])\n"
+static const char batch_script[] =
+    "local call,pc,S,P,run=redis.call,redis.pcall,KEYS[1],ARGV[1],ARGV[2]\n"
+    "local mttl,ml,mi,B,F=tonumber(ARGV[3]),tonumber(ARGV[4]),tonumber(ARGV[5]),6,13\n"
+    "local n,st,err,i0=(#ARGV-B)/F,{},'',1\n"
+    "local hw=tonumber(call('GET',KEYS[2]) or '',16) or -1\n"
+    "while i0<=n and tonumber(ARGV[B+(i0-1)*F+1],16)<=hw do st[i0]='0' i0=i0+1 end\n"
+    "if i0>n then return {table.concat(st),''} end\n"
+    "call('SET',KEYS[2],ARGV[B+n*F-F+1],'EX',ARGV[6])\n"
+    "for i=i0,n do st[i]='1' end\n"
+    "local em,ec,ep,M,Ms,C,Cs,Pt,Ps,Us,imp,sup,supi={},{},{},{},{},{},{},{},{},{},{},{},{}\n"
+    /* field names by type and class: counter, unique counter, uniq set */
+    "local N={open={human={'opens_human','unique_opens_human','open-human:'},\n"
+    " machine={'opens_machine','unique_opens_machine','open-machine:'}},\n"
+    " click={human={'clicks_human','unique_clicks_human','click-human:'},\n"
+    " machine={'clicks_machine','unique_clicks_machine','click-machine:'}},\n"
+    " unsubscribe={human={nil,'unsubscribes','unsubscribe:'},machine={nil,'unsubscribes','unsubscribe:'}}}\n"
+    "local K={'opens_human','opens_machine','clicks_human','clicks_machine'}\n"
+    /* a refused write marks the events of its message, campaign, contact (or index) */
+    "local function bad(x,e) err=e for i=i0,n do\n"
+    " if i==x or em[i]==x or ec[i]==x or ep[i]==x then st[i]='E' end end end\n"
+    "local function ok(x,r) if type(r)=='table' and r.err then bad(x,r.err) return nil end return r end\n"
+    "local function inc(t,f) t[f]=(t[f] or 0)+1 end\n"
+    /* the uniq set `name` of campaign c: members to check, each with the
+     * counter (hash h, field f) that a new one increments */
+    "local function uset(c,name,h,f) local s=c.s[name]\n"
+    " if not s then s={k=c.u..name..c.n,c=c,h=h,f=f,m={},x={},seen={}} c.s[name]=s Us[#Us+1]=s end return s end\n"
+    "local function uq(s,who,x) if not s.seen[who] then s.seen[who]=true local j=#s.m+1 s.m[j]=who s.x[j]=x end end\n"
+    /* group the events by message, campaign and contact */
+    "for i=i0,n do local o=B+(i-1)*F\n"
+    " local ty,msg,ct,cn=ARGV[o+2],ARGV[o+5],ARGV[o+6],ARGV[o+7]\n"
+    " local m=M[msg] if not m then m={k=P..'msg:'..msg} M[msg]=m Ms[#Ms+1]=m end em[i]=m\n"
+    " local f=N[ty][ARGV[o+3]][1] if f then m[f]=(m[f] or 0)+1 else m.u=true end\n"
+    " local c=C[cn] if not c then c={k=P..'campaign:'..cn,l=P..'campaign-links:'..cn,\n"
+    "  u=P..'uniq:',n=cn,inc={},linc={},url={},s={},L={}} C[cn]=c Cs[#Cs+1]=c end ec[i]=c\n"
+    " if ct~='' then local p=Pt[ct] if not p then p={k=P..'contact:'..ct} Pt[ct]=p Ps[#Ps+1]=p end ep[i]=p end\n"
     "end\n"
-    "if #ms>0 then redis.call('HSET',M,unpack(ms)) end\n"
-    "if #ps>0 then redis.call('HSET',P,unpack(ps)) end\n"
-    "if new and tonumber(ARGV[17])>0 and redis.call('TTL',M)==-1 then redis.call('EXPIRE',M,ARGV[17]) end\n"
-    "if ml>0 and mi>0 then redis.pcall('XTRIM',KEYS[2],'MINID','~',ARGV[19]) end\n"
-    "return 1\n";
+    /* message counters; a count that was 0 before: what else the message has */
+    "for _,m in ipairs(Ms) do\n"
+    " for _,f in ipairs(K) do local c=m[f] if c and ok(m,pc('HINCRBY',m.k,f,c))==c then m.new=true m[f..'0']=true end end\n"
+    " if m.clicks_human0 or m.opens_human0 or m.u then\n"
+    "  local r=ok(m,pc('HMGET',m.k,'first_open','unsubscribed_at')) if r then m.fo=r[1] m.us=r[2] end end\n"
+    "end\n"
+    /* each event in order: counters, firsts, lasts, imputed opens */
+    "for i=i0,n do local o=B+(i-1)*F\n"
+    " local ty,cl,ct=ARGV[o+2],ARGV[o+3],ARGV[o+6]\n"
+    " local m,c,p,nm,sec=em[i],ec[i],ep[i],N[ty][cl],string.sub(ARGV[o+4],1,-4)\n"
+    " local who=ct~='' and ct or 'm:'..ARGV[o+5]\n"
+    " if nm[1] then inc(c.inc,nm[1]) end uq(uset(c,nm[3],c.inc,nm[2]),who)\n"
+    " if ty=='click' then local li=ARGV[o+9]\n"
+    "  local L=c.L[li] if not L then L={url=li..':url',human={li..':clicks_human',li..':unique_clicks_human'},\n"
+    "   machine={li..':clicks_machine',li..':unique_clicks_machine'}} c.L[li]=L end\n"
+    "  inc(c.linc,L[cl][1]) uq(uset(c,cl=='human' and 'link-human:' or 'link-machine:',c.linc),li..':'..who,i)\n"
+    "  if cl=='human' then\n"
+    "   if m.clicks_human0 and not m.fc then m.fc=sec\n"
+    "    if not m.fo then m.fo=sec m.fow=true imp[i]=true inc(m,'imp')\n"
+    "     inc(c.inc,'opens_human') inc(c.inc,'imputed_opens')\n"
+    "     uq(uset(c,'open-human:',c.inc,'unique_opens_human'),who) m.lo=sec if p then p.lo=sec end end end\n"
+    "   m.lc=sec if p then p.lc=sec end end\n"
+    " elseif ty=='open' then\n"
+    "  if cl=='human' then if m.opens_human0 and not m.fo then m.fo=sec m.fow=true end\n"
+    "   m.lo=sec if p then p.lo=sec end end\n"
+    " else\n"
+    "  if p and not p.u then p.u=sec sup[#sup+1]=ct supi[#supi+1]=i end\n"
+    "  if not m.us then m.us=sec m.usw=true m.new=true end\n"
+    " end\n"
+    "end\n"
+    /* uniq sets: who is new (SMISMEMBER, or one by one before Redis 6.2) */
+    "for _,s in ipairs(Us) do local r=pc('SMISMEMBER',s.k,unpack(s.m))\n"
+    " if type(r)=='table' and r.err then r={} for j=1,#s.m do\n"
+    "  local x=pc('SISMEMBER',s.k,s.m[j]) if type(x)=='table' and x.err then r=x break end r[j]=x end end\n"
+    " if r.err then bad(s.c,r.err) else local add,c=0,s.c\n"
+    "  for j=1,#s.m do if r[j]==0 then add=add+1 s.m[add]=s.m[j] local x=s.x[j]\n"
+    "   if x then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
+    "    inc(s.h,L[ARGV[o+3]][2]) c.url[L.url]=ARGV[o+10] else inc(s.h,s.f) end end end\n"
+    "  if add>0 then ok(c,pc('SADD',s.k,unpack(s.m,1,add))) end end\n"
+    "end\n"
+    /* the writes: messages, contacts, suppression list, campaigns, links */
+    "local function hset(x,k,t) if #t>0 then ok(x,pc('HSET',k,unpack(t))) end end\n"
+    "for _,m in ipairs(Ms) do local h={}\n"
+    " if m.imp then ok(m,pc('HINCRBY',m.k,'opens_human',m.imp)) end\n"
+    " if m.fow then h[#h+1]='first_open' h[#h+1]=m.fo end\n"
+    " if m.fc then h[#h+1]='first_click' h[#h+1]=m.fc end\n"
+    " if m.lo then h[#h+1]='last_open' h[#h+1]=m.lo end\n"
+    " if m.lc then h[#h+1]='last_click' h[#h+1]=m.lc end\n"
+    " if m.usw then h[#h+1]='unsubscribed_at' h[#h+1]=m.us end\n"
+    " hset(m,m.k,h)\n"
+    " if m.new and mttl>0 and pc('TTL',m.k)==-1 then ok(m,pc('EXPIRE',m.k,mttl)) end\n"
+    "end\n"
+    "for _,p in ipairs(Ps) do\n"
+    " if p.lo and p.lc then ok(p,pc('HSET',p.k,'last_open',p.lo,'last_click',p.lc))\n"
+    " elseif p.lo then ok(p,pc('HSET',p.k,'last_open',p.lo))\n"
+    " elseif p.lc then ok(p,pc('HSET',p.k,'last_click',p.lc)) end\n"
+    " if p.u then ok(p,pc('HSETNX',p.k,'unsubscribed_at',p.u)) end\n"
+    "end\n"
+    "if #sup>0 then local r=pc('SADD',KEYS[3],unpack(sup))\n"
+    " if type(r)=='table' and r.err then for _,i in ipairs(supi) do bad(i,r.err) end end end\n"
+    "for _,c in ipairs(Cs) do local h={}\n"
+    " for f,v in pairs(c.inc) do ok(c,pc('HINCRBY',c.k,f,v)) end\n"
+    " for f,v in pairs(c.linc) do ok(c,pc('HINCRBY',c.l,f,v)) end\n"
+    " for f,u in pairs(c.url) do h[#h+1]=f h[#h+1]=u end hset(c,c.l,h)\n"
+    "end\n"
+    /* the stream entries, in order; an imputed open just before its click */
+    "for i=i0,n do if st[i]=='1' then local o=B+(i-1)*F\n"
+    " local ty,cl,seq,ts,msg,ct,cn,sa,ua,ip=ARGV[o+2],ARGV[o+3],ARGV[o+1],ARGV[o+4],ARGV[o+5],\n"
+    "  ARGV[o+6],ARGV[o+7],ARGV[o+8],ARGV[o+11],ARGV[o+12]\n"
+    " if imp[i] then ok(i,pc('XADD',S,'*','type','open','eid',run..'8'..string.sub(seq,2),'ts',ts,\n"
+    "  'msg',msg,'contact',ct,'campaign',cn,'sent_at',sa,'imputed','1','ua',ua,'ip',ip,\n"
+    "  'class','human','reason','')) end\n"
+    " if ty=='click' then ok(i,pc('XADD',S,'*','type','click','eid',run..seq,'ts',ts,'msg',msg,\n"
+    "  'contact',ct,'campaign',cn,'sent_at',sa,'link',ARGV[o+9],'url',ARGV[o+10],'ua',ua,\n"
+    "  'ip',ip,'class',cl,'reason',ARGV[o+13]))\n"
+    " elseif ty=='open' then ok(i,pc('XADD',S,'*','type','open','eid',run..seq,'ts',ts,'msg',msg,\n"
+    "  'contact',ct,'campaign',cn,'sent_at',sa,'imputed','0','ua',ua,'ip',ip,'class',cl,\n"
+    "  'reason',ARGV[o+13]))\n"
+    " else ok(i,pc('XADD',S,'*','type','unsubscribe','eid',run..seq,'ts',ts,'msg',msg,\n"
+    "  'contact',ct,'campaign',cn,'sent_at',sa,'ua',ua,'ip',ip,'class',cl,'reason',ARGV[o+13]))\n"
+    " end end end\n"
+    "if ml>0 then pc('XTRIM',S,'MAXLEN','~',ml) end\n"
+    "if mi>0 then pc('XTRIM',S,'MINID','~',mi) end\n"
+    "return {table.concat(st),err}\n";
+
+#define RECORD_MAGIC "pbev1"
+#define RECORD_FIELDS 13        /* event fields after magic, prefix and run */
+#define SEQ_TTL 604800          /* seconds <p>seq:<run> outlives the run's last batch */
+
+/* ---- RESP ---------------------------------------------------------------- */
+
+/* The decimal digits of v, written backwards from end; where they start.
+ * (snprintf was a good part of the cost of building an event.) */
+static char *decimal(char *end, unsigned long long v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return end;
+}
+
+static void append_bulk(GString *out, const char *s, size_t len)
+{
+    char head[24], *p = decimal(head + sizeof(head) - 2, len);
+
+    head[sizeof(head) - 2] = '\r';
+    head[sizeof(head) - 1] = '\n';
+    *--p = '$';
+    g_string_append_len(out, p, head + sizeof(head) - p);
+    g_string_append_len(out, s, (gssize)len);
+    g_string_append_len(out, "\r\n", 2);
+}
+
+static void append_str(GString *out, const char *s)
+{
+    append_bulk(out, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void append_ll(GString *out, long long v)
+{
+    char num[24], *p = decimal(num + sizeof(num), v < 0 ? 0ULL - (unsigned long long)v
+                                                       : (unsigned long long)v);
+
+    if (v < 0)
+        *--p = '-';
+    append_bulk(out, p, (size_t)(num + sizeof(num) - p));
+}
+
+/* Read one bulk string "$<len>\r\n<bytes>\r\n" at *p (before end); 0 and
+ * its bytes, or -1 if there is none. */
+static int read_bulk(const char **p, const char *end, const char **s, size_t *len)
+{
+    const char *q = *p;
+    size_t n = 0;
+
+    if (q >= end || *q++ != '$' || q >= end || !g_ascii_isdigit(*q))
+        return -1;
+    for (; q < end && g_ascii_isdigit(*q) && n < ((size_t)1 << 40); q++)
+        n = n * 10 + (size_t)(*q - '0');
+    if (end - q < 2 || q[0] != '\r' || q[1] != '\n' || (size_t)(end - q - 2) < n + 2
+        || q[2 + n] != '\r' || q[3 + n] != '\n')
+        return -1;
+    *s = q + 2;
+    *len = n;
+    *p = q + 4 + n;
+    return 0;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+void pb_event_tracker_run_init(struct pb_track_run *run)
+{
+    uint8_t raw[8];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (uint8_t)g_random_int();
+    pb_hex(raw, sizeof(raw), run->id);
+    run->seq = 0;
+}
 
 static const char *type_word(enum pb_track_type t)
 {
@@ -128,32 +265,9 @@ static const char *type_word(enum pb_track_type t)
     }
 }
 
-/* Name of the uniq set this event counts in (before ":<campaign>"). */
-static const char *uniq_set(enum pb_track_type t, int machine)
-{
-    switch (t) {
-    case PB_TRACK_OPEN:
-        return machine ? "open-machine:" : "open-human:";
-    case PB_TRACK_CLICK:
-        return machine ? "click-machine:" : "click-human:";
-    default:
-        return "unsubscribe:";
-    }
-}
-
-/* Add prefix + "uniq:" + set + campaign as one key. */
-static void add_uniq_key(struct pb_argv *a, const char *prefix, const char *set,
-                         const char *campaign)
-{
-    char *name = g_strconcat(PB_KEY_UNIQ, set, NULL);
-
-    pb_argv_addkey(a, prefix, name, campaign);
-    g_free(name);
-}
-
 /* The User-Agent, at most PB_EVENT_UA_MAX bytes, not cut inside a UTF-8
  * sequence. */
-static void add_user_agent(struct pb_argv *a, const char *ua)
+static void append_user_agent(GString *out, const char *ua)
 {
     size_t n = ua ? strlen(ua) : 0;
 
@@ -162,155 +276,165 @@ static void add_user_agent(struct pb_argv *a, const char *ua)
         while (n > 0 && ((unsigned char)ua[n] & 0xc0) == 0x80)
             n--;
     }
-    pb_argv_addlen(a, ua ? ua : "", n);
+    append_bulk(out, ua ? ua : "", n);
 }
 
-/* The event id, and (if open_eid) the id of an imputed open: one call
- * to the generator for both (it is a good part of the cost of an event). */
-static void new_ids(char eid[33], char *open_eid)
-{
-    uint8_t raw[32];
-
-    if (open_eid == NULL) {
-        pb_event_new_id(eid);
-    } else if (RAND_bytes(raw, sizeof(raw)) == 1) {
-        pb_hex(raw, 16, eid);
-        pb_hex(raw + 16, 16, open_eid);
-    } else {
-        pb_event_new_id(eid);   /* falls back to GLib's generator */
-        pb_event_new_id(open_eid);
-    }
-}
-
-static void add_keys(struct pb_argv *a, const char *prefix, const struct pb_track_record *rec,
-                     const char *eid, const char *msg, const char *contact)
-{
-    const char *campaign = rec->tok->campaign;
-
-    pb_argv_addll(a, 11);
-    pb_argv_addkey(a, prefix, PB_KEY_EID, eid);
-    pb_argv_addkey(a, prefix, PB_KEY_EVENTS, NULL);
-    pb_argv_addkey(a, prefix, PB_KEY_MSG, msg);
-    pb_argv_addkey(a, prefix, PB_KEY_CAMPAIGNS, NULL);
-    pb_argv_addkey(a, prefix, PB_KEY_CAMPAIGN, campaign);
-    pb_argv_addkey(a, prefix, PB_KEY_CAMPAIGN_LINKS, campaign);
-    pb_argv_addkey(a, prefix, PB_KEY_CONTACT, contact);
-    pb_argv_addkey(a, prefix, PB_KEY_SUPPRESSED, NULL);
-    add_uniq_key(a, prefix, uniq_set(rec->type, rec->machine), campaign);
-    add_uniq_key(a, prefix, rec->machine ? "link-machine:" : "link-human:", campaign);
-    add_uniq_key(a, prefix, "open-human:", campaign);
-}
-
-void pb_event_tracker_command(const char *prefix, const struct pb_track_retention *ret,
-                              const struct pb_track_record *rec, char eid_out[33], GString *out)
+void pb_event_tracker_record(const char *prefix, struct pb_track_run *run,
+                             const struct pb_track_record *rec, char eid[33], GString *out)
 {
     const struct pb_token *tok = rec->tok;
-    char eid[33], open_eid[33] = "", msg[2 * PB_MSGID_LEN + 1];
-    char contact[2 * PB_CONTACT_LEN + 1] = "", member[2 * PB_MSGID_LEN + 3];
-    long long ts = rec->ts_ms > 0 ? rec->ts_ms : pb_event_now_ms(), minid = 0;
+    char seq[17], msg[2 * PB_MSGID_LEN + 1], contact[2 * PB_CONTACT_LEN + 1] = "";
+    /* below 2^60: the first digit is 0, and "8" in its place names the
+     * event's imputed open */
+    uint64_t number = ++run->seq & 0x0fffffffffffffffULL;
+    uint8_t raw[8];
     int click = rec->type == PB_TRACK_CLICK;
-    struct pb_argv a;
 
-    new_ids(eid, click && !rec->machine ? open_eid : NULL);
+    for (int i = 0; i < 8; i++)
+        raw[i] = (uint8_t)(number >> (56 - 8 * i));
+    pb_hex(raw, sizeof(raw), seq);
     pb_hex(tok->msg_id, PB_MSGID_LEN, msg);
-    if (tok->has_contact) {
+    if (tok->has_contact)
         pb_hex(tok->contact, PB_CONTACT_LEN, contact);
-        g_strlcpy(member, contact, sizeof(member));
-    } else {
-        g_snprintf(member, sizeof(member), "m:%s", msg);
-    }
-    /* Age limit: on every XADD when it is the only limit; with a length
-     * limit as well, an XTRIM on one event in 16 (by its random id) is
-     * plenty for a limit counted in days, and spares the other 15 a call. */
-    if (ret->stream_max_age_days > 0 && (ret->stream_maxlen <= 0 || eid[0] == '0'))
-        minid = MAX(pb_event_now_ms() - (long long)ret->stream_max_age_days * 86400000LL, 1);
-
-    pb_argv_init(&a);
-    pb_argv_add(&a, "EVAL");
-    pb_argv_addlen(&a, tracker_script, sizeof(tracker_script) - 1);
-    add_keys(&a, prefix, rec, eid, msg, contact);
-    pb_argv_add(&a, type_word(rec->type));
-    pb_argv_add(&a, rec->machine ? "machine" : "human");
-    pb_argv_add(&a, eid);
-    pb_argv_addll(&a, ts);
-    pb_argv_addll(&a, ts / 1000);
-    pb_argv_add(&a, msg);
-    pb_argv_add(&a, contact);
-    pb_argv_add(&a, tok->campaign);
-    pb_argv_addll(&a, tok->sent_at);
+    g_string_append_len(out, "*16\r\n", 5);
+    append_str(out, RECORD_MAGIC);
+    append_str(out, prefix);
+    append_bulk(out, run->id, 16);
+    append_bulk(out, seq, 16);
+    append_str(out, type_word(rec->type));
+    append_str(out, rec->machine ? "machine" : "human");
+    append_ll(out, rec->ts_ms > 0 ? rec->ts_ms : pb_event_now_ms());
+    append_str(out, msg);
+    append_str(out, contact);
+    append_str(out, tok->campaign);
+    append_ll(out, tok->sent_at);
     if (click) {
-        pb_argv_addll(&a, tok->link_index);
-        pb_argv_addlen(&a, tok->url ? tok->url : "", tok->url ? tok->url_len : 0);
+        append_ll(out, tok->link_index);
+        append_bulk(out, tok->url ? tok->url : "", tok->url ? tok->url_len : 0);
     } else {
-        pb_argv_add(&a, "");
-        pb_argv_add(&a, "");
+        append_str(out, "");
+        append_str(out, "");
     }
-    add_user_agent(&a, rec->user_agent);
-    pb_argv_add(&a, rec->client_ip);
-    pb_argv_add(&a, rec->machine ? rec->reason : "");
-    pb_argv_add(&a, member);
-    pb_argv_addll(&a, PB_EVENT_ID_TTL);
-    pb_argv_addll(&a, ret->msg_days > 0 ? (long long)ret->msg_days * 86400 : 0);
-    pb_argv_addll(&a, ret->stream_maxlen > 0 ? ret->stream_maxlen : 0);
-    pb_argv_addll(&a, minid);
-    pb_argv_add(&a, open_eid);
-    pb_argv_format(&a, out);
-    pb_argv_free(&a);
-    if (eid_out)
-        memcpy(eid_out, eid, sizeof(eid));
+    append_user_agent(out, rec->user_agent);
+    append_str(out, rec->client_ip);
+    append_str(out, rec->machine ? rec->reason : "");
+    if (eid) {
+        memcpy(eid, run->id, 16);
+        memcpy(eid + 16, seq, 17);
+    }
 }
 
-/* ---- EVALSHA on a live connection -------------------------------------- */
+/* ---- batches ------------------------------------------------------------- */
 
-#define EVAL_HEAD "$4\r\nEVAL\r\n"
+void pb_track_batch_init(struct pb_track_batch *b)
+{
+    b->events = g_string_sized_new(16384);
+    b->prefix = g_string_new(NULL);
+    b->run[0] = '\0';
+    b->n = 0;
+}
+
+void pb_track_batch_reset(struct pb_track_batch *b)
+{
+    g_string_truncate(b->events, 0);
+    b->n = 0;
+}
+
+void pb_track_batch_free(struct pb_track_batch *b)
+{
+    if (b->events)
+        g_string_free(b->events, TRUE);
+    if (b->prefix)
+        g_string_free(b->prefix, TRUE);
+    b->events = b->prefix = NULL;
+}
+
+int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len)
+{
+    static const char head[] = "*16\r\n$5\r\n" RECORD_MAGIC "\r\n";
+    const char *p = rec + sizeof(head) - 1, *end = rec + len, *fields, *prefix, *run, *s;
+    size_t prefix_len, run_len, n;
+
+    if (len < sizeof(head) - 1 || memcmp(rec, head, sizeof(head) - 1) != 0
+        || read_bulk(&p, end, &prefix, &prefix_len) != 0
+        || read_bulk(&p, end, &run, &run_len) != 0 || run_len != 16)
+        return -1;
+    fields = p;
+    for (int i = 0; i < RECORD_FIELDS; i++)
+        if (read_bulk(&p, end, &s, &n) != 0 || (i == 0 && n != 16))
+            return -1;
+    if (p != end)
+        return -1;
+    if (b->n > 0 && (b->n >= PB_TRACK_BATCH_MAX || memcmp(b->run, run, 16) != 0
+                     || b->prefix->len != prefix_len
+                     || memcmp(b->prefix->str, prefix, prefix_len) != 0))
+        return 0;
+    if (b->n == 0) {
+        g_string_truncate(b->prefix, 0);
+        g_string_append_len(b->prefix, prefix, (gssize)prefix_len);
+        memcpy(b->run, run, 16);
+        b->run[16] = '\0';
+    }
+    g_string_append_len(b->events, fields, end - fields);
+    b->n++;
+    return 1;
+}
+
+static void append_key(GString *out, const GString *prefix, const char *name, const char *id)
+{
+    char key[256];
+    int n = g_snprintf(key, sizeof(key), "%s%s%s", prefix->str, name, id ? id : "");
+
+    if (n >= (int)sizeof(key)) {
+        char *big = g_strconcat(prefix->str, name, id, NULL);
+        append_str(out, big);
+        g_free(big);
+        return;
+    }
+    append_bulk(out, key, (size_t)n);
+}
+
+void pb_track_batch_command(const struct pb_track_batch *b, const struct pb_track_retention *ret,
+                            const char *sha, GString *out)
+{
+    long long minid = 0;
+
+    if (ret->stream_max_age_days > 0)
+        minid = MAX(pb_event_now_ms() - (long long)ret->stream_max_age_days * 86400000LL, 1);
+    g_string_truncate(out, 0);
+    g_string_append_printf(out, "*%u\r\n", 3 + 3 + 6 + RECORD_FIELDS * b->n);
+    if (sha) {
+        append_str(out, "EVALSHA");
+        append_bulk(out, sha, 40);
+    } else {
+        append_str(out, "EVAL");
+        append_bulk(out, batch_script, sizeof(batch_script) - 1);
+    }
+    append_str(out, "3");
+    append_key(out, b->prefix, PB_KEY_EVENTS, NULL);
+    append_key(out, b->prefix, PB_KEY_SEQ, b->run);
+    append_key(out, b->prefix, PB_KEY_SUPPRESSED, NULL);
+    append_bulk(out, b->prefix->str, b->prefix->len);
+    append_bulk(out, b->run, 16);
+    append_ll(out, ret->msg_days > 0 ? (long long)ret->msg_days * 86400 : 0);
+    append_ll(out, ret->stream_maxlen > 0 ? ret->stream_maxlen : 0);
+    append_ll(out, minid);
+    append_ll(out, SEQ_TTL);
+    g_string_append_len(out, b->events->str, (gssize)b->events->len);
+}
+
+/* ---- the script ------------------------------------------------------------ */
 
 void pb_event_tracker_script_load(GString *out)
 {
     g_string_append(out, "*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n");
-    g_string_append_printf(out, "$%zu\r\n", sizeof(tracker_script) - 1);
-    g_string_append_len(out, tracker_script, sizeof(tracker_script) - 1);
-    g_string_append(out, "\r\n");
+    append_bulk(out, batch_script, sizeof(batch_script) - 1);
 }
 
 void pb_event_tracker_sha(char out[41])
 {
     uint8_t md[SHA_DIGEST_LENGTH];
 
-    SHA1((const unsigned char *)tracker_script, sizeof(tracker_script) - 1, md);
+    SHA1((const unsigned char *)batch_script, sizeof(batch_script) - 1, md);
     pb_hex(md, sizeof(md), out);
-}
-
-/* Length of the RESP bulk header of the script ("$<n>\r\n"). */
-static size_t script_header(char *buf, size_t len)
-{
-    return (size_t)g_snprintf(buf, len, "$%zu\r\n", sizeof(tracker_script) - 1);
-}
-
-int pb_event_tracker_evalsha(const char *cmd, size_t len, const char sha[41], GString *out)
-{
-    char bulk[24];
-    size_t hlen = script_header(bulk, sizeof(bulk)), body = sizeof(tracker_script) - 1;
-    const char *nl = memchr(cmd, '\n', MIN(len, (size_t)16));
-    const char *p;
-    size_t head, skip;
-
-    if (nl == NULL || cmd[0] != '*')
-        return -1;
-    head = (size_t)(nl + 1 - cmd);                          /* "*<argc>\r\n" */
-    skip = sizeof(EVAL_HEAD) - 1 + hlen + body + 2;         /* EVAL and the script */
-    if (len < head + skip)
-        return -1;
-    p = cmd + head;
-    if (memcmp(p, EVAL_HEAD, sizeof(EVAL_HEAD) - 1) != 0
-        || memcmp(p += sizeof(EVAL_HEAD) - 1, bulk, hlen) != 0
-        || memcmp(p += hlen, tracker_script, body) != 0
-        || memcmp(p + body, "\r\n", 2) != 0)
-        return -1;
-    g_string_truncate(out, 0);
-    g_string_append_len(out, cmd, (gssize)head);
-    g_string_append(out, "$7\r\nEVALSHA\r\n$40\r\n");
-    g_string_append_len(out, sha, 40);
-    g_string_append(out, "\r\n");
-    g_string_append_len(out, cmd + head + skip, (gssize)(len - head - skip));
-    return 0;
 }

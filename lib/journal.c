@@ -20,6 +20,11 @@
  *
  * The file is flock()ed: one process per journal file.
  *
+ * fsync policies: "always" syncs every append before it returns;
+ * "second" leaves it to a thread of the journal's own (started by the
+ * first append) that syncs once a second when anything was appended, so
+ * a writer never waits for the disk; "never" leaves it to the kernel.
+ *
  * Thread safety: an internal mutex serialises appends, peeks and
  * bookkeeping, so threads may append while one consumer replays.
  * pb_journal_replay() calls fn without the lock (fn may take long: it
@@ -35,15 +40,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <limits.h>
 #include <unistd.h>
 #include <glib.h>
 #include "journal.h"
+#include "journal_frame.h"
 #include "log.h"
-
-#define FRAME_MAGIC "PBJ1 "
-#define HEADER_MAX 48                   /* "PBJ1 " + 20 digits + " " + 8 hex + "\n" */
-#define RECORD_MAX (64u * 1024 * 1024)  /* sanity limit for one record */
 
 struct pb_journal {
     pthread_mutex_t lock;
@@ -54,94 +57,18 @@ struct pb_journal {
     off_t end;                  /* end of the last complete record */
     size_t backlog;             /* records in [head, end); read atomically */
     int dirty;                  /* appended since the last fsync */
-    gint64 last_sync_us;        /* monotonic time of the last fsync */
+    unsigned long syncs;        /* fsyncs done (pb_journal_syncs) */
+
+    /* policy "second": the syncing thread, started by the first append */
+    pthread_t syncer;
+    pthread_cond_t wake;        /* close: stop now */
+    int syncer_running, syncer_stop;
 };
 
-/* FNV-1a, 32 bits: enough to tell a torn or zero-filled frame apart. */
-static uint32_t frame_checksum(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)p[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
-static int frame_header(char *out, size_t outlen, const char *rec, size_t len)
-{
-    return snprintf(out, outlen, FRAME_MAGIC "%zu %08x\n", len,
-                    (unsigned)frame_checksum(rec, len));
-}
 
-/* Read exactly n bytes at off; 1 done, 0 short (end of file), -1 error. */
-static int pread_full(int fd, void *buf, size_t n, off_t off)
-{
-    size_t got = 0;
 
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return 0;
-        got += (size_t)r;
-    }
-    return 1;
-}
-
-/* Parse a frame header; returns its length and sets *len and *sum, or 0. */
-static size_t parse_header(const char *h, size_t n, size_t *len, uint32_t *sum)
-{
-    size_t i = sizeof(FRAME_MAGIC) - 1, digits = 0, hex = 0;
-    unsigned long long v = 0;
-    uint32_t s = 0;
-
-    if (n < i || memcmp(h, FRAME_MAGIC, i) != 0)
-        return 0;
-    for (; i < n && h[i] >= '0' && h[i] <= '9' && digits < 20; i++, digits++)
-        v = v * 10 + (unsigned)(h[i] - '0');
-    if (digits == 0 || i >= n || h[i++] != ' ' || v > RECORD_MAX)
-        return 0;
-    for (; i < n && g_ascii_isxdigit(h[i]) && hex < 8; i++, hex++)
-        s = (s << 4) | (uint32_t)g_ascii_xdigit_value(h[i]);
-    if (hex != 8 || i >= n || h[i] != '\n')
-        return 0;
-    *len = (size_t)v;
-    *sum = s;
-    return i + 1;
-}
-
-/*
- * Read the frame at off (which must end by limit) into body (the record
- * bytes, NUL-terminated). Returns 1 and *next, 0 if no complete, valid
- * frame starts at off, -1 on a read error.
- */
-static int read_frame(int fd, off_t off, off_t limit, GString *body, off_t *next)
-{
-    char h[HEADER_MAX];
-    size_t want = (size_t)MIN((off_t)sizeof(h), limit - off), hlen, len;
-    uint32_t sum;
-    int r;
-
-    if (want == 0 || (r = pread_full(fd, h, want, off)) <= 0)
-        return want == 0 ? 0 : r;
-    if ((hlen = parse_header(h, want, &len, &sum)) == 0)
-        return 0;
-    if (off + (off_t)hlen + (off_t)len + 1 > limit)
-        return 0;
-    g_string_set_size(body, len + 1);
-    if ((r = pread_full(fd, body->str, len + 1, off + (off_t)hlen)) <= 0)
-        return r;
-    if (body->str[len] != '\n' || frame_checksum(body->str, len) != sum)
-        return 0;
-    g_string_truncate(body, len);
-    *next = off + (off_t)hlen + (off_t)len + 1;
-    return 1;
-}
 
 /* Count the good frames of a freshly opened file; cut a torn tail. */
 static int scan_file(struct pb_journal *j, char *errbuf, size_t errlen)
@@ -156,7 +83,7 @@ static int scan_file(struct pb_journal *j, char *errbuf, size_t errlen)
         g_string_free(body, TRUE);
         return -1;
     }
-    while (off < st.st_size && (r = read_frame(j->fd, off, st.st_size, body, &next)) == 1) {
+    while (off < st.st_size && (r = pb_jframe_read(j->fd, off, st.st_size, body, &next)) == 1) {
         j->backlog++;
         off = next;
     }
@@ -192,8 +119,8 @@ struct pb_journal *pb_journal_open(const char *path, enum pb_fsync_policy policy
 
     j->path = g_strdup(path);
     j->policy = policy;
-    j->last_sync_us = g_get_monotonic_time();
     pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->wake, NULL);
     j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (j->fd < 0) {
         snprintf(errbuf, errlen, "journal %s: open: %s", path, strerror(errno));
@@ -237,40 +164,71 @@ static int sync_locked(struct pb_journal *j)
     if (fdatasync(j->fd) != 0)
         return -1;
     j->dirty = 0;
-    j->last_sync_us = g_get_monotonic_time();
+    j->syncs++;
     return 0;
 }
 
-/* writev until everything is written; -1 with errno on failure. *done
- * (if not NULL) receives the bytes written either way. */
-static int writev_full(int fd, struct iovec *iov, int iovcnt, size_t *done)
+/*
+ * Policy "second": a thread fsyncs once a second when anything was
+ * appended, so that no writer (the tracker's event loop) ever waits for
+ * the disk. It syncs a dup of the descriptor without the lock, so appends
+ * go on meanwhile (they set dirty again); a compaction that replaces the
+ * file syncs the new one itself.
+ */
+static void *syncer_main(void *arg)
 {
-    size_t total = 0;
-    int rc = 0;
+    struct pb_journal *j = arg;
 
-    while (iovcnt > 0) {
-        ssize_t n = writev(fd, iov, MIN(iovcnt, IOV_MAX));
-        if (n < 0 && errno == EINTR)
+    pthread_mutex_lock(&j->lock);
+    while (!j->syncer_stop) {
+        struct timespec until;
+        int fd;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        if (pthread_cond_timedwait(&j->wake, &j->lock, &until) == 0 || !j->dirty
+            || (fd = dup(j->fd)) < 0)
             continue;
-        if (n < 0) {
-            rc = -1;
-            break;
+        j->dirty = 0;
+        pthread_mutex_unlock(&j->lock);
+        if (fdatasync(fd) != 0) {
+            static struct pb_log_limit lim;
+            pb_log_limited(&lim, 6, LOG_ERR, "journal %s: fsync: %s", j->path, strerror(errno));
+            pthread_mutex_lock(&j->lock);
+            j->dirty = 1;
+        } else {
+            pthread_mutex_lock(&j->lock);
+            j->syncs++;
         }
-        total += (size_t)n;
-        while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-            n -= (ssize_t)iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (iovcnt > 0) {
-            iov->iov_base = (char *)iov->iov_base + n;
-            iov->iov_len -= (size_t)n;
-        }
+        close(fd);
     }
-    if (done)
-        *done = total;
-    return rc;
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
 }
+
+/* Start the syncing thread (lock held); if it cannot start, every append
+ * syncs itself. */
+static void syncer_start_locked(struct pb_journal *j)
+{
+    if (j->syncer_running || j->syncer_stop)
+        return;
+    if (pthread_create(&j->syncer, NULL, syncer_main, j) == 0)
+        j->syncer_running = 1;
+    else
+        j->syncer_stop = 1;
+}
+
+static void syncer_stop(struct pb_journal *j)
+{
+    pthread_mutex_lock(&j->lock);
+    j->syncer_stop = 1;
+    pthread_cond_signal(&j->wake);
+    pthread_mutex_unlock(&j->lock);
+    if (j->syncer_running)
+        pthread_join(j->syncer, NULL);
+    j->syncer_running = 0;
+}
+
 
 #define APPEND_CHUNK 128        /* records per writev */
 
@@ -289,14 +247,14 @@ static size_t append_chunk(struct pb_journal *j, const char *const *recs,
     off_t good;
 
     for (size_t i = 0; i < n; i++) {
-        int hlen = frame_header(headers[i], HEADER_MAX, recs[i], lens[i]);
+        int hlen = pb_jframe_header(headers[i], HEADER_MAX, recs[i], lens[i]);
         iov[3 * i] = (struct iovec){ headers[i], (size_t)hlen };
         iov[3 * i + 1] = (struct iovec){ (void *)recs[i], lens[i] };
         iov[3 * i + 2] = (struct iovec){ newline, 1 };
         frame[i] = (size_t)hlen + lens[i] + 1;
     }
     j->dirty = 1;
-    *failed = writev_full(j->fd, iov, (int)(3 * n), &written);
+    *failed = pb_jframe_writev_full(j->fd, iov, (int)(3 * n), &written);
     good = j->end;
     for (size_t i = 0; i < n && written >= frame[i]; i++) {
         written -= frame[i];
@@ -316,13 +274,15 @@ static size_t append_chunk(struct pb_journal *j, const char *const *recs,
     return complete;
 }
 
-/* After appending: fsync as the policy says. -1 only for "always". */
+/* After appending: fsync as the policy says ("second": the syncing
+ * thread's job). -1 only for "always". */
 static int append_sync(struct pb_journal *j)
 {
     if (j->policy == PB_FSYNC_ALWAYS)
         return sync_locked(j);
-    if (j->policy == PB_FSYNC_SECOND
-        && g_get_monotonic_time() - j->last_sync_us >= G_USEC_PER_SEC && sync_locked(j) != 0) {
+    if (j->policy == PB_FSYNC_SECOND)
+        syncer_start_locked(j);
+    if (j->policy == PB_FSYNC_SECOND && !j->syncer_running && sync_locked(j) != 0) {
         static struct pb_log_limit lim;
         pb_log_limited(&lim, 6, LOG_ERR, "journal %s: fsync: %s", j->path, strerror(errno));
     }
@@ -374,6 +334,16 @@ int pb_journal_append(struct pb_journal *j, const char *rec, size_t len)
     return pb_journal_append_many(j, &rec, &len, 1) == 1 ? 0 : -1;
 }
 
+unsigned long pb_journal_syncs(struct pb_journal *j)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&j->lock);
+    n = j->syncs;
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
 int pb_journal_sync(struct pb_journal *j)
 {
     int rc;
@@ -398,13 +368,13 @@ static int compact_locked(struct pb_journal *j)
     while (off < j->end) {
         size_t n = (size_t)MIN((off_t)BUF_SIZE, j->end - off);
         struct iovec iov = { buf, n };
-        int r = pread_full(j->fd, buf, n, off);
+        int r = pb_jframe_pread_full(j->fd, buf, n, off);
         if (r != 1) {
             if (r == 0)
                 errno = EIO;
             goto fail;
         }
-        if (writev_full(out, &iov, 1, NULL) != 0)
+        if (pb_jframe_writev_full(out, &iov, 1, NULL) != 0)
             goto fail;
         off += (off_t)n;
     }
@@ -457,7 +427,9 @@ static int consume_locked(struct pb_journal *j, size_t n, off_t new_head, int co
             return -1;
         j->head = j->end = 0;
         j->dirty = 1;
-        return sync_locked(j);
+        /* "second": the syncing thread (an old record replayed again after
+         * a crash is skipped by Redis) */
+        return j->policy == PB_FSYNC_SECOND && j->syncer_running ? 0 : sync_locked(j);
     }
     if (compact && j->head > 0)
         return compact_locked(j);
@@ -474,9 +446,9 @@ static off_t skip_records(struct pb_journal *j, size_t n)
         char h[HEADER_MAX];
         size_t want = (size_t)MIN((off_t)sizeof(h), j->end - off), hlen, len;
         uint32_t sum;
-        int r = pread_full(j->fd, h, want, off);
+        int r = pb_jframe_pread_full(j->fd, h, want, off);
 
-        if (r != 1 || (hlen = parse_header(h, want, &len, &sum)) == 0) {
+        if (r != 1 || (hlen = pb_jframe_parse_header(h, want, &len, &sum)) == 0) {
             if (r != -1)
                 errno = EIO;
             return -1;
@@ -509,7 +481,7 @@ long pb_journal_peek(struct pb_journal *j, size_t max,
 
     pthread_mutex_lock(&j->lock);
     for (off = j->head; (size_t)count < max && off < j->end; off = next) {
-        int r = read_frame(j->fd, off, j->end, body, &next);
+        int r = pb_jframe_read(j->fd, off, j->end, body, &next);
         if (r != 1) {
             if (r == 0)
                 errno = EIO;    /* was valid when written: the file was changed under us */
@@ -538,7 +510,7 @@ long pb_journal_replay(struct pb_journal *j,
     pthread_mutex_unlock(&j->lock);
     for (;;) {
         pthread_mutex_lock(&j->lock);
-        r = off < j->end ? read_frame(j->fd, off, j->end, body, &next) : 2;
+        r = off < j->end ? pb_jframe_read(j->fd, off, j->end, body, &next) : 2;
         pthread_mutex_unlock(&j->lock);
         if (r != 1)
             break;
@@ -567,6 +539,7 @@ void pb_journal_close(struct pb_journal *j)
 {
     if (j == NULL)
         return;
+    syncer_stop(j);
     if (j->fd >= 0) {
         pthread_mutex_lock(&j->lock);
         if (j->head > 0 && compact_locked(j) != 0)
@@ -578,6 +551,7 @@ void pb_journal_close(struct pb_journal *j)
         close(j->fd);
     }
     pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->wake);
     g_free(j->path);
     g_free(j);
 }

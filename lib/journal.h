@@ -47,8 +47,10 @@ void pb_journal_close(struct pb_journal *j);
 long pb_journal_peek(struct pb_journal *j, size_t max,
                      int (*fn)(void *arg, const char *rec, size_t len), void *arg);
 int pb_journal_consume(struct pb_journal *j, size_t n, int compact);
-/* fsync now if anything was appended since the last sync (policy "second"
- * syncs from the append path only; call this when idle). */
+/* fsync now if anything was appended since the last sync (policy
+ * "second" also has a thread that does it once a second). */
 int pb_journal_sync(struct pb_journal *j);
+/* fsyncs done so far (for tests and statistics). */
+unsigned long pb_journal_syncs(struct pb_journal *j);
 
 #endif

@@ -3,10 +3,12 @@
  * turn anchor text into a utm_content slug.
  *
  * The URL text is changed only by inserting "utm_x=value&..." at the end
- * of the query (just before a '#' fragment), so every other byte of it
- * (entities are already decoded by the caller; IDN hosts, '()', '@', '[ ]',
- * %-escapes) stays exactly as the sender wrote it. A utm_* parameter that
- * is already present is never replaced or repeated.
+ * of the query (just before a '#' fragment), and a "/" for an empty path
+ * ("https://example.com?utm_..." reads badly and some servers mishandle it;
+ * for http(s) an empty path means "/" anyway, RFC 3986 6.2.3), so every
+ * other byte of it (entities are already decoded by the caller; IDN hosts,
+ * '()', '@', '[ ]', %-escapes) stays exactly as the sender wrote it. A
+ * utm_* parameter that is already present is never replaced or repeated.
  */
 #include <string.h>
 #include <glib.h>
@@ -116,22 +118,51 @@ int pb_utm_apply(const struct pb_utm_conf *utm, const char *campaign,
     return pb_utm_append(utm, campaign, content, url, len, out);
 }
 
+/* Where "/" goes if the URL has an authority ("//host") and an empty path:
+ * the end of the authority; else 0. end: where the query or fragment
+ * starts (or the length). */
+static size_t empty_path_at(const char *url, size_t end)
+{
+    size_t i = 0;
+
+    while (i < end && url[i] != ':' && url[i] != '/')
+        i++;                    /* the scheme */
+    if (i + 3 > end || url[i] != ':' || url[i + 1] != '/' || url[i + 2] != '/')
+        return 0;
+    for (i += 3; i < end; i++)
+        if (url[i] == '/')
+            return 0;
+    return end;
+}
+
 int pb_utm_append(const struct pb_utm_conf *utm, const char *campaign,
                   const char *content, const char *url, size_t len, GString *out)
 {
     const char *values[UTM_FIELDS] = { utm->source, utm->medium, campaign, content, utm->term };
     const char *hash, *query;
-    size_t frag, added = 0;
-    unsigned present;
+    size_t frag, added = 0, slash;
+    unsigned present, todo = 0;
 
     hash = memchr(url, '#', len);
     frag = hash ? (size_t)(hash - url) : len;
     query = memchr(url, '?', frag);
     present = query ? present_keys(query + 1, frag - (size_t)(query + 1 - url)) : 0;
+    for (int f = 0; f < UTM_FIELDS; f++)
+        if (wanted(values[f]) && !(present & (1u << f)))
+            todo |= 1u << f;
+    if (todo == 0) {
+        g_string_append_len(out, url, (gssize)len);
+        return 0;
+    }
 
-    g_string_append_len(out, url, (gssize)frag);
+    slash = empty_path_at(url, query ? (size_t)(query - url) : frag);
+    if (slash > 0) {
+        g_string_append_len(out, url, (gssize)slash);
+        g_string_append_c(out, '/');
+    }
+    g_string_append_len(out, url + slash, (gssize)(frag - slash));
     for (int f = 0; f < UTM_FIELDS; f++) {
-        if (!wanted(values[f]) || (present & (1u << f)))
+        if (!(todo & (1u << f)))
             continue;
         if (added > 0)
             g_string_append_c(out, '&');

@@ -8,6 +8,8 @@
  * pb_link_track(), which decides whether it is tracked; the output is the
  * input with the href values replaced (each by a double-quoted, escaped
  * value) and the pixel inserted, copied in large runs. Nothing else moves.
+ * With milter.honeypot_link a hidden link (link index PB_LINK_HONEYPOT)
+ * goes in next to the pixel (where the pixel would go when there is none).
  *
  * Links are left alone when pb_link_track() says so (not http, tracking
  * domain, unsubscribe URL...), when they carry the no-track attribute, and
@@ -26,6 +28,12 @@
 #define ANCHOR_RAW_MAX 512      /* raw bytes of anchor text looked at */
 #define ANCHOR_MAX 128          /* collapsed anchor text kept */
 
+/* The honeypot link: hidden, out of the tab order and of the
+ * accessibility tree, no text: only software that follows every href
+ * finds it. */
+static const char honeypot_head[] = "<a href=\"";
+static const char honeypot_tail[] =
+    "\" style=\"display:none !important\" aria-hidden=\"true\" tabindex=\"-1\"></a>";
 static const char pixel_head[] = "<img src=\"";
 static const char pixel_tail[] =
     "\" width=\"1\" height=\"1\" alt=\"\" border=\"0\" style=\"height:1px !important;"
@@ -309,14 +317,22 @@ static size_t pixel_offset(const struct pb_conf *conf, const struct collect *c,
     return start;
 }
 
-static int pixel_markup(const struct pb_link_ctx *ctx, GString *pixel)
+/* What goes where the pixel goes: the pixel and/or the honeypot link. */
+static int pixel_markup(const struct pb_link_ctx *ctx, int want_pixel, int want_honeypot,
+                        GString *pixel)
 {
     GString *url = g_string_new(NULL);
-    int rc = pb_link_open_url(ctx, url);
-    if (rc == 0) {
+    int rc = 0;
+    if (want_pixel && (rc = pb_link_open_url(ctx, url)) == 0) {
         g_string_append(pixel, pixel_head);
         append_attr_escaped(pixel, url->str, url->len);
         g_string_append(pixel, pixel_tail);
+    }
+    g_string_truncate(url, 0);
+    if (rc == 0 && want_honeypot && (rc = pb_link_honeypot_url(ctx, url)) == 0) {
+        g_string_append(pixel, honeypot_head);
+        append_attr_escaped(pixel, url->str, url->len);
+        g_string_append(pixel, honeypot_tail);
     }
     g_string_free(url, TRUE);
     return rc;
@@ -358,7 +374,8 @@ int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GStri
 {
     const struct pb_conf *conf = ctx->conf;
     int want_pixel = conf->milter.track_opens && conf->milter.pixel_position != PB_PIXEL_NONE;
-    if (!conf->milter.track_clicks && !want_pixel) {
+    int want_honeypot = conf->milter.honeypot_link;
+    if (!conf->milter.track_clicks && !want_pixel && !want_honeypot) {
         g_string_append_len(out, html, (gssize)len);
         return 0;
     }
@@ -366,12 +383,12 @@ int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GStri
     c.links = g_array_new(FALSE, FALSE, sizeof(struct html_link));
     c.pool = g_string_sized_new(256);
     GString *repl = g_string_sized_new(1024);
-    GString *pixel = want_pixel ? g_string_new(NULL) : NULL;
+    GString *pixel = want_pixel || want_honeypot ? g_string_new(NULL) : NULL;
     int changes = -1;
 
     pb_html_scan_ex(html, len, on_tag, &c, &c.ends_in_text);
     track_links(ctx, html, &c, repl);
-    if (pixel == NULL || pixel_markup(ctx, pixel) == 0)
+    if (pixel == NULL || pixel_markup(ctx, want_pixel, want_honeypot, pixel) == 0)
         changes = splice(html, len, &c, repl, pixel, pixel ? pixel_offset(conf, &c, html, len) : 0,
                          out);
 

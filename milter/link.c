@@ -243,6 +243,8 @@ enum pb_link_verdict pb_link_track(struct pb_link_ctx *ctx, const char *url, siz
     trim(&url, &len);
     if (!pb_url_is_http(url, len))
         return PB_LINK_NOT_HTTP;
+    if (index >= PB_LINK_HONEYPOT)
+        return PB_LINK_TOO_MANY;
     if (pb_url_host(url, len, host, sizeof(host)) != 0)
         return PB_LINK_UNPARSEABLE;
     if (is_tracking_host(ctx->conf, host))
@@ -271,6 +273,24 @@ enum pb_link_verdict pb_link_track(struct pb_link_ctx *ctx, const char *url, siz
         return PB_LINK_TRACKED;
     }
     return st == PB_TOKEN_TOO_LONG ? PB_LINK_TOO_LONG : PB_LINK_UNPARSEABLE;
+}
+
+int pb_link_honeypot_url(const struct pb_link_ctx *ctx, GString *out)
+{
+    struct pb_token tok;
+    char *dest;
+    int rc;
+
+    if (ctx->conf->tracking_url == NULL)
+        return -1;
+    dest = g_strconcat(ctx->conf->tracking_url, "/", NULL);
+    token_init(ctx, PB_TOKEN_CLICK, &tok);
+    tok.link_index = PB_LINK_HONEYPOT;
+    tok.url = dest;
+    tok.url_len = strlen(dest);
+    rc = append_tracked(ctx, &tok, "/c/", "", out->len, out) == PB_TOKEN_OK ? 0 : -1;
+    g_free(dest);
+    return rc;
 }
 
 int pb_link_open_url(const struct pb_link_ctx *ctx, GString *out)

@@ -32,7 +32,8 @@ enum pb_link_verdict {
     PB_LINK_TRACKING_DOMAIN,    /* already points at our tracker */
     PB_LINK_UNSUBSCRIBE,        /* matches an unsubscribe pattern */
     PB_LINK_UNPARSEABLE,        /* not a URL we can sign safely */
-    PB_LINK_TOO_LONG
+    PB_LINK_TOO_LONG,
+    PB_LINK_TOO_MANY            /* index would reach PB_LINK_HONEYPOT: left as is */
 };
 
 /* url: the decoded destination (HTML entities already resolved), not
@@ -43,6 +44,14 @@ enum pb_link_verdict {
 enum pb_link_verdict pb_link_track(struct pb_link_ctx *ctx, const char *url, size_t len,
                                    const char *anchor, size_t anchor_len,
                                    unsigned index, GString *out);
+
+/* The link index of the hidden honeypot link (docs/tokens.md): no person
+ * clicks it, so the tracker counts a click on it as machine traffic. */
+#define PB_LINK_HONEYPOT 0xFFFF
+
+/* Append the honeypot link's click URL (index PB_LINK_HONEYPOT, leading to
+ * the tracking site's front page). 0 on success. */
+int pb_link_honeypot_url(const struct pb_link_ctx *ctx, GString *out);
 
 /* Append the open-pixel URL / the one-click unsubscribe URL. 0 on success. */
 int pb_link_open_url(const struct pb_link_ctx *ctx, GString *out);

@@ -12,7 +12,6 @@
  */
 #include "config.h"
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,29 +25,7 @@
 
 #define RECORD_STOP_MS 2000
 
-struct options {
-    const char *conf_path;
-    const char *socket;         /* -p, or NULL */
-    int foreground, check_only, verbose;
-};
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: " PB_MILTER_NAME " [-c file] [-f] [-n] [-v] [-p socket]\n"
-            "       " PB_MILTER_NAME " -h | --help | -V | --version\n"
-            "  -c file    configuration file (default " PB_DEFAULT_CONF ")\n"
-            "  -f         stay in the foreground and log to stderr\n"
-            "  -n         check the configuration and keys, then exit\n"
-            "  -v         verbose: log debug messages too\n"
-            "  -p socket  listen here instead of milter.socket\n"
-            "             (unix:/path or inet:port@host)\n"
-            "  -h         this help;  -V  version\n"
-            "Signals: SIGUSR1 reloads the configuration and keys; SIGTERM stops.\n"
-            "See postbeacon-milter(8).\n");
-}
-
-static void version(void)
+static void print_version(void)
 {
     unsigned int major = 0, minor = 0, patch = 0;
 
@@ -56,42 +33,23 @@ static void version(void)
     printf(PB_MILTER_NAME " %s (libmilter %u.%u.%u)\n", PACKAGE_VERSION, major, minor, patch);
 }
 
-/* 0 to go on, otherwise exit status + 1 (help and version exit 0). */
-static int parse_options(int argc, char **argv, struct options *opt)
-{
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    int ch;
+/* The command line: the daemons' common options plus -p socket, which
+ * lands in extra_arg. */
+static const struct pb_daemon_cli milter_cli = {
+    .name = PB_MILTER_NAME,
+    .check_what = "the configuration and keys",
+    .extra_option = 'p',
+    .extra_synopsis = " [-p socket]",
+    .extra_help = "  -p socket  listen here instead of milter.socket\n"
+                  "             (unix:/path or inet:port@host)\n",
+    .footer = "Signals: SIGUSR1 reloads the configuration and keys; SIGTERM stops.\n",
+    .print_version = print_version,
+};
 
-    memset(opt, 0, sizeof(*opt));
-    opt->conf_path = PB_DEFAULT_CONF;
-    while ((ch = getopt_long(argc, argv, "c:fnvp:hV", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': opt->conf_path = optarg; break;
-        case 'f': opt->foreground = 1; break;
-        case 'n': opt->check_only = 1; break;
-        case 'v': opt->verbose = 1; break;
-        case 'p': opt->socket = optarg; break;
-        case 'h': usage(stdout); return 1;
-        case 'V': version(); return 1;
-        default: usage(stderr); return 3;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, PB_MILTER_NAME ": unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 3;
-    }
-    return 0;
-}
-
-static int check_config(const struct options *opt)
+static int check_config(const struct pb_daemon_options *opt)
 {
     char err[1024];
-    struct pb_generation *gen = pb_generation_load(opt->conf_path, opt->socket, err,
+    struct pb_generation *gen = pb_generation_load(opt->conf_path, opt->extra_arg, err,
                                                    sizeof(err));
 
     if (gen == NULL) {
@@ -128,7 +86,7 @@ static int open_socket(const struct pb_conf *conf, char *err, size_t errlen)
 }
 
 /* Everything from the pidfile to the threads; 0 on success. */
-static int become_daemon(const struct options *opt, const char *conf_path,
+static int become_daemon(const struct pb_daemon_options *opt, const char *conf_path,
                          const struct pb_conf *conf, char *err, size_t errlen)
 {
     if (!opt->foreground) {
@@ -141,7 +99,7 @@ static int become_daemon(const struct options *opt, const char *conf_path,
                                      err, errlen) != 0
         || pb_record_start(conf, err, errlen) != 0)
         return -1;
-    if (pb_daemon_start_reloader(conf_path, opt->socket, err, errlen) != 0) {
+    if (pb_daemon_start_reloader(conf_path, opt->extra_arg, err, errlen) != 0) {
         pb_record_stop(0);
         return -1;
     }
@@ -157,10 +115,10 @@ static void shut_down(const struct pb_conf *conf)
     pb_daemon_remove_socket(conf->milter.socket);
 }
 
-static int run(const struct options *opt, const char *conf_path)
+static int run(const struct pb_daemon_options *opt, const char *conf_path)
 {
     char err[1024];
-    struct pb_generation *gen = pb_generation_load(conf_path, opt->socket, err, sizeof(err));
+    struct pb_generation *gen = pb_generation_load(conf_path, opt->extra_arg, err, sizeof(err));
     int rc;
 
     if (gen == NULL) {
@@ -198,12 +156,12 @@ static int run(const struct options *opt, const char *conf_path)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
+    struct pb_daemon_options opt;
     char resolved[PATH_MAX];
-    int rc = parse_options(argc, argv, &opt);
+    int rc = pb_daemon_parse_options(argc, argv, &milter_cli, &opt);
 
-    if (rc != 0)
-        return rc - 1;
+    if (rc != PB_DAEMON_GO_ON)
+        return rc;
     pb_log_init(PB_MILTER_NAME, 1, NULL);
     pb_log_set_verbose(opt.verbose);
     if (opt.check_only)

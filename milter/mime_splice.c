@@ -8,14 +8,16 @@
  * those ranges replaced: headers, boundaries, preamble, epilogue and all
  * other parts stay byte for byte as they came.
  *
- * Per-thread scratch buffers are reused from message to message, so the
- * hot path allocates little beyond what GMime needs for the tree.
+ * Scratch buffers are reused from message to message (a pool, pool.h:
+ * libmilter's worker threads come and go), so the hot path allocates
+ * little beyond what GMime needs for the tree.
  */
 #include <string.h>
 #include <gmime/gmime.h>
 #include "rewrite.h"
 #include "mime_parts.h"
 #include "mime_codec.h"
+#include "pool.h"
 
 /* Scratch buffers above this size are given back after the message. */
 #define SCRATCH_KEEP (1024 * 1024)
@@ -72,14 +74,15 @@ static void scratch_free(gpointer data)
     g_free(s);
 }
 
-static GPrivate scratch_key = G_PRIVATE_INIT(scratch_free);
+/* As many as messages are rewritten at once, a few more for bursts. */
+static struct pb_pool scratch_pool = { .keep = 32, .free_fn = scratch_free };
 
 static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
                               gpointer user_data);
 
-static struct scratch *scratch_get(void)
+static struct scratch *scratch_take(void)
 {
-    struct scratch *s = g_private_get(&scratch_key);
+    struct scratch *s = pb_pool_take(&scratch_pool);
     if (s == NULL) {
         s = g_new0(struct scratch, 1);
         s->msg = g_byte_array_new();
@@ -88,7 +91,6 @@ static struct scratch *scratch_get(void)
         s->encoded = g_string_sized_new(64 * 1024);
         s->options = g_mime_parser_options_new();
         g_mime_parser_options_set_warning_callback(s->options, on_parser_warning, &s->issue);
-        g_private_set(&scratch_key, s);
     }
     return s;
 }
@@ -338,7 +340,7 @@ enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, si
     g_string_truncate(out_body, 0);
     g_once(&gmime_once, init_gmime, NULL);
 
-    struct scratch *s = scratch_get();
+    struct scratch *s = scratch_take();
     g_byte_array_set_size(s->msg, (guint)len);
     if (len > 0)
         memcpy(s->msg->data, msg, len);
@@ -358,5 +360,6 @@ enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, si
         g_string_truncate(out_body, 0);
     }
     scratch_trim(s);
+    pb_pool_give(&scratch_pool, s);
     return result;
 }

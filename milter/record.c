@@ -15,6 +15,14 @@
  *   queue full    the submitting thread appends the whole queue plus its
  *                 record to the journal (one fsync), keeping their order.
  *
+ * Live sends go as EVALSHA (the script's SHA1 instead of its 1.5 kB, so
+ * Redis parses 40 bytes, not the script, per record); the queue and the
+ * journal keep the EVAL form. A NOSCRIPT reply (a new or restarted Redis,
+ * SCRIPT FLUSH) makes the writer send the rest of that batch, from the
+ * first NOSCRIPT on, as EVAL, which puts the script back in Redis' cache;
+ * records of the batch that had gone through are then seen again as
+ * known event ids and written once.
+ *
  * A Redis error reply that says "not now" (OOM, BUSY, LOADING, READONLY,
  * MISCONF, ...) counts as Redis down: the command is journaled and retried
  * later. Any other error reply means the command itself is broken; it is
@@ -34,49 +42,16 @@
 #include <hiredis/hiredis.h>
 #include "journal.h"
 #include "log.h"
-#include "record.h"
+#include "record_int.h"
 #include "redis_conn.h"
 
-#define BATCH_MAX 64                /* commands per pipeline round trip */
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define IDLE_WAKE_US G_USEC_PER_SEC /* journal fsync ("second") when idle */
 /* How long the first queued record waits for others to share its round
  * trip: one wake-up and one Redis round trip per batch instead of per
  * message keeps the recorder's share of a busy mail server small. */
 #define LINGER_US 20000
 
-/* One queued command, RESP bytes. */
-struct item {
-    size_t len;
-    char data[];
-};
-
-static struct recorder {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;        /* CLOCK_MONOTONIC */
-    GQueue queue;               /* struct item *, oldest first */
-    struct pb_journal *journal; /* NULL when none is configured */
-    struct pb_record_stats stats;
-    pthread_t thread;
-    int running, stopping;
-    gint64 stop_deadline;       /* monotonic us */
-    gint64 first_queued_us;     /* when the queue last became non-empty */
-
-    struct pb_redis_conf redis; /* copied at start; journal unused */
-    char *target;               /* where Redis is, for log lines */
-} rec_state = { .lock = PTHREAD_MUTEX_INITIALIZER, .queue = G_QUEUE_INIT };
-
-/* The writer thread's own state. */
-struct writer {
-    redisContext *ctx;
-    int backoff_ms;
-    gint64 next_connect_us;
-    int down_logged;            /* "unreachable" said for this outage */
-    int up_logged;              /* "connected" said since then */
-    int replay_broken;          /* the journal cannot be read: stop trying */
-    unsigned long replayed_run; /* records replayed since the last connect */
-};
+struct recorder pb_recorder = { .lock = PTHREAD_MUTEX_INITIALIZER, .queue = G_QUEUE_INIT };
 
 static struct item *item_new(const char *data, size_t len)
 {
@@ -99,7 +74,7 @@ static size_t journal_items(struct item **items, size_t n)
     const char **recs;
     size_t *lens, done;
 
-    if (rec_state.journal == NULL || n == 0)
+    if (pb_recorder.journal == NULL || n == 0)
         return 0;
     recs = g_new(const char *, n);
     lens = g_new(size_t, n);
@@ -107,7 +82,7 @@ static size_t journal_items(struct item **items, size_t n)
         recs[i] = items[i]->data;
         lens[i] = items[i]->len;
     }
-    done = pb_journal_append_many(rec_state.journal, recs, lens, n);
+    done = pb_journal_append_many(pb_recorder.journal, recs, lens, n);
     if (done < n) {
         static struct pb_log_limit lim;
         pb_log_limited(&lim, 6, LOG_ERR, "journal: append failed: %s", strerror(errno));
@@ -126,10 +101,10 @@ static void journal_or_drop(struct item **items, size_t n)
 
     for (size_t i = done; i < n; i++)
         g_free(items[i]);
-    pthread_mutex_lock(&rec_state.lock);
-    rec_state.stats.journaled += done;
-    rec_state.stats.dropped += n - done;
-    pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_lock(&pb_recorder.lock);
+    pb_recorder.stats.journaled += done;
+    pb_recorder.stats.dropped += n - done;
+    pthread_mutex_unlock(&pb_recorder.lock);
     if (done < n) {
         static struct pb_log_limit lim;
         pb_log_limited(&lim, 6, LOG_ERR, "record: %zu send record(s) lost", n - done);
@@ -140,121 +115,22 @@ static void journal_or_drop(struct item **items, size_t n)
  * queue is empty afterwards. */
 static int journal_queue_locked(void)
 {
-    guint n = g_queue_get_length(&rec_state.queue);
+    guint n = g_queue_get_length(&pb_recorder.queue);
     struct item **items;
     size_t done;
 
-    if (n == 0 || rec_state.journal == NULL)
+    if (n == 0 || pb_recorder.journal == NULL)
         return n == 0 ? 0 : -1;
     items = g_new(struct item *, n);
     n = 0;
-    for (GList *l = rec_state.queue.head; l; l = l->next)
+    for (GList *l = pb_recorder.queue.head; l; l = l->next)
         items[n++] = l->data;
     done = journal_items(items, n);
     for (size_t i = 0; i < done; i++)
-        g_queue_pop_head(&rec_state.queue);
-    rec_state.stats.journaled += done;
+        g_queue_pop_head(&pb_recorder.queue);
+    pb_recorder.stats.journaled += done;
     g_free(items);
     return done == n ? 0 : -1;
-}
-
-/* ---- the Redis connection ---------------------------------------------- */
-
-/*
- * Log lines: "unreachable" once per outage (an outage ends with the first
- * command Redis accepts), "connected" once per connection after it. So a
- * Redis that accepts connections but refuses writes (OOM) logs two lines,
- * not one pair per retry.
- */
-static void writer_down(struct writer *w, const char *reason)
-{
-    char why[256];
-
-    snprintf(why, sizeof(why), "%s", reason && reason[0] ? reason : "connection lost");
-    if (w->ctx) {
-        redisFree(w->ctx);      /* reason may point into it: copied above */
-        w->ctx = NULL;
-    }
-    w->next_connect_us = g_get_monotonic_time() + (gint64)w->backoff_ms * 1000;
-    w->backoff_ms = MIN(w->backoff_ms * 2, BACKOFF_MAX_MS);
-    pthread_mutex_lock(&rec_state.lock);
-    rec_state.stats.redis_up = 0;
-    pthread_mutex_unlock(&rec_state.lock);
-    if (!w->down_logged) {
-        pb_log(LOG_WARNING, "redis: %s unreachable (%s), %s", rec_state.target, why,
-               rec_state.journal ? "journaling" : "queueing in memory (no journal)");
-        w->down_logged = 1;
-        w->up_logged = 0;
-    }
-}
-
-/* Redis answered a command: the outage, if any, is over. */
-static void writer_healthy(struct writer *w)
-{
-    w->backoff_ms = BACKOFF_MIN_MS;
-    w->down_logged = 0;
-}
-
-static void writer_connect(struct writer *w)
-{
-    char why[256];
-    redisContext *ctx = pb_redis_connect(&rec_state.redis, why, sizeof(why));
-
-    if (ctx == NULL) {
-        writer_down(w, why);
-        return;
-    }
-    w->ctx = ctx;
-    w->replayed_run = 0;
-    pthread_mutex_lock(&rec_state.lock);
-    rec_state.stats.redis_up = 1;
-    pthread_mutex_unlock(&rec_state.lock);
-    if (!w->up_logged)
-        pb_log(LOG_INFO, "redis: connected to %s", rec_state.target);
-    w->up_logged = 1;
-}
-
-/*
- * Send items[0..n) pipelined. Returns how many from the start are settled
- * (written, or rejected for good and counted in *rejected); fewer than n
- * means the connection failed or Redis refused writes, and is now closed.
- */
-static size_t pipeline(struct writer *w, struct item **items, size_t n,
-                       unsigned long *written, unsigned long *rejected)
-{
-    static struct pb_log_limit reject_lim;
-    size_t i;
-
-    *written = *rejected = 0;
-    for (i = 0; i < n; i++)
-        if (redisAppendFormattedCommand(w->ctx, items[i]->data, items[i]->len) != REDIS_OK) {
-            writer_down(w, w->ctx->errstr);
-            return 0;
-        }
-    for (i = 0; i < n; i++) {
-        redisReply *reply = NULL;
-        if (redisGetReply(w->ctx, (void **)&reply) != REDIS_OK || reply == NULL) {
-            writer_down(w, w->ctx->err ? w->ctx->errstr : "no reply");
-            break;
-        }
-        if (reply->type == REDIS_REPLY_ERROR && pb_redis_error_is_transient(reply->str)) {
-            char why[256];
-            snprintf(why, sizeof(why), "%s", reply->str);
-            freeReplyObject(reply);
-            writer_down(w, why);
-            break;
-        }
-        writer_healthy(w);
-        if (reply->type == REDIS_REPLY_ERROR) {
-            pb_log_limited(&reject_lim, 6, LOG_ERR, "redis: send record rejected, dropped: %s",
-                           reply->str);
-            (*rejected)++;
-        } else {
-            (*written)++;
-        }
-        freeReplyObject(reply);
-    }
-    return i;
 }
 
 /* ---- the writer thread ------------------------------------------------- */
@@ -272,7 +148,7 @@ static void wait_until_locked(gint64 deadline_us)
                   + (deadline_us - now_us);
     ts.tv_sec = (time_t)(deadline_us / G_USEC_PER_SEC);
     ts.tv_nsec = (long)(deadline_us % G_USEC_PER_SEC) * 1000;
-    pthread_cond_timedwait(&rec_state.wake, &rec_state.lock, &ts);
+    pthread_cond_timedwait(&pb_recorder.wake, &pb_recorder.lock, &ts);
 }
 
 static int copy_record(void *arg, const char *rec, size_t len)
@@ -285,7 +161,7 @@ static int copy_record(void *arg, const char *rec, size_t len)
 
 static int stop_due(void)
 {
-    return rec_state.stopping && g_get_monotonic_time() >= rec_state.stop_deadline;
+    return pb_recorder.stopping && g_get_monotonic_time() >= pb_recorder.stop_deadline;
 }
 
 /* Replay the journal in pipelined batches until it is empty, Redis fails
@@ -294,10 +170,10 @@ static void writer_replay(struct writer *w)
 {
     GPtrArray *batch = g_ptr_array_new_with_free_func(g_free);
 
-    while (w->ctx && pb_journal_backlog(rec_state.journal) > 0 && !stop_due()) {
+    while (w->ctx && pb_journal_backlog(pb_recorder.journal) > 0 && !stop_due()) {
         unsigned long written, rejected;
         size_t settled;
-        long n = pb_journal_peek(rec_state.journal, BATCH_MAX, copy_record, batch);
+        long n = pb_journal_peek(pb_recorder.journal, BATCH_MAX, copy_record, batch);
 
         if (n <= 0) {
             pb_log(LOG_ERR, "journal: cannot read (%s); replay stopped until restart",
@@ -305,18 +181,18 @@ static void writer_replay(struct writer *w)
             w->replay_broken = 1;
             break;
         }
-        settled = pipeline(w, (struct item **)batch->pdata, batch->len, &written, &rejected);
-        if (pb_journal_consume(rec_state.journal, settled, settled < batch->len) != 0)
+        settled = pb_writer_pipeline(w, (struct item **)batch->pdata, batch->len, &written, &rejected);
+        if (pb_journal_consume(pb_recorder.journal, settled, settled < batch->len) != 0)
             pb_log(LOG_ERR, "journal: cannot drop replayed records: %s", strerror(errno));
-        pthread_mutex_lock(&rec_state.lock);
-        rec_state.stats.replayed += written;
-        rec_state.stats.dropped += rejected;
-        pthread_mutex_unlock(&rec_state.lock);
+        pthread_mutex_lock(&pb_recorder.lock);
+        pb_recorder.stats.replayed += written;
+        pb_recorder.stats.dropped += rejected;
+        pthread_mutex_unlock(&pb_recorder.lock);
         w->replayed_run += written;
         g_ptr_array_set_size(batch, 0);
     }
     g_ptr_array_free(batch, TRUE);
-    if (w->replayed_run > 0 && pb_journal_backlog(rec_state.journal) == 0) {
+    if (w->replayed_run > 0 && pb_journal_backlog(pb_recorder.journal) == 0) {
         pb_log(LOG_INFO, "journal: replayed %lu records", w->replayed_run);
         w->replayed_run = 0;
     }
@@ -326,14 +202,14 @@ static void writer_replay(struct writer *w)
 static void writer_send(struct writer *w, struct item **items, size_t n)
 {
     unsigned long written, rejected;
-    size_t settled = pipeline(w, items, n, &written, &rejected);
+    size_t settled = pb_writer_pipeline(w, items, n, &written, &rejected);
 
     for (size_t i = 0; i < settled; i++)
         g_free(items[i]);
-    pthread_mutex_lock(&rec_state.lock);
-    rec_state.stats.written += written;
-    rec_state.stats.dropped += rejected;
-    pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_lock(&pb_recorder.lock);
+    pb_recorder.stats.written += written;
+    pb_recorder.stats.dropped += rejected;
+    pthread_mutex_unlock(&pb_recorder.lock);
     if (settled < n)
         journal_or_drop(items + settled, n - settled);
 }
@@ -341,9 +217,9 @@ static void writer_send(struct writer *w, struct item **items, size_t n)
 /* When stopping: leave once nothing more can or should go to Redis now. */
 static int writer_finished(const struct writer *w)
 {
-    return rec_state.stopping
-        && (g_queue_is_empty(&rec_state.queue) || w->ctx == NULL || stop_due()
-            || (rec_state.journal && pb_journal_backlog(rec_state.journal) > 0));
+    return pb_recorder.stopping
+        && (g_queue_is_empty(&pb_recorder.queue) || w->ctx == NULL || stop_due()
+            || (pb_recorder.journal && pb_journal_backlog(pb_recorder.journal) > 0));
 }
 
 /* One step of the writer loop; called and returns with the lock held. */
@@ -358,39 +234,39 @@ static void writer_step(struct writer *w)
             wait_until_locked(w->next_connect_us);
             return;
         }
-        pthread_mutex_unlock(&rec_state.lock);
-        writer_connect(w);
-        pthread_mutex_lock(&rec_state.lock);
+        pthread_mutex_unlock(&pb_recorder.lock);
+        pb_writer_connect(w);
+        pthread_mutex_lock(&pb_recorder.lock);
         return;
     }
-    if (rec_state.journal && !w->replay_broken && pb_journal_backlog(rec_state.journal) > 0) {
-        pthread_mutex_unlock(&rec_state.lock);
+    if (pb_recorder.journal && !w->replay_broken && pb_journal_backlog(pb_recorder.journal) > 0) {
+        pthread_mutex_unlock(&pb_recorder.lock);
         writer_replay(w);
-        pthread_mutex_lock(&rec_state.lock);
+        pthread_mutex_lock(&pb_recorder.lock);
         return;
     }
-    if (g_queue_is_empty(&rec_state.queue)) {
+    if (g_queue_is_empty(&pb_recorder.queue)) {
         wait_until_locked(g_get_monotonic_time() + IDLE_WAKE_US);
-        if (g_queue_is_empty(&rec_state.queue) && rec_state.journal) {
-            pthread_mutex_unlock(&rec_state.lock);
-            if (pb_journal_sync(rec_state.journal) != 0)
+        if (g_queue_is_empty(&pb_recorder.queue) && pb_recorder.journal) {
+            pthread_mutex_unlock(&pb_recorder.lock);
+            if (pb_journal_sync(pb_recorder.journal) != 0)
                 pb_log(LOG_ERR, "journal: fsync: %s", strerror(errno));
-            pthread_mutex_lock(&rec_state.lock);
+            pthread_mutex_lock(&pb_recorder.lock);
         }
         return;
     }
-    if (!rec_state.stopping && g_queue_get_length(&rec_state.queue) < BATCH_MAX
-        && g_get_monotonic_time() < rec_state.first_queued_us + LINGER_US) {
-        wait_until_locked(rec_state.first_queued_us + LINGER_US);
+    if (!pb_recorder.stopping && g_queue_get_length(&pb_recorder.queue) < BATCH_MAX
+        && g_get_monotonic_time() < pb_recorder.first_queued_us + LINGER_US) {
+        wait_until_locked(pb_recorder.first_queued_us + LINGER_US);
         return;
     }
-    while (n < BATCH_MAX && !g_queue_is_empty(&rec_state.queue))
-        batch[n++] = g_queue_pop_head(&rec_state.queue);
-    if (!g_queue_is_empty(&rec_state.queue))
-        rec_state.first_queued_us = 0;   /* the rest goes out without lingering */
-    pthread_mutex_unlock(&rec_state.lock);
+    while (n < BATCH_MAX && !g_queue_is_empty(&pb_recorder.queue))
+        batch[n++] = g_queue_pop_head(&pb_recorder.queue);
+    if (!g_queue_is_empty(&pb_recorder.queue))
+        pb_recorder.first_queued_us = 0;   /* the rest goes out without lingering */
+    pthread_mutex_unlock(&pb_recorder.lock);
     writer_send(w, batch, n);
-    pthread_mutex_lock(&rec_state.lock);
+    pthread_mutex_lock(&pb_recorder.lock);
 }
 
 static void *writer_main(void *unused)
@@ -398,18 +274,20 @@ static void *writer_main(void *unused)
     struct writer w = { .backoff_ms = BACKOFF_MIN_MS };
 
     (void)unused;
-    pthread_mutex_lock(&rec_state.lock);
+    w.sha_cmd = g_string_sized_new(1024);
+    pthread_mutex_lock(&pb_recorder.lock);
     while (!writer_finished(&w))
         writer_step(&w);
     if (journal_queue_locked() != 0) {
-        guint lost = g_queue_get_length(&rec_state.queue);
-        rec_state.stats.dropped += lost;
-        g_queue_clear_full(&rec_state.queue, g_free);
+        guint lost = g_queue_get_length(&pb_recorder.queue);
+        pb_recorder.stats.dropped += lost;
+        g_queue_clear_full(&pb_recorder.queue, g_free);
         pb_log(LOG_ERR, "record: %u send record(s) lost at stop", lost);
     }
-    pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_unlock(&pb_recorder.lock);
     if (w.ctx)
         redisFree(w.ctx);
+    g_string_free(w.sha_cmd, TRUE);
     return NULL;
 }
 
@@ -417,21 +295,21 @@ static void *writer_main(void *unused)
 
 static void free_settings(void)
 {
-    struct pb_redis_conf *rc = &rec_state.redis;
+    struct pb_redis_conf *rc = &pb_recorder.redis;
 
     g_free(rc->host);
     g_free(rc->socket);
     g_free(rc->password);
     g_free(rc->prefix);
-    g_free(rec_state.target);
+    g_free(pb_recorder.target);
     memset(rc, 0, sizeof(*rc));
-    rec_state.target = NULL;
+    pb_recorder.target = NULL;
 }
 
 /* Our own copy: the daemon may free or reload its configuration. */
 static void copy_settings(const struct pb_redis_conf *from)
 {
-    struct pb_redis_conf *rc = &rec_state.redis;
+    struct pb_redis_conf *rc = &pb_recorder.redis;
 
     *rc = *from;
     rc->host = g_strdup(from->host);
@@ -440,7 +318,7 @@ static void copy_settings(const struct pb_redis_conf *from)
     rc->prefix = g_strdup(from->prefix ? from->prefix : "pb:");
     rc->journal = NULL;
     rc->queue_max = MAX(from->queue_max, 1);
-    rec_state.target = pb_redis_target(rc);
+    pb_recorder.target = pb_redis_target(rc);
 }
 
 int pb_record_start(const struct pb_conf *conf, char *errbuf, size_t errlen)
@@ -450,44 +328,48 @@ int pb_record_start(const struct pb_conf *conf, char *errbuf, size_t errlen)
     sigset_t all, old;
     int err;
 
-    if (rec_state.running) {
+    if (pb_recorder.running) {
         snprintf(errbuf, errlen, "record: already started");
         return -1;
     }
-    rec_state.journal = NULL;
+    pb_recorder.journal = NULL;
     if (rc->journal && rc->journal[0]) {
-        rec_state.journal = pb_journal_open(rc->journal, rc->journal_fsync, errbuf, errlen);
-        if (rec_state.journal == NULL)
+        pb_recorder.journal = pb_journal_open(rc->journal, rc->journal_fsync, errbuf, errlen);
+        if (pb_recorder.journal == NULL)
             return -1;
-        if (pb_journal_backlog(rec_state.journal) > 0)
+        if (pb_journal_backlog(pb_recorder.journal) > 0)
             pb_log(LOG_INFO, "journal: %zu records waiting in %s",
-                   pb_journal_backlog(rec_state.journal), rc->journal);
+                   pb_journal_backlog(pb_recorder.journal), rc->journal);
     } else {
         pb_log(LOG_WARNING, "redis.journal not set: send records are lost while Redis is down");
     }
     copy_settings(rc);
-    memset(&rec_state.stats, 0, sizeof(rec_state.stats));
-    rec_state.stopping = 0;
+    pb_recorder.kept.msg_days = rc->retention_days;
+    pb_recorder.kept.stream_maxlen = conf->tracker.stream_maxlen;
+    pb_recorder.kept.stream_max_age_days = conf->tracker.stream_max_age_days;
+    pb_event_sent_sha(pb_recorder.sha);
+    memset(&pb_recorder.stats, 0, sizeof(pb_recorder.stats));
+    pb_recorder.stopping = 0;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&rec_state.wake, &attr);
+    pthread_cond_init(&pb_recorder.wake, &attr);
     pthread_condattr_destroy(&attr);
 
     /* The writer takes no signals: they belong to the daemon's handler, and
      * a write to a closed Redis socket must give EPIPE, not kill us. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&rec_state.thread, NULL, writer_main, NULL);
+    err = pthread_create(&pb_recorder.thread, NULL, writer_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
         snprintf(errbuf, errlen, "record: cannot start writer thread: %s", strerror(err));
-        pthread_cond_destroy(&rec_state.wake);
-        pb_journal_close(rec_state.journal);
-        rec_state.journal = NULL;
+        pthread_cond_destroy(&pb_recorder.wake);
+        pb_journal_close(pb_recorder.journal);
+        pb_recorder.journal = NULL;
         free_settings();
         return -1;
     }
-    rec_state.running = 1;
+    pb_recorder.running = 1;
     return 0;
 }
 
@@ -497,16 +379,16 @@ static int overflow_locked(struct item *it)
 {
     static struct pb_log_limit lim;
 
-    unsigned long before = rec_state.stats.journaled;
+    unsigned long before = pb_recorder.stats.journaled;
     int rc = -1;
 
     pb_log_limited(&lim, 1, LOG_WARNING, "record: queue full (%d), journaling",
-                   rec_state.redis.queue_max);
+                   pb_recorder.redis.queue_max);
     if (journal_queue_locked() == 0 && journal_items(&it, 1) == 1) {
-        rec_state.stats.journaled++;
+        pb_recorder.stats.journaled++;
         rc = 0;
     }
-    rec_state.stats.overflowed += rec_state.stats.journaled - before;
+    pb_recorder.stats.overflowed += pb_recorder.stats.journaled - before;
     return rc;
 }
 
@@ -515,76 +397,76 @@ void pb_record_submit(const struct pb_sent_record *rec)
     GString *cmd = g_string_sized_new(2048);
     struct item *it;
 
-    pthread_mutex_lock(&rec_state.lock);
-    if (!rec_state.running || rec_state.stopping) {
+    pthread_mutex_lock(&pb_recorder.lock);
+    if (!pb_recorder.running || pb_recorder.stopping) {
         static struct pb_log_limit lim;
-        rec_state.stats.dropped++;
-        pthread_mutex_unlock(&rec_state.lock);
+        pb_recorder.stats.dropped++;
+        pthread_mutex_unlock(&pb_recorder.lock);
         pb_log_limited(&lim, 1, LOG_ERR, "record: not running; send record lost");
         g_string_free(cmd, TRUE);
         return;
     }
-    pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_unlock(&pb_recorder.lock);
 
     /* prefix and retention do not change while running */
-    pb_event_sent_command(rec_state.redis.prefix, rec_state.redis.retention_days, rec, cmd);
+    pb_event_sent_command_kept(pb_recorder.redis.prefix, &pb_recorder.kept, rec, cmd);
     it = item_new(cmd->str, cmd->len);
     g_string_free(cmd, TRUE);
 
-    pthread_mutex_lock(&rec_state.lock);
-    rec_state.stats.submitted++;
-    if (g_queue_get_length(&rec_state.queue) < (guint)rec_state.redis.queue_max) {
+    pthread_mutex_lock(&pb_recorder.lock);
+    pb_recorder.stats.submitted++;
+    if (g_queue_get_length(&pb_recorder.queue) < (guint)pb_recorder.redis.queue_max) {
         /* wake the writer for the first record of a batch and for a full one */
-        if (g_queue_is_empty(&rec_state.queue))
-            rec_state.first_queued_us = g_get_monotonic_time();
-        g_queue_push_tail(&rec_state.queue, it);
-        if (g_queue_get_length(&rec_state.queue) == 1
-            || g_queue_get_length(&rec_state.queue) == BATCH_MAX)
-            pthread_cond_signal(&rec_state.wake);
+        if (g_queue_is_empty(&pb_recorder.queue))
+            pb_recorder.first_queued_us = g_get_monotonic_time();
+        g_queue_push_tail(&pb_recorder.queue, it);
+        if (g_queue_get_length(&pb_recorder.queue) == 1
+            || g_queue_get_length(&pb_recorder.queue) == BATCH_MAX)
+            pthread_cond_signal(&pb_recorder.wake);
     } else if (overflow_locked(it) != 0) {
         static struct pb_log_limit lim;
-        rec_state.stats.dropped++;
+        pb_recorder.stats.dropped++;
         g_free(it);
         pb_log_limited(&lim, 6, LOG_ERR, "record: queue full and journal failing; send record lost");
     }
-    pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_unlock(&pb_recorder.lock);
 }
 
 void pb_record_stop(int timeout_ms)
 {
     struct pb_record_stats st;
 
-    pthread_mutex_lock(&rec_state.lock);
-    if (!rec_state.running) {
-        pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_lock(&pb_recorder.lock);
+    if (!pb_recorder.running) {
+        pthread_mutex_unlock(&pb_recorder.lock);
         return;
     }
-    rec_state.stopping = 1;
-    rec_state.stop_deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
-    pthread_cond_signal(&rec_state.wake);
-    pthread_mutex_unlock(&rec_state.lock);
+    pb_recorder.stopping = 1;
+    pb_recorder.stop_deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
+    pthread_cond_signal(&pb_recorder.wake);
+    pthread_mutex_unlock(&pb_recorder.lock);
 
-    pthread_join(rec_state.thread, NULL);
+    pthread_join(pb_recorder.thread, NULL);
     pb_record_stats(&st);
     pb_log(LOG_INFO, "record: stopped (written %lu, replayed %lu, journaled %lu, "
            "dropped %lu, backlog %zu)", st.written, st.replayed, st.journaled,
            st.dropped, st.backlog);
-    pthread_mutex_lock(&rec_state.lock);
-    pb_journal_close(rec_state.journal);
-    rec_state.journal = NULL;
-    pthread_cond_destroy(&rec_state.wake);
+    pthread_mutex_lock(&pb_recorder.lock);
+    pb_journal_close(pb_recorder.journal);
+    pb_recorder.journal = NULL;
+    pthread_cond_destroy(&pb_recorder.wake);
     free_settings();
-    rec_state.running = 0;
-    rec_state.stopping = 0;
-    rec_state.stats.redis_up = 0;
-    pthread_mutex_unlock(&rec_state.lock);
+    pb_recorder.running = 0;
+    pb_recorder.stopping = 0;
+    pb_recorder.stats.redis_up = 0;
+    pthread_mutex_unlock(&pb_recorder.lock);
 }
 
 void pb_record_stats(struct pb_record_stats *out)
 {
-    pthread_mutex_lock(&rec_state.lock);
-    *out = rec_state.stats;
-    out->backlog = rec_state.journal ? pb_journal_backlog(rec_state.journal) : 0;
-    out->queued = g_queue_get_length(&rec_state.queue);
-    pthread_mutex_unlock(&rec_state.lock);
+    pthread_mutex_lock(&pb_recorder.lock);
+    *out = pb_recorder.stats;
+    out->backlog = pb_recorder.journal ? pb_journal_backlog(pb_recorder.journal) : 0;
+    out->queued = g_queue_get_length(&pb_recorder.queue);
+    pthread_mutex_unlock(&pb_recorder.lock);
 }

@@ -16,22 +16,8 @@
 #include <check.h>
 #include "testutil.h"
 #include "testutil_mime.h"
+#include "check_mime_run.h"
 #include "rewrite.h"
-
-static struct pb_conf conf;
-static struct pb_keyring ring;
-
-static void setup(void)
-{
-    tu_mime_conf(&conf);
-    tu_test_keyring(&ring);
-}
-
-static void teardown(void)
-{
-    pb_conf_free(&conf);
-    pb_keys_free(&ring);
-}
 
 struct tally {
     unsigned files, messages, by_result[PB_MIME_ERROR + 1];
@@ -46,27 +32,15 @@ static int check_rewrite(const char *name, const GString *msg, size_t body_off,
                          const GString *body)
 {
     char why[512];
+    struct tu_outline *a;
     GString *new_msg = g_string_new_len(msg->str, (gssize)body_off);
     g_string_append_len(new_msg, body->str, (gssize)body->len);
-    struct tu_outline *a = tu_outline(msg->str, msg->len);
-    struct tu_outline *b = tu_outline(new_msg->str, new_msg->len);
-    ck_assert_msg(a != NULL && b != NULL, "%s: GMime cannot parse the rewrite", name);
-    ck_assert_msg(a->leaves == b->leaves && a->texts->len == b->texts->len,
-                  "%s: parts changed (%u -> %u)", name, a->leaves, b->leaves);
+    int tracked = mime_check_parts(name, msg, new_msg, &a);
     int changed = tu_same_outside_text(msg->str + body_off, msg->len - body_off, body->str,
                                        body->len, (const char *const *)a->boundaries->pdata,
                                        a->top_text, why, sizeof(why));
     ck_assert_msg(changed > 0, "%s: %s", name, changed < 0 ? why : "rewritten, nothing changed");
-    int tracked = 0;
-    for (guint i = 0; i < a->texts->len; i++) {
-        const struct tu_text_part *x = a->texts->pdata[i], *y = b->texts->pdata[i];
-        int n = tu_check_tracked(&conf, &ring, x->data->str, x->data->len, y->data->str,
-                                 y->data->len, NULL, NULL, why, sizeof(why));
-        ck_assert_msg(n >= 0, "%s, text part %u: %s", name, i, why);
-        tracked += n;
-    }
     tu_outline_free(a);
-    tu_outline_free(b);
     g_string_free(new_msg, TRUE);
     return tracked;
 }
@@ -77,7 +51,7 @@ static enum pb_mime_result check_message(struct tally *t, const char *name, cons
     char why[256];
     size_t body_off = tu_body_offset(msg->str, msg->len);
     GString *body = g_string_new(NULL);
-    tu_link_ctx(&ctx, &conf, &ring);
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
     enum pb_mime_result rc = pb_mime_rewrite(&ctx, msg->str, msg->len, body_off, body,
                                              why, sizeof(why));
     ck_assert_msg(rc <= PB_MIME_ERROR, "%s: result %d", name, rc);
@@ -264,7 +238,7 @@ static Suite *corpus_suite(void)
 {
     Suite *s = suite_create("corpus");
     TCase *tc = tcase_create("rewrite");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_corpus_mime);
     tcase_add_test(tc, test_corpus_html);
@@ -275,9 +249,5 @@ static Suite *corpus_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(corpus_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return mime_run_suite(corpus_suite());
 }

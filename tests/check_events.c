@@ -111,21 +111,16 @@ static long long run_command(redisContext *c, const GString *cmd)
 /* The whole stream: an array of entries, each [id, [field, value, ...]]. */
 redisReply *stream_all(redisContext *c)
 {
-    redisReply *r = rcmd(c, "XRANGE pb:events - +");
+    redisReply *r = tu_stream_range(c, "pb:events");
 
-    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_msg(r != NULL, "XRANGE pb:events: no array");
     return r;
 }
 
 /* Field of a stream entry, or NULL. */
 const char *entry_field(const redisReply *entry, const char *name)
 {
-    const redisReply *kv = entry->element[1];
-
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (strcmp(kv->element[i]->str, name) == 0)
-            return kv->element[i + 1]->str;
-    return NULL;
+    return tu_stream_field(entry, name);
 }
 
 void sample_record(struct pb_sent_record *rec, unsigned n, int with_contact)

@@ -18,21 +18,6 @@
 #include "rewrite.h"
 #include "testutil.h"
 
-static struct pb_conf conf;
-static struct pb_keyring ring;
-
-static void setup(void)
-{
-    tu_test_conf(&conf);
-    tu_test_keyring(&ring);
-}
-
-static void teardown(void)
-{
-    pb_conf_free(&conf);
-    pb_keys_free(&ring);
-}
-
 /* ---- what a rewrite did, link by link ------------------------------ */
 
 struct href {
@@ -101,8 +86,8 @@ static GArray *verify_rewrite(const char *in, size_t in_len, const char *out, si
     GArray *hi = hrefs(in, in_len), *ho = hrefs(out, out_len);
     GArray *tracked = g_array_new(FALSE, TRUE, sizeof(struct tracked));
     g_array_set_clear_func(tracked, tracked_clear);
-    GString *undo = g_string_new(NULL);
-    size_t pos = 0;
+    struct tu_undo u;
+    tu_undo_start(&u, &tu_conf, &tu_ring, out);
     ck_assert_uint_eq(hi->len, ho->len);
     for (guint i = 0; i < hi->len; i++) {
         struct href *a = &g_array_index(hi, struct href, i), *b = &g_array_index(ho, struct href, i);
@@ -112,19 +97,14 @@ static GArray *verify_rewrite(const char *in, size_t in_len, const char *out, si
             continue;
         ck_assert_msg(out[b->span_off] == '"', "rewritten value not double-quoted");
         ck_assert_ptr_nonnull(a->value);
+        ck_assert_ptr_nonnull(b->value);
         struct tracked t = { .in_mso = b->in_mso };
-        t.dest = tu_click_dest(&conf, &ring, b->value, strlen(b->value), &t.index);
-        ck_assert_msg(t.dest != NULL, "href %s is not a valid click URL", b->value);
-        char *want = tu_strip_utm(g_strstrip(a->value)), *got = tu_strip_utm(t.dest);
-        ck_assert_str_eq(got, want);
-        free(want);
-        free(got);
+        t.dest = tu_undo_link(&u, b->span_off, b->span_off + b->span_len, b->value,
+                              g_strstrip(a->value), in + a->span_off, a->span_len, &t.index);
+        ck_assert_msg(t.dest != NULL, "href: %s", u.why);
         g_array_append_val(tracked, t);
-        g_string_append_len(undo, out + pos, (gssize)(b->span_off - pos));
-        g_string_append_len(undo, in + a->span_off, (gssize)a->span_len);
-        pos = b->span_off + b->span_len;
     }
-    g_string_append_len(undo, out + pos, (gssize)(out_len - pos));
+    GString *undo = tu_undo_finish(&u, out_len);
     /* Take the pixel out again: what is left must be the input. */
     const char *pixel = strstr(undo->str, pixel_prefix);
     *pixel_at = -1;
@@ -147,7 +127,7 @@ static GArray *verify_rewrite(const char *in, size_t in_len, const char *out, si
 static int rewrite(const char *in, size_t len, GString *out)
 {
     struct pb_link_ctx ctx;
-    tu_link_ctx(&ctx, &conf, &ring);
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
     return pb_html_rewrite(&ctx, in, len, out);
 }
 
@@ -182,8 +162,8 @@ static GArray *run_golden(const struct golden *g, char **in_p, GString *out, lon
 {
     char path[256];
     size_t in_len;
-    conf.milter.pixel_position = g->pixel;
-    conf.utm.content = g->content;
+    tu_conf.milter.pixel_position = g->pixel;
+    tu_conf.utm.content = g->content;
     snprintf(path, sizeof(path), "data/html/%s.in.html", g->name);
     char *in = tu_read_file(tu_test_path(path), &in_len);
     ck_assert_msg(in != NULL, "cannot read %s", path);
@@ -324,7 +304,7 @@ START_TEST(pixel_positions)
         ck_assert(src_end - src > (long)base + 4 && memcmp(src_end - 4, ".gif", 4) == 0);
         struct pb_token tok;
         uint8_t buf[512];
-        ck_assert_int_eq(pb_token_decode(&ring, src + base, (size_t)(src_end - src) - base - 4,
+        ck_assert_int_eq(pb_token_decode(&tu_ring, src + base, (size_t)(src_end - src) - base - 4,
                                          PB_TOKEN_OPEN, buf, &tok), PB_TOKEN_OK);
         ck_assert(strstr(pixel, "width=\"1\" height=\"1\" alt=\"\" border=\"0\""));
         run_free(&r);
@@ -341,7 +321,7 @@ START_TEST(pixel_never_swallowed)
         { "<p>text</p><!-- open comment", 0 },
         { "<p>text</p></", 0 },
     };
-    conf.milter.pixel_position = PB_PIXEL_BEFORE_BODY_END;
+    tu_conf.milter.pixel_position = PB_PIXEL_BEFORE_BODY_END;
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         GString *out = g_string_new(NULL);
         size_t len = strlen(cases[i].html);
@@ -361,16 +341,16 @@ START_TEST(nothing_to_do_gives_exact_copy)
 {
     const char *html = "<body><a href=\"https://example.com/x\">x</a></body>";
     GString *out = g_string_new("kept:");
-    conf.milter.track_clicks = 0;
-    conf.milter.track_opens = 0;
+    tu_conf.milter.track_clicks = 0;
+    tu_conf.milter.track_opens = 0;
     ck_assert_int_eq(rewrite(html, strlen(html), out), 0);
     ck_assert_str_eq(out->str, "kept:<body><a href=\"https://example.com/x\">x</a></body>");
-    conf.milter.track_opens = 1;
+    tu_conf.milter.track_opens = 1;
     g_string_truncate(out, 0);
     ck_assert_int_eq(rewrite(html, strlen(html), out), 1);        /* the pixel only */
     ck_assert(strstr(out->str, "<a href=\"https://example.com/x\">"));
-    conf.milter.track_clicks = 1;
-    conf.milter.track_opens = 0;
+    tu_conf.milter.track_clicks = 1;
+    tu_conf.milter.track_opens = 0;
     g_string_truncate(out, 0);
     ck_assert_int_eq(rewrite("<p>no links</p>", 15, out), 0);
     ck_assert_str_eq(out->str, "<p>no links</p>");
@@ -384,8 +364,8 @@ START_TEST(indexes_continue_after_earlier_links)
     struct pb_link_ctx ctx;
     GString *out = g_string_new(NULL);
     long pixel_at;
-    conf.milter.track_opens = 0;
-    tu_link_ctx(&ctx, &conf, &ring);
+    tu_conf.milter.track_opens = 0;
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
     ctx.links_tracked = 5;
     ck_assert_int_eq(pb_html_rewrite(&ctx, html, strlen(html), out), 2);
     GArray *t = verify_rewrite(html, strlen(html), out->str, out->len, &pixel_at);
@@ -430,7 +410,7 @@ static Suite *html_suite(void)
 {
     Suite *s = suite_create("html_rewrite");
     TCase *tc = tcase_create("golden");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_loop_test(tc, golden_files, 0, G_N_ELEMENTS(goldens));
     tcase_add_test(tc, mso_twins_share_link);
     tcase_add_test(tc, entities_reach_the_signed_url);
@@ -438,7 +418,7 @@ static Suite *html_suite(void)
     tcase_add_test(tc, pixel_positions);
     suite_add_tcase(s, tc);
     tc = tcase_create("behaviour");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_test(tc, pixel_never_swallowed);
     tcase_add_test(tc, nothing_to_do_gives_exact_copy);
     tcase_add_test(tc, indexes_continue_after_earlier_links);

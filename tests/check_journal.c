@@ -303,6 +303,32 @@ START_TEST(test_fsync_policies)
 }
 END_TEST
 
+/* Policy "second": appends return without syncing; the journal's own
+ * thread syncs what was appended (waited for here, up to 10 s). */
+START_TEST(test_fsync_second_thread)
+{
+    struct pb_journal *j = jopen(PB_FSYNC_SECOND);
+    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    struct collector c;
+
+    ck_assert_uint_eq(pb_journal_syncs(j), 0);
+    append_records(j, 0, 3);
+    while (pb_journal_syncs(j) == 0) {
+        ck_assert_msg(g_get_monotonic_time() < until, "no background fsync within 10 s");
+        g_usleep(20000);
+    }
+    append_records(j, 3, 5);
+    pb_journal_close(j);        /* stops the thread, syncs the rest */
+    j = jopen(PB_FSYNC_SECOND);
+    ck_assert_int_eq((int)pb_journal_backlog(j), 5);
+    collector_init(&c, -1);
+    ck_assert_int_eq(pb_journal_replay(j, collect, &c), 5);
+    assert_records(&c, 0, 5);
+    g_ptr_array_free(c.got, TRUE);
+    pb_journal_close(j);
+}
+END_TEST
+
 START_TEST(test_peek_consume)
 {
     struct pb_journal *j;
@@ -433,6 +459,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tj, test_torn_tail);
     tcase_add_test(tj, test_reopen_backlog);
     tcase_add_test(tj, test_fsync_policies);
+    tcase_add_test(tj, test_fsync_second_thread);
     tcase_add_test(tj, test_peek_consume);
     tcase_add_test(tj, test_append_during_replay);
     tcase_add_test(tj, test_concurrent_append);

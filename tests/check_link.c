@@ -176,6 +176,23 @@ START_TEST(test_link_too_long)
 }
 END_TEST
 
+START_TEST(test_link_index_below_honeypot)
+{
+    GString *out = g_string_new(NULL);
+
+    /* Link 65534 is the last a message can have: 65535 is the honeypot's. */
+    ck_assert_int_eq(pb_link_track(&ctx, "https://other.net/a", 19, NULL, 0,
+                                   PB_LINK_HONEYPOT - 1, out), PB_LINK_TRACKED);
+    g_string_truncate(out, 0);
+    ck_assert_int_eq(pb_link_track(&ctx, "https://other.net/a", 19, NULL, 0,
+                                   PB_LINK_HONEYPOT, out), PB_LINK_TOO_MANY);
+    ck_assert_uint_eq(out->len, 0);
+    ck_assert_int_eq(pb_link_track(&ctx, "https://other.net/a", 19, NULL, 0,
+                                   70000, out), PB_LINK_TOO_MANY);
+    g_string_free(out, TRUE);
+}
+END_TEST
+
 START_TEST(test_link_tracked_destination)
 {
     assert_tracked("  https://example.com/p?a=1&b=2#frag \r\n", "Shop now", 2,
@@ -277,6 +294,7 @@ Suite *link_suite(void)
     tcase_add_checked_fixture(tc, link_setup, link_teardown);
     tcase_add_test(tc, test_link_verdicts);
     tcase_add_test(tc, test_link_too_long);
+    tcase_add_test(tc, test_link_index_below_honeypot);
     tcase_add_test(tc, test_link_tracked_destination);
     tcase_add_test(tc, test_link_content_modes);
     tcase_add_test(tc, test_link_tracking_url_trailing_slash);

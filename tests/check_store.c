@@ -162,6 +162,34 @@ long submit(enum pb_ev_type type, const struct pb_token *tok, enum pb_ev_class c
     return (long)(g_get_monotonic_time() - t0);
 }
 
+/* A record of run for event `type` on tok, User-Agent ua (into out). */
+void make_record(struct pb_track_run *run, enum pb_track_type type, const struct pb_token *tok,
+                 const char *ua, GString *out)
+{
+    struct pb_track_record rec = { .type = type, .tok = tok, .user_agent = ua,
+                                   .client_ip = "192.0.2.0" };
+
+    pb_event_tracker_record("pb:", run, &rec, NULL, out);
+}
+
+char *sbatch(redisContext *c, const struct pb_track_batch *b)
+{
+    static const struct pb_track_retention none = { 0, 0, 0 };
+    GString *cmd = g_string_new(NULL);
+    redisReply *r = NULL;
+    char *statuses;
+
+    pb_track_batch_command(b, &none, NULL, cmd);
+    ck_assert_int_eq(redisAppendFormattedCommand(c, cmd->str, cmd->len), REDIS_OK);
+    ck_assert_int_eq(redisGetReply(c, (void **)&r), REDIS_OK);
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "batch reply type %d: %s",
+                  r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
+    statuses = g_strdup(r->element[0]->str);
+    freeReplyObject(r);
+    g_string_free(cmd, TRUE);
+    return statuses;
+}
+
 /* ---- Redis queries ----------------------------------------------------- */
 
 redisContext *sconnect(void)
@@ -202,20 +230,10 @@ long long sint(redisContext *c, const char *fmt, ...)
 
 redisReply *sstream(redisContext *c)
 {
-    redisReply *r = scmd(c, "XRANGE pb:events - +");
+    redisReply *r = tu_stream_range(c, "pb:events");
 
-    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_msg(r != NULL, "XRANGE pb:events: no array");
     return r;
-}
-
-const char *sfield(const redisReply *entry, const char *name)
-{
-    const redisReply *kv = entry->element[1];
-
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (strcmp(kv->element[i]->str, name) == 0)
-            return kv->element[i + 1]->str;
-    return NULL;
 }
 
 void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix)
@@ -226,7 +244,7 @@ void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix)
     ck_assert_msg(r->elements == n, "stream holds %zu events, want %u", r->elements, n);
     for (unsigned i = 0; i < n; i++) {
         char want[64];
-        const char *ua = sfield(r->element[i], "ua"), *eid = sfield(r->element[i], "eid");
+        const char *ua = tu_stream_field(r->element[i], "ua"), *eid = tu_stream_field(r->element[i], "eid");
 
         snprintf(want, sizeof(want), "%s%u", ua_prefix, i);
         ck_assert_msg(ua && strcmp(ua, want) == 0, "entry %u: ua %s, want %s (out of order)",
@@ -262,6 +280,7 @@ static Suite *store_suite(void)
 
     suite_add_tcase(s, events_tcase());
     suite_add_tcase(s, failure_tcase());
+    suite_add_tcase(s, once_tcase());
     return s;
 }
 

@@ -1,8 +1,9 @@
 /*
  * check_store.h - what the parts of the check_store program share:
  * check_store.c (fixture, event and Redis helpers, main),
- * check_store_events.c (what each event writes) and check_store_failure.c
- * (Redis down or slow, the journal, full disk). The tracker's store runs
+ * check_store_events.c (what each event writes), check_store_failure.c
+ * (Redis down or slow, the journal, full disk) and check_store_once.c
+ * (batches written exactly once). The tracker's store runs
  * on an event loop that the tests drive.
  */
 #ifndef PB_CHECK_STORE_H
@@ -12,6 +13,7 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include "conf.h"
+#include "events.h"
 #include "store.h"
 
 extern char sdir[256];          /* per-test temp dir */
@@ -47,6 +49,13 @@ void make_token(struct pb_token *tok, unsigned n, int c, unsigned link, const ch
 long submit(enum pb_ev_type type, const struct pb_token *tok, enum pb_ev_class cls,
             const char *ua, const char *reason);
 
+/* A record (lib/events_tracker.c) of run, prefix "pb:", into out. */
+void make_record(struct pb_track_run *run, enum pb_track_type type, const struct pb_token *tok,
+                 const char *ua, GString *out);
+/* Run batch b on c (EVAL, no retention): its per-event answers ('1'
+ * written, '0' written before, 'E' refused); g_free them. */
+char *sbatch(redisContext *c, const struct pb_track_batch *b);
+
 redisContext *sconnect(void);
 redisReply *scmd(redisContext *c, const char *fmt, ...);
 long long sint(redisContext *c, const char *fmt, ...);
@@ -54,14 +63,14 @@ long long sint(redisContext *c, const char *fmt, ...);
  * number, -1 when absent. */
 char *shget_str(redisContext *c, const char *key, const char *field);
 long long shget(redisContext *c, const char *key, const char *field);
-/* XRANGE pb:events - + */
+/* XRANGE pb:events - + (fields: tu_stream_field) */
 redisReply *sstream(redisContext *c);
-const char *sfield(const redisReply *entry, const char *name);
 /* The stream holds exactly uas[0..n) as its ua fields, in this order,
  * with n different event ids. */
 void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix);
 
 TCase *events_tcase(void);     /* check_store_events.c */
 TCase *failure_tcase(void);    /* check_store_failure.c */
+TCase *once_tcase(void);       /* check_store_once.c */
 
 #endif

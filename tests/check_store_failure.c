@@ -54,6 +54,35 @@ static long long file_size(const char *path)
     return (long long)sb.st_size;
 }
 
+/* The first `first` entries of the stream come from one tracker run, the
+ * rest (up to n) from another: their event ids start with the run's id,
+ * and each run's pb:seq key holds its last event number. */
+static void assert_two_runs(redisContext *c, unsigned first, unsigned n)
+{
+    redisReply *r = sstream(c);
+    const char *a = tu_stream_field(r->element[0], "eid");
+    const char *b = tu_stream_field(r->element[first], "eid");
+    char key[64], want[17];
+    redisReply *seq;
+
+    ck_assert_uint_eq(r->elements, n);
+    ck_assert_msg(strncmp(a, b, 16) != 0, "one run id %.16s for both runs", a);
+    for (unsigned i = 0; i < n; i++)
+        ck_assert_int_eq(strncmp(tu_stream_field(r->element[i], "eid"), i < first ? a : b, 16), 0);
+    snprintf(key, sizeof(key), "pb:seq:%.16s", a);
+    snprintf(want, sizeof(want), "%016x", first);
+    seq = scmd(c, "GET %s", key);
+    ck_assert_str_eq(seq->str, want);
+    freeReplyObject(seq);
+    snprintf(key, sizeof(key), "pb:seq:%.16s", b);
+    snprintf(want, sizeof(want), "%016x", n - first);
+    seq = scmd(c, "GET %s", key);
+    ck_assert_str_eq(seq->str, want);
+    ck_assert_int_gt(sint(c, "TTL %s", key), 0);
+    freeReplyObject(seq);
+    freeReplyObject(r);
+}
+
 /* The issue's test: stop Redis, submit N (each returns at once), start
  * Redis on the same socket, run until idle: exactly N, in order, none
  * twice, journal empty. */
@@ -188,6 +217,10 @@ START_TEST(test_stop_and_restart)
     store_start(sjournal, 1000, 500, NULL);
     run_until(is_idle, 10, "replayed");
     assert_stream_uas(c, 20, "ev-");
+    submit_range(20, 30);       /* the new run's own events follow */
+    run_until(is_idle, 10, "written live");
+    assert_stream_uas(c, 30, "ev-");
+    assert_two_runs(c, 20, 30);
     redisFree(c);
 }
 END_TEST
@@ -196,33 +229,33 @@ END_TEST
  * dropped them: the next start replays them, and nothing is written twice. */
 START_TEST(test_crash_between_write_and_consume)
 {
-    struct pb_track_retention ret = { 0, 0, 0 };
     redisContext *c = sconnect();
+    struct pb_track_run run;
+    struct pb_track_batch b;
     struct pb_journal *j;
-    char err[256];
+    GString *rec = g_string_new(NULL);
+    char err[256], *statuses;
 
+    pb_event_tracker_run_init(&run);
+    pb_track_batch_init(&b);
     j = pb_journal_open(sjournal, PB_FSYNC_NEVER, err, sizeof(err));
     ck_assert_msg(j != NULL, "%s", err);
     for (unsigned i = 0; i < 10; i++) {
         struct pb_token tok;
         char ua[16];
-        struct pb_track_record rec = { .type = PB_TRACK_CLICK, .tok = &tok, .user_agent = ua };
-        GString *cmd = g_string_new(NULL);
-        redisReply *r = NULL;
 
         snprintf(ua, sizeof(ua), "ev-%u", i);
         make_token(&tok, i, (int)i, 1, "https://example.com/");
-        pb_event_tracker_command("pb:", &ret, &rec, NULL, cmd);
-        ck_assert_int_eq(pb_journal_append(j, cmd->str, cmd->len), 0);
-        if (i < 6) {            /* these reached Redis before the "crash" */
-            ck_assert_int_eq(redisAppendFormattedCommand(c, cmd->str, cmd->len), REDIS_OK);
-            ck_assert_int_eq(redisGetReply(c, (void **)&r), REDIS_OK);
-            ck_assert_int_eq((int)r->integer, 1);
-            freeReplyObject(r);
-        }
-        g_string_free(cmd, TRUE);
+        g_string_truncate(rec, 0);
+        make_record(&run, PB_TRACK_CLICK, &tok, ua, rec);
+        ck_assert_int_eq(pb_journal_append(j, rec->str, rec->len), 0);
+        if (i < 6)              /* these reached Redis before the "crash" */
+            ck_assert_int_eq(pb_track_batch_add(&b, rec->str, rec->len), 1);
     }
     pb_journal_close(j);
+    statuses = sbatch(c, &b);
+    ck_assert_str_eq(statuses, "111111");
+    g_free(statuses);
     ck_assert_int_eq(sint(c, "XLEN pb:events"), 12);  /* 6 clicks, 6 imputed opens */
 
     store_start(sjournal, 1000, 500, NULL);
@@ -232,6 +265,8 @@ START_TEST(test_crash_between_write_and_consume)
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 10);
     ck_assert_uint_eq(stats_now().replayed, 10);
     ck_assert_uint_eq(stats_now().written, 4);
+    pb_track_batch_free(&b);
+    g_string_free(rec, TRUE);
     redisFree(c);
 }
 END_TEST

@@ -16,21 +16,6 @@
 #include "rewrite.h"
 #include "testutil.h"
 
-static struct pb_conf conf;
-static struct pb_keyring ring;
-
-static void setup(void)
-{
-    tu_test_conf(&conf);
-    tu_test_keyring(&ring);
-}
-
-static void teardown(void)
-{
-    pb_conf_free(&conf);
-    pb_keys_free(&ring);
-}
-
 struct text_case {
     const char *name;
     const char *in;
@@ -77,38 +62,38 @@ START_TEST(text_cases)
 {
     const struct text_case *tc = &cases[_i];
     struct pb_link_ctx ctx;
-    GString *out = g_string_new(NULL), *undo = g_string_new(NULL);
+    struct tu_undo undo;
+    GString *out = g_string_new(NULL);
     const char *prefix = "https://t.example.net/c/";
-    size_t in_len = strlen(tc->in), want = 0, pos = 0;
+    size_t in_len = strlen(tc->in), want = 0;
     while (tc->urls[want])
         want++;
-    tu_link_ctx(&ctx, &conf, &ring);
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
     int changes = pb_text_rewrite(&ctx, tc->in, in_len, 3, out);
     ck_assert_msg(changes == (int)want, "%s: %d changes, want %zu", tc->name, changes, want);
+    tu_undo_start(&undo, &tu_conf, &tu_ring, out->str);
     for (size_t n = 0;; n++) {
-        const char *hit = strstr(out->str + pos, prefix);
+        const char *hit = strstr(out->str + undo.pos, prefix);
         if (hit == NULL) {
             ck_assert_uint_eq(n, want);
             break;
         }
         size_t at = (size_t)(hit - out->str), end = token_end(out->str, at + strlen(prefix));
         unsigned index;
-        char *dest = tu_click_dest(&conf, &ring, hit, end - at, &index);
-        ck_assert_msg(dest != NULL, "%s: URL %zu does not verify", tc->name, n);
         ck_assert_uint_lt(n, want);
+        char *dest = tu_undo_link(&undo, at, end, NULL, tc->urls[n], tc->urls[n],
+                                  strlen(tc->urls[n]), &index);
+        ck_assert_msg(dest != NULL, "%s: URL %zu: %s", tc->name, n, undo.why);
         ck_assert_str_eq(dest, tc->urls[n]);
         ck_assert_uint_eq(index, 3 + n);
-        g_string_append_len(undo, out->str + pos, (gssize)(at - pos));
-        g_string_append(undo, dest);
         free(dest);
-        pos = end;
     }
-    g_string_append(undo, out->str + pos);
-    ck_assert_str_eq(undo->str, tc->in);
+    GString *undone = tu_undo_finish(&undo, out->len);
+    ck_assert_str_eq(undone->str, tc->in);
     if (want == 0)
         ck_assert_str_eq(out->str, tc->in);
     g_string_free(out, TRUE);
-    g_string_free(undo, TRUE);
+    g_string_free(undone, TRUE);
 }
 END_TEST
 
@@ -117,12 +102,12 @@ START_TEST(utm_added_for_listed_domains)
     const char *in = "Sale: https://shop.example.org/sale?ref=txt#now.";
     struct pb_link_ctx ctx;
     GString *out = g_string_new(NULL);
-    tu_link_ctx(&ctx, &conf, &ring);
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
     ck_assert_int_eq(pb_text_rewrite(&ctx, in, strlen(in), 0, out), 1);
     ck_assert(g_str_has_prefix(out->str, "Sale: https://t.example.net/c/"));
     ck_assert(g_str_has_suffix(out->str, "."));
     unsigned index;
-    char *dest = tu_click_dest(&conf, &ring, out->str + 6, out->len - 7, &index);
+    char *dest = tu_click_dest(&tu_conf, &tu_ring, out->str + 6, out->len - 7, &index);
     ck_assert_ptr_nonnull(dest);
     ck_assert_str_eq(dest, "https://shop.example.org/sale?ref=txt&utm_source=newsletter"
                      "&utm_medium=email&utm_campaign=spring-sale&utm_content=link-1#now");
@@ -136,8 +121,8 @@ START_TEST(clicks_off_leaves_text_alone)
     const char *in = "https://x.org/a\n";
     struct pb_link_ctx ctx;
     GString *out = g_string_new(NULL);
-    conf.milter.track_clicks = 0;
-    tu_link_ctx(&ctx, &conf, &ring);
+    tu_conf.milter.track_clicks = 0;
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
     ck_assert_int_eq(pb_text_rewrite(&ctx, in, strlen(in), 0, out), 0);
     ck_assert_str_eq(out->str, in);
     g_string_free(out, TRUE);
@@ -157,7 +142,7 @@ START_TEST(corpus_text_parts)
         ck_assert_msg(in != NULL, "cannot read %s", names[i]);
         struct pb_link_ctx ctx;
         GString *out = g_string_new(NULL);
-        tu_link_ctx(&ctx, &conf, &ring);
+        tu_link_ctx(&ctx, &tu_conf, &tu_ring);
         int changes = pb_text_rewrite(&ctx, in, len, 0, out);
         ck_assert_int_ge(changes, 0);
         /* same line structure: only URL text changed */
@@ -178,7 +163,7 @@ static Suite *text_suite(void)
 {
     Suite *s = suite_create("text_rewrite");
     TCase *tc = tcase_create("text");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_loop_test(tc, text_cases, 0, G_N_ELEMENTS(cases));
     tcase_add_test(tc, utm_added_for_listed_domains);
     tcase_add_test(tc, clicks_off_leaves_text_alone);

@@ -179,7 +179,7 @@ static void assert_utm(const char *url, const char *expect, int added)
 
 START_TEST(test_utm_query_shapes)
 {
-    assert_utm("https://example.com", "https://example.com?" UTM_STD, 4);
+    assert_utm("https://example.com", "https://example.com/?" UTM_STD, 4);
     assert_utm("https://example.com/p", "https://example.com/p?" UTM_STD, 4);
     assert_utm("https://example.com/p?", "https://example.com/p?" UTM_STD, 4);
     assert_utm("https://example.com/p?a=1&", "https://example.com/p?a=1&" UTM_STD, 4);
@@ -189,6 +189,22 @@ START_TEST(test_utm_query_shapes)
                "https://example.com/p?a=1&" UTM_STD "#sec?x=1&y", 4);
     assert_utm("https://example.com/p?#", "https://example.com/p?" UTM_STD "#", 4);
     assert_utm("https://www.example.com/", "https://www.example.com/?" UTM_STD, 4);
+}
+END_TEST
+
+/* An empty path becomes "/" when parameters are added, and only then;
+ * everything else about the URL stays as written. */
+START_TEST(test_utm_empty_path_gets_slash)
+{
+    assert_utm("https://example.com?a=1", "https://example.com/?a=1&" UTM_STD, 4);
+    assert_utm("https://example.com#top", "https://example.com/?" UTM_STD "#top", 4);
+    assert_utm("https://example.com?#x", "https://example.com/?" UTM_STD "#x", 4);
+    assert_utm("HTTP://Example.COM:8080", "HTTP://Example.COM:8080/?" UTM_STD, 4);
+    assert_utm("https://user:pw@example.com?q", "https://user:pw@example.com/?q&" UTM_STD, 4);
+    assert_utm("https://example.com?x=a/b", "https://example.com/?x=a/b&" UTM_STD, 4);
+    /* all four present: nothing added, so no slash either */
+    assert_utm("https://example.com?utm_source=a&utm_medium=b&utm_campaign=c&utm_content=d",
+               "https://example.com?utm_source=a&utm_medium=b&utm_campaign=c&utm_content=d", 0);
 }
 END_TEST
 
@@ -413,6 +429,7 @@ static Suite *url_suite(void)
 
     tcase_add_checked_fixture(tu, conf_setup, conf_teardown);
     tcase_add_test(tu, test_utm_query_shapes);
+    tcase_add_test(tu, test_utm_empty_path_gets_slash);
     tcase_add_test(tu, test_utm_never_overrides);
     tcase_add_test(tu, test_utm_values_and_config);
     tcase_add_test(tu, test_utm_only_for_listed_domains);

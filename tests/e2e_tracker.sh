@@ -182,7 +182,7 @@ python3 - "$lib" "$PB_DIR/sent.eml" "$dump" "$PB_BASE_URL" "$campaign" "$tool" "
 import re, subprocess, sys
 sys.path.insert(0, sys.argv[1])
 from e2e_check import (strip_dump, lf, split_message, header, parts, html_hrefs, text_urls,
-                       trackable, host_in)
+                       trackable, host_in, root_path)
 sent, dump, base, campaign, tool, keys = sys.argv[2:8]
 utm_domains = sys.argv[8:]
 orig = lf(open(sent, "rb").read())
@@ -192,7 +192,7 @@ new = strip_dump(open(dump, "rb").read())
 def with_utm(url, index):
     if not host_in(url, utm_domains):
         return url
-    rest, hashmark, frag = url.partition("#")
+    rest, hashmark, frag = root_path(url).partition("#")   # an empty path gets its "/"
     params = "utm_source=newsletter&utm_medium=email&utm_campaign=%s&utm_content=link-%d" % (
         campaign, index + 1)
     sep = "" if rest.endswith(("?", "&")) else ("&" if "?" in rest else "?")

@@ -408,6 +408,29 @@ test_reload() {
     expect "... the milter still runs" kill -0 "$MILTER_PID"
 }
 
+# milter.honeypot_link: off (the default) no hidden link; on, exactly one,
+# whose token verifies with link index 65535.
+test_honeypot() {
+    local reloads tok
+    expect "honeypot: none by default" lacks 'aria-hidden="true" tabindex="-1"' "$T/campaign.out"
+    cp "$T/pb.conf" "$T/pb.conf.saved"
+    write_conf "$T/pb.conf" '    honeypot_link = true;'
+    reloads=$(grep -c "configuration reloaded" "$T/milter.log")
+    kill -USR1 "$MILTER_PID"
+    expect "honeypot: configuration reloaded" wait_for 5 \
+        test "$(grep -c "configuration reloaded" "$T/milter.log")" -gt "$reloads"
+    cp "$T/campaign.eml" "$T/honey.eml"
+    send honey -d ORIGINATING -q QHONEY -r bob@example.org
+    expect "honeypot: one hidden link" equals \
+        "$(grep -o 'style="display:none !important" aria-hidden="true" tabindex="-1"></a>' \
+           "$T/honey.out" | wc -l)" 1
+    tok=$(grep -o "<a href=\"$BASE/c/[A-Za-z0-9_-]*\" style=\"display:none" "$T/honey.out" |
+          sed "s#.*/c/##; s#\".*##")
+    expect "honeypot: its token has link index 65535" equals "$(token_field "$tok" link_index)" 65535
+    expect "honeypot: real links still tracked" equals "$(tokens c "$T/honey.out" | wc -l)" 4
+    mv "$T/pb.conf.saved" "$T/pb.conf"
+}
+
 test_sigterm() {
     local rc
     kill -TERM "$MILTER_PID"
@@ -484,6 +507,7 @@ test_miltertest
 test_large_body
 test_redis_down
 test_reload
+test_honeypot
 test_sigterm
 test_background
 test_privileges

@@ -230,10 +230,28 @@ char *tu_click_dest(const struct pb_conf *conf, const struct pb_keyring *ring,
     return dest;
 }
 
+/* Where a "/" for an empty path goes in url ("scheme://authority" with no
+ * path before the query or fragment at end), or 0 when it has a path. */
+size_t tu_empty_path_at(const char *url, size_t end)
+{
+    const char *auth = strstr(url, "://");
+    size_t i;
+
+    if (auth == NULL || (size_t)(auth - url) + 3 > end)
+        return 0;
+    for (i = (size_t)(auth - url) + 3; i < end; i++)
+        if (url[i] == '/')
+            return 0;
+    return end;
+}
+
 char *tu_strip_utm(const char *url)
 {
     size_t frag = strcspn(url, "#"), query = strcspn(url, "?");
-    GString *out = g_string_new_len(url, (gssize)(query < frag ? query : frag));
+    size_t path_end = query < frag ? query : frag, slash = tu_empty_path_at(url, path_end);
+    GString *out = g_string_new_len(url, (gssize)path_end);
+    if (slash > 0)              /* the rewriter adds "/" to an empty path */
+        g_string_append_c(out, '/');
     if (query < frag) {
         char *params = g_strndup(url + query + 1, frag - query - 1);
         char **parts = g_strsplit(params, "&", -1);
@@ -259,4 +277,94 @@ int tu_redis_available(void)
 
     g_free(server);
     return server != NULL;
+}
+
+/* ---- the configuration and key ring of a test ------------------------- */
+
+struct pb_conf tu_conf;
+struct pb_keyring tu_ring;
+void (*tu_setup_conf)(struct pb_conf *conf) = tu_test_conf;
+
+void tu_setup(void)
+{
+    tu_setup_conf(&tu_conf);
+    tu_test_keyring(&tu_ring);
+}
+
+void tu_teardown(void)
+{
+    pb_conf_free(&tu_conf);
+    pb_keys_free(&tu_ring);
+}
+
+/* ---- undoing a rewrite link by link ----------------------------------- */
+
+void tu_undo_start(struct tu_undo *u, const struct pb_conf *conf,
+                   const struct pb_keyring *ring, const char *out)
+{
+    u->conf = conf;
+    u->ring = ring;
+    u->out = out;
+    u->pos = 0;
+    u->text = g_string_new(NULL);
+    u->why[0] = '\0';
+}
+
+char *tu_undo_link(struct tu_undo *u, size_t at, size_t end, const char *url, const char *want,
+                   const char *orig, size_t orig_len, unsigned *index)
+{
+    const char *link = url ? url : u->out + at;
+    size_t link_len = url ? strlen(url) : end - at;
+    char *dest = tu_click_dest(u->conf, u->ring, link, link_len, index);
+
+    if (dest == NULL) {
+        snprintf(u->why, sizeof(u->why), "%.*s is not a valid click URL", (int)link_len, link);
+        return NULL;
+    }
+    char *got = tu_strip_utm(dest), *wanted = tu_strip_utm(want);
+    int same = strcmp(got, wanted) == 0;
+    if (!same)
+        snprintf(u->why, sizeof(u->why), "%.*s leads to %s, not %s", (int)link_len, link, got,
+                 wanted);
+    free(got);
+    free(wanted);
+    if (!same) {
+        free(dest);
+        return NULL;
+    }
+    g_string_append_len(u->text, u->out + u->pos, (gssize)(at - u->pos));
+    g_string_append_len(u->text, orig, (gssize)orig_len);
+    u->pos = end;
+    return dest;
+}
+
+GString *tu_undo_finish(struct tu_undo *u, size_t out_len)
+{
+    g_string_append_len(u->text, u->out + u->pos, (gssize)(out_len - u->pos));
+    return u->text;
+}
+
+/* ---- Redis streams ----------------------------------------------------- */
+#include <hiredis/hiredis.h>
+
+redisReply *tu_stream_range(redisContext *c, const char *key)
+{
+    redisReply *r = redisCommand(c, "XRANGE %s - +", key);
+
+    if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return r;
+}
+
+const char *tu_stream_field(const redisReply *entry, const char *name)
+{
+    const redisReply *kv = entry->type == REDIS_REPLY_ARRAY && entry->elements == 2
+        ? entry->element[1] : NULL;
+
+    for (size_t i = 0; kv && i + 1 < kv->elements; i += 2)
+        if (strcmp(kv->element[i]->str, name) == 0)
+            return kv->element[i + 1]->str;
+    return NULL;
 }

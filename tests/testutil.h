@@ -7,6 +7,7 @@
 #define PB_TESTUTIL_H
 
 #include <stddef.h>
+#include <glib.h>
 #include "conf.h"
 #include "keys.h"
 
@@ -52,7 +53,56 @@ void tu_link_ctx(struct pb_link_ctx *ctx, const struct pb_conf *conf,
 char *tu_click_dest(const struct pb_conf *conf, const struct pb_keyring *ring,
                     const char *url, size_t len, unsigned *index);
 /* url without its utm_* query parameters (malloc'd): what a tracked
- * destination must equal once UTM tagging is undone. */
+ * destination must equal once UTM tagging is undone. An empty path
+ * becomes "/", as the rewriter makes it when it adds UTM parameters. */
 char *tu_strip_utm(const char *url);
+/* Where "/" goes for an empty path of url[0..end) ("https://host?q"), or 0. */
+size_t tu_empty_path_at(const char *url, size_t end);
+
+/* ---- the configuration and key ring of a test (Check fixture) --------- */
+/* tcase_add_checked_fixture(tc, tu_setup, tu_teardown): before each test
+ * tu_conf is made by tu_setup_conf (tu_test_conf, unless the program sets
+ * another, e.g. tu_mime_conf, before it runs its suite) and tu_ring by
+ * tu_test_keyring; after it both are freed. */
+extern struct pb_conf tu_conf;
+extern struct pb_keyring tu_ring;
+extern void (*tu_setup_conf)(struct pb_conf *conf);
+void tu_setup(void);
+void tu_teardown(void);
+
+/* ---- undoing a rewrite link by link (check_html, check_text) ---------- */
+/* A reader's check of a rewrite: every tracked link verifies and leads to
+ * the URL it replaced, and with each original put back in its place the
+ * output is the input again, byte for byte. */
+struct tu_undo {
+    const struct pb_conf *conf;
+    const struct pb_keyring *ring;
+    const char *out;            /* the rewrite */
+    size_t pos;                 /* out[0..pos) is in text */
+    GString *text;              /* out, with the links so far put back */
+    char why[512];              /* why tu_undo_link refused a link */
+};
+void tu_undo_start(struct tu_undo *u, const struct pb_conf *conf,
+                   const struct pb_keyring *ring, const char *out);
+/* out[at..end) is a tracked link, its click URL `url` (NULL: those bytes
+ * as they are), put in place of orig[0..orig_len) of the input, a link to
+ * `want`. If its token verifies (tu_click_dest) and leads to want, utm_*
+ * parameters aside (tu_strip_utm), orig goes back in its place and the
+ * destination (malloc'd; free it) and link index are returned. Otherwise
+ * NULL, with the reason in u->why. */
+char *tu_undo_link(struct tu_undo *u, size_t at, size_t end, const char *url, const char *want,
+                   const char *orig, size_t orig_len, unsigned *index);
+/* The rest of out (out_len bytes in all) copied: the undone text, which
+ * the caller frees (g_string_free). */
+GString *tu_undo_finish(struct tu_undo *u, size_t out_len);
+
+/* ---- Redis streams (check_events, check_store) ----------------------- */
+struct redisContext;
+struct redisReply;
+/* XRANGE key - + : the whole stream, an array of entries [id, [field,
+ * value, ...]] (freeReplyObject it); NULL if Redis did not answer one. */
+struct redisReply *tu_stream_range(struct redisContext *c, const char *key);
+/* The value of field `name` of one entry of it, or NULL. */
+const char *tu_stream_field(const struct redisReply *entry, const char *name);
 
 #endif

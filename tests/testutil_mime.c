@@ -133,13 +133,24 @@ static int host_on_list(const struct pb_conf *conf, const char *url)
     return 0;
 }
 
+/* 1 if c can go on a URL that reached it: a URL byte (RFC 3986), except
+ * the quote and closing brackets that end URLs in HTML and in text. */
+static int continues_url(unsigned char c)
+{
+    return g_ascii_isalnum(c) || (c != '\0' && strchr("-._~:/?#[@!$&*+,;=%(", c) != NULL);
+}
+
 /* url written in text, followed by something that ends a URL. */
 static int written_in(const char *text, size_t len, const char *url)
 {
     size_t ul = strlen(url);
     const char *p = text, *end = text + len;
     while ((p = memmem(p, (size_t)(end - p), url, ul)) != NULL) {
-        if (p + ul == end || strchr("\"'<> \t\r\n)]", p[ul]))
+        /* trailing punctuation stays outside a URL in text ("see x.com/a.") */
+        const char *after = p + ul;
+        while (after < end && *after != '\0' && strchr(".,;:!?", *after))
+            after++;
+        if (after == end || !continues_url((unsigned char)*after))
             return 1;
         p++;
     }
@@ -162,12 +173,28 @@ static int url_in_original(const char *orig, size_t len, const char *url)
     return found;
 }
 
+/* url with the "/" of a root path dropped when nothing but a query or
+ * fragment follows it ("https://host/?q" -> "https://host?q"): how the
+ * original may have written a URL the rewriter gave a "/". NULL if url
+ * has no such slash. */
+static char *without_root_slash(const char *url)
+{
+    size_t end = strcspn(url, "?#");
+    GString *out;
+
+    if (end == 0 || url[end - 1] != '/' || tu_empty_path_at(url, end - 1) != end - 1)
+        return NULL;
+    out = g_string_new_len(url, (gssize)end - 1);
+    g_string_append(out, url + end);
+    return g_string_free(out, FALSE);
+}
+
 static const char *check_dest(const struct pb_conf *conf, const char *orig, size_t orig_len,
                               const char *dest)
 {
-    char *plain = tu_strip_utm(dest);
+    char *plain = tu_strip_utm(dest), *bare = NULL;
     const char *bad = NULL;
-    int tagged = strcmp(plain, dest) != 0;
+    int tagged = strstr(dest, "utm_") != NULL;   /* plain may differ by a "/" alone */
     if (host_on_list(conf, dest)) {
         if (!strstr(dest, "utm_source=newsletter") || !strstr(dest, "utm_medium=email")
             || !strstr(dest, "utm_campaign=spring-sale"))
@@ -175,9 +202,11 @@ static const char *check_dest(const struct pb_conf *conf, const char *orig, size
     } else if (tagged && !url_in_original(orig, orig_len, dest)) {
         bad = "UTM parameters added outside the UTM domains";
     }
-    if (bad == NULL && !url_in_original(orig, orig_len, plain) && !url_in_original(orig, orig_len, dest))
+    if (bad == NULL && !url_in_original(orig, orig_len, plain) && !url_in_original(orig, orig_len, dest)
+        && ((bare = without_root_slash(plain)) == NULL || !url_in_original(orig, orig_len, bare)))
         bad = "destination is not a URL of the original";
     free(plain);
+    g_free(bare);
     return bad;
 }
 

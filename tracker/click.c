@@ -10,7 +10,6 @@
  */
 #include <string.h>
 #include <strings.h>
-#include <event2/http.h>
 #include "log.h"
 #include "routes.h"
 #include "url.h"
@@ -44,7 +43,7 @@ void pb_route_click(struct pb_request *r)
     uint8_t buf[PB_TOKEN_MAX];
     struct pb_token tok;
 
-    if (r->method == EVHTTP_REQ_POST) {
+    if (r->method == HTTP_POST) {
         pb_reply_method_not_allowed(r, "GET, HEAD");
         return;
     }
@@ -60,6 +59,6 @@ void pb_route_click(struct pb_request *r)
         return;
     }
     pb_record_event(r, PB_EV_CLICK, &tok);
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Location", tok.url);
+    pb_reply_header(r, "Location", tok.url);
     pb_reply_text(r, 302, "");
 }

@@ -210,6 +210,26 @@ void pb_client_addr(const struct pb_ipaddr *peer, const char *xff,
     }
 }
 
+/* "a.b.c.d" without inet_ntop (on every request); 0, or -1 if outlen is short. */
+static int format_v4(const uint8_t bytes[4], char *out, size_t outlen)
+{
+    char text[16], *p = text;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned v = bytes[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+    if ((size_t)(p - text) > outlen)
+        return -1;
+    memcpy(out, text, (size_t)(p - text));
+    return 0;
+}
+
 void pb_ipaddr_format(const struct pb_ipaddr *addr, int full, char *out, size_t outlen)
 {
     uint8_t bytes[16];
@@ -222,6 +242,8 @@ void pb_ipaddr_format(const struct pb_ipaddr *addr, int full, char *out, size_t 
     memcpy(bytes, addr->bytes, sizeof(bytes));
     if (!full)
         mask_bits(bytes, addr->family == AF_INET ? 4 : 16, addr->family == AF_INET ? 24 : 48);
+    if (addr->family == AF_INET && format_v4(bytes, out, outlen) == 0)
+        return;
     if (inet_ntop(addr->family, bytes, text, sizeof(text)) == NULL)
         text[0] = '\0';
     snprintf(out, outlen, "%s", text);

@@ -13,7 +13,6 @@
  * configuration or a start-up failure, 2 for a bad command line.
  */
 #include "config.h"
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,11 +29,6 @@
 #define PB_TRACKER_NAME "postbeacon-tracker"
 #define STORE_STOP_MS 3000
 
-struct options {
-    const char *conf_path;
-    int foreground, check_only, verbose;
-};
-
 static struct {
     const char *conf_path;
     struct pb_tracker_gen *boot;        /* the store keeps using its configuration */
@@ -44,54 +38,22 @@ static struct {
     int pidfile_written;
 } app;
 
-static void usage(FILE *out)
+static void print_version(void)
 {
-    fprintf(out,
-            "usage: " PB_TRACKER_NAME " [-c file] [-f] [-n] [-v]\n"
-            "       " PB_TRACKER_NAME " -h | --help | -V | --version\n"
-            "  -c file    configuration file (default " PB_DEFAULT_CONF ")\n"
-            "  -f         stay in the foreground and log to stderr\n"
-            "  -n         check the configuration, keys and bots file, then exit\n"
-            "  -v         verbose: log debug messages too\n"
-            "  -h         this help;  -V  version\n"
-            "Signals: SIGHUP reloads the configuration, keys and bots file;\n"
-            "SIGTERM finishes the requests in flight and stops.\n"
-            "See postbeacon-tracker(8).\n");
+    printf(PB_TRACKER_NAME " %s (libevent %s)\n", PACKAGE_VERSION, event_get_version());
 }
 
-/* 0 to go on, otherwise exit status + 1 (help and version exit 0). */
-static int parse_options(int argc, char **argv, struct options *opt)
-{
-    static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    int ch;
-
-    memset(opt, 0, sizeof(*opt));
-    opt->conf_path = PB_DEFAULT_CONF;
-    while ((ch = getopt_long(argc, argv, "c:fnvhV", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': opt->conf_path = optarg; break;
-        case 'f': opt->foreground = 1; break;
-        case 'n': opt->check_only = 1; break;
-        case 'v': opt->verbose = 1; break;
-        case 'h': usage(stdout); return 1;
-        case 'V':
-            printf(PB_TRACKER_NAME " %s (libevent %s)\n", PACKAGE_VERSION,
-                   event_get_version());
-            return 1;
-        default: usage(stderr); return 3;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, PB_TRACKER_NAME ": unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
-        return 3;
-    }
-    return 0;
-}
+/* The command line: the daemons' common options, nothing more. */
+static const struct pb_daemon_cli tracker_cli = {
+    .name = PB_TRACKER_NAME,
+    .check_what = "the configuration, keys and bots file",
+    .extra_option = 0,
+    .extra_synopsis = "",
+    .extra_help = "",
+    .footer = "Signals: SIGHUP reloads the configuration, keys and bots file;\n"
+              "SIGTERM finishes the requests in flight and stops.\n",
+    .print_version = print_version,
+};
 
 /* ---- configuration generations ----------------------------------------- */
 
@@ -239,7 +201,7 @@ static int check_config(const char *path)
 }
 
 /* From the sockets to the running loop; 0 on success. */
-static int start(const struct options *opt, char *err, size_t errlen)
+static int start(const struct pb_daemon_options *opt, char *err, size_t errlen)
 {
     const struct pb_tracker_conf *tc = &app.current->conf.tracker;
 
@@ -267,7 +229,7 @@ static int start(const struct options *opt, char *err, size_t errlen)
     return 0;
 }
 
-static int run(const struct options *opt)
+static int run(const struct pb_daemon_options *opt)
 {
     char err[1024];
     struct event *signals[3] = { NULL, NULL, NULL };
@@ -313,12 +275,12 @@ static int run(const struct options *opt)
 
 int main(int argc, char **argv)
 {
-    struct options opt;
+    struct pb_daemon_options opt;
     char resolved[PATH_MAX];
-    int rc = parse_options(argc, argv, &opt);
+    int rc = pb_daemon_parse_options(argc, argv, &tracker_cli, &opt);
 
-    if (rc != 0)
-        return rc - 1;
+    if (rc != PB_DAEMON_GO_ON)
+        return rc;
     pb_log_init(PB_TRACKER_NAME, 1, NULL);
     pb_log_set_verbose(opt.verbose);
     if (opt.check_only)

@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "http.h"
 #include "metrics.h"
 
 #define CODES_MAX 16            /* distinct status codes kept per route */
@@ -205,7 +206,25 @@ static void render_store(GString *out, const struct pb_store_stats *st)
           "1 if the Redis connection is up, else 0.", st->redis_up ? 1 : 0);
 }
 
-void pb_metrics_render(GString *out, const struct pb_store_stats *stats)
+static void render_connections(GString *out, const struct pb_http_stats *http)
+{
+    gauge(out, "postbeacon_tracker_connections_open",
+          "HTTP connections open (public and admin).", (unsigned long)http->open);
+    gauge(out, "postbeacon_tracker_connections_max",
+          "Public HTTP connections allowed at once (from the open-file limit).",
+          (unsigned long)http->max_connections);
+    counter(out, "postbeacon_tracker_connections_accepted_total",
+            "HTTP connections accepted.", http->accepted);
+    counter(out, "postbeacon_tracker_connections_refused_total",
+            "HTTP connections refused with 503 because the limit was reached.",
+            http->refused);
+    counter(out, "postbeacon_tracker_connections_timed_out_total",
+            "HTTP connections closed because a request or an answer did not finish "
+            "within tracker.timeout.", http->timed_out);
+}
+
+void pb_metrics_render(GString *out, const struct pb_store_stats *stats,
+                       const struct pb_http_stats *http)
 {
     render_requests(out);
     render_events(out);
@@ -214,5 +233,6 @@ void pb_metrics_render(GString *out, const struct pb_store_stats *stats)
     g_string_append_printf(out, "postbeacon_tracker_reloads_total{result=\"ok\"} %lu\n"
                            "postbeacon_tracker_reloads_total{result=\"failed\"} %lu\n",
                            m.reloads_ok, m.reloads_failed);
+    render_connections(out, http);
     render_store(out, stats);
 }

@@ -2,8 +2,10 @@
  * metrics.h - the tracker's counters and their Prometheus text rendering
  * for GET /metrics on the admin listener: requests by route and status,
  * rejected tokens, events by type and class, machine events by reason,
- * reloads, and the store's numbers (written, journaled, backlog, Redis
- * up) from pb_store_stats(). Single-threaded, like the whole tracker.
+ * reloads, connections (open, accepted, refused over the limit, timed
+ * out) from pb_http_stats(), and the store's numbers (written, journaled,
+ * backlog, Redis up) from pb_store_stats(). Single-threaded, like the
+ * whole tracker.
  */
 #ifndef PB_TRACKER_METRICS_H
 #define PB_TRACKER_METRICS_H
@@ -28,8 +30,10 @@ void pb_metrics_unsafe_url(enum pb_route route);
 void pb_metrics_event(enum pb_ev_type type, enum pb_ev_class cls, const char *reason);
 void pb_metrics_reload(int ok);
 
+struct pb_http_stats;
 /* Append every metric in the Prometheus text format (version 0.0.4). */
-void pb_metrics_render(GString *out, const struct pb_store_stats *stats);
+void pb_metrics_render(GString *out, const struct pb_store_stats *stats,
+                       const struct pb_http_stats *http);
 /* Forget everything (frees the reason table). */
 void pb_metrics_reset(void);
 

@@ -5,7 +5,6 @@
  * when the token verifies as an open token.
  */
 #include <string.h>
-#include <event2/http.h>
 #include "routes.h"
 
 static const unsigned char pixel_gif[43] = {
@@ -18,11 +17,10 @@ static const unsigned char pixel_gif[43] = {
 
 void pb_route_open(struct pb_request *r)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     uint8_t buf[PB_TOKEN_MAX];
     struct pb_token tok;
 
-    if (r->method == EVHTTP_REQ_POST) {
+    if (r->method == HTTP_POST) {
         pb_reply_method_not_allowed(r, "GET, HEAD");
         return;
     }
@@ -31,8 +29,8 @@ void pb_route_open(struct pb_request *r)
         r->token_len -= 4;
     if (pb_request_token(r, PB_TOKEN_OPEN, buf, &tok) == PB_TOKEN_OK)
         pb_record_event(r, PB_EV_OPEN, &tok);
-    evhttp_add_header(out, "Cache-Control", "no-store, no-cache, must-revalidate, private");
-    evhttp_add_header(out, "Pragma", "no-cache");
-    evhttp_add_header(out, "Expires", "0");
+    pb_reply_header(r, "Cache-Control", "no-store, no-cache, must-revalidate, private");
+    pb_reply_header(r, "Pragma", "no-cache");
+    pb_reply_header(r, "Expires", "0");
     pb_reply(r, 200, "image/gif", pixel_gif, sizeof(pixel_gif));
 }

@@ -5,54 +5,40 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include "classify.h"
 #include "log.h"
 #include "routes.h"
 #include "unsub_page.h"
 
-static const char *reason_phrase(int status)
+void pb_reply_header(struct pb_request *r, const char *name, const char *value)
 {
-    switch (status) {
-    case 200: return "OK";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    default:  return NULL;      /* libevent picks the standard phrase */
+    static struct pb_log_limit limit;
+
+    if (r->nheaders >= PB_REPLY_HEADERS) {
+        pb_log_limited(&limit, 10, LOG_ERR, "too many answer headers; %s not sent", name);
+        return;
     }
+    r->headers[r->nheaders].name = name;
+    r->headers[r->nheaders].value = value;
+    r->nheaders++;
 }
 
 void pb_reply(struct pb_request *r, int status, const char *content_type,
               const void *body, size_t len)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-    struct evbuffer *buf = NULL;
-    char length[24];
-
-    snprintf(length, sizeof(length), "%zu", len);
-    evhttp_add_header(out, "Content-Type", content_type);
-    evhttp_add_header(out, "Content-Length", length);
-    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(out, "Referrer-Policy", "no-referrer");
-    if (!r->head && len > 0) {
-        buf = evbuffer_new();
-        if (buf != NULL)
-            evbuffer_add(buf, body, len);
-    }
+    pb_http_begin(r->req, status);
+    pb_http_header(r->req, "Content-Type", content_type);
+    pb_http_header(r->req, "X-Content-Type-Options", "nosniff");
+    pb_http_header(r->req, "Referrer-Policy", "no-referrer");
+    for (int i = 0; i < r->nheaders; i++)
+        pb_http_header(r->req, r->headers[i].name, r->headers[i].value);
     pb_metrics_request(r->route, status);
-    pb_server_response_queued(r->req);
-    evhttp_send_reply(r->req, status, reason_phrase(status), buf);
-    if (buf != NULL)
-        evbuffer_free(buf);
+    pb_http_end(r->req, body, len);
 }
 
 void pb_reply_text(struct pb_request *r, int status, const char *text)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-
-    evhttp_add_header(out, "Cache-Control", "no-store");
+    pb_reply_header(r, "Cache-Control", "no-store");
     pb_reply(r, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
@@ -63,16 +49,14 @@ void pb_reply_not_found(struct pb_request *r)
 
 void pb_reply_method_not_allowed(struct pb_request *r, const char *allow)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+    pb_reply_header(r, "Allow", allow);
     pb_reply_text(r, 405, "Method not allowed.\n");
 }
 
 void pb_reply_html(struct pb_request *r, int status, const char *html, size_t len)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-
-    evhttp_add_header(out, "Cache-Control", "no-store");
-    evhttp_add_header(out, "Content-Security-Policy", pb_unsub_page_csp());
+    pb_reply_header(r, "Cache-Control", "no-store");
+    pb_reply_header(r, "Content-Security-Policy", pb_unsub_page_csp());
     pb_reply(r, status, "text/html; charset=utf-8", html, len);
 }
 

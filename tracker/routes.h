@@ -11,18 +11,20 @@
 #define PB_TRACKER_ROUTES_H
 
 #include <stddef.h>
-#include <event2/http.h>
 #include "clientip.h"
+#include "http.h"
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
 
+#define PB_REPLY_HEADERS 6      /* headers a handler may add to its answer */
+
 struct pb_request {
-    struct evhttp_request *req;
+    struct pb_http_request *req;
     const struct pb_tracker_gen *gen;   /* configuration, keys, bots, proxies */
     enum pb_route route;
-    int method;                 /* EVHTTP_REQ_GET, _HEAD or _POST */
+    int method;                 /* enum http_method: HTTP_GET, HTTP_HEAD, HTTP_POST, ... */
     int head;                   /* method is HEAD: headers only */
     const char *token;          /* the path after "/c/", "/o/", "/u/" (may be "") */
     size_t token_len;
@@ -30,6 +32,10 @@ struct pb_request {
     struct pb_ipaddr client;    /* the client's full address */
     char client_text[PB_IPADDR_TEXT];   /* as stored: truncated unless full_ip */
     long long now_ms;
+    struct {                    /* added to the answer (pb_reply_header) */
+        const char *name, *value;
+    } headers[PB_REPLY_HEADERS];
+    int nheaders;
 };
 
 /* ---- handlers ---------------------------------------------------------- */
@@ -38,6 +44,10 @@ void pb_route_open(struct pb_request *r);
 void pb_route_unsubscribe(struct pb_request *r);
 
 /* ---- answers (reply.c) --------------------------------------------------- */
+
+/* Add a header to the answer about to be sent (name and value must live
+ * until then; a value with CR or LF is never sent). */
+void pb_reply_header(struct pb_request *r, const char *name, const char *value);
 
 /* Send status with body (len bytes) as content_type. Adds
  * X-Content-Type-Options, Referrer-Policy, Content-Length, and

@@ -1,13 +1,12 @@
 /*
- * server.c - listening sockets, evhttp set-up, routing and the drain
- * (server.h).
+ * server.c - listening sockets, routing and the drain (server.h), on the
+ * HTTP server of http.h.
  *
- * Connections are followed from their first request on (a close callback
- * on the evhttp connection) and every response from being queued to being
- * sent (the request's on-complete callback), so that a drain knows when
- * nothing is in flight. Connections accepted but without a request yet
- * are counted through the bufferevent callback; a drain gives them a
- * short grace to send it.
+ * Requests are answered synchronously, so a drain only has to wait for
+ * requests still arriving and answers still being sent: it closes idle
+ * connections at once, gives connections that have not sent a byte yet a
+ * short grace to send their request, and stops when nothing is left or
+ * the time is up.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,14 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/queue.h>
 #include <unistd.h>
-#include <event2/bufferevent.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <glib.h>
 #include "events.h"
+#include "http.h"
 #include "log.h"
 #include "routes.h"
 #include "server.h"
@@ -31,24 +26,19 @@
 #define MAX_LISTENERS 32
 #define DRAIN_TICK_MS 20
 #define DRAIN_GRACE_MS 1000     /* wait for requests on fresh connections */
-#define ANSWERED_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST)
 
 struct listener {
     int fd;
     int admin;
     char spec[64];
-    struct evhttp_bound_socket *handle;
 };
 
 static struct {
     struct listener listeners[MAX_LISTENERS];
     size_t nlisteners;
     struct event_base *base;
-    struct evhttp *public_http, *admin_http;
     const struct pb_tracker_gen *gen;
-    GHashTable *conns;          /* evhttp_connection * -> pending responses */
-    unsigned long accepted, seen;   /* connections accepted / with a first request */
-    int draining;
+    int started, draining;
     struct event *drain_timer;
     long long drain_start_ms, drain_deadline_ms;
     void (*drain_done)(void *);
@@ -134,186 +124,144 @@ int pb_server_bind(const struct pb_tracker_conf *tc, char *errbuf, size_t errlen
     return 0;
 }
 
-/* ---- connections and responses in flight ------------------------------------ */
-
-static struct bufferevent *new_connection(struct event_base *base, void *arg)
-{
-    srv.accepted++;
-    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-}
-
-static void connection_closed(struct evhttp_connection *evcon, void *arg)
-{
-    if (srv.conns != NULL)
-        g_hash_table_remove(srv.conns, evcon);
-}
-
-static void follow_connection(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-
-    if (evcon == NULL || g_hash_table_contains(srv.conns, evcon))
-        return;
-    srv.seen++;
-    g_hash_table_insert(srv.conns, evcon, GINT_TO_POINTER(0));
-    evhttp_connection_set_closecb(evcon, connection_closed, NULL);
-}
-
-static void response_sent(struct evhttp_request *req, void *arg)
-{
-    struct evhttp_connection *evcon = arg;
-    gpointer pending;
-
-    if (g_hash_table_lookup_extended(srv.conns, evcon, NULL, &pending))
-        g_hash_table_insert(srv.conns, evcon, GINT_TO_POINTER(GPOINTER_TO_INT(pending) - 1));
-}
-
-void pb_server_response_queued(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    gpointer pending;
-
-    if (evcon == NULL || !g_hash_table_lookup_extended(srv.conns, evcon, NULL, &pending))
-        return;
-    g_hash_table_insert(srv.conns, evcon, GINT_TO_POINTER(GPOINTER_TO_INT(pending) + 1));
-    evhttp_request_set_on_complete_cb(req, response_sent, evcon);
-    if (srv.draining)
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-}
-
 /* ---- routing -------------------------------------------------------------------- */
 
-/* All X-Forwarded-For values, joined with ","; NULL if none. */
-static char *forwarded_for(struct evkeyvalq *headers)
+static void fill_request(struct pb_request *r, struct pb_http_request *req)
 {
-    GString *joined = NULL;
-    struct evkeyval *h;
-
-    TAILQ_FOREACH(h, headers, next) {
-        if (g_ascii_strcasecmp(h->key, "X-Forwarded-For") != 0)
-            continue;
-        if (joined == NULL)
-            joined = g_string_new(h->value);
-        else
-            g_string_append_printf(joined, ",%s", h->value);
-    }
-    return joined ? g_string_free(joined, FALSE) : NULL;
-}
-
-static void fill_request(struct pb_request *r, struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
     struct pb_ipaddr peer;
-    char *xff;
 
-    memset(r, 0, sizeof(*r));
     r->req = req;
     r->gen = srv.gen;
     r->route = PB_ROUTE_OTHER;
-    r->method = (int)evhttp_request_get_command(req);
-    r->head = r->method == EVHTTP_REQ_HEAD;
+    r->method = (int)req->method;
+    r->head = req->method == HTTP_HEAD;
     r->token = "";
-    r->user_agent = evhttp_find_header(headers, "User-Agent");
+    r->token_len = 0;
+    r->user_agent = req->user_agent;
     r->now_ms = pb_event_now_ms();
-    if (evcon == NULL || pb_ipaddr_from_sockaddr(evhttp_connection_get_addr(evcon), &peer) != 0)
+    r->nheaders = 0;
+    if (pb_ipaddr_from_sockaddr(req->peer, &peer) != 0)
         memset(&peer, 0, sizeof(peer));
-    xff = forwarded_for(headers);
-    pb_client_addr(&peer, xff, &srv.gen->proxies, &r->client);
-    g_free(xff);
+    pb_client_addr(&peer, req->forwarded_for, &srv.gen->proxies, &r->client);
     pb_ipaddr_format(&r->client, srv.gen->conf.tracker.full_ip, r->client_text,
                      sizeof(r->client_text));
 }
 
-static void public_request(struct evhttp_request *req, void *arg)
-{
-    static const struct { const char *prefix; enum pb_route route; const char *allow;
-                          void (*handler)(struct pb_request *); } routes[] = {
-        { "/c/", PB_ROUTE_CLICK, "GET, HEAD", pb_route_click },
-        { "/o/", PB_ROUTE_OPEN, "GET, HEAD", pb_route_open },
-        { "/u/", PB_ROUTE_UNSUBSCRIBE, "GET, HEAD, POST", pb_route_unsubscribe },
-    };
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    struct pb_request r;
+static const struct public_route {
+    const char *prefix;
+    enum pb_route route;
+    const char *allow;
+    void (*handler)(struct pb_request *);
+} public_routes[] = {
+    { "/c/", PB_ROUTE_CLICK, "GET, HEAD", pb_route_click },
+    { "/o/", PB_ROUTE_OPEN, "GET, HEAD", pb_route_open },
+    { "/u/", PB_ROUTE_UNSUBSCRIBE, "GET, HEAD, POST", pb_route_unsubscribe },
+};
 
-    follow_connection(req);
-    fill_request(&r, req);
-    for (size_t i = 0; path != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strncmp(path, routes[i].prefix, 3) != 0)
-            continue;
-        r.route = routes[i].route;
-        r.token = path + 3;
-        r.token_len = strlen(r.token);
-        if ((r.method & ANSWERED_METHODS) == 0)
-            pb_reply_method_not_allowed(&r, routes[i].allow);
-        else
-            routes[i].handler(&r);
-        return;
-    }
-    pb_reply_not_found(&r);
+static const struct public_route *find_public_route(const char *path)
+{
+    for (size_t i = 0; path != NULL && i < sizeof(public_routes) / sizeof(public_routes[0]); i++)
+        if (strncmp(path, public_routes[i].prefix, 3) == 0)
+            return &public_routes[i];
+    return NULL;
 }
 
-static void admin_request(struct evhttp_request *req, void *arg)
+static enum pb_route admin_route(const char *path)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    struct pb_store_stats stats;
-    struct pb_request r;
-    GString *body;
+    if (path != NULL && strcmp(path, "/healthz") == 0)
+        return PB_ROUTE_HEALTHZ;
+    if (path != NULL && strcmp(path, "/metrics") == 0)
+        return PB_ROUTE_METRICS;
+    return PB_ROUTE_OTHER;
+}
 
-    follow_connection(req);
-    fill_request(&r, req);
-    if (path == NULL || (strcmp(path, "/healthz") != 0 && strcmp(path, "/metrics") != 0)) {
-        pb_reply_not_found(&r);
+static void public_request(struct pb_request *r, struct pb_http_request *req)
+{
+    const struct public_route *route = find_public_route(req->path);
+
+    if (route == NULL) {
+        pb_reply_not_found(r);
         return;
     }
-    r.route = strcmp(path, "/healthz") == 0 ? PB_ROUTE_HEALTHZ : PB_ROUTE_METRICS;
-    if (r.method != EVHTTP_REQ_GET && r.method != EVHTTP_REQ_HEAD) {
-        pb_reply_method_not_allowed(&r, "GET, HEAD");
+    r->route = route->route;
+    r->token = req->path + 3;
+    r->token_len = req->path_len - 3;
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD && req->method != HTTP_POST)
+        pb_reply_method_not_allowed(r, route->allow);
+    else
+        route->handler(r);
+}
+
+static void admin_request(struct pb_request *r, struct pb_http_request *req)
+{
+    struct pb_store_stats stats;
+    struct pb_http_stats http_stats;
+    GString *body;
+
+    r->route = admin_route(req->path);
+    if (r->route == PB_ROUTE_OTHER) {
+        pb_reply_not_found(r);
+        return;
+    }
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+        pb_reply_method_not_allowed(r, "GET, HEAD");
         return;
     }
     pb_store_stats(&stats);
     body = g_string_new(NULL);
-    if (r.route == PB_ROUTE_HEALTHZ) {
+    if (r->route == PB_ROUTE_HEALTHZ) {
         g_string_append_printf(body, "ok\nredis: %s\njournal backlog: %zu\n"
                                "configuration generation: %lu\n",
                                stats.redis_up ? "up" : "down (events go to the journal)",
                                stats.backlog, srv.gen->number);
-        pb_reply(&r, 200, "text/plain; charset=utf-8", body->str, body->len);
+        pb_reply(r, 200, "text/plain; charset=utf-8", body->str, body->len);
     } else {
-        pb_metrics_render(body, &stats);
-        pb_reply(&r, 200, "text/plain; version=0.0.4; charset=utf-8", body->str, body->len);
+        pb_http_stats(&http_stats);
+        pb_metrics_render(body, &stats, &http_stats);
+        pb_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", body->str, body->len);
     }
     g_string_free(body, TRUE);
 }
 
-/* ---- start, reload, drain --------------------------------------------------------- */
-
-static void apply_limits(struct evhttp *http, const struct pb_tracker_conf *tc)
+static void handle_request(struct pb_http_request *req)
 {
-    evhttp_set_max_headers_size(http, tc->max_header_size);
-    evhttp_set_max_body_size(http, tc->max_body_size);
-    evhttp_set_timeout(http, tc->timeout);
-    /* GET, HEAD and POST are served; the other common methods reach the
-     * handlers too, which answer 405 with an Allow header (better than
-     * libevent's 501, and every request is followed for the drain). */
-    evhttp_set_allowed_methods(http, ANSWERED_METHODS | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE
-                                         | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
+    struct pb_request r;
+
+    fill_request(&r, req);
+    if (req->admin)
+        admin_request(&r, req);
+    else
+        public_request(&r, req);
 }
 
-static struct evhttp *new_http(struct event_base *base, const struct pb_tracker_conf *tc,
-                               void (*cb)(struct evhttp_request *, void *))
+/* 400, 413 and 431 from the HTTP server, counted like every answer. */
+static void handle_error(struct pb_http_request *req, int status)
 {
-    struct evhttp *http = evhttp_new(base);
+    const struct public_route *route;
+    struct pb_request r;
 
-    if (http == NULL)
-        return NULL;
-    apply_limits(http, tc);
-    evhttp_set_gencb(http, cb, NULL);
-    evhttp_set_bevcb(http, new_connection, NULL);
-    return http;
+    fill_request(&r, req);
+    if (req->admin) {
+        r.route = admin_route(req->path);
+    } else if ((route = find_public_route(req->path)) != NULL) {
+        r.route = route->route;
+    }
+    pb_reply_text(&r, status, status == 413 ? "Request body too large.\n"
+                              : status == 431 ? "Request header fields too large.\n"
+                              : "Bad request.\n");
+}
+
+/* ---- start, reload, drain --------------------------------------------------------- */
+
+static void apply_limits(const struct pb_tracker_conf *tc)
+{
+    struct pb_http_limits limits = {
+        .max_header_size = (size_t)tc->max_header_size,
+        .max_body_size = (size_t)tc->max_body_size,
+        .timeout = tc->timeout,
+    };
+
+    pb_http_set_limits(&limits);
 }
 
 int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
@@ -321,22 +269,17 @@ int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
 {
     srv.base = base;
     srv.gen = gen;
-    srv.conns = g_hash_table_new(g_direct_hash, g_direct_equal);
-    srv.public_http = new_http(base, &gen->conf.tracker, public_request);
-    srv.admin_http = new_http(base, &gen->conf.tracker, admin_request);
-    if (srv.public_http == NULL || srv.admin_http == NULL) {
-        snprintf(errbuf, errlen, "cannot create the HTTP server (out of memory)");
+    if (pb_http_init(base, handle_request, handle_error, errbuf, errlen) != 0)
         return -1;
-    }
+    srv.started = 1;
+    apply_limits(&gen->conf.tracker);
     for (size_t i = 0; i < srv.nlisteners; i++) {
         struct listener *l = &srv.listeners[i];
-        l->handle = evhttp_accept_socket_with_handle(l->admin ? srv.admin_http
-                                                              : srv.public_http, l->fd);
-        if (l->handle == NULL) {
-            snprintf(errbuf, errlen, "cannot serve %s", l->spec);
+        int fd = l->fd;
+
+        l->fd = -1;             /* the HTTP server owns it now, even on failure */
+        if (pb_http_listen(fd, l->admin, errbuf, errlen) != 0)
             return -1;
-        }
-        l->fd = -1;             /* evhttp owns it now */
     }
     return 0;
 }
@@ -344,8 +287,7 @@ int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
 void pb_server_set_gen(const struct pb_tracker_gen *gen)
 {
     srv.gen = gen;
-    apply_limits(srv.public_http, &gen->conf.tracker);
-    apply_limits(srv.admin_http, &gen->conf.tracker);
+    apply_limits(&gen->conf.tracker);
 }
 
 int pb_server_draining(void)
@@ -353,35 +295,12 @@ int pb_server_draining(void)
     return srv.draining;
 }
 
-/* Free idle keep-alive connections; 1 when nothing is left in flight. */
-static int drain_step(long long now)
-{
-    GHashTableIter iter;
-    gpointer key, pending;
-    GPtrArray *idle = g_ptr_array_new();
-    int busy = 0;
-
-    g_hash_table_iter_init(&iter, srv.conns);
-    while (g_hash_table_iter_next(&iter, &key, &pending)) {
-        if (GPOINTER_TO_INT(pending) > 0)
-            busy = 1;
-        else
-            g_ptr_array_add(idle, key);
-    }
-    for (guint i = 0; i < idle->len; i++)
-        evhttp_connection_free(g_ptr_array_index(idle, i));
-    g_ptr_array_free(idle, TRUE);
-    if (busy)
-        return 0;
-    /* Accepted connections that have not sent a request yet. */
-    return srv.accepted == srv.seen || now - srv.drain_start_ms >= DRAIN_GRACE_MS;
-}
-
 static void drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     long long now = pb_event_now_ms();
+    size_t busy = pb_http_close_idle(now - srv.drain_start_ms >= DRAIN_GRACE_MS);
 
-    if (!drain_step(now) && now < srv.drain_deadline_ms)
+    if (busy > 0 && now < srv.drain_deadline_ms)
         return;
     event_del(srv.drain_timer);
     pb_server_free();
@@ -392,6 +311,7 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
 void pb_server_drain(int max_seconds, void (*done)(void *), void *arg)
 {
     struct timeval tick = { 0, DRAIN_TICK_MS * 1000 };
+    struct pb_http_stats stats;
 
     if (srv.draining)
         return;
@@ -400,13 +320,10 @@ void pb_server_drain(int max_seconds, void (*done)(void *), void *arg)
     srv.drain_arg = arg;
     srv.drain_start_ms = pb_event_now_ms();
     srv.drain_deadline_ms = srv.drain_start_ms + (long long)max_seconds * 1000;
-    for (size_t i = 0; i < srv.nlisteners; i++) {
-        struct listener *l = &srv.listeners[i];
-        if (l->handle != NULL)
-            evhttp_del_accept_socket(l->admin ? srv.admin_http : srv.public_http, l->handle);
-        l->handle = NULL;
-    }
-    pb_log(LOG_INFO, "draining: no new connections; %u open", g_hash_table_size(srv.conns));
+    pb_http_drain();
+    pb_http_close_idle(0);
+    pb_http_stats(&stats);
+    pb_log(LOG_INFO, "draining: no new connections; %zu open", stats.open);
     srv.drain_timer = event_new(srv.base, -1, EV_PERSIST, drain_tick, NULL);
     event_add(srv.drain_timer, &tick);
 }
@@ -417,15 +334,10 @@ void pb_server_free(void)
         if (srv.listeners[i].fd >= 0)
             close(srv.listeners[i].fd);
     srv.nlisteners = 0;
-    if (srv.public_http != NULL)
-        evhttp_free(srv.public_http);
-    if (srv.admin_http != NULL)
-        evhttp_free(srv.admin_http);
-    srv.public_http = srv.admin_http = NULL;
+    if (srv.started)
+        pb_http_free();
+    srv.started = 0;
     if (srv.drain_timer != NULL)
         event_free(srv.drain_timer);
     srv.drain_timer = NULL;
-    if (srv.conns != NULL)
-        g_hash_table_destroy(srv.conns);
-    srv.conns = NULL;
 }

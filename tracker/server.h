@@ -1,8 +1,8 @@
 /*
  * server.h - the tracker's HTTP side: listening sockets (public and
- * admin, each a list of IPv4/IPv6 addresses), libevent evhttp with the
- * configured limits, routing to the handlers, and the graceful drain on
- * SIGTERM. Single-threaded: everything runs on one event loop.
+ * admin, each a list of IPv4/IPv6 addresses), the HTTP server (http.h)
+ * with the configured limits, routing to the handlers, and the graceful
+ * drain on SIGTERM. Single-threaded: everything runs on one event loop.
  */
 #ifndef PB_TRACKER_SERVER_H
 #define PB_TRACKER_SERVER_H
@@ -41,9 +41,5 @@ void pb_server_drain(int max_seconds, void (*done)(void *), void *arg);
 int pb_server_draining(void);
 /* Close everything (also after a failed start). */
 void pb_server_free(void);
-
-/* Called by reply.c when a response has been queued / fully sent. */
-struct evhttp_request;
-void pb_server_response_queued(struct evhttp_request *req);
 
 #endif

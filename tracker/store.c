@@ -1,369 +1,86 @@
 /*
- * store.c - the tracker's event writer (see store.h): one idempotent EVAL
- * per event (lib/events_tracker.c), sent through the asynchronous Redis
- * connection (store_conn.c) on the tracker's own libevent loop, without
- * ever blocking a request.
+ * store.c - the tracker's event writer (see store.h): each event becomes a
+ * record (lib/events_tracker.c) that goes to Redis in batches, one script
+ * run per batch, through the asynchronous connection (store_conn.c) on the
+ * tracker's own libevent loop, without ever blocking a request. What goes
+ * on the wire and what becomes of it: store_send.c.
  *
  * Where an event goes when it is submitted:
  *
  *   Redis up, journal empty, fewer than queue_max events in memory
- *       -> the in-memory queue; up to LIVE_WINDOW of them are on the wire
- *          (pipelined) at a time, the rest wait their turn.
- *   otherwise (Redis down, connecting, slow; the queue full; the journal
+ *       -> the waiting queue. The events that arrive during one pass of
+ *          the loop leave together, as one batch, once the pass has run
+ *          its other callbacks (the flush event), or at once when a whole
+ *          batch is waiting.
+ *   otherwise (Redis down, connecting, slow; memory full; the journal
  *   holding anything)
  *       -> the journal, after everything still in memory has been moved
  *          there first, in order. So the journal only ever holds events
- *          newer than any in memory, and "journal first" keeps the order.
+ *          newer than any in memory, and "journal first" keeps the order
+ *          in which this run's events reach Redis, which exactly-once
+ *          needs (lib/events_tracker.c).
  *
- * When Redis is (back) up the journal is replayed in order, REPLAY_BATCH
- * records at a time, before any new event is sent live; a batch leaves the
- * journal (pb_journal_consume) only after Redis answered it. An event that
- * is journaled while also on the wire, or replayed after a crash between
- * Redis' answer and the bookkeeping, reaches Redis twice: the event id
- * makes the second run a no-op (0), so every event is written exactly once.
- *
- * Counters (pb_store_stats): written = events Redis stored (script
- * returned 1, live or replayed); replayed = journal records Redis answered;
- * journaled = records appended to the journal; journal_errors = records
- * the journal could not take (disk full...); dropped = events lost
- * (journal failing, or no journal and memory full) or rejected by Redis as
- * broken commands. Memory is bounded by queue_max events plus at most
- * LIVE_WINDOW commands that were moved to the journal while on the wire.
+ * Counters (pb_store_stats): written = events Redis stored (live or
+ * replayed); replayed = journal records Redis answered; journaled =
+ * records appended to the journal; journal_errors = records the journal
+ * could not take (disk full...); dropped = events lost (journal failing,
+ * or no journal and memory full) or refused by Redis as broken. Memory is
+ * bounded by queue_max events (waiting and on the wire); events moved to
+ * the journal while on the wire are freed at once.
  *
  * Without a journal (tracker.journal unset) events wait in memory while
  * Redis is down, up to queue_max; past that they are dropped and counted.
+ * The journal's fsync policy "second" runs on the journal's own thread
+ * (lib/journal.c), never on this loop.
  */
-#include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <glib.h>
-#include "events.h"
-#include "journal.h"
 #include "log.h"
-#include "store.h"
-#include "store_conn.h"
+#include "store_int.h"
 
-#define LIVE_WINDOW 256         /* live commands on the wire at once */
-#define REPLAY_BATCH 256        /* journal records per replay round */
 #define DEFAULT_QUEUE_MAX 10000
 
-enum item_kind { ITEM_LIVE, ITEM_REPLAY };
+struct store st;
 
-/* One event command. */
-struct item {
-    GList link;                 /* in one of the queues (LIVE, not detached) */
-    enum item_kind kind;
-    int detached;               /* moved to the journal (or lost) while on the wire */
-    int journaled;              /* detached: the journal has it */
-    size_t len;
-    char data[];
-};
-
-static struct store {
-    int running, stopping;
-    struct event_base *base;
-    struct pb_conn *conn;
-    struct pb_journal *journal; /* NULL: none configured */
-    struct event *tick;         /* once a second: journal fsync, pump */
-    char *prefix;
-    char sha[41];               /* of the tracker script, for EVALSHA */
-    GString *scratch;           /* the EVALSHA form of the command being sent */
-    struct pb_track_retention retention;
-    unsigned queue_max;
-
-    GQueue waiting;             /* live, not sent yet; oldest first */
-    GQueue sent;                /* live, on the wire, in send order */
-    GQueue failed;              /* live, sent but not answered (connection lost) */
-
-    unsigned replay_n;          /* records of the replay batch on the wire */
-    unsigned replay_done;       /* ... answered or failed so far */
-    unsigned replay_ok;         /* ... answered, before the first failure */
-    int replay_failed;
-    int replay_broken;          /* journal unreadable: no replay until restart */
-    unsigned long replayed_run; /* since the backlog was last empty */
-
-    struct pb_store_stats stats;
-} st;
-
-/* ---- items ------------------------------------------------------------- */
-
-static struct item *item_new(enum item_kind kind, const char *data, size_t len)
-{
-    struct item *it = g_malloc(sizeof(*it) + len);
-
-    memset(it, 0, sizeof(*it));
-    it->link.data = it;
-    it->kind = kind;
-    it->len = len;
-    memcpy(it->data, data, len);
-    return it;
-}
-
-static size_t live_count(void)
-{
-    return st.waiting.length + st.sent.length + st.failed.length;
-}
-
-/* Move every item of q to the tail of into, in order. */
-static void queue_move_all(GQueue *q, GQueue *into)
-{
-    GList *l;
-
-    while ((l = g_queue_peek_head_link(q)) != NULL) {
-        g_queue_unlink(q, l);
-        g_queue_push_tail_link(into, l);
-    }
-}
-
-/* ---- the journal ------------------------------------------------------- */
-
-static int journal_first(void)
-{
-    return st.journal && !st.replay_broken
-        && (st.replay_n > 0 || pb_journal_backlog(st.journal) > 0);
-}
-
-/* Append n items in order; returns how many the journal took. */
-static size_t journal_items(struct item **items, size_t n)
-{
-    const char **recs = g_new(const char *, n);
-    size_t *lens = g_new(size_t, n), done;
-
-    for (size_t i = 0; i < n; i++) {
-        recs[i] = items[i]->data;
-        lens[i] = items[i]->len;
-    }
-    done = pb_journal_append_many(st.journal, recs, lens, n);
-    if (done < n) {
-        static struct pb_log_limit lim;
-        pb_log_limited(&lim, 6, LOG_ERR, "store: journal append failed (%s): "
-                       "%zu event(s) lost", strerror(errno), n - done);
-        st.stats.journal_errors += n - done;
-    }
-    st.stats.journaled += done;
-    g_free(recs);
-    g_free(lens);
-    return done;
-}
-
-/*
- * Move everything in memory to the journal, oldest first: the failed
- * (sent, not answered), those on the wire, the waiting. Those on the wire
- * stay allocated, detached, until their reply arrives. Called before
- * anything newer is journaled.
- */
-static void flush_live_to_journal(void)
-{
-    size_t n = live_count(), i = 0, done;
-    struct item **items;
-    GQueue all = G_QUEUE_INIT;
-
-    if (n == 0)
-        return;
-    for (GList *l = st.sent.head; l; l = l->next)
-        ((struct item *)l->data)->detached = 1;
-    queue_move_all(&st.failed, &all);
-    queue_move_all(&st.sent, &all);
-    queue_move_all(&st.waiting, &all);
-    items = g_new(struct item *, n);
-    for (GList *l = all.head; l; l = l->next)
-        items[i++] = l->data;
-    done = journal_items(items, n);
-    for (i = 0; i < n; i++) {
-        struct item *it = items[i];
-
-        it->link.prev = it->link.next = NULL;
-        if (it->detached) {
-            it->journaled = i < done;   /* its reply decides if it is lost */
-            continue;
-        }
-        if (i >= done)
-            st.stats.dropped++;
-        g_free(it);
-    }
-    g_free(items);
-}
-
-/* ---- sending ----------------------------------------------------------- */
-
-static void replay_next_batch(void);
-
-/* Put one command on the wire: as EVALSHA when the connection has the
- * script (the journal and the item keep the EVAL form). */
-static int send_item(struct item *it)
-{
-    if (pb_conn_script_ok(st.conn)
-        && pb_event_tracker_evalsha(it->data, it->len, st.sha, st.scratch) == 0)
-        return pb_conn_send(st.conn, st.scratch->str, st.scratch->len, it);
-    return pb_conn_send(st.conn, it->data, it->len, it);
-}
-
-/* Send what may go now: the journal first, else waiting live events. */
-static void pump(void)
-{
-    GList *l;
-
-    if (!st.running || !pb_conn_is_up(st.conn))
-        return;
-    if (journal_first()) {
-        replay_next_batch();
-        return;
-    }
-    while (st.sent.length < LIVE_WINDOW && (l = g_queue_peek_head_link(&st.waiting)) != NULL) {
-        struct item *it = l->data;
-
-        if (send_item(it) != 0)
-            break;
-        g_queue_unlink(&st.waiting, l);
-        g_queue_push_tail_link(&st.sent, l);
-    }
-}
-
-static int copy_record(void *arg, const char *rec, size_t len)
-{
-    g_ptr_array_add(arg, item_new(ITEM_REPLAY, rec, len));
-    return 0;
-}
-
-/* Put the next REPLAY_BATCH journal records on the wire (if none are). */
-static void replay_next_batch(void)
-{
-    GPtrArray *batch;
-    long n;
-
-    if (st.replay_n > 0 || st.stopping)
-        return;
-    batch = g_ptr_array_new();
-    n = pb_journal_peek(st.journal, REPLAY_BATCH, copy_record, batch);
-    if (n <= 0) {
-        pb_log(LOG_ERR, "store: journal cannot be read (%s); replay stopped until restart",
-               n < 0 ? strerror(errno) : "no record at the head");
-        st.replay_broken = 1;
-    }
-    st.replay_done = st.replay_ok = 0;
-    st.replay_failed = 0;
-    for (guint i = 0; i < batch->len; i++) {
-        struct item *it = batch->pdata[i];
-        if (send_item(it) == 0) {
-            st.replay_n++;
-        } else {
-            g_free(it);
-        }
-    }
-    g_ptr_array_free(batch, TRUE);
-    if (st.replay_broken)
-        pump();
-}
-
-/* Every record of the batch has its outcome: drop the answered ones
- * (a prefix: after a failure the rest is replayed again, harmlessly). */
-static void replay_batch_end(void)
-{
-    if (st.replay_ok > 0 && pb_journal_consume(st.journal, st.replay_ok, 0) != 0)
-        pb_log(LOG_ERR, "store: cannot drop replayed journal records (%s); "
-               "they will be replayed again, without effect", strerror(errno));
-    st.replayed_run += st.replay_ok;
-    st.replay_n = 0;
-    if (pb_journal_backlog(st.journal) == 0 && st.replayed_run > 0) {
-        pb_log(LOG_INFO, "store: journal replayed (%lu records)", st.replayed_run);
-        st.replayed_run = 0;
-    }
-    pump();
-}
-
-/* ---- replies ----------------------------------------------------------- */
-
-/* A stored event (1) or a duplicate (0, already written before). */
-static void count_answer(const redisReply *r, int journaled)
-{
-    static struct pb_log_limit lim;
-
-    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-        st.stats.written++;
-    } else if (r->type == REDIS_REPLY_ERROR && !journaled) {
-        st.stats.dropped++;
-        pb_log_limited(&lim, 6, LOG_ERR, "store: event rejected by Redis, dropped: %s", r->str);
-    }
-}
-
-static void replay_reply(struct item *it, const redisReply *r)
-{
-    st.replay_done++;
-    if (r == NULL) {
-        st.replay_failed = 1;
-    } else {
-        count_answer(r, 0);
-        st.stats.replayed++;
-        if (!st.replay_failed)
-            st.replay_ok++;
-    }
-    g_free(it);
-    if (st.replay_done == st.replay_n)
-        replay_batch_end();
-}
-
-static void on_reply(void *owner, void *cmd, const redisReply *r)
-{
-    struct item *it = cmd;
-
-    (void)owner;
-    if (it->kind == ITEM_REPLAY) {
-        replay_reply(it, r);
-        return;
-    }
-    if (it->detached) {
-        if (r)
-            count_answer(r, it->journaled);
-        else if (!it->journaled)
-            st.stats.dropped++;
-        g_free(it);
-        return;
-    }
-    g_queue_unlink(&st.sent, &it->link);
-    if (r == NULL) {
-        g_queue_push_tail_link(&st.failed, &it->link);  /* the down hook decides */
-        return;
-    }
-    count_answer(r, 0);
-    g_free(it);
-    pump();
-}
+/* ---- the connection's hooks ---------------------------------------------- */
 
 static void on_up(void *owner)
 {
     (void)owner;
     st.stats.redis_up = 1;
-    pump();
+    store_pump();
 }
 
 static void on_down(void *owner)
 {
     (void)owner;
     st.stats.redis_up = 0;
-    if (st.journal) {
-        flush_live_to_journal();
-    } else {
-        /* keep them, oldest first, for the next connection */
-        queue_move_all(&st.waiting, &st.failed);
-        queue_move_all(&st.failed, &st.waiting);
-    }
+    if (st.journal)
+        store_flush_live_to_journal();
+    else
+        store_requeue_failed();     /* sent again on the next connection */
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-    static struct pb_log_limit lim;
-
     (void)fd;
     (void)what;
     (void)arg;
-    if (st.journal && pb_journal_sync(st.journal) != 0)
-        pb_log_limited(&lim, 6, LOG_ERR, "store: journal fsync: %s", strerror(errno));
-    pump();
+    store_pump();
 }
 
-/* ---- the public interface ---------------------------------------------- */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    st.flush_pending = 0;
+    store_pump();
+}
 
-/* The event as one command (lib/events_tracker.c). */
+/* ---- submitting ------------------------------------------------------------- */
+
+/* The event as one record (lib/events_tracker.c). */
 static struct item *build_item(const struct pb_tracker_event *ev)
 {
     static const enum pb_track_type types[] = {
@@ -379,20 +96,23 @@ static struct item *build_item(const struct pb_tracker_event *ev)
         .client_ip = ev->client_ip,
         .reason = ev->class_reason,
     };
-    GString *cmd = g_string_sized_new(4096);
     struct item *it;
 
-    pb_event_tracker_command(st.prefix, &st.retention, &rec, NULL, cmd);
-    it = item_new(ITEM_LIVE, cmd->str, cmd->len);
-    g_string_free(cmd, TRUE);
+    g_string_truncate(st.cmd, 0);
+    pb_event_tracker_record(st.prefix, &st.run, &rec, NULL, st.cmd);
+    it = g_malloc(sizeof(*it) + st.cmd->len);
+    memset(it, 0, sizeof(*it));
+    it->link.data = it;
+    it->len = st.cmd->len;
+    memcpy(it->data, st.cmd->str, st.cmd->len);
     return it;
 }
 
 /* To the journal, behind everything in memory. */
 static void submit_to_journal(struct item *it)
 {
-    flush_live_to_journal();
-    if (journal_items(&it, 1) != 1)
+    store_flush_live_to_journal();
+    if (store_journal_items(&it, 1) != 1)
         st.stats.dropped++;
     g_free(it);
 }
@@ -409,8 +129,8 @@ void pb_store_submit(const struct pb_tracker_event *ev)
         return;
     }
     it = build_item(ev);
-    full = live_count() >= st.queue_max;
-    if (st.journal && (full || st.stopping || journal_first() || !pb_conn_is_up(st.conn))) {
+    full = store_live_count() >= st.queue_max;
+    if (st.journal && (full || st.stopping || store_journal_first() || !pb_conn_is_up(st.conn))) {
         if (full) {
             static struct pb_log_limit lim;
             pb_log_limited(&lim, 1, LOG_WARNING, "store: %u events waiting for Redis; "
@@ -428,14 +148,35 @@ void pb_store_submit(const struct pb_tracker_event *ev)
         return;
     }
     g_queue_push_tail_link(&st.waiting, &it->link);
-    pump();
+    if (st.waiting.length >= PB_TRACK_BATCH_MAX) {
+        store_pump();
+    } else if (!st.flush_pending) {
+        st.flush_pending = 1;
+        event_active(st.flush, EV_TIMEOUT, 0);
+    }
+}
+
+/* ---- start and stop ---------------------------------------------------------- */
+
+static int open_journal(const char *path, enum pb_fsync_policy fsync_policy,
+                        char *errbuf, size_t errlen)
+{
+    if (path == NULL || path[0] == '\0') {
+        pb_log(LOG_WARNING, "tracker.journal not set: events are lost while Redis is down");
+        return 0;
+    }
+    st.journal = pb_journal_open(path, fsync_policy, errbuf, errlen);
+    if (st.journal == NULL)
+        return -1;
+    if (pb_journal_backlog(st.journal) > 0)
+        pb_log(LOG_INFO, "store: %zu events waiting in %s", pb_journal_backlog(st.journal), path);
+    return 0;
 }
 
 int pb_store_start(struct event_base *base, const struct pb_conf *conf,
                    char *errbuf, size_t errlen)
 {
-    static const struct pb_conn_hooks hooks = { on_up, on_down, on_reply };
-    const char *jpath = conf->tracker.journal;
+    static const struct pb_conn_hooks hooks = { on_up, on_down, store_on_reply };
     struct timeval second = { 1, 0 };
 
     if (st.running) {
@@ -443,16 +184,8 @@ int pb_store_start(struct event_base *base, const struct pb_conf *conf,
         return -1;
     }
     memset(&st, 0, sizeof(st));
-    if (jpath && jpath[0]) {
-        st.journal = pb_journal_open(jpath, conf->redis.journal_fsync, errbuf, errlen);
-        if (st.journal == NULL)
-            return -1;
-        if (pb_journal_backlog(st.journal) > 0)
-            pb_log(LOG_INFO, "store: %zu events waiting in %s",
-                   pb_journal_backlog(st.journal), jpath);
-    } else {
-        pb_log(LOG_WARNING, "tracker.journal not set: events are lost while Redis is down");
-    }
+    if (open_journal(conf->tracker.journal, conf->redis.journal_fsync, errbuf, errlen) != 0)
+        return -1;
     /* A write to a Redis socket that closed must fail with EPIPE, not
      * kill the tracker. */
     signal(SIGPIPE, SIG_IGN);
@@ -463,14 +196,18 @@ int pb_store_start(struct event_base *base, const struct pb_conf *conf,
     st.retention.stream_max_age_days = conf->tracker.stream_max_age_days;
     st.queue_max = conf->tracker.queue_max > 0 ? (unsigned)conf->tracker.queue_max
                                                : DEFAULT_QUEUE_MAX;
+    pb_event_tracker_run_init(&st.run);
+    pb_track_batch_init(&st.batch);
     st.running = 1;
     st.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
     event_add(st.tick, &second);
+    st.flush = event_new(base, -1, 0, flush_cb, NULL);
     st.conn = pb_conn_new(base, &conf->redis, &hooks, NULL);
-    st.scratch = g_string_sized_new(4096);
-    pb_event_tracker_script_load(st.scratch);
+    st.cmd = g_string_sized_new(65536);
+    pb_event_tracker_script_load(st.cmd);
     pb_event_tracker_sha(st.sha);
-    pb_conn_load_script(st.conn, st.scratch->str, st.scratch->len, st.sha);
+    pb_conn_load_script(st.conn, st.cmd->str, st.cmd->len, st.sha);
+    pb_log(LOG_DEBUG, "store: run %s", st.run.id);
     return 0;
 }
 
@@ -481,14 +218,15 @@ static void stop_wakeup(evutil_socket_t fd, short what, void *arg)
     (void)arg;
 }
 
-/* Run the loop until what is on the wire is answered, Redis is down or
- * the deadline passes. */
+/* Run the loop until what is in memory has been answered, Redis is down
+ * or the deadline passes. */
 static void drain(int timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
     struct event *wake = evtimer_new(st.base, stop_wakeup, NULL);
 
-    while (pb_conn_is_up(st.conn) && (live_count() > 0 || st.replay_n > 0)) {
+    store_pump();
+    while (pb_conn_is_up(st.conn) && (store_live_count() > 0 || st.replay_batches > 0)) {
         gint64 left = deadline - g_get_monotonic_time();
         struct timeval tv = { (time_t)(left / G_USEC_PER_SEC), (suseconds_t)(left % G_USEC_PER_SEC) };
 
@@ -501,10 +239,28 @@ static void drain(int timeout_ms)
     event_free(wake);
 }
 
+/* What is still in memory after the connection is gone: to the journal,
+ * or lost without one. */
+static void keep_the_rest(void)
+{
+    size_t lost;
+
+    store_requeue_failed();
+    lost = store_live_count();
+    if (st.journal) {
+        store_flush_live_to_journal();
+        return;
+    }
+    while (st.waiting.length > 0)
+        g_free(g_queue_pop_head(&st.waiting));
+    st.stats.dropped += lost;
+    if (lost > 0)
+        pb_log(LOG_ERR, "store: %zu events lost at stop (no journal)", lost);
+}
+
 void pb_store_stop(int timeout_ms)
 {
     struct pb_store_stats s;
-    size_t lost;
 
     if (!st.running)
         return;
@@ -512,32 +268,19 @@ void pb_store_stop(int timeout_ms)
     drain(timeout_ms);
     pb_conn_free(st.conn);      /* unanswered: reply hook with NULL */
     st.conn = NULL;
-    queue_move_all(&st.waiting, &st.failed);
-    queue_move_all(&st.failed, &st.waiting);
-    lost = live_count();
-    if (st.journal) {
-        flush_live_to_journal();
-        lost = 0;
-    } else {
-        GList *l;
-        while ((l = g_queue_peek_head_link(&st.waiting)) != NULL) {
-            g_queue_unlink(&st.waiting, l);
-            g_free(l->data);
-        }
-        st.stats.dropped += lost;
-    }
+    keep_the_rest();
     st.stats.redis_up = 0;
     pb_store_stats(&s);
     pb_log(LOG_INFO, "store: stopped (written %lu, replayed %lu, journaled %lu, "
            "journal errors %lu, dropped %lu, backlog %zu)", s.written, s.replayed,
            s.journaled, s.journal_errors, s.dropped, s.backlog);
-    if (lost > 0)
-        pb_log(LOG_ERR, "store: %zu events lost at stop (no journal)", lost);
     event_free(st.tick);
+    event_free(st.flush);
     pb_journal_close(st.journal);
+    pb_track_batch_free(&st.batch);
     g_free(st.prefix);
-    g_string_free(st.scratch, TRUE);
-    st.scratch = NULL;
+    g_string_free(st.cmd, TRUE);
+    st.cmd = NULL;
     st.journal = NULL;
     st.prefix = NULL;
     st.running = 0;
@@ -546,7 +289,7 @@ void pb_store_stop(int timeout_ms)
 void pb_store_stats(struct pb_store_stats *out)
 {
     *out = st.stats;
-    out->queued = live_count();
+    out->queued = store_live_count();
     out->backlog = st.journal ? pb_journal_backlog(st.journal) : 0;
     out->redis_up = st.running && st.conn && pb_conn_is_up(st.conn);
 }

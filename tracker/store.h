@@ -1,9 +1,10 @@
 /*
  * store.h - the tracker's side of Redis: every answered request becomes one
- * event command (lib/events.h style: a single idempotent EVAL) that goes to
- * Redis through hiredis async on the tracker's libevent loop, pipelined.
- * While Redis is down or slow, commands go to the tracker's journal and are
- * replayed in order, exactly once, when it is back. Never blocks a request.
+ * event record (lib/events.h); the records go to Redis in batches, one
+ * script run each, written exactly once, through hiredis async on the
+ * tracker's libevent loop, pipelined. While Redis is down or slow, records
+ * go to the tracker's journal and are replayed in order, exactly once,
+ * when it is back. Never blocks a request.
  */
 #ifndef PB_TRACKER_STORE_H
 #define PB_TRACKER_STORE_H

@@ -9,10 +9,6 @@
  */
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <glib.h>
 #include "routes.h"
 #include "unsub_page.h"
@@ -32,32 +28,35 @@ static int multipart_one_click(const char *body)
     return 0;
 }
 
-/* 1 if the POST body asks for a one-click unsubscribe. */
-static int asks_one_click(struct evhttp_request *req)
+/* 1 if a form-urlencoded body has List-Unsubscribe=One-Click. */
+static int form_one_click(const char *body)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    const char *type = evhttp_find_header(evhttp_request_get_input_headers(req),
-                                          "Content-Type");
-    size_t len = evbuffer_get_length(in);
-    char *body = g_malloc(len + 1);
-    struct evkeyvalq fields;
+    GHashTable *fields = g_uri_parse_params(body, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
     const char *value;
-    int yes = 0;
+    int yes;
 
-    evbuffer_copyout(in, body, len);
-    body[len] = '\0';
-    if (strlen(body) != len) {
-        yes = 0;                /* a NUL byte: not a form */
-    } else if (type != NULL && strncasecmp(type, "multipart/form-data", 19) == 0) {
+    if (fields == NULL)
+        return 0;
+    value = g_hash_table_lookup(fields, "List-Unsubscribe");
+    yes = value != NULL && strcmp(value, "One-Click") == 0;
+    g_hash_table_destroy(fields);
+    return yes;
+}
+
+/* 1 if the POST body asks for a one-click unsubscribe. */
+static int asks_one_click(const struct pb_http_request *req)
+{
+    const char *type = req->content_type;
+    char *body;
+    int yes;
+
+    if (req->body == NULL || memchr(req->body, '\0', req->body_len) != NULL)
+        return 0;               /* no body, or a NUL byte: not a form */
+    body = g_strndup(req->body, req->body_len);
+    if (type != NULL && strncasecmp(type, "multipart/form-data", 19) == 0)
         yes = multipart_one_click(body);
-    } else {
-        TAILQ_INIT(&fields);
-        if (evhttp_parse_query_str(body, &fields) == 0) {
-            value = evhttp_find_header(&fields, "List-Unsubscribe");
-            yes = value != NULL && strcmp(value, "One-Click") == 0;
-        }
-        evhttp_clear_headers(&fields);
-    }
+    else
+        yes = form_one_click(body);
     g_free(body);
     return yes;
 }
@@ -81,7 +80,7 @@ void pb_route_unsubscribe(struct pb_request *r)
         page(r, 404, PB_UNSUB_INVALID, NULL);
         return;
     }
-    if (r->method != EVHTTP_REQ_POST) {
+    if (r->method != HTTP_POST) {
         page(r, 200, PB_UNSUB_ASK, tok.campaign);
         return;
     }

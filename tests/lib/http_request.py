@@ -24,6 +24,27 @@ Usage:
 --ready FILE creates FILE when the connection is where a test wants it.
 --keepalive sends the request N times on one connection, reading each
 answer before the next, and prints one status code per line.
+
+Edge cases (tests/tracker_http_edge.sh):
+  --pipeline      PATH is a comma-separated list of "PATH", "METHOD PATH" or
+                  "METHOD PATH close" (Connection: close): every request
+                  goes out in one write, then one line per answer: "STATUS
+                  LOCATION-or-CONTENT-TYPE" ("closed" when the server closed
+                  before answering all of them), then "closed" or "open"
+                  (after 2 s) for the connection
+  --chunks N      send the request in pieces of N bytes (TCP_NODELAY, a short
+                  pause after each)
+  --stall SECS    send the first half of the request, then wait up to SECS:
+                  prints "closed" (the server closed without answering),
+                  "answered" or "open"
+  --dribble SECS  send the request one byte every 0.2 s for up to SECS;
+                  prints "closed" or "open", as --stall
+  --hold N        open N connections with one keep-alive request each, then
+                  one more connection that only reads: prints its status (or
+                  "closed"), then the status of a request on the first held
+                  connection
+  --expect100     send the headers with "Expect: 100-continue", print the
+                  interim status, then send the body; the answer as usual
 """
 import argparse
 import socket
@@ -44,9 +65,13 @@ def build(method, path, headers, body, close):
     return data
 
 
+# Bytes read past the end of an answer (pipelining), by socket.
+leftover = {}
+
+
 def read_response(sock, method):
     """One response from sock: (status, [(name, value)], body bytes)."""
-    buf = b""
+    buf = leftover.pop(sock.fileno(), b"")
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
         if not chunk:
@@ -74,6 +99,8 @@ def read_response(sock, method):
         if not chunk:
             break
         rest += chunk
+    if len(rest) > length:
+        leftover[sock.fileno()] = rest[length:]
     return status, headers, rest[:length]
 
 
@@ -95,6 +122,101 @@ def connect(host, port, source=None):
     return sock
 
 
+def pipeline(sock, method, items, headers):
+    """items: "PATH" or "METHOD PATH" or "METHOD PATH close"."""
+    requests = []
+    for item in items:
+        parts = item.split(" ")
+        if len(parts) == 1:
+            parts = [method] + parts
+        requests.append((parts[0], parts[1], len(parts) > 2 and parts[2] == "close"))
+    sock.sendall(b"".join(build(m, path, headers, None, close) for m, path, close in requests))
+    for m, _, _ in requests:
+        try:
+            status, hdrs, _ = read_response(sock, m)
+        except (EOFError, ConnectionResetError):
+            print("closed")
+            return
+        found = dict((n.lower(), v) for n, v in hdrs)
+        print(status, found.get("location", found.get("content-type", "")))
+    sock.settimeout(2)
+    try:
+        print("closed" if sock.recv(1) == b"" else "more")
+    except socket.timeout:
+        print("open")
+    except ConnectionResetError:
+        print("closed")
+
+
+def send_in_chunks(sock, data, size):
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(0, len(data), size):
+        sock.sendall(data[i:i + size])
+        time.sleep(0.005)
+
+
+def wait_verdict(sock, seconds):
+    """After a partial request: "closed", "answered" or "open"."""
+    sock.settimeout(seconds)
+    try:
+        return "answered" if sock.recv(1) else "closed"
+    except socket.timeout:
+        return "open"
+    except ConnectionResetError:
+        return "closed"
+
+
+def dribble(sock, data, seconds):
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    limit = time.time() + seconds
+    for byte in data:
+        if time.time() > limit:
+            return "open"
+        try:
+            sock.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            return "closed"
+        verdict = wait_verdict(sock, 0.2)
+        if verdict != "open":
+            return verdict
+    return "answered?"
+
+
+def hold(a, count):
+    held = []
+    data = build(a.method, a.path, a.headers, a.body, False)
+    for _ in range(count):
+        sock = connect(a.host, a.port, a.source)
+        sock.sendall(data)
+        read_response(sock, a.method)
+        held.append(sock)
+    extra = connect(a.host, a.port, a.source)
+    try:
+        print(read_response(extra, "GET")[0])
+    except (EOFError, ConnectionResetError):
+        print("closed")
+    held[0].sendall(data)
+    print(read_response(held[0], a.method)[0])
+    for sock in held + [extra]:
+        sock.close()
+
+
+def expect100(sock, a):
+    head, body = build(a.method, a.path, a.headers + ["Expect: 100-continue"], a.body,
+                       True).split(b"\r\n\r\n", 1)
+    sock.sendall(head + b"\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(1)
+        if not chunk:
+            print("closed")
+            return
+        buf += chunk
+    print("interim", buf.split()[1].decode())
+    sock.sendall(body)
+    show(*read_response(sock, a.method))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("port", type=int)
@@ -110,9 +232,32 @@ def main():
     p.add_argument("--raw", action="store_true")
     p.add_argument("--ready", help="create this file once the first half is sent "
                    "(--split) or the first answer is in (--idle)")
+    p.add_argument("--pipeline", action="store_true")
+    p.add_argument("--chunks", type=int)
+    p.add_argument("--stall", type=float)
+    p.add_argument("--dribble", type=float)
+    p.add_argument("--hold", type=int)
+    p.add_argument("--expect100", action="store_true")
     a = p.parse_intermixed_args()
 
+    if a.hold:
+        hold(a, a.hold)
+        return 0
     sock = connect(a.host, a.port, a.source)
+    if a.pipeline:
+        pipeline(sock, a.method, a.path.split(","), a.headers)
+        return 0
+    if a.expect100:
+        expect100(sock, a)
+        return 0
+    if a.stall is not None or a.dribble is not None:
+        data = build(a.method, a.path, a.headers, a.body, True)
+        if a.stall is not None:
+            sock.sendall(data[:len(data) // 2])
+            print(wait_verdict(sock, a.stall))
+        else:
+            print(dribble(sock, data, a.dribble))
+        return 0
     if a.raw:
         sock.sendall(sys.stdin.buffer.read())
         status, headers, body = read_response(sock, "GET")
@@ -138,7 +283,9 @@ def main():
             print("open")
         return 0
     data = build(a.method, a.path, a.headers, a.body, True)
-    if a.split:
+    if a.chunks:
+        send_in_chunks(sock, data, a.chunks)
+    elif a.split:
         half = len(data) // 2
         sock.sendall(data[:half])
         if a.ready:

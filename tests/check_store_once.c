@@ -1,0 +1,276 @@
+/*
+ * check_store_once.c - tracker events written exactly once, in batches
+ * (lib/events_tracker.c): a batch that reaches Redis again (its reply
+ * lost, the journal replayed) writes nothing twice, also when it overlaps
+ * a later one; two tracker runs (two hosts, or a restart) number their
+ * events apart; counters stay exact (unique, imputed opens) when a
+ * message's events are spread over several batches or share one; a
+ * journal record of an older format is replayed as it is. Part of
+ * check_store (see check_store.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include "events.h"
+#include "journal.h"
+#include "contact.h"
+#include "testutil.h"
+#include "check_store.h"
+
+/* Records of run for events from..to-1: clicks (msg i % 8, contact i % 5)
+ * or opens (msg i, contact i), User-Agent "ev-<i>". */
+static void add_range(struct pb_track_batch *b, struct pb_track_run *run, int click,
+                      unsigned from, unsigned to)
+{
+    GString *rec = g_string_new(NULL);
+
+    pb_track_batch_reset(b);
+    for (unsigned i = from; i < to; i++) {
+        struct pb_token tok;
+        char ua[16];
+
+        snprintf(ua, sizeof(ua), "ev-%u", i);
+        if (click)
+            make_token(&tok, i % 8, (int)(i % 5), 0, "https://example.com/");
+        else
+            make_token(&tok, i, (int)i, 0, NULL);
+        g_string_truncate(rec, 0);
+        make_record(run, click ? PB_TRACK_CLICK : PB_TRACK_OPEN, &tok, ua, rec);
+        ck_assert_int_eq(pb_track_batch_add(b, rec->str, rec->len), 1);
+    }
+    g_string_free(rec, TRUE);
+}
+
+static void assert_batch(redisContext *c, const struct pb_track_batch *b, const char *want)
+{
+    char *got = sbatch(c, b);
+
+    ck_assert_str_eq(got, want);
+    g_free(got);
+}
+
+/* A batch whose reply was lost is sent again: nothing twice; a batch
+ * that overlaps it writes only what is new. */
+START_TEST(test_batch_replayed_once)
+{
+    redisContext *c = sconnect();
+    struct pb_track_run run;
+    struct pb_track_batch first, again;
+
+    pb_event_tracker_run_init(&run);
+    pb_track_batch_init(&first);
+    pb_track_batch_init(&again);
+    add_range(&first, &run, 1, 0, 10);
+    assert_batch(c, &first, "1111111111");
+    assert_batch(c, &first, "0000000000");
+    /* events 5..14: the same records 5..9, then five new ones */
+    run.seq = 5;
+    add_range(&again, &run, 1, 5, 15);
+    assert_batch(c, &again, "0000011111");
+    assert_batch(c, &again, "0000000000");
+
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "clicks_human"), 15);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 8);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 8);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_clicks_human"), 5);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_opens_human"), 5);
+    ck_assert_int_eq(sint(c, "SCARD pb:uniq:click-human:spring-sale"), 5);
+    ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-human:spring-sale"), 5);
+    ck_assert_int_eq(sint(c, "XLEN pb:events"), 23);
+    {
+        redisReply *r = scmd(c, "KEYS pb:eid:*");      /* no key per event */
+        ck_assert_uint_eq(r->elements, 0);
+        freeReplyObject(r);
+    }
+    pb_track_batch_free(&first);
+    pb_track_batch_free(&again);
+    redisFree(c);
+}
+END_TEST
+
+/* Two runs (two trackers, or one restarted) write side by side; each
+ * one's replay is skipped, the other's events are not. */
+START_TEST(test_two_instances)
+{
+    redisContext *c = sconnect();
+    struct pb_track_run a, b;
+    struct pb_track_batch ba, bb, ba2;
+    char key[64];
+    redisReply *r;
+
+    pb_event_tracker_run_init(&a);
+    pb_event_tracker_run_init(&b);
+    ck_assert_str_ne(a.id, b.id);
+    pb_track_batch_init(&ba);
+    pb_track_batch_init(&bb);
+    pb_track_batch_init(&ba2);
+    add_range(&ba, &a, 0, 0, 5);
+    add_range(&bb, &b, 0, 5, 10);
+    ck_assert_int_eq(pb_track_batch_add(&ba, "*1\r\n$4\r\nPING\r\n", 14), -1);
+    ck_assert_int_eq(pb_track_batch_add(&ba, bb.events->str, bb.events->len), -1);
+    assert_batch(c, &ba, "11111");
+    assert_batch(c, &bb, "11111");
+    assert_batch(c, &ba, "00000");
+    add_range(&ba2, &a, 0, 10, 15);
+    assert_batch(c, &ba2, "11111");
+    add_range(&bb, &b, 0, 15, 20);
+    assert_batch(c, &bb, "11111");
+    assert_stream_uas(c, 20, "ev-");
+
+    snprintf(key, sizeof(key), "pb:seq:%s", a.id);
+    r = scmd(c, "GET %s", key);
+    ck_assert_str_eq(r->str, "000000000000000a");
+    freeReplyObject(r);
+    snprintf(key, sizeof(key), "pb:seq:%s", b.id);
+    r = scmd(c, "GET %s", key);
+    ck_assert_str_eq(r->str, "000000000000000a");
+    freeReplyObject(r);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 20);
+    pb_track_batch_free(&ba);
+    pb_track_batch_free(&bb);
+    pb_track_batch_free(&ba2);
+    redisFree(c);
+}
+END_TEST
+
+static void click(unsigned msg, int contact, const char *ua)
+{
+    struct pb_token tok;
+
+    make_token(&tok, msg, contact, 0, "https://example.com/");
+    submit(PB_EV_CLICK, &tok, PB_CLASS_HUMAN, ua, NULL);
+}
+
+static void human_open(unsigned msg, int contact, const char *ua)
+{
+    struct pb_token tok;
+
+    make_token(&tok, msg, contact, 0, NULL);
+    submit(PB_EV_OPEN, &tok, PB_CLASS_HUMAN, ua, NULL);
+}
+
+/* Counters through the store, a message's events spread over batches
+ * (one batch per pass of the loop) or sharing one. */
+START_TEST(test_counters_across_batches)
+{
+    redisContext *c;
+    redisReply *r;
+    char key[64], msg[17];
+    struct pb_token tok;
+
+    store_start(sjournal, 1000, 500, NULL);
+    run_until(is_up, 5, "connected");
+    click(1, 1, "ev-0");        /* batch 1: m1 imputed; m2 opened */
+    human_open(2, 2, "ev-2");
+    run_until(is_idle, 5, "batch 1");
+    click(1, 1, "ev-3");        /* batch 2: m1 again, m2 opened before, m3 imputed */
+    click(2, 2, "ev-4");
+    click(3, 1, "ev-5");
+    run_until(is_idle, 5, "batch 2");
+    human_open(4, 3, "ev-7");   /* batch 3: m4 open then click; m5 twice, imputed once */
+    click(4, 3, "ev-8");
+    click(5, 4, "ev-9");
+    click(5, 4, "ev-11");
+    run_until(is_idle, 5, "batch 3");
+
+    c = sconnect();
+    r = scmd(c, "INFO commandstats");   /* three passes, three script runs */
+    ck_assert_msg(strstr(r->str, "cmdstat_evalsha:calls=3,") != NULL, "%s", r->str);
+    freeReplyObject(r);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 3);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 5);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_opens_human"), 4);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "clicks_human"), 7);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_clicks_human"), 4);
+    ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-human:spring-sale"), 4);
+    ck_assert_int_eq(sint(c, "SCARD pb:uniq:click-human:spring-sale"), 4);
+    ck_assert_int_eq(shget(c, "pb:campaign-links:spring-sale", "0:clicks_human"), 7);
+    ck_assert_int_eq(shget(c, "pb:campaign-links:spring-sale", "0:unique_clicks_human"), 4);
+    make_token(&tok, 1, 1, 0, NULL);
+    pb_hex(tok.msg_id, PB_MSGID_LEN, msg);
+    snprintf(key, sizeof(key), "pb:msg:%s", msg);
+    ck_assert_int_eq(shget(c, key, "clicks_human"), 2);
+    ck_assert_int_eq(shget(c, key, "opens_human"), 1);
+    ck_assert_int_gt(shget(c, key, "first_click"), 0);
+    ck_assert_int_eq(shget(c, key, "first_open"), shget(c, key, "first_click"));
+    make_token(&tok, 5, 4, 0, NULL);
+    pb_hex(tok.msg_id, PB_MSGID_LEN, msg);
+    snprintf(key, sizeof(key), "pb:msg:%s", msg);
+    ck_assert_int_eq(shget(c, key, "clicks_human"), 2);
+    ck_assert_int_eq(shget(c, key, "opens_human"), 1);
+
+    /* the stream: every event, imputed opens just before their click */
+    r = sstream(c);
+    ck_assert_uint_eq(r->elements, 12);
+    {
+        static const char *const want[][2] = {
+            { "open", "ev-0" }, { "click", "ev-0" }, { "open", "ev-2" },
+            { "click", "ev-3" }, { "click", "ev-4" }, { "open", "ev-5" }, { "click", "ev-5" },
+            { "open", "ev-7" }, { "click", "ev-8" }, { "open", "ev-9" }, { "click", "ev-9" },
+            { "click", "ev-11" },
+        };
+        for (size_t i = 0; i < 12; i++) {
+            ck_assert_str_eq(tu_stream_field(r->element[i], "type"), want[i][0]);
+            ck_assert_str_eq(tu_stream_field(r->element[i], "ua"), want[i][1]);
+        }
+        ck_assert_str_eq(tu_stream_field(r->element[5], "imputed"), "1");
+        ck_assert_str_eq(tu_stream_field(r->element[7], "imputed"), "0");
+    }
+    freeReplyObject(r);
+    redisFree(c);
+}
+END_TEST
+
+/* A journal record that is not an event record of this format (an older
+ * tracker's EVAL) is replayed as it is, in its place. */
+START_TEST(test_older_record_replayed)
+{
+    static const char older[] = "*4\r\n$4\r\nEVAL\r\n$40\r\n"
+        "redis.call('RPUSH',KEYS[1],'a') return 1\r\n$1\r\n1\r\n$9\r\npb:legacy\r\n";
+    redisContext *c = sconnect();
+    struct pb_track_run run;
+    struct pb_journal *j;
+    struct pb_token tok;
+    GString *rec = g_string_new(NULL);
+    char err[256];
+
+    pb_event_tracker_run_init(&run);
+    j = pb_journal_open(sjournal, PB_FSYNC_NEVER, err, sizeof(err));
+    ck_assert_msg(j != NULL, "%s", err);
+    make_token(&tok, 1, 1, 0, NULL);
+    make_record(&run, PB_TRACK_OPEN, &tok, "ev-0", rec);
+    ck_assert_int_eq(pb_journal_append(j, rec->str, rec->len), 0);
+    ck_assert_int_eq(pb_journal_append(j, older, sizeof(older) - 1), 0);
+    g_string_truncate(rec, 0);
+    make_record(&run, PB_TRACK_OPEN, &tok, "ev-1", rec);
+    ck_assert_int_eq(pb_journal_append(j, rec->str, rec->len), 0);
+    pb_journal_close(j);
+
+    store_start(sjournal, 1000, 500, NULL);
+    run_until(is_idle, 10, "replayed");
+    assert_stream_uas(c, 2, "ev-");
+    ck_assert_int_eq(sint(c, "LLEN pb:legacy"), 1);
+    {
+        struct pb_store_stats stats;
+        pb_store_stats(&stats);
+        ck_assert_uint_eq(stats.written, 3);
+        ck_assert_uint_eq(stats.replayed, 3);
+    }
+    g_string_free(rec, TRUE);
+    redisFree(c);
+}
+END_TEST
+
+TCase *once_tcase(void)
+{
+    TCase *tc = tcase_create("once");
+
+    tcase_add_checked_fixture(tc, store_setup, store_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_batch_replayed_once);
+    tcase_add_test(tc, test_two_instances);
+    tcase_add_test(tc, test_counters_across_batches);
+    tcase_add_test(tc, test_older_record_replayed);
+    return tc;
+}
