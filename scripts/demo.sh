@@ -3,7 +3,9 @@
 # newsletter goes through a real (private) Postfix with postbeacon-milter
 # and comes out with tracked, UTM-tagged links, an open pixel and one-click
 # List-Unsubscribe; a normal mail goes through untouched; Redis holds the
-# send record and the `sent` event.
+# send record and the `sent` event. Then the reader "opens" the newsletter
+# and clicks two of its links, served by a private postbeacon-tracker:
+# the redirects, the events in the stream and the campaign's counters.
 #
 #   sudo scripts/demo.sh          # fresh Debian 12: installs what is missing, builds
 #   PF_KEEP=1 sudo scripts/demo.sh   # keep the temporary directories to look around
@@ -33,25 +35,51 @@ say "Installing missing Debian packages and building (once)"
 if [ ! -x "$build/milter/postbeacon-milter" ]; then
     "$top/scripts/build.sh" "$build"
 fi
-make -C "$build" -s milter/postbeacon-milter tests/token-tool >/dev/null
+make -C "$build" -s milter/postbeacon-milter tracker/postbeacon-tracker tests/token-tool >/dev/null
 
 . "$lib/private-postfix.sh"
+# The milter's links point at the private tracker (set before postbeacon-env.sh).
+TRACKER_PORT=$(pf_free_port)
+ADMIN_PORT=$(pf_free_port)
+while [ "$ADMIN_PORT" = "$TRACKER_PORT" ]; do ADMIN_PORT=$(pf_free_port); done
+PB_BASE_URL=http://127.0.0.1:$TRACKER_PORT
 . "$lib/postbeacon-env.sh"
 tool=$build/tests/token-tool
+tracker=$build/tracker/postbeacon-tracker
 
-say "Starting a private Redis, postbeacon-milter and Postfix"
+say "Starting a private Redis, postbeacon-milter, postbeacon-tracker and Postfix"
 pb_env_init "$build"
 pb_keys_write
 pb_conf_write '"example.com"'
+cat >>"$PB_CONF" <<EOF
+tracker = {
+    listen = [ "127.0.0.1:$TRACKER_PORT" ];
+    admin_listen = [ "127.0.0.1:$ADMIN_PORT" ];
+    user = "";
+    pidfile = "$PB_DIR/tracker.pid";
+    journal = "$PB_DIR/tracker.journal";
+    bots_file = "$top/config/bots.conf";
+    # The demo clicks within a second of the send: not a link scanner here.
+    machine_click_seconds = 0;
+};
+EOF
 "$(pb_milter_bin)" -n -c "$PB_CONF" | indent
+"$tracker" -n -c "$PB_CONF" | indent
 pb_redis_start
 pb_milter_start
+"$tracker" -f -c "$PB_CONF" >>"$PB_DIR/tracker.log" 2>&1 &
+pf_at_exit "kill $!"
+for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/healthz" && break
+    sleep 0.1
+done
 pf_init "$PB_MILTER_ADDR"
 pf_sink_start dump
 pf_start
 cat <<EOF | indent
 Redis             unix socket $PB_REDIS_SOCK
 postbeacon-milter $PB_MILTER_ADDR  (config $PB_CONF)
+postbeacon-tracker $PB_BASE_URL (the tracking domain; /healthz, /metrics on 127.0.0.1:$ADMIN_PORT)
 Postfix           smtpd on 127.0.0.1:$PF_PORT, config in $PF_CONF,
                   relays everything to smtp-sink on 127.0.0.1:$PF_SINK_PORT
                   (stands in for the recipients' servers; it keeps each message)
@@ -108,6 +136,28 @@ python3 "$lib/e2e_check.py" identical "$ordinary" "$(dump_for bob@example.org)" 
     >"$PB_DIR/check-ordinary.out" || true
 indent <"$PB_DIR/check-ordinary.out"
 
+say "The reader opens the newsletter and clicks two links (curl against the tracker)"
+UA='Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
+python3 - "$(dump_for reader@example.org)" "$PB_BASE_URL" >"$PB_DIR/urls" <<'PY'
+import email, email.policy, re, sys
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+html = msg.get_body(("html",)).get_content()
+base = re.escape(sys.argv[2])
+pixel = re.search(base + r"/o/[A-Za-z0-9_-]+\.gif", html)
+print(pixel.group(0) if pixel else "")
+for url in re.findall(base + r"/c/[A-Za-z0-9_-]+", html)[:2]:
+    print(url)
+PY
+{
+    pixel=$(head -n 1 "$PB_DIR/urls")
+    echo "open pixel  $(curl -s -A "$UA" -o /dev/null -w '%{http_code} %{content_type}, %{size_download} bytes' "$pixel")"
+    tail -n +2 "$PB_DIR/urls" | while read -r url; do
+        echo "click       ${url:0:60}..."
+        echo "            -> $(curl -s -A "$UA" -o /dev/null -w '%{http_code} Location: %{redirect_url}' "$url")"
+    done
+} >"$PB_DIR/tracker.out"
+indent <"$PB_DIR/tracker.out"
+
 say "What Redis recorded (key prefix pb:)"
 sleep 0.5
 {
@@ -117,21 +167,28 @@ sleep 0.5
     pb_redis --raw HGETALL pb:contacts:by-email | paste - - | indent
     echo "pb:campaign:spring-sale"
     pb_redis --raw HGETALL pb:campaign:spring-sale | paste - - | indent
+    echo "pb:campaign-links:spring-sale  (per link index: URL, clicks)"
+    pb_redis --raw HGETALL pb:campaign-links:spring-sale | paste - - | cut -c1-150 | indent
     echo "pb:events  (the stream the scorer reads)"
     pb_redis --raw XRANGE pb:events - + | awk '
         /^[0-9]+-[0-9]+$/ { if (line) print line; line = $0 " "; key = ""; next }
         key == "" { key = $0; next }
         { line = line " " key "=" $0; key = "" }
-        END { if (line) print line }' | indent
+        END { if (line) print line }' | cut -c1-230 | indent
 } | indent
 
 say "postbeacon-milter log"
 cut -c1-200 "$PB_DIR/milter.log" | tail -n 10 | indent
 
-say "Stopping Redis, the milter and Postfix; removing the temporary directories"
+say "postbeacon-tracker log"
+cut -c1-200 "$PB_DIR/tracker.log" | tail -n 10 | indent
+
+say "Stopping Redis, the milter, the tracker and Postfix; removing the temporary directories"
 failed=$(cat "$PB_DIR/check.out" "$PB_DIR/check-ordinary.out" | grep -c '^not ok' || true)
+grep -q '^open pixel  200 image/gif' "$PB_DIR/tracker.out" || failed=$((failed + 1))
+[ "$(grep -c -- '-> 302 Location: https://' "$PB_DIR/tracker.out")" = 2 ] || failed=$((failed + 1))
 if [ "$failed" -eq 0 ]; then
-    echo "demo finished: the newsletter was tracked, the ordinary mail untouched."
+    echo "demo finished: the newsletter was tracked, the ordinary mail untouched, the open and clicks recorded."
 else
     echo "demo finished with $failed failed check(s); see above." >&2
     exit 1
