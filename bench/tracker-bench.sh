@@ -77,28 +77,10 @@ PORT=$(pf_free_port)
 ADMIN=$(pf_free_port)
 NGINX_PORT=$(pf_free_port)
 # Unlimited stream (counted exactly below; trimmed by the script between runs).
-cat >>"$PB_CONF" <<EOF
-tracker = {
-    listen = [ "127.0.0.1:$PORT" ];
-    admin_listen = [ "127.0.0.1:$ADMIN" ];
-    user = "";
-    pidfile = "$T/tracker.pid";
-    journal = "$T/tracker.journal";
-    bots_file = "$top_srcdir/config/bots.conf";
-    stream_maxlen = 0;
-    stream_max_age_days = 0;
-};
-EOF
+pb_tracker_conf_write "$PORT" "$ADMIN" "stream_maxlen = 0;" "stream_max_age_days = 0;"
 pb_redis_start
-
-"$tracker" -f -c "$PB_CONF" >>"$T/tracker.log" 2>&1 &
-TRACKER_PID=$!
-pf_at_exit "kill $TRACKER_PID"
-for ((i = 0; i < 100; i++)); do
-    curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/healthz" && break
-    sleep 0.1
-done
-curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/healthz" || { cat "$T/tracker.log"; die "tracker did not start"; }
+pb_tracker_start
+TRACKER_PID=$PB_TRACKER_PID
 
 # ---- nginx: return 302, no access log, its own prefix --------------------------------
 mkdir -p "$T/nginx"

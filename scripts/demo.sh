@@ -51,28 +51,13 @@ say "Starting a private Redis, postbeacon-milter, postbeacon-tracker and Postfix
 pb_env_init "$build"
 pb_keys_write
 pb_conf_write '"example.com"'
-cat >>"$PB_CONF" <<EOF
-tracker = {
-    listen = [ "127.0.0.1:$TRACKER_PORT" ];
-    admin_listen = [ "127.0.0.1:$ADMIN_PORT" ];
-    user = "";
-    pidfile = "$PB_DIR/tracker.pid";
-    journal = "$PB_DIR/tracker.journal";
-    bots_file = "$top/config/bots.conf";
-    # The demo clicks within a second of the send: not a link scanner here.
-    machine_click_seconds = 0;
-};
-EOF
+# The demo clicks within a second of the send: not a link scanner here.
+pb_tracker_conf_write "$TRACKER_PORT" "$ADMIN_PORT" "machine_click_seconds = 0;"
 "$(pb_milter_bin)" -n -c "$PB_CONF" | indent
 "$tracker" -n -c "$PB_CONF" | indent
 pb_redis_start
 pb_milter_start
-"$tracker" -f -c "$PB_CONF" >>"$PB_DIR/tracker.log" 2>&1 &
-pf_at_exit "kill $!"
-for _ in $(seq 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/healthz" && break
-    sleep 0.1
-done
+pb_tracker_start
 pf_init "$PB_MILTER_ADDR"
 pf_sink_start dump
 pf_start

@@ -34,15 +34,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 77
 fi
 
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-# expect DESCRIPTION COMMAND...: one assertion from a command's status.
-expect() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+. "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
 # run_check ARGS: run e2e_check.py, count its ok / not ok lines; output
 # also in $PB_DIR/check.out for note().
 run_check() {
@@ -57,11 +49,6 @@ run_check() {
 }
 # note NAME: a "# NAME=value" line of the last run_check.
 note() { sed -n "s/^# $1=//p" "$PB_DIR/check.out"; }
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-    exit $?
-}
 # The dump file of the message for a recipient.
 dump_for() {
     grep -l -F "X-Rcpt-Args: <$1>" "$PF_SINK_DIR"/msg.* 2>/dev/null | head -n 1
@@ -97,7 +84,7 @@ nonempty_within() {
     return 1
 }
 
-[ -x "$tool" ] || { echo "missing $tool (make check builds it)"; not_ok "token-tool built"; finish; }
+[ -x "$tool" ] || { echo "missing $tool (make check builds it)"; not_ok "token-tool built"; tap_finish; }
 
 # ---- set up: Redis, keys, config, milter, Postfix, sink ------------------------
 pb_env_init "$top_builddir"
@@ -202,4 +189,4 @@ if [ "$failed" -gt 0 ]; then
     echo "# ---- milter log"; tail -n 30 "$PB_DIR/milter.log"
     echo "# ---- postfix log"; tail -n 30 "$PF_LOG"
 fi
-finish
+tap_finish

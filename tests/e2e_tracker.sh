@@ -55,59 +55,13 @@ PB_BASE_URL=http://127.0.0.1:$TRACKER_PORT
 # shellcheck source=lib/postbeacon-env.sh
 . "$lib/postbeacon-env.sh"
 
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-expect() {                      # expect DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-equals() { [ "$1" = "$2" ] || { echo "#   got \"$1\", expected \"$2\""; return 1; }; }
-contains() { case $1 in *"$2"*) return 0 ;; esac; echo "#   \"$2\" not in \"${1:0:200}\""; return 1; }
+. "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
 finish() {
     if [ "$failed" -gt 0 ] && [ -n "$PB_DIR" ]; then
         echo "# ---- tracker log"; tail -n 20 "$PB_DIR/tracker.log" 2>/dev/null
         echo "# ---- milter log"; tail -n 20 "$PB_DIR/milter.log" 2>/dev/null
     fi
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-    exit $?
-}
-wait_for() {                    # wait_for SECONDS COMMAND...
-    local n=$(($1 * 10))
-    shift
-    while ((n-- > 0)); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-# ---- the tracker --------------------------------------------------------------------
-TRACKER_PID=''
-stop_tracker_now() { [ -n "$TRACKER_PID" ] && kill -9 "$TRACKER_PID" 2>/dev/null; }
-write_tracker_conf() {
-    cat >>"$PB_CONF" <<EOF
-tracker = {
-    listen = [ "127.0.0.1:$TRACKER_PORT" ];
-    admin_listen = [ "127.0.0.1:$ADMIN_PORT" ];
-    user = "";
-    pidfile = "$PB_DIR/tracker.pid";
-    journal = "$PB_DIR/tracker.journal";
-    bots_file = "$top_srcdir/config/bots.conf";
-    language = "en";
-    # The test clicks within a second of the send: not a scanner here.
-    machine_click_seconds = 0;
-};
-EOF
-}
-healthy() { curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/healthz"; }
-start_tracker() {
-    "$tracker" -f -c "$PB_CONF" >>"$PB_DIR/tracker.log" 2>&1 &
-    TRACKER_PID=$!
-    pf_at_exit stop_tracker_now
-    wait_for 10 healthy || { cat "$PB_DIR/tracker.log"; echo "ERROR: tracker did not start"; exit 99; }
+    tap_finish
 }
 
 # ---- HTTP through curl: status in $CODE, headers in $H, body in $B -------------------
@@ -131,13 +85,14 @@ pb_env_init "$top_builddir"
 H=$PB_DIR/headers B=$PB_DIR/body
 pb_keys_write
 pb_conf_write '"example.com"'
-write_tracker_conf
+# The test clicks within a second of the send: not a scanner here.
+pb_tracker_conf_write "$TRACKER_PORT" "$ADMIN_PORT" 'language = "en";' "machine_click_seconds = 0;"
 expect "postbeacon-milter -n accepts the test configuration" \
     "$(pb_milter_bin)" -n -c "$PB_CONF"
 expect "postbeacon-tracker -n accepts the test configuration" "$tracker" -n -c "$PB_CONF"
 pb_redis_start
 pb_milter_start
-start_tracker
+pb_tracker_start
 pf_init "$PB_MILTER_ADDR"
 pf_sink_start dump
 pf_start
@@ -370,10 +325,10 @@ expect "contact: last_click and unsubscribed_at set, address kept from the milte
 
 # ---- the tracker stops cleanly -----------------------------------------------------------------
 expect "the tracker journaled nothing (Redis was up)" test ! -s "$PB_DIR/tracker.journal"
-kill -TERM "$TRACKER_PID"
-wait "$TRACKER_PID"
+kill -TERM "$PB_TRACKER_PID"
+wait "$PB_TRACKER_PID"
 code=$?
-TRACKER_PID=''
+PB_TRACKER_PID=''
 expect "the tracker exits 0 on SIGTERM" equals "$code" 0
 expect "the tracker logged nothing fatal" \
     bash -c '! grep -Ei "fatal|crit|panic|AddressSanitizer|runtime error" "$1"' _ "$PB_DIR/tracker.log"

@@ -47,29 +47,11 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- assertions ---------------------------------------------------------------
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-expect() {                      # expect DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+. "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
 has() { grep -q -- "$1" "$2"; }                 # has PATTERN FILE
 lacks() { ! grep -q -- "$1" "$2"; }
 has_fixed() { grep -qF -- "$1" "$2"; }
 same() { cmp -s "$1" "$2"; }
-equals() { [ "$1" = "$2" ] || { echo "#   got \"$1\", expected \"$2\""; return 1; }; }
-# wait_for SECONDS COMMAND...: poll until the command succeeds.
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while ((n-- > 0)); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # ---- environment ----------------------------------------------------------------
 to_crlf() { sed 's/$/\r/'; }
@@ -516,5 +498,4 @@ if [ "$failed" -gt 0 ]; then
     echo "---- milter log"
     tail -n 40 "$T/milter.log"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_finish

@@ -50,29 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
-expect() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-equals() { [ "$1" = "$2" ] || { echo "#   got \"$1\", expected \"$2\""; return 1; }; }
-contains() { case $1 in *"$2"*) return 0 ;; esac; echo "#   \"$2\" not in \"${1:0:300}\""; return 1; }
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while ((n-- > 0)); do
-        "$@" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+. "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 KEYS=$T/keys CONF=$T/pb.conf SOCK=$T/redis.sock LOG=$T/tracker.log
 PORT=$(free_port)
 ADMIN=$(free_port)
@@ -257,5 +236,4 @@ if [ "$failed" -gt 0 ]; then
     echo "--- tracker log ---"
     tail -30 "$LOG"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_finish

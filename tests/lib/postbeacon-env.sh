@@ -12,12 +12,15 @@
 #   pb_conf_write [UTM_DOMAINS] # $PB_CONF; UTM_DOMAINS like '"example.com"'
 #   pb_redis_start / pb_redis_stop
 #   pb_milter_start [ARGS] / pb_milter_stop
+#   pb_tracker_conf_write PORT ADMIN_PORT [SETTING...]   # tracker section
+#   pb_tracker_start            # postbeacon-tracker, waits for /healthz
 #   pb_redis CMD...             # redis-cli against the private Redis
 #
 # $PB_MILTER_ADDR is the address to give Postfix ("unix:/.../milter.sock").
 
 PB_DIR='' PB_BUILD='' PB_KEYS='' PB_CONF='' PB_REDIS_SOCK='' PB_MILTER_SOCK='' PB_MILTER_ADDR=''
-PB_REDIS_PID='' PB_MILTER_PID='' PB_JOURNAL=''
+PB_REDIS_PID='' PB_MILTER_PID='' PB_JOURNAL='' PB_TRACKER_PID='' PB_ADMIN_PORT=''
+PB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PB_BASE_URL=${PB_BASE_URL:-https://t.example.net}
 
 pb_env_die() {
@@ -172,4 +175,54 @@ pb_milter_stop() {
     wait "$PB_MILTER_PID" 2>/dev/null
     PB_MILTER_PID=
     rm -f "$PB_MILTER_SOCK"
+}
+
+# pb_tracker_conf_write PORT ADMIN_PORT [SETTING...]: append a tracker
+# section to $PB_CONF: public listener 127.0.0.1:PORT, admin endpoints on
+# 127.0.0.1:ADMIN_PORT, no user switch, pidfile and journal in $PB_DIR, the
+# source tree's bots file; each SETTING ("name = value;") is added to it.
+pb_tracker_conf_write() {
+    local port=$1 setting
+    PB_ADMIN_PORT=$2
+    shift 2
+    {
+        cat <<EOF
+tracker = {
+    listen = [ "127.0.0.1:$port" ];
+    admin_listen = [ "127.0.0.1:$PB_ADMIN_PORT" ];
+    user = "";
+    pidfile = "$PB_DIR/tracker.pid";
+    journal = "$PB_DIR/tracker.journal";
+    bots_file = "$PB_SRC/config/bots.conf";
+EOF
+        for setting in "$@"; do echo "    $setting"; done
+        echo "};"
+    } >>"$PB_CONF"
+}
+
+pb_tracker_healthy() {
+    curl -sf -o /dev/null "http://127.0.0.1:$PB_ADMIN_PORT/healthz"
+}
+
+# pb_tracker_start: foreground tracker in the background of this shell
+# ($PB_TRACKER_PID), log in $PB_DIR/tracker.log; waits until /healthz
+# answers. Killed at exit if still running.
+pb_tracker_start() {
+    local bin=$PB_BUILD/tracker/postbeacon-tracker i
+    [ -x "$bin" ] || pb_env_die "$bin not built"
+    "$bin" -f -c "$PB_CONF" >>"$PB_DIR/tracker.log" 2>&1 &
+    PB_TRACKER_PID=$!
+    pf_at_exit pb_tracker_kill
+    for ((i = 0; i < 100; i++)); do
+        pb_tracker_healthy && return 0
+        kill -0 "$PB_TRACKER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$PB_DIR/tracker.log" >&2
+    pb_env_die "postbeacon-tracker did not start"
+}
+
+pb_tracker_kill() {
+    [ -n "$PB_TRACKER_PID" ] && kill -9 "$PB_TRACKER_PID" 2>/dev/null
+    PB_TRACKER_PID=
 }
