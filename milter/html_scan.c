@@ -1,5 +1,7 @@
 /*
- * html_scan.c - the focused HTML tokenizer behind html_scan.h.
+ * html_scan.c - the focused HTML tokenizer behind html_scan.h: tags,
+ * attributes, comments (the raw text of <style>, <script>... is skipped by
+ * html_rawtext.c).
  *
  * It follows the HTML5 tokenizer closely enough to agree with a full
  * parser (gumbo, tests/check_html_scan.c) on which <a>/<area> start tags
@@ -32,6 +34,7 @@
  */
 #include <string.h>
 #include "html_scan.h"
+#include "html_scan_int.h"
 
 enum tag_class {
     TC_OTHER, TC_A, TC_AREA, TC_BODY, TC_VML, TC_SVG, TC_MATH, TC_FONT,
@@ -51,30 +54,6 @@ struct scanner {
 };
 
 #define NAME_BUF 16             /* longest tag name we need to recognise, plus one */
-
-static inline int is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f';
-}
-
-static inline int is_alpha(unsigned char c)
-{
-    return (unsigned char)((c | 0x20) - 'a') < 26;
-}
-
-static inline unsigned char to_lower(unsigned char c)
-{
-    return (unsigned char)(c - 'A') < 26 ? (unsigned char)(c | 0x20) : c;
-}
-
-/* Case-insensitive ASCII comparison (NUL bytes are compared too). */
-static int ieq(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (to_lower((unsigned char)a[i]) != to_lower((unsigned char)b[i]))
-            return 0;
-    return 1;
-}
 
 /* Position after the next c at or after p, or end (setting *cut): how
  * bogus comments, DOCTYPEs and "</" + non-letter end. */
@@ -190,7 +169,7 @@ static void record_attr(const char *base, struct pb_html_tag *t, const char *nam
  * the closing '>'. Returns the position after '>', or NULL if the input
  * ends inside the tag. Records attributes into rec unless it is NULL.
  */
-static const char *scan_attrs(const char *base, const char *p, const char *end,
+const char *pb_html_scan_attrs(const char *base, const char *p, const char *end,
                               struct pb_html_tag *rec, int *self_closing)
 {
     *self_closing = 0;
@@ -251,129 +230,6 @@ static const char *scan_attrs(const char *base, const char *p, const char *end,
                 record_attr(base, rec, name, name_len, value, (size_t)(p - value), 0, 1);
         }
     }
-}
-
-/* If p (just after "</") starts the end tag lname (an "appropriate end
- * tag"), returns the position after that tag (end, setting *cut, if it is
- * cut off); otherwise NULL: the text goes on. */
-static const char *end_tag_at(const char *base, const char *p, const char *end,
-                              const char *lname, size_t len, int *cut)
-{
-    if ((size_t)(end - p) <= len || !ieq(p, lname, len))
-        return NULL;
-    unsigned char c = (unsigned char)p[len];
-    if (!is_ws(c) && c != '/' && c != '>')
-        return NULL;
-    int self_closing;
-    const char *after = scan_attrs(base, p + len, end, NULL, &self_closing);
-    if (after == NULL)
-        *cut = 1;
-    return after ? after : end;
-}
-
-/* RAWTEXT / RCDATA: everything up to the matching end tag is text. */
-static const char *skip_raw(const char *base, const char *p, const char *end,
-                            const char *lname, size_t len, int *cut)
-{
-    while (p < end) {
-        const char *lt = memchr(p, '<', (size_t)(end - p));
-        if (lt == NULL || lt + 1 >= end)
-            break;
-        p = lt + 1;
-        if (*p == '/') {
-            const char *after = end_tag_at(base, p + 1, end, lname, len, cut);
-            if (after)
-                return after;
-        }
-    }
-    *cut = 1;
-    return end;
-}
-
-/* Letters at p form "script" followed by whitespace, '/' or '>'? Sets
- * *next to the position after the delimiter (or at the first non-letter). */
-static int script_word(const char *p, const char *end, const char **next)
-{
-    const char *w = p;
-    while (p < end && is_alpha((unsigned char)*p))
-        p++;
-    if (p >= end || !(is_ws((unsigned char)*p) || *p == '/' || *p == '>')) {
-        *next = p;
-        return -1;                          /* reconsume p in the current state */
-    }
-    *next = p + 1;
-    return p - w == 6 && ieq(w, "script", 6);
-}
-
-enum script_state { SD_DATA, SD_ESC, SD_ESC_DASH, SD_ESC_DASH2, SD_DESC, SD_DESC_DASH, SD_DESC_DASH2 };
-
-/* Script data with its escaped ("<!--") and double-escaped ("<!--<script>")
- * states: returns the position after the </script> that ends it. */
-static const char *skip_script(const char *base, const char *p, const char *end, int *cut)
-{
-    enum script_state st = SD_DATA;
-    while (p < end) {
-        if (st == SD_DATA) {
-            const char *lt = memchr(p, '<', (size_t)(end - p));
-            if (lt == NULL || lt + 1 >= end)
-                break;
-            p = lt + 1;
-            if (*p == '/') {
-                const char *after = end_tag_at(base, p + 1, end, "script", 6, cut);
-                if (after)
-                    return after;
-            } else if (end - p >= 3 && p[0] == '!' && p[1] == '-' && p[2] == '-') {
-                p += 3;
-                st = SD_ESC_DASH2;
-            }
-            continue;
-        }
-        int dbl = st >= SD_DESC;
-        char c = *p++;
-        if (c == '-') {
-            st = (st == SD_ESC || st == SD_DESC) ? (dbl ? SD_DESC_DASH : SD_ESC_DASH)
-                                                 : (dbl ? SD_DESC_DASH2 : SD_ESC_DASH2);
-            continue;
-        }
-        if (c == '>' && (st == SD_ESC_DASH2 || st == SD_DESC_DASH2)) {
-            st = SD_DATA;
-            continue;
-        }
-        st = dbl ? SD_DESC : SD_ESC;
-        if (c != '<' || p >= end)
-            continue;
-        const char *next;
-        if (!dbl && *p == '/') {                        /* escaped end tag open */
-            const char *after = end_tag_at(base, p + 1, end, "script", 6, cut);
-            if (after)
-                return after;
-        } else if (!dbl && is_alpha((unsigned char)*p)) {       /* double escape start */
-            if (script_word(p, end, &next) == 1)
-                st = SD_DESC;
-            p = next;
-        } else if (dbl && *p == '/') {                  /* double escape end */
-            if (script_word(p + 1, end, &next) == 1)
-                st = SD_ESC;
-            p = next;
-        }
-    }
-    *cut = 1;
-    return end;
-}
-
-/* "<![CDATA[" inside foreign content: text up to "]]>". */
-static const char *skip_cdata(const char *p, const char *end, int *cut)
-{
-    while (p < end) {
-        const char *r = memchr(p, ']', (size_t)(end - p));
-        if (r == NULL || end - r < 3)
-            break;
-        if (r[1] == ']' && r[2] == '>')
-            return r + 3;
-        p = r + 1;
-    }
-    *cut = 1;
-    return end;
 }
 
 static int scan_from(struct scanner *sc, const char *p);
@@ -439,7 +295,7 @@ static const char *markup_decl(struct scanner *sc, const char *p, int *stop)
     if (end - q >= 2 && q[0] == '-' && q[1] == '-')
         return comment(sc, q + 2, stop);
     if (sc->foreign && end - q >= 7 && memcmp(q, "[CDATA[", 7) == 0)
-        return skip_cdata(q + 7, end, &sc->cut);
+        return pb_html_skip_cdata(q + 7, end, &sc->cut);
     return skip_past(q, end, '>', &sc->cut);    /* DOCTYPE and bogus comments alike */
 }
 
@@ -485,9 +341,9 @@ static const char *start_tag(struct scanner *sc, enum tag_class cls, const char 
         }
         break;
     case TC_RAWTEXT:
-        return skip_raw(sc->base, after, sc->end, lname, len, &sc->cut);
+        return pb_html_skip_raw(sc->base, after, sc->end, lname, len, &sc->cut);
     case TC_SCRIPT:
-        return skip_script(sc->base, after, sc->end, &sc->cut);
+        return pb_html_skip_script(sc->base, after, sc->end, &sc->cut);
     case TC_PLAINTEXT:
         sc->cut = 1;
         return sc->end;
@@ -538,7 +394,7 @@ static const char *tag(struct scanner *sc, const char *lt, const char *p, int is
         sc->tag.attrs_dropped = 0;
     }
     int self_closing;
-    const char *after = scan_attrs(sc->base, p, end, record ? &sc->tag : NULL, &self_closing);
+    const char *after = pb_html_scan_attrs(sc->base, p, end, record ? &sc->tag : NULL, &self_closing);
     if (after == NULL) {
         sc->cut = 1;
         return end;
