@@ -135,6 +135,7 @@ void pb_conf_free(struct pb_conf *conf)
     pb_conf_free_list(&conf->milter.unsubscribe_patterns);
     pb_conf_free_list(&conf->tracker.listen);
     pb_conf_free_list(&conf->tracker.admin_listen);
+    pb_conf_free_list(&conf->tracker.tls_listen);
     pb_conf_free_list(&conf->tracker.trusted_proxies);
     memset(conf, 0, sizeof(*conf));
 }

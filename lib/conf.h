@@ -97,8 +97,9 @@ struct pb_tracker_conf {
     int machine_click_seconds;  /* clicks this soon after the send are machine, default 5 */
     int stream_max_age_days;    /* events stream retention by age (MINID), default 90; 0 = off */
     long stream_maxlen;         /* approximate MAXLEN, default 1000000; 0 = off */
-    char *tls_cert;             /* native TLS (optional) */
-    char *tls_key;
+    char *tls_cert;             /* native TLS: PEM certificate (chain), default none */
+    char *tls_key;              /* PEM private key (not world-readable), default none */
+    struct pb_strlist tls_listen;   /* HTTPS addresses, default none; needs tls_cert and tls_key */
 };
 
 struct pb_conf {

@@ -414,6 +414,12 @@ static const struct pb_conf_setting tracker_settings[] = {
     ROW_LIST("admin_listen", tracker.admin_listen, check_listen,
              "a list of addresses and ports for /healthz and /metrics, e.g. "
              "[ \"127.0.0.1:9464\" ]"),
+    ROW_LIST("tls_listen", tracker.tls_listen, check_listen,
+             "a list of addresses and ports for HTTPS, e.g. [ \"0.0.0.0:443\" ]"),
+    ROW_STR("tls_cert", tracker.tls_cert, PB_CF_EMPTY_NULL, check_abs_path,
+            "a PEM certificate file path, e.g. \"/etc/postbeacon/tls.crt\", or \"\" for none"),
+    ROW_STR("tls_key", tracker.tls_key, PB_CF_EMPTY_NULL, check_abs_path,
+            "a PEM private key file path, e.g. \"/etc/postbeacon/tls.key\", or \"\" for none"),
     RUN_AS_ROWS(tracker, "a file path, e.g. \"/run/postbeacon/tracker.pid\", or \"\" for none"),
     ROW_STR("journal", tracker.journal, 0, check_abs_path,
             "a file path, e.g. \"/var/lib/postbeacon/tracker.journal\""),

@@ -28,41 +28,13 @@ set -u
 
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-TRACKER=$top_builddir/tracker/postbeacon-tracker
-TOOL=$top_builddir/tests/token-tool
-HTTP="python3 $top_srcdir/tests/lib/http_request.py"
-
-for prog in redis-server redis-cli python3 openssl; do
-    if ! command -v "$prog" >/dev/null 2>&1; then
-        echo "SKIP: $prog is not installed"
-        exit 77
-    fi
-done
-for bin in "$TRACKER" "$TOOL"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built"; exit 99; }
-done
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/pbtr.XXXXXX") || exit 99
-REDIS_PID='' TRACKER_PID=''
-cleanup() {
-    [ -n "$TRACKER_PID" ] && kill -9 "$TRACKER_PID" 2>/dev/null && wait "$TRACKER_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
-    if [ -n "${PB_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-# ---- assertions ---------------------------------------------------------------
-. "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
-lacks() { case $1 in *"$2"*) echo "#   \"$2\" found"; return 1 ;; esac; return 0; }
+. "$top_srcdir/tests/lib/tracker-test.sh"   # tt_*, rc, mint, the event stream; tap.sh
+tt_init pbtr
 
 # ---- environment ------------------------------------------------------------------
 have_ipv6() {
     python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null
 }
-KEYS=$T/keys CONF=$T/pb.conf SOCK=$T/redis.sock LOG=$T/tracker.log
-PORT=$(free_port)
-ADMIN=$(free_port)
-while [ "$ADMIN" = "$PORT" ]; do ADMIN=$(free_port); done
 LISTEN="\"127.0.0.1:$PORT\""
 if have_ipv6; then LISTEN="$LISTEN, \"[::1]:$PORT\""; IPV6=1; else IPV6=''; fi
 KEY1=$(openssl rand -hex 32)
@@ -103,15 +75,8 @@ tracker = {
 CONF
 }
 
-rc() { redis-cli -s "$SOCK" "$@"; }
-redis_up() { [ "$(rc ping 2>/dev/null)" = PONG ]; }
 suppressed() { [ "$(rc SISMEMBER pb:suppressed "$1")" = 1 ]; }
-start_redis() {
-    redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --dir "$T" --save "" \
-        --appendonly no --daemonize no --logfile "$T/redis.log" >/dev/null 2>&1 &
-    REDIS_PID=$!
-    wait_for 10 redis_up || { echo "ERROR: redis did not start"; exit 99; }
-}
+start_redis() { tt_start_redis; }
 start_tracker() {
     "$TRACKER" -f -c "$CONF" "$@" >>"$LOG" 2>&1 &
     TRACKER_PID=$!
@@ -131,13 +96,6 @@ hdr() {                         # value of header $1 (first one), or nothing
 has_hdr() { sed -n '2,/^$/p' "$R" | grep -qi "^$1: "; }
 body() { sed '1,/^$/d' "$R"; }
 body_size() { body | wc -c | tr -d ' '; }
-mint() { "$TOOL" mint "$KEYS" "$@"; }
-OLD=$(($(date +%s) - 3600))     # sent an hour ago: not "too fast"
-nevents() { rc XLEN pb:events; }
-# The newest stream entry as name=value lines.
-last_event() { rc XREVRANGE pb:events + - COUNT 1 | tail -n +2 | paste -d= - -; }
-field() { last_event | sed -n "s/^$1=//p" | head -1; }
-events_reach() { [ "$(nevents)" -ge "$1" ]; }
 settle() { sleep 0.3; }         # let the store write what it was given
 
 # ============================================================================

@@ -27,36 +27,10 @@ set -u
 
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-TRACKER=$top_builddir/tracker/postbeacon-tracker
-TOOL=$top_builddir/tests/token-tool
-HTTP="python3 $top_srcdir/tests/lib/http_request.py"
+. "$top_srcdir/tests/lib/tracker-test.sh"   # tt_*, rc, mint, the event stream; tap.sh
+tt_init pbedge
+tt_write_keys
 
-for prog in redis-server redis-cli python3 openssl; do
-    if ! command -v "$prog" >/dev/null 2>&1; then
-        echo "SKIP: $prog is not installed"
-        exit 77
-    fi
-done
-for bin in "$TRACKER" "$TOOL"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built"; exit 99; }
-done
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/pbedge.XXXXXX") || exit 99
-REDIS_PID='' TRACKER_PID=''
-cleanup() {
-    [ -n "$TRACKER_PID" ] && kill -9 "$TRACKER_PID" 2>/dev/null && wait "$TRACKER_PID" 2>/dev/null
-    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
-    if [ -n "${PB_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-. "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
-
-KEYS=$T/keys CONF=$T/pb.conf SOCK=$T/redis.sock LOG=$T/tracker.log
-PORT=$(free_port)
-ADMIN=$(free_port)
-while [ "$ADMIN" = "$PORT" ]; do ADMIN=$(free_port); done
-(umask 077 && printf '1 %s\ncontact %s\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" >"$KEYS")
 
 write_conf() {                  # write_conf TIMEOUT
     cat >"$CONF" <<CONF
@@ -78,12 +52,7 @@ tracker = {
 CONF
 }
 
-rc() { redis-cli -s "$SOCK" "$@"; }
-redis_up() { [ "$(rc ping 2>/dev/null)" = PONG ]; }
-redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --dir "$T" --save "" \
-    --appendonly no --daemonize no --logfile "$T/redis.log" >/dev/null 2>&1 &
-REDIS_PID=$!
-wait_for 10 redis_up || { echo "ERROR: redis did not start"; exit 99; }
+tt_start_redis
 
 write_conf 30
 # An open-file limit of 64 leaves 16 public connections (the limit minus 48).
@@ -101,11 +70,9 @@ hdr() {
         if (tolower(substr($0,1,i-1))==tolower(n)) {print substr($0,i+2); exit}}'
 }
 body() { sed '1,/^$/d' "$R"; }
-mint() { "$TOOL" mint "$KEYS" "$@"; }
 metric() {                      # the value of the /metrics sample starting with $1
     $HTTP "$ADMIN" GET /metrics | grep -v '^#' | grep -F "$1" | awk '{print $2}' | head -1
 }
-OLD=$(($(date +%s) - 3600))
 URL1='https://shop.example.com/one?utm_source=newsletter'
 URL2='https://shop.example.com/two'
 C1=$(mint click url="$URL1" sent_at=$OLD)

@@ -16,9 +16,13 @@
  * (public ones; admin listeners have a small allowance of their own); past
  * it a new connection gets a 503 and is closed.
  *
+ * Listeners may speak TLS (OpenSSL, http_tls.c): the same requests,
+ * limits and timeouts, read and written through the connection's SSL.
+ *
  * Files: http_conn.c (connections: reading, writing, timeouts),
- * http_listen.c (accepting, the connection limit), http_parse.c (the
- * parser's callbacks), http_out.c (answers). Single-threaded.
+ * http_listen.c (accepting, the connection limit, the TLS context),
+ * http_tls.c (TLS contexts and I/O), http_parse.c (the parser's callbacks),
+ * http_out.c (answers). Single-threaded.
  */
 #ifndef PB_TRACKER_HTTP_H
 #define PB_TRACKER_HTTP_H
@@ -29,6 +33,7 @@
 #include <http_parser.h>
 
 struct pb_http_conn;
+struct ssl_ctx_st;              /* OpenSSL's SSL_CTX */
 
 struct pb_http_limits {
     size_t max_header_size;     /* request line and headers, bytes */
@@ -71,8 +76,11 @@ typedef void (*pb_http_error_handler)(struct pb_http_request *req, int status);
 int pb_http_init(struct event_base *base, pb_http_handler handler,
                  pb_http_error_handler error, char *errbuf, size_t errlen);
 /* Accept connections on the listening socket fd (non-blocking; owned by
- * the server from now on). 0 or -1. */
-int pb_http_listen(int fd, int admin, char *errbuf, size_t errlen);
+ * the server from now on), speaking TLS on them when tls. 0 or -1. */
+int pb_http_listen(int fd, int admin, int tls, char *errbuf, size_t errlen);
+/* The TLS context for new connections on TLS listeners (a reference is
+ * taken; connections keep the one they started with). NULL: none. */
+void pb_http_set_tls(struct ssl_ctx_st *ctx);
 /* Limits for requests from now on. */
 void pb_http_set_limits(const struct pb_http_limits *limits);
 

@@ -12,6 +12,14 @@
  * the connection to a write event and stops reading and parsing until it
  * is sent (so pipelining cannot grow the buffers without bound).
  *
+ * A TLS connection (c->tls) reads and writes through http_tls.c instead
+ * of read() and send(). A TLS read may have to wait for the socket to
+ * become writable (and a write for it to become readable): want() then
+ * watches the event the TLS call waits for, and the event callbacks
+ * resume what the connection was doing (want_read / want_write). Bytes
+ * OpenSSL has already decrypted raise no socket event, so they are
+ * announced by activating the read event by hand.
+ *
  * Timeouts are lazy: each connection keeps a deadline (moved on at every
  * answer and every write that makes progress) and one timer, re-armed
  * only when it fires before the deadline.
@@ -74,6 +82,12 @@ static void arm_timer(struct pb_http_conn *c, long long ms)
 
 static void want(struct pb_http_conn *c, int read, int write)
 {
+    c->want_read = read != 0;
+    c->want_write = write != 0;
+    if (c->tls != NULL && !c->lingering && c->tls_wait != PB_TLS_WAIT_NONE) {
+        read = c->tls_wait == PB_TLS_WAIT_READ;
+        write = c->tls_wait == PB_TLS_WAIT_WRITE;
+    }
     if (read && !c->reading)
         event_add(c->read_ev, NULL);
     else if (!read && c->reading)
@@ -91,6 +105,8 @@ static void conn_close(struct pb_http_conn *c)
     event_free(c->read_ev);
     event_free(c->write_ev);
     event_free(c->timer_ev);
+    if (c->tls != NULL)
+        SSL_free(c->tls);
     close(c->fd);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -115,6 +131,10 @@ static void conn_close(struct pb_http_conn *c)
  * connection, and the client could lose the answer). */
 static void finish(struct pb_http_conn *c)
 {
+    if (c->tls != NULL) {
+        pb_tls_close_notify(c->tls);
+        c->tls_wait = PB_TLS_WAIT_NONE;     /* from now on only the raw socket's EOF matters */
+    }
     if (c->peer_closed || shutdown(c->fd, SHUT_WR) != 0) {
         conn_close(c);
         return;
@@ -243,11 +263,25 @@ static void parse_input(struct pb_http_conn *c)
 
 /* ---- output ------------------------------------------------------------------------------- */
 
+static ssize_t conn_send(struct pb_http_conn *c, const char *buf, size_t len)
+{
+    if (c->tls != NULL)
+        return pb_tls_write(c->tls, buf, len, &c->tls_wait);
+    return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t conn_recv(struct pb_http_conn *c, char *buf, size_t len)
+{
+    if (c->tls != NULL)
+        return pb_tls_read(c->tls, buf, len, &c->tls_wait);
+    return read(c->fd, buf, len);
+}
+
 /* Send what is queued: 0, or -1 when the connection is broken. */
 static int write_out(struct pb_http_conn *c)
 {
     while (c->out_sent < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, c->out + c->out_sent, c->out_len - c->out_sent);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -283,6 +317,8 @@ static void settle(struct pb_http_conn *c)
         parse_input(c);
     }
     want(c, 1, 0);
+    if (c->tls != NULL && pb_tls_pending(c->tls) > 0)
+        event_active(c->read_ev, EV_READ, 0);
 }
 
 /* ---- read and write events ------------------------------------------------------------------- */
@@ -308,11 +344,11 @@ static int read_input(struct pb_http_conn *c)
             fail(c, c->headers_done ? 413 : 431, "request larger than the read buffer");
             return 0;
         }
-        n = read(c->fd, c->in + c->in_len, room);
+        n = conn_recv(c, c->in + c->in_len, room);
         if (n > 0) {
             c->in_len += (size_t)n;
             parse_input(c);
-            if ((size_t)n < room)
+            if ((size_t)n < room && c->tls == NULL)     /* TLS: one record at a time */
                 return 0;
         } else if (n == 0) {
             c->peer_closed = 1;
@@ -326,10 +362,8 @@ static int read_input(struct pb_http_conn *c)
     return 0;
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+static void readable(struct pb_http_conn *c)
 {
-    struct pb_http_conn *c = arg;
-
     if (c->lingering) {
         linger_read(c);
         return;
@@ -345,17 +379,41 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     settle(c);
 }
 
+/* The socket is readable: read, unless a TLS write was waiting for that. */
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct pb_http_conn *c = arg;
+
+    if (c->tls != NULL && c->want_write && !c->lingering)
+        settle(c);
+    else
+        readable(c);
+}
+
+/* The socket is writable: write, unless a TLS read was waiting for that. */
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
-    settle(arg);
+    struct pb_http_conn *c = arg;
+
+    if (c->tls != NULL && c->want_read)
+        readable(c);
+    else
+        settle(c);
 }
 
 /* ---- new connections --------------------------------------------------------------------------- */
 
-int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin)
+int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin, int tls)
 {
-    struct pb_http_conn *c = g_new0(struct pb_http_conn, 1);
+    struct pb_http_conn *c;
+    SSL_CTX *ctx = pb_http_tls_ctx();
+    SSL *ssl = NULL;
     int one = 1;
+
+    if (tls && (ctx == NULL || (ssl = pb_tls_new(ctx, fd)) == NULL))
+        return -1;
+    c = g_new0(struct pb_http_conn, 1);
+    c->tls = ssl;
 
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
@@ -375,6 +433,7 @@ int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin)
         if (c->read_ev) event_free(c->read_ev);
         if (c->write_ev) event_free(c->write_ev);
         if (c->timer_ev) event_free(c->timer_ev);
+        if (c->tls) SSL_free(c->tls);
         g_free(c);
         return -1;
     }

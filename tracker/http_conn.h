@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include "http.h"
+#include "http_tls.h"
 
 #define PB_HTTP_INLINE 1024     /* read and output bytes kept inside the connection */
 #define PB_HTTP_MAX_XFF 8       /* X-Forwarded-For headers kept (the right-most ones) */
@@ -30,6 +31,8 @@ struct pb_http_span {
 struct pb_http_conn {
     int fd;
     int admin;
+    SSL *tls;                   /* NULL: plain HTTP */
+    enum pb_tls_wait tls_wait;  /* what the last TLS read or write waits for */
     struct event *read_ev, *write_ev, *timer_ev;
     struct pb_http_conn *prev, *next;
     struct sockaddr_storage peer;
@@ -37,6 +40,8 @@ struct pb_http_conn {
     long long deadline_ms;      /* monotonic: the next request (or write) must be done by then */
     unsigned long served;       /* requests answered */
     unsigned reading : 1, writing : 1;  /* read_ev / write_ev added */
+    unsigned want_read : 1, want_write : 1; /* what the connection waits for (with TLS
+                                               the events may differ: see want()) */
     unsigned closing : 1;       /* no more requests: close once the output is sent */
     unsigned peer_closed : 1;   /* the client sent EOF */
     unsigned lingering : 1;     /* our side shut down: reading until the client closes */
@@ -86,13 +91,16 @@ int pb_http_draining(void);
 void pb_http_dispatch(struct pb_http_conn *c);
 
 /* http_conn.c */
-/* A new connection (accepted, non-blocking): 0, or -1 (fd left open). */
-int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin);
+/* A new connection (accepted, non-blocking; TLS when tls): 0, or -1 (fd
+ * left open). */
+int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin, int tls);
 /* Connections open on public (admin = 0) or admin listeners. */
 size_t pb_http_open(int admin);
 
 /* http_listen.c */
 int pb_http_listen_init(struct event_base *base, char *errbuf, size_t errlen);
+/* The TLS context new connections on TLS listeners get (NULL before any). */
+SSL_CTX *pb_http_tls_ctx(void);
 /* Close the listening sockets. */
 void pb_http_listen_close(void);
 /* Fill in refused and max_connections. */

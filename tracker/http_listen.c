@@ -3,8 +3,10 @@
  * (http.h): the listening sockets, the connection limit (public
  * connections: the open-file limit, raised to its hard maximum, minus a
  * reserve for Redis, the journal and the admin listeners, which have a
- * small allowance of their own), a 503 for a connection over the limit,
- * and a short pause when the process runs out of file descriptors.
+ * small allowance of their own), a 503 for a connection over the limit
+ * (TLS listeners just close it: a plain answer would be garbage there),
+ * a short pause when the process runs out of file descriptors, and the
+ * TLS context that new connections on TLS listeners get.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 struct listener {
     int fd;
     int admin;
+    int tls;
     struct event *ev;
 };
 
@@ -35,6 +38,7 @@ static struct {
     struct event *accept_timer;
     size_t max_connections;
     unsigned long refused;
+    SSL_CTX *tls_ctx;
 } lst;
 
 static const char refused_answer[] =
@@ -43,14 +47,15 @@ static const char refused_answer[] =
     "Cache-Control: no-store\r\nRetry-After: 1\r\nConnection: close\r\n"
     "Content-Length: 18\r\n\r\nToo many clients.\n";
 
-static void refuse(int fd)
+static void refuse(int fd, int tls)
 {
     static struct pb_log_limit limit;
 
     lst.refused++;
     pb_log_limited(&limit, 6, LOG_WARNING, "connection limit (%zu) reached: refusing new "
                    "connections with 503", lst.max_connections);
-    (void)!send(fd, refused_answer, sizeof(refused_answer) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!tls)
+        (void)!send(fd, refused_answer, sizeof(refused_answer) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
 }
 
@@ -95,8 +100,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         if (pb_http_open(l->admin) >= (l->admin ? ADMIN_CONNECTIONS : lst.max_connections))
-            refuse(fd);
-        else if (pb_http_conn_new(fd, &ss, l->admin) != 0)
+            refuse(fd, l->tls);
+        else if (pb_http_conn_new(fd, &ss, l->admin, l->tls) != 0)
             close(fd);
     }
 }
@@ -132,7 +137,7 @@ int pb_http_listen_init(struct event_base *base, char *errbuf, size_t errlen)
     return 0;
 }
 
-int pb_http_listen(int fd, int admin, char *errbuf, size_t errlen)
+int pb_http_listen(int fd, int admin, int tls, char *errbuf, size_t errlen)
 {
     struct listener *l;
 
@@ -144,6 +149,7 @@ int pb_http_listen(int fd, int admin, char *errbuf, size_t errlen)
     l = &lst.listeners[lst.nlisteners];
     l->fd = fd;
     l->admin = admin;
+    l->tls = tls;
     l->ev = event_new(lst.base, fd, EV_READ | EV_PERSIST, on_accept, l);
     if (l->ev == NULL || event_add(l->ev, NULL) != 0) {
         snprintf(errbuf, errlen, "cannot watch a listening socket");
@@ -166,6 +172,20 @@ void pb_http_listen_close(void)
     if (lst.accept_timer != NULL)
         event_free(lst.accept_timer);
     lst.accept_timer = NULL;
+    pb_http_set_tls(NULL);
+}
+
+void pb_http_set_tls(SSL_CTX *ctx)
+{
+    if (ctx != NULL)
+        SSL_CTX_up_ref(ctx);
+    SSL_CTX_free(lst.tls_ctx);
+    lst.tls_ctx = ctx;
+}
+
+SSL_CTX *pb_http_tls_ctx(void)
+{
+    return lst.tls_ctx;
 }
 
 void pb_http_listen_stats(struct pb_http_stats *out)

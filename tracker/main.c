@@ -2,7 +2,8 @@
  * main.c - postbeacon-tracker: command line, configuration generations,
  * signals and start-up order.
  *
- * Start-up: load the configuration, keys, bots file and trusted proxies;
+ * Start-up: load the configuration, keys, bots file, trusted proxies and
+ * the TLS certificate and key (with tracker.tls_listen);
  * open the listening sockets (as root, if started so); detach; write the
  * pidfile; drop privileges to tracker.user; start the HTTP server and the
  * store (Redis + journal) on one libevent loop. SIGHUP loads everything
@@ -21,6 +22,7 @@
 #include <event2/event.h>
 #include <glib.h>
 #include "daemon.h"
+#include "http_tls.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -46,11 +48,12 @@ static void print_version(void)
 /* The command line: the daemons' common options, nothing more. */
 static const struct pb_daemon_cli tracker_cli = {
     .name = PB_TRACKER_NAME,
-    .check_what = "the configuration, keys and bots file",
+    .check_what = "the configuration, keys, bots file and TLS certificate",
     .extra_option = 0,
     .extra_synopsis = "",
     .extra_help = "",
-    .footer = "Signals: SIGHUP reloads the configuration, keys and bots file;\n"
+    .footer = "Signals: SIGHUP reloads the configuration, keys, bots file and TLS\n"
+              "certificate;\n"
               "SIGTERM finishes the requests in flight and stops.\n",
     .print_version = print_version,
 };
@@ -63,6 +66,7 @@ static void gen_free(struct pb_tracker_gen *gen)
         return;
     pb_bots_free(gen->bots);
     pb_netlist_free(&gen->proxies);
+    SSL_CTX_free(gen->tls);
     pb_keys_free(&gen->keys);
     pb_conf_free(&gen->conf);
     g_free(gen);
@@ -86,6 +90,13 @@ static struct pb_tracker_gen *gen_load(const char *path, char *err, size_t errle
     if (pb_netlist_parse(&gen->conf.tracker.trusted_proxies, &gen->proxies, why,
                          sizeof(why)) != 0) {
         snprintf(err, errlen, "%s: tracker.trusted_proxies: %s", path, why);
+        gen_free(gen);
+        return NULL;
+    }
+    if (gen->conf.tracker.tls_listen.count > 0
+        && (gen->tls = pb_tls_ctx_load(gen->conf.tracker.tls_cert, gen->conf.tracker.tls_key,
+                                       why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "%s: %s", path, why);
         gen_free(gen);
         return NULL;
     }
@@ -113,9 +124,11 @@ static void note_restart_settings(const struct pb_conf *old, const struct pb_con
         { "redis.password", offsetof(struct pb_conf, redis.password) },
         { "log.facility", offsetof(struct pb_conf, log_facility) },
     };
-    const struct pb_strlist *lists[2][2] = {
+    static const char *const list_names[3] = { "listen", "admin_listen", "tls_listen" };
+    const struct pb_strlist *lists[3][2] = {
         { &old->tracker.listen, &new->tracker.listen },
         { &old->tracker.admin_listen, &new->tracker.admin_listen },
+        { &old->tracker.tls_listen, &new->tracker.tls_listen },
     };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -124,13 +137,13 @@ static void note_restart_settings(const struct pb_conf *old, const struct pb_con
         if (g_strcmp0(a, b) != 0)
             pb_log(LOG_NOTICE, "%s changed: takes effect after a restart", fields[i].name);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         int same = lists[i][0]->count == lists[i][1]->count;
         for (size_t j = 0; same && j < lists[i][0]->count; j++)
             same = strcmp(lists[i][0]->items[j], lists[i][1]->items[j]) == 0;
         if (!same)
-            pb_log(LOG_NOTICE, "tracker.%slisten changed: takes effect after a restart",
-                   i ? "admin_" : "");
+            pb_log(LOG_NOTICE, "tracker.%s changed: takes effect after a restart",
+                   list_names[i]);
     }
     if (old->redis.port != new->redis.port || old->redis.db != new->redis.db
         || old->redis.journal_fsync != new->redis.journal_fsync
@@ -250,9 +263,10 @@ static int run(const struct pb_daemon_options *opt)
         signals[2] = evsignal_new(app.base, SIGHUP, reload, NULL);
         for (int i = 0; i < 3; i++)
             event_add(signals[i], NULL);
-        pb_log(LOG_INFO, "started: %zu listen address%s, admin on %zu, configuration %s",
-               app.current->conf.tracker.listen.count,
+        pb_log(LOG_INFO, "started: %zu listen address%s, TLS on %zu, admin on %zu, "
+               "configuration %s", app.current->conf.tracker.listen.count,
                app.current->conf.tracker.listen.count == 1 ? "" : "es",
+               app.current->conf.tracker.tls_listen.count,
                app.current->conf.tracker.admin_listen.count, app.conf_path);
         pb_daemon_ready(0);
         event_base_dispatch(app.base);

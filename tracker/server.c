@@ -30,6 +30,7 @@
 struct listener {
     int fd;
     int admin;
+    int tls;
     char spec[64];
 };
 
@@ -74,7 +75,13 @@ static int parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *
     return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
-static int open_listener(const char *spec, int admin, char *errbuf, size_t errlen)
+/* The setting a listener comes from, for messages. */
+static const char *listen_setting(int admin, int tls)
+{
+    return admin ? "tracker.admin_listen" : tls ? "tracker.tls_listen" : "tracker.listen";
+}
+
+static int open_listener(const char *spec, int admin, int tls, char *errbuf, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -86,8 +93,8 @@ static int open_listener(const char *spec, int admin, char *errbuf, size_t errle
         return -1;
     }
     if (parse_spec(spec, &ss, &len) != 0) {
-        snprintf(errbuf, errlen, "tracker.%slisten: \"%s\" is not an address and port",
-                 admin ? "admin_" : "", spec);
+        snprintf(errbuf, errlen, "%s: \"%s\" is not an address and port",
+                 listen_setting(admin, tls), spec);
         return -1;
     }
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -96,8 +103,8 @@ static int open_listener(const char *spec, int admin, char *errbuf, size_t errle
         || (ss.ss_family == AF_INET6
             && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
         || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
-        snprintf(errbuf, errlen, "cannot listen on %s (tracker.%slisten): %s", spec,
-                 admin ? "admin_" : "", strerror(errno));
+        snprintf(errbuf, errlen, "cannot listen on %s (%s): %s", spec,
+                 listen_setting(admin, tls), strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -105,21 +112,26 @@ static int open_listener(const char *spec, int admin, char *errbuf, size_t errle
     l = &srv.listeners[srv.nlisteners++];
     l->fd = fd;
     l->admin = admin;
+    l->tls = tls;
     snprintf(l->spec, sizeof(l->spec), "%s", spec);
     return 0;
 }
 
 int pb_server_bind(const struct pb_tracker_conf *tc, char *errbuf, size_t errlen)
 {
-    if (tc->listen.count == 0) {
-        snprintf(errbuf, errlen, "tracker.listen is empty: give at least one address");
+    if (tc->listen.count == 0 && tc->tls_listen.count == 0) {
+        snprintf(errbuf, errlen, "tracker.listen and tracker.tls_listen are empty: give at "
+                 "least one address");
         return -1;
     }
     for (size_t i = 0; i < tc->listen.count; i++)
-        if (open_listener(tc->listen.items[i], 0, errbuf, errlen) != 0)
+        if (open_listener(tc->listen.items[i], 0, 0, errbuf, errlen) != 0)
+            return -1;
+    for (size_t i = 0; i < tc->tls_listen.count; i++)
+        if (open_listener(tc->tls_listen.items[i], 0, 1, errbuf, errlen) != 0)
             return -1;
     for (size_t i = 0; i < tc->admin_listen.count; i++)
-        if (open_listener(tc->admin_listen.items[i], 1, errbuf, errlen) != 0)
+        if (open_listener(tc->admin_listen.items[i], 1, 0, errbuf, errlen) != 0)
             return -1;
     return 0;
 }
@@ -273,12 +285,13 @@ int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
         return -1;
     srv.started = 1;
     apply_limits(&gen->conf.tracker);
+    pb_http_set_tls(gen->tls);
     for (size_t i = 0; i < srv.nlisteners; i++) {
         struct listener *l = &srv.listeners[i];
         int fd = l->fd;
 
         l->fd = -1;             /* the HTTP server owns it now, even on failure */
-        if (pb_http_listen(fd, l->admin, errbuf, errlen) != 0)
+        if (pb_http_listen(fd, l->admin, l->tls, errbuf, errlen) != 0)
             return -1;
     }
     return 0;
@@ -288,6 +301,8 @@ void pb_server_set_gen(const struct pb_tracker_gen *gen)
 {
     srv.gen = gen;
     apply_limits(&gen->conf.tracker);
+    if (srv.started)
+        pb_http_set_tls(gen->tls);
 }
 
 int pb_server_draining(void)

@@ -23,9 +23,10 @@ struct pb_tracker_gen {
     struct pb_keyring keys;
     struct pb_bots *bots;
     struct pb_netlist proxies;  /* tracker.trusted_proxies */
+    struct ssl_ctx_st *tls;     /* from tracker.tls_cert and tls_key; NULL without tls_listen */
 };
 
-/* Open the listening sockets of tracker.listen and tracker.admin_listen
+/* Open the listening sockets of tracker.listen, tls_listen and admin_listen
  * (before privileges are dropped; no event loop needed). 0, or -1 with
  * errbuf naming the address. */
 int pb_server_bind(const struct pb_tracker_conf *tc, char *errbuf, size_t errlen);
