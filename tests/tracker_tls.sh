@@ -209,6 +209,10 @@ expect "pipelining: $1 requests in four full TLS records, all answered" equals "
 out=$(openssl s_client -connect "127.0.0.1:$TPORT" -alpn http/1.1 </dev/null 2>/dev/null)
 expect "ALPN: http/1.1 selected" contains "$out" "ALPN protocol: http/1.1"
 
+tls_failures() {
+    curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '$1 == "postbeacon_tracker_tls_failures_total" { print $2 }'
+}
+failures_before=$(tls_failures)
 out=$(plain_to_tls)
 expect "plain HTTP on the TLS port: closed, no HTTP answer" contains "$out" "closed:"
 expect "plain HTTP on the TLS port: nothing HTTP came back" lacks "$out" "485454502f" # "HTTP/"
@@ -222,6 +226,9 @@ expect "TLS 1.1 refused by the server" contains "$code:$out" "alert protocol ver
 out=$(curl -s --cacert "$CERT" --tlsv1 --tls-max 1.1 -o /dev/null -w '%{http_code}' \
     "https://127.0.0.1:$TPORT/o/$OTOK.gif"); code=$?
 expect "curl --tls-max 1.1: no answer" equals "$code:$out" "35:000"
+failures_after=$(tls_failures)
+expect "the plain HTTP and TLS 1.1 attempts counted in tls_failures_total ($failures_before -> $failures_after)" \
+    test "${failures_after:-0}" -ge $((${failures_before:-0} + 3))
 out=$(curl -s --cacert "$CERT" --tlsv1.2 --tls-max 1.2 -o /dev/null -w '%{http_code}' \
     "https://127.0.0.1:$TPORT/o/$OTOK.gif")
 expect "TLS 1.2 accepted" equals "$out" 200

@@ -62,6 +62,7 @@ struct pb_http_stats {
     unsigned long accepted;     /* connections accepted */
     unsigned long refused;      /* over the connection limit: 503 and closed */
     unsigned long timed_out;    /* closed because a request or a write did not finish in time */
+    unsigned long tls_failed;   /* closed on a TLS protocol error (failed handshake, bad record) */
     size_t max_connections;     /* the public limit */
 };
 

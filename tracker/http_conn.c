@@ -522,6 +522,7 @@ void pb_http_stats(struct pb_http_stats *out)
     out->open = http.public_open + http.admin_open;
     out->accepted = http.accepted;
     out->timed_out = http.timed_out;
+    out->tls_failed = pb_tls_failures();
 }
 
 void pb_http_free(void)

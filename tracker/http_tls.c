@@ -156,6 +156,8 @@ SSL *pb_tls_new(SSL_CTX *ctx, int fd)
 
 /* errno and *wait for a TLS call that returned ret <= 0; -1 (or 0 at a
  * clean end of the input when reading). */
+static unsigned long tls_failures;     /* pb_tls_failures() */
+
 static ssize_t failed(SSL *ssl, int ret, int reading, enum pb_tls_wait *wait)
 {
     static struct pb_log_limit limit;
@@ -183,6 +185,7 @@ static ssize_t failed(SSL *ssl, int ret, int reading, enum pb_tls_wait *wait)
             errno = ECONNRESET;
         return -1;
     default:
+        tls_failures++;
         pb_log_limited(&limit, 20, LOG_INFO, "TLS %s failed: %s",
                        SSL_is_init_finished(ssl) ? "connection" : "handshake",
                        ssl_reason(why, sizeof(why)));
@@ -227,4 +230,9 @@ void pb_tls_close_notify(SSL *ssl)
     ERR_clear_error();
     (void)SSL_shutdown(ssl);
     ERR_clear_error();
+}
+
+unsigned long pb_tls_failures(void)
+{
+    return tls_failures;
 }

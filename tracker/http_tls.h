@@ -42,6 +42,10 @@ ssize_t pb_tls_write(SSL *ssl, const void *buf, size_t len, enum pb_tls_wait *wa
 /* Decrypted bytes buffered inside ssl (no socket event will announce them). */
 int pb_tls_pending(SSL *ssl);
 
+/* Connections closed on a TLS protocol error so far: failed handshakes
+ * (a client that does not speak TLS, or only TLS 1.1 or older), bad records. */
+unsigned long pb_tls_failures(void);
+
 /* Send close_notify, best effort (never waits). */
 void pb_tls_close_notify(SSL *ssl);
 

@@ -221,6 +221,9 @@ static void render_connections(GString *out, const struct pb_http_stats *http)
     counter(out, "postbeacon_tracker_connections_timed_out_total",
             "HTTP connections closed because a request or an answer did not finish "
             "within tracker.timeout.", http->timed_out);
+    counter(out, "postbeacon_tracker_tls_failures_total",
+            "TLS connections closed on a protocol error: failed handshakes (not TLS, "
+            "or TLS older than 1.2) and bad records.", http->tls_failed);
 }
 
 void pb_metrics_render(GString *out, const struct pb_store_stats *stats,
