@@ -21,7 +21,10 @@
 # per connection (a stalled server gets no new requests: coordinated
 # omission), so the p99 is an approximation of what wrk2 would measure.
 # After the rounds one RSS_SECONDS run at full speed samples the tracker's
-# RSS (/proc/PID/status VmRSS) every second.
+# RSS (/proc/PID/status VmRSS) every second. Last, one DURATION run with
+# Redis stopped: what the tracker answers without Redis's CPU beside it
+# (every event goes to the journal), and then the count check again once
+# the journal has been replayed into the restarted (empty) Redis.
 #
 # After every tracker run the script waits until the tracker's store is
 # idle and compares three counts: requests wrk completed, 302 answers the
@@ -180,7 +183,7 @@ imputed() { local v; v=$(pb_redis --raw HGET "pb:campaign:$campaign" imputed_ope
 # Until the tracker has written everything (backlog 0, written count steady).
 settle() {
     local last='' now i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 400; i++)); do
         now="$(metric postbeacon_tracker_events_written_total) $(metric postbeacon_tracker_journal_backlog)"
         [ "$now" = "$last" ] && [ "${now##* }" = 0 ] && return 0
         last=$now
@@ -282,8 +285,22 @@ count_check rss
 settle
 rss >>"$T/rss"
 
+# ---- Redis stopped: the journal takes the events ---------------------------------------
+# What the tracker does without Redis's CPU on the same two cores (tokens,
+# HTTP, the journal append), then the replay once Redis is back: a Redis
+# without persistence comes back empty, so every click of the run must
+# reach the new one from the journal, exactly once.
+echo "Redis-down run: ${duration} s at full speed with Redis stopped, then the journal replayed"
+pb_redis_stop
+run_wrk journal "http://127.0.0.1:$PORT" "$T/paths"
+report_run 0 "no Redis" "$T/journal.out"
+pb_redis_start
+base_ev=0 base_im=0 base_xl=0
+count_check journal
+echo "journal $(rps "$T/journal.out")" >"$T/journal-rps"
+
 # ---- summary ------------------------------------------------------------------------------
-python3 - "$T/results" "$T/rss" "$T/counts" <<'EOF'
+python3 - "$T/results" "$T/rss" "$T/counts" "$T/journal-rps" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 med = lambda i: statistics.median(float(r[i]) for r in rows)
@@ -295,6 +312,9 @@ print("  ratio tracker/nginx                     %8.3f   (target >= 0.7)  %s"
       % (tracker / nginx, "met" if tracker / nginx >= 0.7 else "NOT MET"))
 print("  tracker at half load (%5.0f req/s)       p99 %.2f ms  (target < 5 ms)  %s"
       % (half, p99_half, "met" if p99_half < 5 else "NOT MET"))
+journal = float(open(sys.argv[4]).read().split()[1])
+print("  tracker with Redis stopped (journal)    %8.0f req/s   ratio to nginx %.3f"
+      % (journal, journal / nginx))
 rss = [int(l) for l in open(sys.argv[2]) if l.strip()]
 print("  tracker RSS: start %d KB, end %d KB (after the run: %d KB), max %d KB"
       % (rss[0], rss[-2], rss[-1], max(rss)))
