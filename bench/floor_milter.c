@@ -6,7 +6,13 @@
  * postbeacon-milter with this one measures what the rewriting itself costs
  * on top of the protocol round trips every body rewriter pays.
  *
- *   floor-milter unix:/path/to/socket
+ * With -H it also takes what postbeacon-milter must see before the body
+ * (connect, each recipient, each header, end of headers), with the same
+ * no-reply steps negotiated, and copies the header fields in front of the
+ * body as postbeacon-milter does to parse the message: the protocol cost
+ * of a milter that reads headers, still without parsing or rewriting.
+ *
+ *   floor-milter [-H] unix:/path/to/socket
  *
  * The socket is made accessible to everyone (umask 0111) so Postfix,
  * running as user postfix, can connect. Stops on SIGTERM/SIGINT.
@@ -19,9 +25,12 @@
 
 #define CHUNK (64 * 1024)
 
+static int with_headers;        /* -H */
+
 struct body {
     unsigned char *bytes;
     size_t len, cap;
+    size_t header_len;          /* -H: the copied header block before the body */
 };
 
 static struct body *body_of(SMFICTX *ctx)
@@ -41,7 +50,7 @@ static void body_reset(SMFICTX *ctx)
     struct body *b = smfi_getpriv(ctx);
 
     if (b != NULL)
-        b->len = 0;
+        b->len = b->header_len = 0;
 }
 
 static int body_append(struct body *b, const unsigned char *chunk, size_t len)
@@ -63,11 +72,17 @@ static int body_append(struct body *b, const unsigned char *chunk, size_t len)
     return 0;
 }
 
+/* A step the MTA sends without waiting for an answer (-H negotiates them). */
+static sfsistat no_reply(void)
+{
+    return with_headers ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static sfsistat floor_envfrom(SMFICTX *ctx, char **argv)
 {
     (void)argv;
     body_reset(ctx);
-    return body_of(ctx) ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+    return body_of(ctx) ? no_reply() : SMFIS_TEMPFAIL;
 }
 
 static sfsistat floor_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
@@ -76,6 +91,60 @@ static sfsistat floor_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
     if (b == NULL || body_append(b, chunk, len) != 0)
         return SMFIS_TEMPFAIL;
+    return no_reply();
+}
+
+/* ---- -H: the steps before the body ---------------------------------------- */
+
+static sfsistat floor_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
+                                unsigned long f2, unsigned long f3, unsigned long *want_actions,
+                                unsigned long *want_steps, unsigned long *want_f2,
+                                unsigned long *want_f3)
+{
+    const unsigned long skipped = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR
+                                  | SMFIP_NR_BODY;
+
+    (void)ctx, (void)f2, (void)f3;
+    *want_actions = actions & SMFIF_CHGBODY;
+    *want_steps = steps & (skipped | noreply);
+    *want_f2 = *want_f3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat floor_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+    (void)ctx, (void)host, (void)addr;
+    return no_reply();
+}
+
+static sfsistat floor_envrcpt(SMFICTX *ctx, char **argv)
+{
+    (void)ctx, (void)argv;
+    return no_reply();
+}
+
+static sfsistat floor_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct body *b = body_of(ctx);
+
+    if (b == NULL || body_append(b, (unsigned char *)name, strlen(name)) != 0
+        || body_append(b, (const unsigned char *)": ", 2) != 0
+        || body_append(b, (unsigned char *)value, strlen(value)) != 0
+        || body_append(b, (const unsigned char *)"\r\n", 2) != 0)
+        return SMFIS_TEMPFAIL;
+    return no_reply();
+}
+
+/* The header copy stays where postbeacon-milter would parse it; the body
+ * that follows is what gets replaced. */
+static sfsistat floor_eoh(SMFICTX *ctx)
+{
+    struct body *b = body_of(ctx);
+
+    if (b == NULL || body_append(b, (const unsigned char *)"\r\n", 2) != 0)
+        return SMFIS_TEMPFAIL;
+    b->header_len = b->len;
     return SMFIS_CONTINUE;
 }
 
@@ -85,13 +154,13 @@ static sfsistat floor_eom(SMFICTX *ctx)
 
     if (b == NULL)
         return SMFIS_TEMPFAIL;
-    for (size_t off = 0; off < b->len; off += CHUNK) {
+    for (size_t off = b->header_len; off < b->len; off += CHUNK) {
         size_t n = b->len - off < CHUNK ? b->len - off : CHUNK;
 
         if (smfi_replacebody(ctx, b->bytes + off, (int)n) != MI_SUCCESS)
             return SMFIS_TEMPFAIL;
     }
-    b->len = 0;
+    b->len = b->header_len = 0;
     return SMFIS_CONTINUE;
 }
 
@@ -126,8 +195,17 @@ static struct smfiDesc floor_desc = {
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "-H") == 0) {
+        with_headers = 1;
+        floor_desc.xxfi_negotiate = floor_negotiate;
+        floor_desc.xxfi_connect = floor_connect;
+        floor_desc.xxfi_envrcpt = floor_envrcpt;
+        floor_desc.xxfi_header = floor_header;
+        floor_desc.xxfi_eoh = floor_eoh;
+        argv++, argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: floor-milter unix:/path/to/socket\n");
+        fprintf(stderr, "usage: floor-milter [-H] unix:/path/to/socket\n");
         return 2;
     }
     umask(0111);

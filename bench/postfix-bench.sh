@@ -17,6 +17,12 @@
 # needs to hand all messages to smtpd (where the milter works) is reported
 # too. Build first (make) in $top_builddir (default: build/ of the source
 # tree). SESSIONS (default 10) overrides the session count.
+#
+# A fourth way, floor-hdr (`floor-milter -H`: the floor plus the steps
+# postbeacon-milter needs before the body, connect, recipients, every
+# header and end of headers, with the same no-reply steps), splits the
+# difference between the floor and postbeacon-milter into the protocol
+# cost of reading headers and the cost of the rewrite itself.
 set -eu
 
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +64,11 @@ floor_sock=$PB_DIR/floor.sock
 "$top_builddir/bench/floor-milter" "unix:$floor_sock" 2>>"$PB_DIR/floor.log" &
 floor_pid=$!
 pf_at_exit "kill $floor_pid"
-for ((i = 0; i < 50; i++)); do [ -S "$floor_sock" ] && break; sleep 0.1; done
+floor_hdr_sock=$PB_DIR/floor-hdr.sock
+"$top_builddir/bench/floor-milter" -H "unix:$floor_hdr_sock" 2>>"$PB_DIR/floor.log" &
+floor_hdr_pid=$!
+pf_at_exit "kill $floor_hdr_pid"
+for ((i = 0; i < 50; i++)); do [ -S "$floor_sock" ] && [ -S "$floor_hdr_sock" ] && break; sleep 0.1; done
 
 pf_init ""
 # Let smtpd take mail as fast as it can: no slow-down when the queue
@@ -67,11 +77,12 @@ postconf -c "$PF_CONF" -e "in_flow_delay = 0" >/dev/null
 pf_sink_start count
 pf_start
 
-declare -A milter_of=([none]="" [floor]="unix:$floor_sock" [postbeacon]="$PB_MILTER_ADDR")
-ways=(none floor postbeacon)
+declare -A milter_of=([none]="" [floor]="unix:$floor_sock" [floor-hdr]="unix:$floor_hdr_sock"
+                      [postbeacon]="$PB_MILTER_ADDR")
+ways=(none floor floor-hdr postbeacon)
 results=$PB_DIR/results
 
-declare -A pid_of=([none]="" [floor]="$floor_pid" [postbeacon]="$PB_MILTER_PID")
+declare -A pid_of=([none]="" [floor]="$floor_pid" [floor-hdr]="$floor_hdr_pid" [postbeacon]="$PB_MILTER_PID")
 hz=$(getconf CLK_TCK)
 
 # CPU time (user + system, all threads) of a process so far, in ticks.
@@ -126,7 +137,7 @@ rows = [l.split() for l in open(sys.argv[1])]
 n = int(sys.argv[2])
 med = {}
 print("\nmedian per way (end to end: until smtp-sink has every message)")
-for way in ("none", "floor", "postbeacon"):
+for way in ("none", "floor", "floor-hdr", "postbeacon"):
     total = statistics.median(float(r[1]) for r in rows if r[0] == way)
     inject = statistics.median(float(r[2]) for r in rows if r[0] == way)
     cpu = statistics.median(float(r[3]) for r in rows if r[0] == way)
@@ -134,7 +145,8 @@ for way in ("none", "floor", "postbeacon"):
     print("  %-10s %8.1f msg/s   %8.1f msg/s into smtpd   milter CPU %s"
           % (way, n / total, n / inject, "%.3f ms/msg" % (1000 * cpu / n) if way != "none" else "-"))
 print("ratios")
-for a, b in (("postbeacon", "floor"), ("floor", "none"), ("postbeacon", "none")):
+for a, b in (("postbeacon", "floor"), ("floor", "none"), ("postbeacon", "none"),
+             ("floor-hdr", "floor"), ("postbeacon", "floor-hdr")):
     print("  %-10s / %-10s  %.3f   (into smtpd: %.3f)"
           % (a, b, med[a][0] / med[b][0], med[a][1] / med[b][1]))
 EOF
