@@ -31,8 +31,11 @@
 # tracker counted (/metrics), click events in Redis (the campaign's click
 # counters and the stream: XLEN minus the imputed opens). The events must
 # equal the 302s; wrk may count up to CONNS fewer (answers in flight when
-# it stops). Results: medians, ratio tracker/nginx (target >= 0.7), p99 at
-# half load (target < 5 ms).
+# it stops). It also notes how many events were still queued or journaled
+# in the tracker when wrk stopped (Redis lagging behind the answers): the
+# sustained rate counts only the clicks that reached Redis while wrk ran.
+# Results: medians, ratio tracker/nginx on the sustained rate (target >=
+# 0.7; the answered rate beside it), p99 at half load (target < 5 ms).
 set -eu
 
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -199,8 +202,11 @@ run_wrk() {
 }
 # count_check NAME: events vs answers of the tracker run that just ended.
 count_check() {
-    local name=$1 got_wrk s302 ev xl im
+    local name=$1 got_wrk s302 ev xl im queued t0 drain
+    queued=$(($(metric postbeacon_tracker_queue_events) + $(metric postbeacon_tracker_journal_backlog)))
+    t0=$(date +%s.%N)
     settle
+    drain=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }')
     got_wrk=$(pbval requests "$T/$name.out")
     s302=$(($(clicks_302) - base_302))
     ev=$(($(redis_clicks) - base_ev))
@@ -212,6 +218,9 @@ count_check() {
     [ "$got_wrk" -le "$s302" ] && [ "$s302" -le $((got_wrk + conns)) ] || verdict="$verdict; wrk count off"
     printf '    count: wrk completed %d, tracker answered 302 x %d, Redis click events %d (stream %d - %d imputed opens) -> %s\n' \
         "$got_wrk" "$s302" "$ev" "$xl" "$im" "$verdict"
+    printf '    backlog when wrk stopped: %d events not yet in Redis (queue + journal), written within %s s\n' \
+        "$queued" "$drain"
+    echo "$name $queued $drain" >>"$T/backlog"
     echo "$name $got_wrk $s302 $ev $((xl - im))" >>"$T/counts"
     # Trim the stream (its entries are counted); counters stay.
     pb_redis XTRIM pb:events MAXLEN 0 >/dev/null
@@ -224,6 +233,14 @@ mark() {
     base_xl=$(pb_redis --raw XLEN pb:events)
 }
 rps() { awk -v r="$(pbval requests "$1")" -v d="$(pbval duration_us "$1")" 'BEGIN { printf "%.0f", r / (d / 1e6) }'; }
+# Clicks per second that reached Redis while wrk ran: the answers minus what
+# was still queued or journaled when it stopped (written afterwards).
+sustained() {       # sustained NAME
+    local queued
+    queued=$(awk -v n="$1" '$1 == n { print $2 }' "$T/backlog")
+    awk -v r="$(pbval requests "$T/$1.out")" -v q="${queued:-0}" -v d="$(pbval duration_us "$T/$1.out")" \
+        'BEGIN { printf "%.0f", (r - q) / (d / 1e6) }'
+}
 report_run() {      # report_run ROUND NAME FILE
     printf 'round %d  %-12s %8s req/s  p50 %6.2f ms  p99 %6.2f ms  non-3xx %s  socket errors %s\n' \
         "$1" "$2" "$(rps "$3")" "$(awk -v v="$(pbval p50_us "$3")" 'BEGIN { print v / 1000 }')" \
@@ -265,7 +282,9 @@ for ((round = 1; round <= rounds; round++)); do
     printf '    half load: target %d req/s (interval %s ms per connection), offered/achieved %s req/s\n' \
         $((max / 2)) "$interval" "$(rps "$T/half-$round.out")"
     count_check "half-$round"
-    echo "$round $(rps "$T/tracker-$round.out") $(rps "$T/nginx-$round.out") $(rps "$T/half-$round.out") $(pbval p99_us "$T/half-$round.out") $(pbval p99_us "$T/tracker-$round.out")" >>"$T/results"
+    printf '    sustained: %s clicks/s reached Redis while wrk ran (answered %s req/s)\n' \
+        "$(sustained "tracker-$round")" "$(rps "$T/tracker-$round.out")"
+    echo "$round $(rps "$T/tracker-$round.out") $(rps "$T/nginx-$round.out") $(rps "$T/half-$round.out") $(pbval p99_us "$T/half-$round.out") $(pbval p99_us "$T/tracker-$round.out") $(sustained "tracker-$round")" >>"$T/results"
 done
 
 # ---- RSS over a long run at full speed ---------------------------------------------------
@@ -305,11 +324,15 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 med = lambda i: statistics.median(float(r[i]) for r in rows)
 tracker, nginx, half, p99_half, p99_max = med(1), med(2), med(3), med(4) / 1000, med(5) / 1000
+sustained = med(6)
 print("\nmedians over %d rounds" % len(rows))
-print("  tracker (click -> 302, event to Redis)  %8.0f req/s   p99 %.2f ms at full load" % (tracker, p99_max))
+print("  tracker answered (click -> 302)         %8.0f req/s   p99 %.2f ms at full load" % (tracker, p99_max))
+print("  tracker sustained (events into Redis)   %8.0f req/s   (the rest was written after wrk stopped)"
+      % sustained)
 print("  nginx (return 302)                      %8.0f req/s" % nginx)
-print("  ratio tracker/nginx                     %8.3f   (target >= 0.7)  %s"
-      % (tracker / nginx, "met" if tracker / nginx >= 0.7 else "NOT MET"))
+print("  ratio tracker/nginx, answered           %8.3f" % (tracker / nginx))
+print("  ratio tracker/nginx, sustained          %8.3f   (target >= 0.7)  %s"
+      % (sustained / nginx, "met" if sustained / nginx >= 0.7 else "NOT MET"))
 print("  tracker at half load (%5.0f req/s)       p99 %.2f ms  (target < 5 ms)  %s"
       % (half, p99_half, "met" if p99_half < 5 else "NOT MET"))
 journal = float(open(sys.argv[4]).read().split()[1])
