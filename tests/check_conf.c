@@ -390,9 +390,29 @@ START_TEST(test_every_setting_written)
 }
 END_TEST
 
+/* A section text the loader must refuse, and a part of its message. */
+struct reject {
+    const char *text, *message;
+};
+
+/* Each case is refused, its message names line 2 (the section's line in
+ * load_text's file) and holds the expected part. */
+static void assert_rejected(const struct reject *cases, size_t n)
+{
+    struct pb_conf c;
+
+    for (size_t i = 0; i < n; i++) {
+        if (load_text(cases[i].text, &c) == 0)
+            ck_abort_msg("accepted: %s", cases[i].text);
+        if (strstr(err, cases[i].message) == NULL || strstr(err, ":2: ") == NULL)
+            ck_abort_msg("%s\n  got  %s\n  want :2: ...%s", cases[i].text, err,
+                         cases[i].message);
+    }
+}
+
 START_TEST(test_more_rejects)
 {
-    static const struct { const char *text, *message; } cases[] = {
+    static const struct reject cases[] = {
         { "milter = { default_campaign = \"\"; };", "milter.default_campaign: \"\" must be 1..64" },
         { "milter = { senders = [ \"\" ]; };", "milter.senders[0]: \"\" is not" },
         { "milter = { senders = [ 1 ]; };", "milter.senders[0]: expected a string" },
@@ -406,15 +426,7 @@ START_TEST(test_more_rejects)
         { "milter = { timeout = 0; };", "milter.timeout: 0 is out of range (use 1..86400" },
         { "base_url = \"https://x\";", "unknown section base_url; known sections: tracking, keys" },
     };
-    struct pb_conf c;
-
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (load_text(cases[i].text, &c) == 0)
-            ck_abort_msg("accepted: %s", cases[i].text);
-        if (strstr(err, cases[i].message) == NULL || strstr(err, ":2: ") == NULL)
-            ck_abort_msg("%s\n  got  %s\n  want :2: ...%s", cases[i].text, err,
-                         cases[i].message);
-    }
+    assert_rejected(cases, sizeof(cases) / sizeof(cases[0]));
 }
 END_TEST
 
@@ -506,7 +518,7 @@ END_TEST
 
 START_TEST(test_tracker_rejects)
 {
-    static const struct { const char *text, *message; } cases[] = {
+    static const struct reject cases[] = {
         { "tracker = { listen = \"127.0.0.1:8080\"; };",
           "tracker.listen: expected an array of strings" },
         { "tracker = { listen = [ \"localhost:8080\" ]; };",
@@ -536,15 +548,7 @@ START_TEST(test_tracker_rejects)
         { "tracker = { full_ip = 1; };", "tracker.full_ip: expected a boolean" },
         { "tracker = { anything = [ 1, 2 ]; };", "unknown setting tracker.anything" },
     };
-    struct pb_conf c;
-
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (load_text(cases[i].text, &c) == 0)
-            ck_abort_msg("accepted: %s", cases[i].text);
-        if (strstr(err, cases[i].message) == NULL || strstr(err, ":2: ") == NULL)
-            ck_abort_msg("%s\n  got  %s\n  want :2: ...%s", cases[i].text, err,
-                         cases[i].message);
-    }
+    assert_rejected(cases, sizeof(cases) / sizeof(cases[0]));
 }
 END_TEST
 

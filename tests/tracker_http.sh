@@ -55,24 +55,8 @@ write_keys() {                  # write_keys "1 2" : which signing keys (last si
 }
 
 write_conf() {                  # write_conf [LANGUAGE]
-    cat >"$CONF" <<CONF
-tracking = { base_url = "https://t.example.net"; };
-keys = { file = "$KEYS"; };
-redis = { socket = "$SOCK"; prefix = "pb:"; timeout_ms = 500; };
-tracker = {
-    listen = [ $LISTEN ];
-    admin_listen = [ "127.0.0.1:$ADMIN" ];
-    user = "";
-    pidfile = "$T/tracker.pid";
-    journal = "$T/tracker.journal";
-    trusted_proxies = [ "127.0.0.1" ];
-    language = "${1:-en}";
-    bots_file = "$top_srcdir/config/bots.conf";
-    machine_click_seconds = 5;
-    max_body_size = 4096;
-    timeout = 10;
-};
-CONF
+    tt_write_conf 'trusted_proxies = [ "127.0.0.1" ];' "language = \"${1:-en}\";" \
+        "machine_click_seconds = 5;" "max_body_size = 4096;" "timeout = 10;"
 }
 
 suppressed() { [ "$(rc SISMEMBER pb:suppressed "$1")" = 1 ]; }

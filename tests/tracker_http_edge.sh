@@ -31,25 +31,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 tt_init pbedge
 tt_write_keys
 
-
 write_conf() {                  # write_conf TIMEOUT
-    cat >"$CONF" <<CONF
-tracking = { base_url = "https://t.example.net"; };
-keys = { file = "$KEYS"; };
-redis = { socket = "$SOCK"; prefix = "pb:"; timeout_ms = 500; };
-tracker = {
-    listen = [ "127.0.0.1:$PORT" ];
-    admin_listen = [ "127.0.0.1:$ADMIN" ];
-    user = "";
-    pidfile = "$T/tracker.pid";
-    journal = "$T/tracker.journal";
-    bots_file = "$top_srcdir/config/bots.conf";
-    trusted_proxies = [ "127.0.0.1" ];
-    max_header_size = 2048;
-    max_body_size = 1024;
-    timeout = $1;
-};
-CONF
+    tt_write_conf 'trusted_proxies = [ "127.0.0.1" ];' "max_header_size = 2048;" \
+        "max_body_size = 1024;" "timeout = $1;"
 }
 
 tt_start_redis

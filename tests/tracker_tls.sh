@@ -44,23 +44,8 @@ make_cert() {
 make_cert "$CERT" "$TLSKEY" 0x1001
 
 write_conf() {                  # write_conf CERT KEY
-    cat >"$CONF" <<CONF
-tracking = { base_url = "https://t.example.net"; };
-keys = { file = "$KEYS"; };
-redis = { socket = "$SOCK"; prefix = "pb:"; timeout_ms = 500; };
-tracker = {
-    listen = [ "127.0.0.1:$PORT" ];
-    tls_listen = [ "127.0.0.1:$TPORT" ];
-    tls_cert = "$1";
-    tls_key = "$2";
-    admin_listen = [ "127.0.0.1:$ADMIN" ];
-    user = "";
-    pidfile = "$T/tracker.pid";
-    journal = "$T/tracker.journal";
-    bots_file = "$top_srcdir/config/bots.conf";
-    timeout = 10;
-};
-CONF
+    tt_write_conf "tls_listen = [ \"127.0.0.1:$TPORT\" ];" "tls_cert = \"$1\";" \
+        "tls_key = \"$2\";" "timeout = 10;"
 }
 
 healthy() { curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/healthz"; }

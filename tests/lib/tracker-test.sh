@@ -5,8 +5,9 @@
 # Redis it started, a private redis-server on a unix socket, and the
 # helpers for Redis, tokens and the event stream.
 #
-#   tt_init TAG [PROGRAM...]   checks, $T, trap, $KEYS $CONF $SOCK $LOG $PORT $ADMIN
+#   tt_init TAG [PROGRAM...]   checks, $T, trap, $KEYS $CONF $SOCK $LOG $PORT $ADMIN $LISTEN
 #   tt_write_keys              a key file with one signing key and a contact key
+#   tt_write_conf SETTING...   $CONF: Redis, keys and a tracker section (+ SETTINGs)
 #   tt_start_redis             redis-server on $SOCK ($REDIS_PID)
 #   rc CMD...                  redis-cli against it
 #   mint KIND ARGS...          a token (tests/token-tool mint)
@@ -46,11 +47,36 @@ tt_init() {
     PORT=$(free_port)
     ADMIN=$(free_port)
     while [ "$ADMIN" = "$PORT" ]; do ADMIN=$(free_port); done
+    LISTEN="\"127.0.0.1:$PORT\""
 }
 
 tt_write_keys() {
     (umask 077 && printf '1 %s\ncontact %s\n' "$(openssl rand -hex 32)" \
         "$(openssl rand -hex 32)" >"$KEYS")
+}
+
+# tt_write_conf SETTING...: $CONF with the private Redis, the key file and
+# a tracker section: public listeners $LISTEN, admin endpoints on $ADMIN, no
+# user switch, pidfile and journal in $T, the source tree's bots file, then
+# each SETTING ("name = value;") of the test.
+tt_write_conf() {
+    local setting
+    {
+        cat <<CONF
+tracking = { base_url = "https://t.example.net"; };
+keys = { file = "$KEYS"; };
+redis = { socket = "$SOCK"; prefix = "pb:"; timeout_ms = 500; };
+tracker = {
+    listen = [ $LISTEN ];
+    admin_listen = [ "127.0.0.1:$ADMIN" ];
+    user = "";
+    pidfile = "$T/tracker.pid";
+    journal = "$T/tracker.journal";
+    bots_file = "$top_srcdir/config/bots.conf";
+CONF
+        for setting in "$@"; do echo "    $setting"; done
+        echo "};"
+    } >"$CONF"
 }
 
 rc() { redis-cli -s "$SOCK" "$@"; }
