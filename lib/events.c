@@ -106,21 +106,25 @@ long long pb_event_now_ms(void)
     return (long long)(g_get_real_time() / 1000);
 }
 
-void pb_event_new_id(char out[33])
+void pb_random_hex(size_t nbytes, char *out)
 {
-    uint8_t raw[16];
+    uint8_t raw[32];
 
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+    nbytes = MIN(nbytes, sizeof(raw));
+    if (RAND_bytes(raw, (int)nbytes) != 1) {
         /* Only when the OpenSSL generator cannot seed; GLib's generator
          * (seeded from /dev/urandom) still makes collisions unlikely. */
         static struct pb_log_limit lim;
-        pb_log_limited(&lim, 1, LOG_WARNING, "RAND_bytes failed; event id from GLib random");
-        for (size_t i = 0; i < sizeof(raw); i += 4) {
-            guint32 r = g_random_int();
-            memcpy(raw + i, &r, 4);
-        }
+        pb_log_limited(&lim, 1, LOG_WARNING, "RAND_bytes failed; ids from GLib random");
+        for (size_t i = 0; i < nbytes; i++)
+            raw[i] = (uint8_t)g_random_int();
     }
-    pb_hex(raw, sizeof(raw), out);
+    pb_hex(raw, nbytes, out);
+}
+
+void pb_event_new_id(char out[33])
+{
+    pb_random_hex(16, out);
 }
 
 /*

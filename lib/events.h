@@ -58,6 +58,8 @@ int pb_event_evalsha_of(const char *script, size_t script_len, const char *cmd, 
                         const char sha[41], GString *out);
 
 /* 32 hex chars of randomness for an event id. */
+/* nbytes (at most 32) random bytes as 2 * nbytes hex digits and a NUL in out. */
+void pb_random_hex(size_t nbytes, char *out);
 void pb_event_new_id(char out[33]);
 
 /* ---- shared by every event writer (milter now, tracker next) ---------- */

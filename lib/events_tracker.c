@@ -41,8 +41,6 @@
  * script before it has changed anything, and the batch is sent again later.
  */
 #include <string.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 #include "contact.h"
 #include "events.h"
 
@@ -244,12 +242,7 @@ static int read_bulk(const char **p, const char *end, const char **s, size_t *le
 
 void pb_event_tracker_run_init(struct pb_track_run *run)
 {
-    uint8_t raw[8];
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        for (size_t i = 0; i < sizeof(raw); i++)
-            raw[i] = (uint8_t)g_random_int();
-    pb_hex(raw, sizeof(raw), run->id);
+    pb_random_hex(8, run->id);
     run->seq = 0;
 }
 
@@ -433,8 +426,5 @@ void pb_event_tracker_script_load(GString *out)
 
 void pb_event_tracker_sha(char out[41])
 {
-    uint8_t md[SHA_DIGEST_LENGTH];
-
-    SHA1((const unsigned char *)batch_script, sizeof(batch_script) - 1, md);
-    pb_hex(md, sizeof(md), out);
+    pb_event_script_sha(batch_script, sizeof(batch_script) - 1, out);
 }
