@@ -21,18 +21,18 @@
  *   campaign hash      opens/clicks, total and unique, human and machine,
  *                      imputed opens, unsubscribes
  *   campaign-links     per link index: url, clicks, unique clicks
- *   uniq:* sets        who has been counted as unique (exact)
- *   msg hash           per-message opens/clicks and first/last times
- *   contact hash       last open/click, unsubscribe time
- *   suppressed         contact ids that unsubscribed
+ *   uniq:* sets        who has been counted as unique (exact); the
+ *                      open-human set also decides imputed opens
+ *   suppressed         contact ids that unsubscribed (and unsubscribed_at
+ *                      on the message and the contact)
+ *
+ * Nothing per message or per contact is written for opens and clicks:
+ * that activity is in the stream, which the scorer reads, and a hash
+ * write per event was a third of Redis's cost per click.
  *
  * Each redis.call costs Redis about a microsecond, most of an event's
- * cost, so the script makes as few as a batch allows: one HINCRBY per
- * message and kind of event (its answer tells whether the message had one
- * before: only then is a first_* time or an imputed open possible, and
- * only then is an HMGET of first_open and unsubscribed_at needed), one
- * HSET per message and per contact with its times, one SMISMEMBER and one
- * SADD per uniq set, one HINCRBY per campaign or link counter, and one
+ * cost, so the script makes as few as a batch allows: one SMISMEMBER and
+ * one SADD per uniq set, one HINCRBY per campaign or link counter, and one
  * XADD per stream entry; the stream is trimmed once per batch.
  *
  * A write that Redis refuses (a key of the wrong type: a broken event)
@@ -62,62 +62,38 @@ static const char batch_script[] =
     "if i0>n then return {table.concat(st),''} end\n"
     "call('SET',KEYS[2],ARGV[B+n*F-F+1],'EX',ARGV[6])\n"
     "for i=i0,n do st[i]='1' end\n"
-    "local em,ec,ep,M,Ms,C,Cs,Pt,Ps,Us,imp,sup,supi={},{},{},{},{},{},{},{},{},{},{},{},{}\n"
+    "local ec,C,Cs,Us,imp,uns={},{},{},{},{},{}\n"
     /* field names by type and class: counter, unique counter, uniq set */
     "local N={open={human={'opens_human','unique_opens_human','open-human:'},\n"
     " machine={'opens_machine','unique_opens_machine','open-machine:'}},\n"
     " click={human={'clicks_human','unique_clicks_human','click-human:'},\n"
     " machine={'clicks_machine','unique_clicks_machine','click-machine:'}},\n"
     " unsubscribe={human={nil,'unsubscribes','unsubscribe:'},machine={nil,'unsubscribes','unsubscribe:'}}}\n"
-    "local K={'opens_human','opens_machine','clicks_human','clicks_machine'}\n"
-    /* a refused write marks the events of its message, campaign, contact (or index) */
-    "local function bad(x,e) err=e for i=i0,n do\n"
-    " if i==x or em[i]==x or ec[i]==x or ep[i]==x then st[i]='E' end end end\n"
+    /* a refused write marks its event (or index), or the events of its campaign */
+    "local function bad(x,e) err=e for i=i0,n do if i==x or ec[i]==x then st[i]='E' end end end\n"
     "local function ok(x,r) if type(r)=='table' and r.err then bad(x,r.err) return nil end return r end\n"
     "local function inc(t,f) t[f]=(t[f] or 0)+1 end\n"
     /* the uniq set `name` of campaign c: members to check, each with the
-     * counter (hash h, field f) that a new one increments */
+     * counter (hash h, field f) that a new one increments; a link set has
+     * no f (the member's event x names the link) */
     "local function uset(c,name,h,f) local s=c.s[name]\n"
     " if not s then s={k=c.u..name..c.n,c=c,h=h,f=f,m={},x={},seen={}} c.s[name]=s Us[#Us+1]=s end return s end\n"
     "local function uq(s,who,x) if not s.seen[who] then s.seen[who]=true local j=#s.m+1 s.m[j]=who s.x[j]=x end end\n"
-    /* group the events by message, campaign and contact */
+    /* each event in order: its counters, and who it may add to which uniq
+     * set; a human click is also checked against the human opens, with its
+     * event: if the recipient is new there, the click imputes an open */
     "for i=i0,n do local o=B+(i-1)*F\n"
-    " local ty,msg,ct,cn=ARGV[o+2],ARGV[o+5],ARGV[o+6],ARGV[o+7]\n"
-    " local m=M[msg] if not m then m={k=P..'msg:'..msg} M[msg]=m Ms[#Ms+1]=m end em[i]=m\n"
-    " local f=N[ty][ARGV[o+3]][1] if f then m[f]=(m[f] or 0)+1 else m.u=true end\n"
+    " local ty,cl,ct,cn=ARGV[o+2],ARGV[o+3],ARGV[o+6],ARGV[o+7]\n"
     " local c=C[cn] if not c then c={k=P..'campaign:'..cn,l=P..'campaign-links:'..cn,\n"
     "  u=P..'uniq:',n=cn,inc={},linc={},url={},s={},L={}} C[cn]=c Cs[#Cs+1]=c end ec[i]=c\n"
-    " if ct~='' then local p=Pt[ct] if not p then p={k=P..'contact:'..ct} Pt[ct]=p Ps[#Ps+1]=p end ep[i]=p end\n"
-    "end\n"
-    /* message counters; a count that was 0 before: what else the message has */
-    "for _,m in ipairs(Ms) do\n"
-    " for _,f in ipairs(K) do local c=m[f] if c and ok(m,pc('HINCRBY',m.k,f,c))==c then m.new=true m[f..'0']=true end end\n"
-    " if m.clicks_human0 or m.opens_human0 or m.u then\n"
-    "  local r=ok(m,pc('HMGET',m.k,'first_open','unsubscribed_at')) if r then m.fo=r[1] m.us=r[2] end end\n"
-    "end\n"
-    /* each event in order: counters, firsts, lasts, imputed opens */
-    "for i=i0,n do local o=B+(i-1)*F\n"
-    " local ty,cl,ct=ARGV[o+2],ARGV[o+3],ARGV[o+6]\n"
-    " local m,c,p,nm,sec=em[i],ec[i],ep[i],N[ty][cl],string.sub(ARGV[o+4],1,-4)\n"
-    " local who=ct~='' and ct or 'm:'..ARGV[o+5]\n"
+    " local nm,who=N[ty][cl],ct~='' and ct or 'm:'..ARGV[o+5]\n"
     " if nm[1] then inc(c.inc,nm[1]) end uq(uset(c,nm[3],c.inc,nm[2]),who)\n"
     " if ty=='click' then local li=ARGV[o+9]\n"
     "  local L=c.L[li] if not L then L={url=li..':url',human={li..':clicks_human',li..':unique_clicks_human'},\n"
     "   machine={li..':clicks_machine',li..':unique_clicks_machine'}} c.L[li]=L end\n"
     "  inc(c.linc,L[cl][1]) uq(uset(c,cl=='human' and 'link-human:' or 'link-machine:',c.linc),li..':'..who,i)\n"
-    "  if cl=='human' then\n"
-    "   if m.clicks_human0 and not m.fc then m.fc=sec\n"
-    "    if not m.fo then m.fo=sec m.fow=true imp[i]=true inc(m,'imp')\n"
-    "     inc(c.inc,'opens_human') inc(c.inc,'imputed_opens')\n"
-    "     uq(uset(c,'open-human:',c.inc,'unique_opens_human'),who) m.lo=sec if p then p.lo=sec end end end\n"
-    "   m.lc=sec if p then p.lc=sec end end\n"
-    " elseif ty=='open' then\n"
-    "  if cl=='human' then if m.opens_human0 and not m.fo then m.fo=sec m.fow=true end\n"
-    "   m.lo=sec if p then p.lo=sec end end\n"
-    " else\n"
-    "  if p and not p.u then p.u=sec sup[#sup+1]=ct supi[#supi+1]=i end\n"
-    "  if not m.us then m.us=sec m.usw=true m.new=true end\n"
-    " end\n"
+    "  if cl=='human' then uq(uset(c,'open-human:',c.inc,'unique_opens_human'),who,i) end\n"
+    " elseif ty=='unsubscribe' then uns[#uns+1]=i end\n"
     "end\n"
     /* uniq sets: who is new (SMISMEMBER, or one by one before Redis 6.2) */
     "for _,s in ipairs(Us) do local r=pc('SMISMEMBER',s.k,unpack(s.m))\n"
@@ -125,30 +101,24 @@ static const char batch_script[] =
     "  local x=pc('SISMEMBER',s.k,s.m[j]) if type(x)=='table' and x.err then r=x break end r[j]=x end end\n"
     " if r.err then bad(s.c,r.err) else local add,c=0,s.c\n"
     "  for j=1,#s.m do if r[j]==0 then add=add+1 s.m[add]=s.m[j] local x=s.x[j]\n"
-    "   if x then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
-    "    inc(s.h,L[ARGV[o+3]][2]) c.url[L.url]=ARGV[o+10] else inc(s.h,s.f) end end end\n"
+    "   if not s.f then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
+    "    inc(s.h,L[ARGV[o+3]][2]) c.url[L.url]=ARGV[o+10]\n"
+    "   else inc(s.h,s.f) if x then imp[x]=true inc(s.h,'opens_human') inc(s.h,'imputed_opens') end end end end\n"
     "  if add>0 then ok(c,pc('SADD',s.k,unpack(s.m,1,add))) end end\n"
     "end\n"
-    /* the writes: messages, contacts, suppression list, campaigns, links */
-    "local function hset(x,k,t) if #t>0 then ok(x,pc('HSET',k,unpack(t))) end end\n"
-    "for _,m in ipairs(Ms) do local h={}\n"
-    " if m.imp then ok(m,pc('HINCRBY',m.k,'opens_human',m.imp)) end\n"
-    " if m.fow then h[#h+1]='first_open' h[#h+1]=m.fo end\n"
-    " if m.fc then h[#h+1]='first_click' h[#h+1]=m.fc end\n"
-    " if m.lo then h[#h+1]='last_open' h[#h+1]=m.lo end\n"
-    " if m.lc then h[#h+1]='last_click' h[#h+1]=m.lc end\n"
-    " if m.usw then h[#h+1]='unsubscribed_at' h[#h+1]=m.us end\n"
-    " hset(m,m.k,h)\n"
-    " if m.new and mttl>0 and pc('TTL',m.k)==-1 then ok(m,pc('EXPIRE',m.k,mttl)) end\n"
-    "end\n"
-    "for _,p in ipairs(Ps) do\n"
-    " if p.lo and p.lc then ok(p,pc('HSET',p.k,'last_open',p.lo,'last_click',p.lc))\n"
-    " elseif p.lo then ok(p,pc('HSET',p.k,'last_open',p.lo))\n"
-    " elseif p.lc then ok(p,pc('HSET',p.k,'last_click',p.lc)) end\n"
-    " if p.u then ok(p,pc('HSETNX',p.k,'unsubscribed_at',p.u)) end\n"
+    /* unsubscribes: the time on the message and the contact, the suppression list */
+    "local sup,supi={},{}\n"
+    "for _,i in ipairs(uns) do local o=B+(i-1)*F\n"
+    " local ct,k,sec=ARGV[o+6],P..'msg:'..ARGV[o+5],string.sub(ARGV[o+4],1,-4)\n"
+    " if ok(i,pc('HSETNX',k,'unsubscribed_at',sec))==1 and mttl>0 and pc('TTL',k)==-1 then\n"
+    "  ok(i,pc('EXPIRE',k,mttl)) end\n"
+    " if ct~='' then ok(i,pc('HSETNX',P..'contact:'..ct,'unsubscribed_at',sec))\n"
+    "  sup[#sup+1]=ct supi[#supi+1]=i end\n"
     "end\n"
     "if #sup>0 then local r=pc('SADD',KEYS[3],unpack(sup))\n"
     " if type(r)=='table' and r.err then for _,i in ipairs(supi) do bad(i,r.err) end end end\n"
+    /* the campaign and link counters */
+    "local function hset(x,k,t) if #t>0 then ok(x,pc('HSET',k,unpack(t))) end end\n"
     "for _,c in ipairs(Cs) do local h={}\n"
     " for f,v in pairs(c.inc) do ok(c,pc('HINCRBY',c.k,f,v)) end\n"
     " for f,v in pairs(c.linc) do ok(c,pc('HINCRBY',c.l,f,v)) end\n"

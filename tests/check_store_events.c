@@ -123,15 +123,11 @@ START_TEST(test_click_schema)
     assert_h(c, "pb:campaign-links:spring-sale", "3:unique_clicks_human", "1");
     ck_assert_int_eq(sint(c, "EXISTS pb:campaigns"), 0);     /* the milter's */
 
+    /* opens and clicks are not written per message or per contact */
     snprintf(key, sizeof(key), "pb:msg:%s", msg);
-    assert_h(c, key, "opens_human", "1");
-    assert_h(c, key, "clicks_human", "1");
-    ck_assert_int_ge(shget(c, key, "first_open"), t0 / 1000);
-    ck_assert_int_gt(sint(c, "TTL %s", key), 179 * 86400);     /* redis.retention_days */
+    ck_assert_int_eq(sint(c, "EXISTS %s", key), 0);
     snprintf(key, sizeof(key), "pb:contact:%s", contact);
-    ck_assert_int_ge(shget(c, key, "last_open"), t0 / 1000);
-    ck_assert_int_ge(shget(c, key, "last_click"), t0 / 1000);
-    ck_assert_int_eq(sint(c, "TTL %s", key), -1);
+    ck_assert_int_eq(sint(c, "EXISTS %s", key), 0);
     ck_assert_int_eq(sint(c, "EXISTS pb:suppressed"), 0);
     r = scmd(c, "INFO commandstats");      /* one batch, as EVALSHA, not the whole script */
     ck_assert_msg(strstr(r->str, "cmdstat_evalsha:calls=1,") != NULL, "%s", r->str);
@@ -219,21 +215,25 @@ START_TEST(test_human_machine)
 }
 END_TEST
 
-/* A human click on a message without a human open writes an imputed open
- * (once); not when an open exists, not for machine clicks; a machine open
- * (privacy proxy) does not count as the human's open. */
+/* A human click by a recipient without a human open in the campaign
+ * writes an imputed open (once); not when an open exists, not for machine
+ * clicks, not for the same contact's click on another message of the
+ * campaign; a machine open (privacy proxy) does not count as the human's
+ * open; the same contact in another campaign is a new recipient. */
 START_TEST(test_imputed_open)
 {
     redisContext *c;
     redisReply *r;
-    struct pb_token m1, m2, m3, m4;
-    char key[64], msg[17];
+    struct pb_token m1, m2, m3, m4, m5, other;
 
     start_up();
     make_token(&m1, 1, 1, 0, "https://example.com/1");
     make_token(&m2, 2, 2, 0, "https://example.com/2");
     make_token(&m3, 3, 3, 0, "https://example.com/3");
     make_token(&m4, 4, 4, 0, "https://example.com/4");
+    make_token(&m5, 5, 1, 0, "https://example.com/5");      /* contact of m1 */
+    make_token(&other, 6, 1, 0, "https://example.com/6");
+    snprintf(other.campaign, sizeof(other.campaign), "autumn");
     submit(PB_EV_CLICK, &m1, PB_CLASS_HUMAN, "u1", NULL);     /* open imputed */
     submit(PB_EV_CLICK, &m1, PB_CLASS_HUMAN, "u2", NULL);     /* not again */
     submit(PB_EV_OPEN, &m2, PB_CLASS_HUMAN, "u3", NULL);
@@ -241,11 +241,13 @@ START_TEST(test_imputed_open)
     submit(PB_EV_CLICK, &m3, PB_CLASS_MACHINE, "u5", "too-fast");    /* machine: none */
     submit(PB_EV_OPEN, &m4, PB_CLASS_MACHINE, "u6", "google-proxy");
     submit(PB_EV_CLICK, &m4, PB_CLASS_HUMAN, "u7", NULL);     /* imputed */
-    wait_written(7);
+    submit(PB_EV_CLICK, &m5, PB_CLASS_HUMAN, "u8", NULL);     /* contact opened: none */
+    submit(PB_EV_CLICK, &other, PB_CLASS_HUMAN, "u9", NULL);  /* other campaign: imputed */
+    wait_written(9);
 
     c = sconnect();
     r = sstream(c);
-    ck_assert_uint_eq(r->elements, 9);
+    ck_assert_uint_eq(r->elements, 12);
     assert_field(r->element[0], "type", "open");
     assert_field(r->element[0], "imputed", "1");
     assert_field(r->element[0], "class", "human");
@@ -261,17 +263,18 @@ START_TEST(test_imputed_open)
     assert_field(r->element[7], "imputed", "1");
     assert_field(r->element[7], "ua", "u7");
     assert_field(r->element[8], "type", "click");
+    assert_field(r->element[9], "ua", "u8");                    /* u8: click only */
+    assert_field(r->element[9], "type", "click");
+    assert_field(r->element[10], "imputed", "1");               /* u9 */
+    assert_field(r->element[10], "campaign", "autumn");
+    assert_field(r->element[11], "ua", "u9");
     freeReplyObject(r);
     assert_h(c, "pb:campaign:spring-sale", "imputed_opens", "2");
     assert_h(c, "pb:campaign:spring-sale", "opens_human", "3");
     assert_h(c, "pb:campaign:spring-sale", "unique_opens_human", "3");
-    msg_of(&m1, msg);
-    snprintf(key, sizeof(key), "pb:msg:%s", msg);
-    assert_h(c, key, "opens_human", "1");
-    assert_h(c, key, "clicks_human", "2");
-    msg_of(&m3, msg);
-    snprintf(key, sizeof(key), "pb:msg:%s", msg);
-    assert_h(c, key, "opens_human", NULL);
+    assert_h(c, "pb:campaign:spring-sale", "clicks_human", "5");
+    assert_h(c, "pb:campaign:autumn", "imputed_opens", "1");
+    assert_h(c, "pb:campaign:autumn", "unique_opens_human", "1");
     redisFree(c);
 }
 END_TEST
@@ -284,7 +287,7 @@ START_TEST(test_unsubscribe)
     redisContext *c;
     redisReply *r;
     struct pb_token a, shared;
-    char contact[17], key[64];
+    char contact[17], msg[17], key[64];
 
     start_up();
     make_token(&a, 1, 1, 0, NULL);
@@ -301,6 +304,12 @@ START_TEST(test_unsubscribe)
     ck_assert_int_eq(sint(c, "SISMEMBER pb:suppressed %s", contact), 1);
     snprintf(key, sizeof(key), "pb:contact:%s", contact);
     ck_assert_int_gt(shget(c, key, "unsubscribed_at"), 1700000000);
+    ck_assert_int_eq(sint(c, "TTL %s", key), -1);
+    /* the message's time too, with the send record's lifetime */
+    msg_of(&shared, msg);
+    snprintf(key, sizeof(key), "pb:msg:%s", msg);
+    ck_assert_int_gt(shget(c, key, "unsubscribed_at"), 1700000000);
+    ck_assert_int_gt(sint(c, "TTL %s", key), 179 * 86400);      /* redis.retention_days */
     assert_h(c, "pb:campaign:spring-sale", "unsubscribes", "2");
     r = sstream(c);
     ck_assert_uint_eq(r->elements, 3);
