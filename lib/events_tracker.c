@@ -73,34 +73,42 @@ static const char batch_script[] =
     "local function bad(x,e) err=e for i=i0,n do if i==x or ec[i]==x then st[i]='E' end end end\n"
     "local function ok(x,r) if type(r)=='table' and r.err then bad(x,r.err) return nil end return r end\n"
     "local function inc(t,f) t[f]=(t[f] or 0)+1 end\n"
-    /* the uniq set `name` of campaign c: members to check, each with the
-     * counter (hash h, field f) that a new one increments; a link set has
-     * no f (the member's event x names the link) */
-    "local function uset(c,name,h,f) local s=c.s[name]\n"
-    " if not s then s={k=c.u..name..c.n,c=c,h=h,f=f,m={},x={},seen={}} c.s[name]=s Us[#Us+1]=s end return s end\n"
-    "local function uq(s,who,x) if not s.seen[who] then s.seen[who]=true local j=#s.m+1 s.m[j]=who s.x[j]=x end end\n"
+    /* the uniq set `name` of campaign c: j members to check (m), each with
+     * its event (x: a link set's click, or the click that may impute an
+     * open); a new one increments field f of hash h (a link set has no f:
+     * its click names the link's counter) */
+    "local function uset(c,name,h,f) local s={k=c.u..name..c.n,c=c,h=h,f=f,m={},x={},seen={},j=0}\n"
+    " c.s[name]=s Us[#Us+1]=s return s end\n"
     /* each event in order: its counters, and who it may add to which uniq
      * set; a human click is also checked against the human opens, with its
-     * event: if the recipient is new there, the click imputes an open */
+     * event: if the recipient is new there, the click imputes an open.
+     * Written out rather than in helper functions: this loop is most of
+     * the script's own time */
     "for i=i0,n do local o=B+(i-1)*F\n"
     " local ty,cl,ct,cn=ARGV[o+2],ARGV[o+3],ARGV[o+6],ARGV[o+7]\n"
     " local c=C[cn] if not c then c={k=P..'campaign:'..cn,l=P..'campaign-links:'..cn,\n"
     "  u=P..'uniq:',n=cn,inc={},linc={},url={},s={},L={}} C[cn]=c Cs[#Cs+1]=c end ec[i]=c\n"
-    " local nm,who=N[ty][cl],ct~='' and ct or 'm:'..ARGV[o+5]\n"
-    " if nm[1] then inc(c.inc,nm[1]) end uq(uset(c,nm[3],c.inc,nm[2]),who)\n"
+    " local nm,who,ci,cs=N[ty][cl],ct~='' and ct or 'm:'..ARGV[o+5],c.inc,c.s\n"
+    " local f=nm[1] if f then ci[f]=(ci[f] or 0)+1 end\n"
+    " local s=cs[nm[3]] or uset(c,nm[3],ci,nm[2])\n"
+    " if not s.seen[who] then s.seen[who]=true local j=s.j+1 s.j=j s.m[j]=who end\n"
     " if ty=='click' then local li=ARGV[o+9]\n"
-    "  local L=c.L[li] if not L then L={url=li..':url',human={li..':clicks_human',li..':unique_clicks_human'},\n"
-    "   machine={li..':clicks_machine',li..':unique_clicks_machine'}} c.L[li]=L end\n"
-    "  inc(c.linc,L[cl][1]) uq(uset(c,cl=='human' and 'link-human:' or 'link-machine:',c.linc),li..':'..who,i)\n"
-    "  if cl=='human' then uq(uset(c,'open-human:',c.inc,'unique_opens_human'),who,i) end\n"
+    "  local L=c.L[li] if not L then L={p=li..':',url=li..':url',\n"
+    "   human={li..':clicks_human',li..':unique_clicks_human','link-human:'},\n"
+    "   machine={li..':clicks_machine',li..':unique_clicks_machine','link-machine:'}} c.L[li]=L end\n"
+    "  local lc,lm,lw=L[cl],c.linc,L.p..who f=lc[1] lm[f]=(lm[f] or 0)+1\n"
+    "  s=cs[lc[3]] or uset(c,lc[3],lm)\n"
+    "  if not s.seen[lw] then s.seen[lw]=true local j=s.j+1 s.j=j s.m[j]=lw s.x[j]=i end\n"
+    "  if cl=='human' then s=cs['open-human:'] or uset(c,'open-human:',ci,'unique_opens_human')\n"
+    "   if not s.seen[who] then s.seen[who]=true local j=s.j+1 s.j=j s.m[j]=who s.x[j]=i end end\n"
     " elseif ty=='unsubscribe' then uns[#uns+1]=i end\n"
     "end\n"
     /* uniq sets: who is new (SMISMEMBER, or one by one before Redis 6.2) */
-    "for _,s in ipairs(Us) do local r=pc('SMISMEMBER',s.k,unpack(s.m))\n"
-    " if type(r)=='table' and r.err then r={} for j=1,#s.m do\n"
+    "for _,s in ipairs(Us) do local r=pc('SMISMEMBER',s.k,unpack(s.m,1,s.j))\n"
+    " if type(r)=='table' and r.err then r={} for j=1,s.j do\n"
     "  local x=pc('SISMEMBER',s.k,s.m[j]) if type(x)=='table' and x.err then r=x break end r[j]=x end end\n"
     " if r.err then bad(s.c,r.err) else local add,c=0,s.c\n"
-    "  for j=1,#s.m do if r[j]==0 then add=add+1 s.m[add]=s.m[j] local x=s.x[j]\n"
+    "  for j=1,s.j do if r[j]==0 then add=add+1 s.m[add]=s.m[j] local x=s.x[j]\n"
     "   if not s.f then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
     "    inc(s.h,L[ARGV[o+3]][2]) c.url[L.url]=ARGV[o+10]\n"
     "   else inc(s.h,s.f) if x then imp[x]=true inc(s.h,'opens_human') inc(s.h,'imputed_opens') end end end end\n"
