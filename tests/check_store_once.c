@@ -257,6 +257,98 @@ START_TEST(test_older_record_replayed)
 }
 END_TEST
 
+/* Opens "ev-<i>" for i in from..to-1 (message i, contact i % 7). */
+static void opens(unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++) {
+        struct pb_token tok;
+        char ua[16];
+
+        make_token(&tok, i, (int)(i % 7), 0, NULL);
+        snprintf(ua, sizeof(ua), "ev-%u", i);
+        submit(PB_EV_OPEN, &tok, PB_CLASS_HUMAN, ua, NULL);
+    }
+}
+
+static unsigned long written_want;
+
+static unsigned long journaled_now(void)
+{
+    struct pb_store_stats s;
+
+    pb_store_stats(&s);
+    return s.journaled;
+}
+
+static int written_enough(const struct pb_store_stats *s)
+{
+    return s->written >= written_want && s->queued == 0;
+}
+
+/* Flip the first byte of the journal file (its first frame then fails
+ * to read: "the file was changed under us"); again to mend it. */
+static void flip_journal_byte(void)
+{
+    FILE *f = fopen(sjournal, "r+b");
+    int ch;
+
+    ck_assert_ptr_nonnull(f);
+    ch = fgetc(f);
+    ck_assert_int_ne(ch, EOF);
+    ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0);
+    ck_assert_int_ne(fputc(ch ^ 0x20, f), EOF);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The journal cannot be read in the middle of a run: its replay stops
+ * until restart; the events after that are written live, and more go to
+ * the journal when memory is full. Once the journal reads again (the
+ * next start) every record in it is replayed: none is skipped as older
+ * than what Redis already has of its run (newer events start new runs). */
+START_TEST(test_journal_unreadable)
+{
+    redisContext *c;
+    redisReply *r;
+    GHashTable *uas;
+
+    store_start(sjournal, 10, 500, NULL);
+    run_until(is_up, 5, "connected");
+    opens(0, 30);               /* more than queue_max at once: journaled */
+    ck_assert_uint_eq(journaled_now(), 30);
+    flip_journal_byte();
+    run_ms(300);                /* the replay fails: stopped */
+    opens(30, 35);              /* live */
+    written_want = 5;
+    run_until(written_enough, 5, "live events written");
+    opens(35, 60);              /* memory full again: part journaled */
+    run_ms(300);
+    opens(60, 65);              /* live */
+    run_ms(300);
+    ck_assert_uint_gt(journaled_now(), 30);
+    pb_store_stop(200);
+
+    flip_journal_byte();        /* readable again; the next start */
+    store_start(sjournal, 1000, 500, NULL);
+    run_until(is_idle, 10, "journal replayed");
+    c = sconnect();
+    r = sstream(c);
+    ck_assert_uint_eq(r->elements, 65);
+    uas = g_hash_table_new(g_str_hash, g_str_equal);
+    for (size_t i = 0; i < r->elements; i++)
+        ck_assert_msg(g_hash_table_add(uas, (gpointer)tu_stream_field(r->element[i], "ua")),
+                      "%s twice", tu_stream_field(r->element[i], "ua"));
+    for (unsigned i = 0; i < 65; i++) {
+        char ua[16];
+
+        snprintf(ua, sizeof(ua), "ev-%u", i);
+        ck_assert_msg(g_hash_table_contains(uas, ua), "%s missing", ua);
+    }
+    g_hash_table_destroy(uas);
+    freeReplyObject(r);
+    redisFree(c);
+}
+END_TEST
+
 TCase *once_tcase(void)
 {
     TCase *tc = tcase_create("once");
@@ -267,5 +359,6 @@ TCase *once_tcase(void)
     tcase_add_test(tc, test_two_instances);
     tcase_add_test(tc, test_counters_across_batches);
     tcase_add_test(tc, test_older_record_replayed);
+    tcase_add_test(tc, test_journal_unreadable);
     return tc;
 }

@@ -80,6 +80,25 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- submitting ------------------------------------------------------------- */
 
+void store_new_run_due(void)
+{
+    st.new_run = 1;
+}
+
+/* Number the events from here on as a new run, the journal's records
+ * keeping theirs; logged at most once a minute. */
+static void start_new_run(void)
+{
+    static struct pb_log_limit lim;
+    char old[sizeof(st.run.id)];
+
+    memcpy(old, st.run.id, sizeof(old));
+    pb_event_tracker_run_init(&st.run);
+    st.new_run = 0;
+    pb_log_limited(&lim, 1, LOG_NOTICE, "store: journal not replayed until restart; "
+                   "new events are run %s (the journal's keep run %s)", st.run.id, old);
+}
+
 /* The event as one record (lib/events_tracker.c). */
 static struct item *build_item(const struct pb_tracker_event *ev)
 {
@@ -98,6 +117,8 @@ static struct item *build_item(const struct pb_tracker_event *ev)
     };
     struct item *it;
 
+    if (st.new_run)
+        start_new_run();
     g_string_truncate(st.cmd, 0);
     pb_event_tracker_record(st.prefix, &st.run, &rec, NULL, st.cmd);
     it = g_malloc(sizeof(*it) + st.cmd->len);
