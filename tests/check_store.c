@@ -24,7 +24,12 @@ struct event_base *sbase;
 
 void sredis_start(void)
 {
-    spid = tu_redis_start(ssock);
+    sredis_start_with(NULL);
+}
+
+void sredis_start_with(const char *const *extra)
+{
+    spid = tu_redis_start_with(ssock, extra);
     if (spid == 0)
         ck_abort_msg("redis-server is not installed (apt-get install redis-server)");
     ck_assert_msg(spid > 0, "redis-server did not start; see %s.log", ssock);

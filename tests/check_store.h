@@ -26,6 +26,7 @@ extern struct event_base *sbase;
 void store_setup(void);
 void store_teardown(void);
 void sredis_start(void);
+void sredis_start_with(const char *const *extra);     /* more redis-server arguments */
 void sredis_stop(void);
 
 /* Start the store: redis on ssock, journal (NULL = none), queue_max,

@@ -143,22 +143,38 @@ static int unix_socket_accepts(const char *path)
 
 int tu_redis_start(const char *socket_path)
 {
+    return tu_redis_start_with(socket_path, NULL);
+}
+
+int tu_redis_start_with(const char *socket_path, const char *const *extra)
+{
     char *server = find_redis_server(), *logfile;
+    GPtrArray *argv;
     pid_t pid;
 
     if (server == NULL)
         return 0;
     logfile = g_strconcat(socket_path, ".log", NULL);
+    const char *const fixed[] = {
+        server, "--port", "0", "--unixsocket", socket_path, "--unixsocketperm", "700",
+        "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", logfile,
+    };
+
+    argv = g_ptr_array_new();
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+        g_ptr_array_add(argv, (gpointer)fixed[i]);
+    for (; extra && *extra; extra++)
+        g_ptr_array_add(argv, (gpointer)*extra);
+    g_ptr_array_add(argv, NULL);
     pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         for (int fd = 3; fd < 1024; fd++)
             close(fd);
-        execl(server, server, "--port", "0", "--unixsocket", socket_path,
-              "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-              "--daemonize", "no", "--logfile", logfile, (char *)NULL);
+        execv(server, (char *const *)argv->pdata);
         _exit(127);
     }
+    g_ptr_array_free(argv, TRUE);
     g_free(server);
     g_free(logfile);
     if (pid < 0)

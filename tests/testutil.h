@@ -34,6 +34,8 @@ const char *tu_corpus_path(const char *rel);
  * connections. Returns its pid, 0 if redis-server is not installed, -1 if
  * it did not come up. */
 int tu_redis_start(const char *socket_path);
+/* The same with more redis-server arguments (a NULL-terminated list). */
+int tu_redis_start_with(const char *socket_path, const char *const *extra);
 /* Stop it (SIGTERM) and reap it. */
 void tu_redis_stop(int pid);
 /* 1 if a redis-server binary is installed (tests that need one skip
