@@ -169,16 +169,22 @@ static char *decimal(char *end, unsigned long long v)
     return end;
 }
 
+/* "$<len>\r\n<s>\r\n", grown once (three appends were a tenth of the
+ * tracker's own work per click). */
 static void append_bulk(GString *out, const char *s, size_t len)
 {
     char head[24], *p = decimal(head + sizeof(head) - 2, len);
+    size_t head_len, at = out->len;
 
     head[sizeof(head) - 2] = '\r';
     head[sizeof(head) - 1] = '\n';
     *--p = '$';
-    g_string_append_len(out, p, head + sizeof(head) - p);
-    g_string_append_len(out, s, (gssize)len);
-    g_string_append_len(out, "\r\n", 2);
+    head_len = (size_t)(head + sizeof(head) - p);
+    g_string_set_size(out, at + head_len + len + 2);
+    memcpy(out->str + at, p, head_len);
+    if (len > 0)
+        memcpy(out->str + at + head_len, s, len);
+    memcpy(out->str + at + head_len + len, "\r\n", 2);
 }
 
 static void append_str(GString *out, const char *s)

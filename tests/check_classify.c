@@ -188,10 +188,12 @@ START_TEST(test_any_and_all)
         "net 2001:db8::/32 198.51.100.0/25\n"
         "class either\n"
         "ua #hash\n"
-        "net 203.0.113.0/24\n");
+        "net 203.0.113.0/24\n"
+        "class utf8\n"
+        "ua Pr\xc3\xbc" "fer\n");
 
     ck_assert_ptr_nonnull(bots);
-    ck_assert_uint_eq(pb_bots_count(bots), 4);
+    ck_assert_uint_eq(pb_bots_count(bots), 5);
     ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, "Exact UA", "192.0.2.9", LATER, 0), "both");
     ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, "Exact UA", "192.0.3.9", LATER, 0), "human");
     ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, "Exact UA!", "192.0.2.9", LATER, 0),
@@ -205,6 +207,10 @@ START_TEST(test_any_and_all)
     ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, "x #HASH y", "192.0.3.9", LATER, 0),
                      "either");
     ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, NULL, "203.0.113.1", LATER, 0), "either");
+    /* bytes above 127 in a rule and a User-Agent (ASCII letters in any case) */
+    ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, "x PR\xc3\xbc" "FER/1", "192.0.3.9", LATER, 0),
+                     "utf8");
+    ck_assert_str_eq(classify(bots, PB_TOKEN_OPEN, 0, "x PRUFER/1", "192.0.3.9", LATER, 0), "human");
     pb_bots_free(bots);
     ck_assert_uint_eq(pb_bots_count(NULL), 0);
     ck_assert_ptr_null(pb_bots_match(NULL, "x", NULL));

@@ -17,10 +17,23 @@
 #include <glib.h>
 #include "classify.h"
 
+/* The bytes a text holds, as a 256-bit set. */
+struct byteset {
+    uint64_t bits[4];
+};
+
+/* A "ua" rule: its text lowercased, and the bytes in it: a User-Agent that
+ * lacks one of them cannot contain the text, and strstr need not run (it
+ * does not, for most rules and a browser's User-Agent). */
+struct ua_text {
+    struct byteset bytes;
+    char text[];
+};
+
 struct bot_class {
     char name[PB_BOTS_CLASS_MAX];
     int all;                    /* every kind of rule must match */
-    GPtrArray *contains;        /* char *: substrings, any case (kept lowercased) */
+    GPtrArray *contains;        /* struct ua_text *: substrings, any case */
     GPtrArray *exact;           /* char *: whole User-Agents */
     struct pb_netlist nets;
 };
@@ -28,6 +41,40 @@ struct bot_class {
 struct pb_bots {
     GPtrArray *classes;         /* struct bot_class * */
 };
+
+static void byteset_add(struct byteset *set, unsigned char byte)
+{
+    set->bits[byte >> 6] |= (uint64_t)1 << (byte & 63);
+}
+
+/* Every byte of sub is in set. */
+static int byteset_within(const struct byteset *sub, const struct byteset *set)
+{
+    return ((sub->bits[0] & ~set->bits[0]) | (sub->bits[1] & ~set->bits[1])
+            | (sub->bits[2] & ~set->bits[2]) | (sub->bits[3] & ~set->bits[3])) == 0;
+}
+
+/* s lowercased (ASCII) into out (strlen(s) + 1 bytes); the bytes of the
+ * result into set. */
+static void lower_with_bytes(const char *s, char *out, struct byteset *set)
+{
+    memset(set, 0, sizeof(*set));
+    for (;; s++, out++) {
+        *out = (char)(*s >= 'A' && *s <= 'Z' ? *s + ('a' - 'A') : *s);
+        if (*out == '\0')
+            return;
+        byteset_add(set, (unsigned char)*out);
+    }
+}
+
+static struct ua_text *ua_text_new(const char *text)
+{
+    struct ua_text *t = g_malloc(sizeof(*t) + strlen(text) + 1);
+
+    lower_with_bytes(text, t->text, &t->bytes);
+    return t;
+}
+
 
 static void class_free(gpointer p)
 {
@@ -159,7 +206,7 @@ static int parse_line(struct load_ctx *ctx, char *line)
     if (*rest == '\0')
         return fail(ctx, "ua and ua-exact need the User-Agent text after them");
     if (strcmp(word, "ua") == 0)
-        g_ptr_array_add(ctx->cur->contains, g_ascii_strdown(rest, -1));
+        g_ptr_array_add(ctx->cur->contains, ua_text_new(rest));
     else
         g_ptr_array_add(ctx->cur->exact, g_strdup(rest));
     return 0;
@@ -201,36 +248,43 @@ struct pb_bots *pb_bots_load(const char *path, char *errbuf, size_t errlen)
  * lowercased texts: strstr, not strcasestr, which prepares its needle
  * again on every call (it was ~5% of a click's CPU with the shipped
  * bots file). */
-static int ua_matches(const struct bot_class *c, const char *ua, const char *lower)
+static int ua_matches(const struct bot_class *c, const char *ua, const char *lower,
+                      const struct byteset *ua_bytes)
 {
     if (ua == NULL)
         return 0;
     for (guint i = 0; i < c->exact->len; i++)
         if (strcmp(ua, g_ptr_array_index(c->exact, i)) == 0)
             return 1;
-    for (guint i = 0; i < c->contains->len; i++)
-        if (strstr(lower, g_ptr_array_index(c->contains, i)) != NULL)
+    for (guint i = 0; i < c->contains->len; i++) {
+        const struct ua_text *t = g_ptr_array_index(c->contains, i);
+        if (byteset_within(&t->bytes, ua_bytes) && strstr(lower, t->text) != NULL)
             return 1;
+    }
     return 0;
 }
 
 static int class_matches(const struct bot_class *c, const char *ua, const char *lower,
-                         const struct pb_ipaddr *addr)
+                         const struct byteset *ua_bytes, const struct pb_ipaddr *addr)
 {
     int has_ua_rules = c->exact->len + c->contains->len > 0;
     int has_nets = c->nets.count > 0;
-    int ua_hit = has_ua_rules && ua_matches(c, ua, lower);
-    int net_hit = has_nets && addr != NULL && pb_netlist_match(&c->nets, addr);
+    int ua_hit = has_ua_rules && ua_matches(c, ua, lower, ua_bytes);
 
-    if (c->all)
-        return (has_ua_rules || has_nets) && (!has_ua_rules || ua_hit) && (!has_nets || net_hit);
-    return ua_hit || net_hit;
+    if (!c->all && ua_hit)
+        return 1;
+    if (c->all && has_ua_rules && !ua_hit)
+        return 0;
+    if (!has_nets)
+        return c->all && has_ua_rules;
+    return addr != NULL && pb_netlist_match(&c->nets, addr);
 }
 
 const char *pb_bots_match(const struct pb_bots *bots, const char *ua,
                           const struct pb_ipaddr *addr)
 {
     char stack[512], *lower = NULL;
+    struct byteset ua_bytes = { { 0 } };
     const char *match = NULL;
     size_t len = ua ? strlen(ua) : 0;
 
@@ -238,12 +292,11 @@ const char *pb_bots_match(const struct pb_bots *bots, const char *ua,
         return NULL;
     if (ua != NULL) {
         lower = len < sizeof(stack) ? stack : g_malloc(len + 1);
-        for (size_t i = 0; i <= len; i++)
-            lower[i] = g_ascii_tolower(ua[i]);
+        lower_with_bytes(ua, lower, &ua_bytes);
     }
     for (guint i = 0; i < bots->classes->len && match == NULL; i++) {
         const struct bot_class *c = g_ptr_array_index(bots->classes, i);
-        if (class_matches(c, ua, lower, addr))
+        if (class_matches(c, ua, lower, &ua_bytes, addr))
             match = c->name;
     }
     if (lower != stack)

@@ -108,16 +108,20 @@ int pb_cidr_parse(const char *s, struct pb_cidr *out)
     return 0;
 }
 
+/* Byte by byte, stopping at the first that differs (the first, for most
+ * networks of a list): every request's address meets every bot network. */
 int pb_cidr_match(const struct pb_cidr *cidr, const struct pb_ipaddr *addr)
 {
-    uint8_t bytes[16];
-    size_t n = addr->family == AF_INET ? 4 : 16;
+    int bits = cidr->bits;
 
     if (addr->family == 0 || addr->family != cidr->net.family)
         return 0;
-    memcpy(bytes, addr->bytes, n);
-    mask_bits(bytes, n, cidr->bits);
-    return memcmp(bytes, cidr->net.bytes, n) == 0;
+    for (size_t i = 0; bits > 0; i++, bits -= 8) {
+        uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+        if ((addr->bytes[i] & mask) != cidr->net.bytes[i])
+            return 0;
+    }
+    return 1;
 }
 
 int pb_netlist_add(struct pb_netlist *list, const char *text)
