@@ -204,9 +204,13 @@ static void set_path(struct pb_http_conn *c, http_parser *p)
     c->path.end = c->path.off + (uint32_t)len;
 }
 
+/* The request line is complete once the parser has consumed the LF after
+ * the target (a header line may be refused before any header name was
+ * handed over). */
 void pb_http_request_path_so_far(struct pb_http_conn *c)
 {
-    if (!c->path_known && is_set(&c->field))
+    if (!c->path_known && is_set(&c->url) && c->in_parsed > c->url.end
+        && memchr(c->in + c->url.end, '\n', c->in_parsed - c->url.end) != NULL)
         set_path(c, &c->parser);
 }
 
