@@ -90,6 +90,7 @@ struct pb_tracker_conf {
     int max_header_size;        /* bytes, default 16384 (request line included) */
     int max_body_size;          /* bytes, default 4096 */
     int timeout;                /* seconds per request/keep-alive, default 10 */
+    int max_connections;        /* public connections at once, default 0 = from the open-file limit */
     struct pb_strlist trusted_proxies;  /* CIDRs whose X-Forwarded-For is believed; default none */
     int full_ip;                /* store the whole client IP, default 0 (v4 /24, v6 /48) */
     char *language;             /* unsubscribe page language, "en" (default), "de", "fr" */

@@ -427,6 +427,8 @@ static const struct pb_conf_setting tracker_settings[] = {
     ROW_INT("max_header_size", tracker.max_header_size, 1024, 1048576, "bytes, e.g. 8192"),
     ROW_INT("max_body_size", tracker.max_body_size, 64, 1048576, "bytes, e.g. 4096"),
     ROW_INT("timeout", tracker.timeout, 1, 3600, "seconds, e.g. 10"),
+    ROW_INT("max_connections", tracker.max_connections, 0, 1000000,
+            "public connections at once, e.g. 10000 (0 = as many as the open-file limit allows)"),
     ROW_LIST("trusted_proxies", tracker.trusted_proxies, check_cidr,
              "a list of proxy addresses or networks, e.g. [ \"127.0.0.1\", \"10.0.0.0/8\" ]"),
     ROW_BOOL("full_ip", tracker.full_ip),

@@ -2,7 +2,8 @@
  * check_conf.c - unit tests for postbeacon.conf loading (lib/conf.c and
  * lib/conf_schema.c): the shipped sample, defaults, and for each broken
  * fixture in tests/data/conf/ the exact "file:line: setting: ..." message
- * a user would see; size suffixes and socket modes.
+ * a user would see; size suffixes and socket modes. The tracker
+ * section's tests: check_conf_tracker.c.
  */
 #include <check.h>
 #include <stdio.h>
@@ -11,51 +12,15 @@
 #include <unistd.h>
 #include "conf.h"
 #include "testutil.h"
-
-static char err[1024];
-
-/* Write `text` to a temporary file; path in a static buffer. */
-static const char *temp_conf(const char *text)
-{
-    static char path[300];
-
-    snprintf(path, sizeof(path), "%s/postbeacon.conf", tu_tmpdir());
-    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
-    return path;
-}
-
-static void remove_conf(const char *path)
-{
-    char dir[300];
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    unlink(path);
-    *strrchr(dir, '/') = '\0';
-    rmdir(dir);
-}
-
-/* Load a base_url line plus `section_text`; 0 or -1, err set. */
-static int load_text(const char *section_text, struct pb_conf *conf)
-{
-    char text[2048];
-    const char *path;
-    int rc;
-
-    snprintf(text, sizeof(text), "tracking = { base_url = \"https://t.example.com\"; };\n%s\n",
-             section_text);
-    path = temp_conf(text);
-    rc = pb_conf_load(path, conf, err, sizeof(err));
-    remove_conf(path);
-    return rc;
-}
+#include "check_conf.h"
 
 START_TEST(test_sample_config)
 {
     struct pb_conf c;
     const char *path = tu_test_path("../config/postbeacon.conf");
 
-    if (pb_conf_load(path, &c, err, sizeof(err)) != 0)
-        ck_abort_msg("sample config: %s", err);
+    if (pb_conf_load(path, &c, conf_err, sizeof(conf_err)) != 0)
+        ck_abort_msg("sample config: %s", conf_err);
     ck_assert_str_eq(c.path, path);
     ck_assert_str_eq(c.tracking_url, "https://t.example.com");
     ck_assert_str_eq(c.keys_file, "/etc/postbeacon/keys");
@@ -150,8 +115,8 @@ START_TEST(test_minimal_file_normalised)
 {
     struct pb_conf c;
 
-    if (pb_conf_load(tu_test_path("data/conf/minimal.conf"), &c, err, sizeof(err)) != 0)
-        ck_abort_msg("%s", err);
+    if (pb_conf_load(tu_test_path("data/conf/minimal.conf"), &c, conf_err, sizeof(conf_err)) != 0)
+        ck_abort_msg("%s", conf_err);
     ck_assert_str_eq(c.tracking_url, "https://t.example.net");
     ck_assert_str_eq(c.milter.socket, "unix:/run/postbeacon/milter.sock");
     ck_assert_int_eq(c.utm.enabled, 1);
@@ -163,8 +128,8 @@ START_TEST(test_reserved_sections)
 {
     struct pb_conf c;
 
-    if (pb_conf_load(tu_test_path("data/conf/reserved.conf"), &c, err, sizeof(err)) != 0)
-        ck_abort_msg("%s", err);
+    if (pb_conf_load(tu_test_path("data/conf/reserved.conf"), &c, conf_err, sizeof(conf_err)) != 0)
+        ck_abort_msg("%s", conf_err);
     pb_conf_free(&c);
 }
 END_TEST
@@ -207,11 +172,11 @@ START_TEST(test_error_in_included_file)
     struct pb_conf c;
     char expect[1200];
 
-    ck_assert_int_eq(pb_conf_load(tu_test_path("data/conf/include.conf"), &c, err, sizeof(err)),
+    ck_assert_int_eq(pb_conf_load(tu_test_path("data/conf/include.conf"), &c, conf_err, sizeof(conf_err)),
                      -1);
     snprintf(expect, sizeof(expect), "%s:3: utm.content: \"everything\" is not one of position, "
              "anchor, none", tu_test_path("data/conf/include_part.inc"));
-    ck_assert_str_eq(err, expect);
+    ck_assert_str_eq(conf_err, expect);
 }
 END_TEST
 
@@ -224,9 +189,9 @@ START_TEST(test_bad_fixture)
     snprintf(rel, sizeof(rel), "data/conf/%s", bad_files[_i].file);
     path = tu_test_path(rel);
     snprintf(expect, sizeof(expect), "%s%s", path, bad_files[_i].message);
-    ck_assert_int_eq(pb_conf_load(path, &c, err, sizeof(err)), -1);
-    if (strncmp(err, expect, strlen(expect)) != 0)
-        ck_abort_msg("%s:\n  got  %s\n  want %s...", bad_files[_i].file, err, expect);
+    ck_assert_int_eq(pb_conf_load(path, &c, conf_err, sizeof(conf_err)), -1);
+    if (strncmp(conf_err, expect, strlen(expect)) != 0)
+        ck_abort_msg("%s:\n  got  %s\n  want %s...", bad_files[_i].file, conf_err, expect);
     /* a failed load leaves nothing allocated */
     ck_assert_ptr_null(c.path);
     ck_assert_ptr_null(c.redis.host);
@@ -238,8 +203,8 @@ START_TEST(test_missing_file)
 {
     struct pb_conf c;
 
-    ck_assert_int_eq(pb_conf_load("/nonexistent/postbeacon.conf", &c, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "/nonexistent/postbeacon.conf: cannot open: No such file or directory");
+    ck_assert_int_eq(pb_conf_load("/nonexistent/postbeacon.conf", &c, conf_err, sizeof(conf_err)), -1);
+    ck_assert_str_eq(conf_err, "/nonexistent/postbeacon.conf: cannot open: No such file or directory");
 }
 END_TEST
 
@@ -258,7 +223,7 @@ START_TEST(test_size_suffixes)
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         snprintf(text, sizeof(text), "milter = { max_message_size = %s; };", good[i].value);
         if (load_text(text, &c) != 0)
-            ck_abort_msg("%s: %s", good[i].value, err);
+            ck_abort_msg("%s: %s", good[i].value, conf_err);
         ck_assert_uint_eq(c.milter.max_message_size, good[i].bytes);
         pb_conf_free(&c);
     }
@@ -266,7 +231,7 @@ START_TEST(test_size_suffixes)
         snprintf(text, sizeof(text), "milter = {\n max_message_size = %s; };", bad[i]);
         if (load_text(text, &c) == 0)
             ck_abort_msg("%s accepted", bad[i]);
-        ck_assert_ptr_nonnull(strstr(err, ":3: milter.max_message_size: "));
+        ck_assert_ptr_nonnull(strstr(conf_err, ":3: milter.max_message_size: "));
     }
 }
 END_TEST
@@ -285,7 +250,7 @@ START_TEST(test_socket_modes)
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         snprintf(text, sizeof(text), "milter = { socket_mode = %s; };", good[i].value);
         if (load_text(text, &c) != 0)
-            ck_abort_msg("%s: %s", good[i].value, err);
+            ck_abort_msg("%s: %s", good[i].value, conf_err);
         ck_assert_int_eq(c.milter.socket_mode, good[i].mode);
         pb_conf_free(&c);
     }
@@ -293,7 +258,7 @@ START_TEST(test_socket_modes)
         snprintf(text, sizeof(text), "milter = { socket_mode = %s; };", bad[i]);
         if (load_text(text, &c) == 0)
             ck_abort_msg("%s accepted", bad[i]);
-        ck_assert_ptr_nonnull(strstr(err, ":2: milter.socket_mode: "));
+        ck_assert_ptr_nonnull(strstr(conf_err, ":2: milter.socket_mode: "));
     }
 }
 END_TEST
@@ -320,12 +285,12 @@ START_TEST(test_all_enum_words)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (load_text(cases[i].text, &c) != 0)
-            ck_abort_msg("%s: %s", cases[i].text, err);
+            ck_abort_msg("%s: %s", cases[i].text, conf_err);
         ck_assert_int_eq(*(int *)(void *)((char *)&c + cases[i].offset), cases[i].value);
         pb_conf_free(&c);
     }
     ck_assert_int_eq(load_text("utm = { content = \"Position\"; };", &c), -1);
-    ck_assert_ptr_nonnull(strstr(err, "\"Position\" is not one of position, anchor, none"));
+    ck_assert_ptr_nonnull(strstr(conf_err, "\"Position\" is not one of position, anchor, none"));
 }
 END_TEST
 
@@ -351,7 +316,7 @@ START_TEST(test_every_setting_written)
         "};\n";
 
     if (load_text(text, &c) != 0)
-        ck_abort_msg("%s", err);
+        ck_abort_msg("%s", conf_err);
     ck_assert_str_eq(c.keys_file, "/tmp/k");
     ck_assert_str_eq(c.log_facility, "local3");
     ck_assert_str_eq(c.redis.socket, "/run/r.sock");
@@ -390,26 +355,6 @@ START_TEST(test_every_setting_written)
 }
 END_TEST
 
-/* A section text the loader must refuse, and a part of its message. */
-struct reject {
-    const char *text, *message;
-};
-
-/* Each case is refused, its message names line 2 (the section's line in
- * load_text's file) and holds the expected part. */
-static void assert_rejected(const struct reject *cases, size_t n)
-{
-    struct pb_conf c;
-
-    for (size_t i = 0; i < n; i++) {
-        if (load_text(cases[i].text, &c) == 0)
-            ck_abort_msg("accepted: %s", cases[i].text);
-        if (strstr(err, cases[i].message) == NULL || strstr(err, ":2: ") == NULL)
-            ck_abort_msg("%s\n  got  %s\n  want :2: ...%s", cases[i].text, err,
-                         cases[i].message);
-    }
-}
-
 START_TEST(test_more_rejects)
 {
     static const struct reject cases[] = {
@@ -432,126 +377,6 @@ END_TEST
 
 /* ---- the tracker section ------------------------------------------------ */
 
-START_TEST(test_tracker_defaults)
-{
-    struct pb_conf c;
-
-    pb_conf_defaults(&c);
-    ck_assert_uint_eq(c.tracker.listen.count, 1);
-    ck_assert_str_eq(c.tracker.listen.items[0], "127.0.0.1:8080");
-    ck_assert_uint_eq(c.tracker.admin_listen.count, 1);
-    ck_assert_str_eq(c.tracker.admin_listen.items[0], "127.0.0.1:9464");
-    ck_assert_str_eq(c.tracker.user, "postbeacon");
-    ck_assert_ptr_null(c.tracker.group);
-    ck_assert_str_eq(c.tracker.pidfile, "/run/postbeacon/tracker.pid");
-    ck_assert_str_eq(c.tracker.journal, "/var/lib/postbeacon/tracker.journal");
-    ck_assert_int_eq(c.tracker.queue_max, 10000);
-    ck_assert_int_eq(c.tracker.max_header_size, 16384);
-    ck_assert_int_eq(c.tracker.max_body_size, 4096);
-    ck_assert_int_eq(c.tracker.timeout, 10);
-    ck_assert_uint_eq(c.tracker.trusted_proxies.count, 0);
-    ck_assert_int_eq(c.tracker.full_ip, 0);
-    ck_assert_str_eq(c.tracker.language, "en");
-    ck_assert_ptr_nonnull(strstr(c.tracker.bots_file, "/postbeacon/bots.conf"));
-    ck_assert_int_eq(c.tracker.machine_click_seconds, 5);
-    ck_assert_int_eq(c.tracker.stream_max_age_days, 90);
-    ck_assert_int_eq(c.tracker.stream_maxlen, 1000000);
-    pb_conf_free(&c);
-}
-END_TEST
-
-START_TEST(test_tracker_sample)
-{
-    struct pb_conf c;
-
-    if (pb_conf_load(tu_test_path("../config/postbeacon.conf"), &c, err, sizeof(err)) != 0)
-        ck_abort_msg("sample config: %s", err);
-    ck_assert_uint_eq(c.tracker.listen.count, 2);
-    ck_assert_str_eq(c.tracker.listen.items[0], "127.0.0.1:8080");
-    ck_assert_str_eq(c.tracker.listen.items[1], "[::1]:8080");
-    ck_assert_str_eq(c.tracker.admin_listen.items[0], "127.0.0.1:9464");
-    ck_assert_str_eq(c.tracker.trusted_proxies.items[0], "127.0.0.1");
-    ck_assert_str_eq(c.tracker.bots_file, "/etc/postbeacon/bots.conf");
-    ck_assert_str_eq(c.tracker.language, "en");
-    ck_assert_int_eq(c.tracker.max_header_size, 16384);
-    pb_conf_free(&c);
-}
-END_TEST
-
-START_TEST(test_tracker_every_setting)
-{
-    struct pb_conf c;
-    const char *text =
-        "tracker = {\n"
-        "  listen = [ \"0.0.0.0:80\", \"[::]:80\", \"[2001:db8::1]:8080\" ];\n"
-        "  admin_listen = [ ]; user = \"\"; group = \"www-data\"; pidfile = \"\";\n"
-        "  journal = \"/tmp/t.journal\"; queue_max = 7; max_header_size = 2048;\n"
-        "  max_body_size = 128; timeout = 3;\n"
-        "  trusted_proxies = [ \"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.1\" ];\n"
-        "  full_ip = true; language = \"DE\"; bots_file = \"\";\n"
-        "  machine_click_seconds = 0; stream_max_age_days = 0; stream_maxlen = 1500000000;\n"
-        "};\n";
-
-    if (load_text(text, &c) != 0)
-        ck_abort_msg("%s", err);
-    ck_assert_uint_eq(c.tracker.listen.count, 3);
-    ck_assert_str_eq(c.tracker.listen.items[2], "[2001:db8::1]:8080");
-    ck_assert_uint_eq(c.tracker.admin_listen.count, 0);
-    ck_assert_ptr_null(c.tracker.user);
-    ck_assert_str_eq(c.tracker.group, "www-data");
-    ck_assert_ptr_null(c.tracker.pidfile);
-    ck_assert_str_eq(c.tracker.journal, "/tmp/t.journal");
-    ck_assert_int_eq(c.tracker.queue_max, 7);
-    ck_assert_int_eq(c.tracker.max_header_size, 2048);
-    ck_assert_int_eq(c.tracker.max_body_size, 128);
-    ck_assert_int_eq(c.tracker.timeout, 3);
-    ck_assert_uint_eq(c.tracker.trusted_proxies.count, 3);
-    ck_assert_int_eq(c.tracker.full_ip, 1);
-    ck_assert_str_eq(c.tracker.language, "de");
-    ck_assert_ptr_null(c.tracker.bots_file);
-    ck_assert_int_eq(c.tracker.machine_click_seconds, 0);
-    ck_assert_int_eq(c.tracker.stream_max_age_days, 0);
-    ck_assert(c.tracker.stream_maxlen == 1500000000L);
-    pb_conf_free(&c);
-}
-END_TEST
-
-START_TEST(test_tracker_rejects)
-{
-    static const struct reject cases[] = {
-        { "tracker = { listen = \"127.0.0.1:8080\"; };",
-          "tracker.listen: expected an array of strings" },
-        { "tracker = { listen = [ \"localhost:8080\" ]; };",
-          "tracker.listen[0]: \"localhost:8080\" is not an address and port" },
-        { "tracker = { listen = [ \"127.0.0.1\" ]; };", "\"127.0.0.1\" is not an address" },
-        { "tracker = { listen = [ \"127.0.0.1:0\" ]; };", "is not an address and port" },
-        { "tracker = { listen = [ \"127.0.0.1:65536\" ]; };", "is not an address and port" },
-        { "tracker = { listen = [ \"::1:8080\" ]; };", "write \"127.0.0.1:8080\"" },
-        { "tracker = { admin_listen = [ \"[::1]:x\" ]; };",
-          "tracker.admin_listen[0]: \"[::1]:x\" is not" },
-        { "tracker = { trusted_proxies = [ \"10.0.0.0/33\" ]; };",
-          "tracker.trusted_proxies[0]: \"10.0.0.0/33\" is not an address or network" },
-        { "tracker = { trusted_proxies = [ \"proxy.example.com\" ]; };",
-          "is not an address or network" },
-        { "tracker = { trusted_proxies = [ \"2001:db8::/129\" ]; };",
-          "is not an address or network" },
-        { "tracker = { language = \"es\"; };",
-          "tracker.language: \"es\" is not a page language (use \"en\", \"de\" or \"fr\")" },
-        { "tracker = { max_header_size = 100; };",
-          "tracker.max_header_size: 100 is out of range (use 1024..1048576" },
-        { "tracker = { timeout = 0; };", "tracker.timeout: 0 is out of range" },
-        { "tracker = { stream_maxlen = -1; };", "tracker.stream_maxlen: -1 is out of range" },
-        { "tracker = { stream_maxlen = \"1M\"; };",
-          "tracker.stream_maxlen: expected an integer, got a string" },
-        { "tracker = { journal = \"tracker.journal\"; };", "is not an absolute path" },
-        { "tracker = { bots_file = \"bots.conf\"; };", "is not an absolute path" },
-        { "tracker = { full_ip = 1; };", "tracker.full_ip: expected a boolean" },
-        { "tracker = { anything = [ 1, 2 ]; };", "unknown setting tracker.anything" },
-    };
-    assert_rejected(cases, sizeof(cases) / sizeof(cases[0]));
-}
-END_TEST
-
 static Suite *conf_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -569,11 +394,8 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_all_enum_words);
     tcase_add_test(tc, test_every_setting_written);
     tcase_add_test(tc, test_more_rejects);
-    tcase_add_test(tc, test_tracker_defaults);
-    tcase_add_test(tc, test_tracker_sample);
-    tcase_add_test(tc, test_tracker_every_setting);
-    tcase_add_test(tc, test_tracker_rejects);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, tracker_conf_tcase());
     return s;
 }
 

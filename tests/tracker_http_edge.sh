@@ -15,6 +15,11 @@
 #     the answer;
 #   - too many connections: past the limit a new connection gets 503 while
 #     the open ones keep working, and connections are taken again later;
+#   - tracker.max_connections: a reload to 3 keeps the 4 connections open
+#     then (and serves them), a 4th idle one past 3 gets 503 and is closed,
+#     closing one lets a new one in; 100 (more than the open-file limit of
+#     64 allows) is cut to 16 with one warning, also when set at start-up;
+#     postbeacon-tracker -n refuses -1 with the usual file:line message;
 #   - slow clients: after a reload to tracker.timeout = 1, a half-sent
 #     request and one dribbled a byte at a time are closed;
 #   - all of it counted in /metrics (requests by route and code, refused
@@ -31,9 +36,11 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 tt_init pbedge
 tt_write_keys
 
-write_conf() {                  # write_conf TIMEOUT
+write_conf() {                  # write_conf TIMEOUT [SETTING...]
+    local timeout=$1
+    shift
     tt_write_conf 'trusted_proxies = [ "127.0.0.1" ];' "max_header_size = 2048;" \
-        "max_body_size = 1024;" "timeout = $1;"
+        "max_body_size = 1024;" "timeout = $timeout;" "$@"
 }
 
 tt_start_redis
@@ -57,6 +64,7 @@ body() { sed '1,/^$/d' "$R"; }
 metric() {                      # the value of the /metrics sample starting with $1
     $HTTP "$ADMIN" GET /metrics | grep -v '^#' | grep -F "$1" | awk '{print $2}' | head -1
 }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }   # metric_is NAME VALUE (for wait_for)
 URL1='https://shop.example.com/one?utm_source=newsletter'
 URL2='https://shop.example.com/two'
 C1=$(mint click url="$URL1" sent_at=$OLD)
@@ -143,20 +151,82 @@ expect "after all that the server still answers" equals "$(status)" 302
 # ---- too many connections -----------------------------------------------------------------
 max=$(metric postbeacon_tracker_connections_max)
 # every earlier connection closed: only the one asking /metrics is open
-wait_for 5 test "$(metric postbeacon_tracker_connections_open)" = 1
+wait_for 5 metric_is postbeacon_tracker_connections_open 1
 expect "connection limit from the open-file limit: 64 - 48 = 16" equals "$max" 16
 out=$($HTTP "$PORT" GET "/c/$C1" --hold "${max:-16}" 2>&1 | tr '\n' ' ')
 expect "past the limit: 503 for the new connection, the open ones still served" \
     equals "$out" "503 302 "
-expect "connections are taken again once others closed" \
-    wait_for 5 sh -c "$HTTP $PORT GET /c/$C1 2>/dev/null | head -1 | grep -qx 302"
+click_served() { $HTTP "$PORT" GET "/c/$C1" 2>/dev/null | head -1 | grep -qx 302; }
+expect "connections are taken again once others closed" wait_for 5 click_served
 expect "/metrics: refused connections counted" \
     test "$(metric postbeacon_tracker_connections_refused_total)" -ge 1
 
+# ---- tracker.max_connections -------------------------------------------------------------------
+reloads() { grep -c "configuration reloaded" "$1"; }
+reloaded_after() { [ "$(reloads "$1")" -gt "$2" ]; }   # reloaded_after LOG COUNT
+reload() {                      # reload TIMEOUT [SETTING...]: new configuration, SIGHUP, wait
+    local before
+    before=$(reloads "$LOG")
+    write_conf "$@"
+    kill -HUP "$TRACKER_PID"
+    wait_for 5 reloaded_after "$LOG" "$before"
+}
+# Connections of our own, each on a file descriptor bash picks and keeps in
+# the variable named: opened without a byte sent (idle), closed, read until
+# the tracker closes it (the answer in $R without CRs; 124 when it stays
+# open for 5 s), a click with Connection: close on it.
+tcp_open() { eval "exec {$1}<>/dev/tcp/127.0.0.1/$PORT"; }
+tcp_close() { eval "exec {$1}<&-"; }
+tcp_read() {
+    local rc
+    timeout 5 cat <&"${!1}" >"$R.raw"
+    rc=$?
+    tr -d '\r' <"$R.raw" >"$R"
+    return $rc
+}
+tcp_click() {
+    printf 'GET /c/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' "$C1" >&"${!1}"
+    tcp_read "$1"
+}
+raw_status() { head -1 "$R"; }
+over_limit_warnings() { grep -c "tracker.max_connections = $2 is more than the open-file" "$1"; }
+
+for c in c1 c2 c3 c4; do tcp_open $c; done
+expect "4 idle connections open (and the /metrics one)" \
+    wait_for 5 metric_is postbeacon_tracker_connections_open 5
+expect "reload to max_connections = 3" reload 30 "max_connections = 3;"
+expect "/metrics: the configured limit" equals "$(metric postbeacon_tracker_connections_max)" 3
+tcp_click c1
+expect "lowered by a reload: the 4 connections open then stay open and are served" \
+    equals "$(raw_status) $(hdr Location)" "HTTP/1.1 302 Found $URL1"
+tcp_close c1
+expect "... and closed: 3 idle connections open (and the /metrics one)" \
+    wait_for 5 metric_is postbeacon_tracker_connections_open 4
+refused=$(metric postbeacon_tracker_connections_refused_total)
+tcp_open c5
+tcp_read c5
+closed=$?
+tcp_close c5
+expect "3 idle connections open: a 4th gets 503 and is closed" \
+    equals "$(raw_status) $(hdr Connection) $closed" "HTTP/1.1 503 Service Unavailable close 0"
+expect "/metrics: that refusal counted" \
+    equals "$(metric postbeacon_tracker_connections_refused_total)" "$((refused + 1))"
+tcp_close c2
+expect "one of the 3 closed: a new connection is served" wait_for 5 click_served
+tcp_close c3
+tcp_close c4
+expect "reload to max_connections = 100" reload 30 "max_connections = 100;"
+expect "more than the open-file limit of 64 allows: cut to 16" \
+    equals "$(metric postbeacon_tracker_connections_max)" 16
+expect "... with a warning naming both numbers and the fix" \
+    grep -q "tracker.max_connections = 100 is more than the open-file limit allows: 64 files leave 16 public connections .*raise LimitNOFILE= in the systemd unit (or ulimit -n) to at least 148" "$LOG"
+reload 30 "max_connections = 100;"
+expect "the same value reloaded: no second warning" equals "$(over_limit_warnings "$LOG" 100)" 1
+
 # ---- slow clients ----------------------------------------------------------------------------
-write_conf 1
-kill -HUP "$TRACKER_PID"
-expect "reload to timeout = 1" wait_for 5 grep -q "configuration reloaded" "$LOG"
+expect "reload to timeout = 1" reload 1
+expect "max_connections removed: the limit from the open-file limit again" \
+    equals "$(metric postbeacon_tracker_connections_max)" 16
 out=$($HTTP "$PORT" GET "/c/$C1" --stall 10 2>&1)
 expect "half a request, then silence: closed (timeout)" equals "$out" closed
 out=$($HTTP "$PORT" GET "/c/$C1" -H "X-Pad: $(head -c 200 /dev/zero | tr '\0' p)" --dribble 15 2>&1)
@@ -177,6 +247,30 @@ expect "/metrics: 413s counted on the unsubscribe route" \
     test "$(m 'requests_total{route="unsubscribe",code="413"}')" -ge 2
 expect "/metrics: open connections gauge" test "$(m 'postbeacon_tracker_connections_open ')" -ge 1
 
+kill -TERM "$TRACKER_PID"
+wait "$TRACKER_PID"
+code=$?
+TRACKER_PID=''
+expect "SIGTERM: exit 0" equals "$code" 0
+
+# ---- tracker.max_connections: -n and start-up ------------------------------------------------
+write_conf 30 "max_connections = -1;"
+out=$("$TRACKER" -n -c "$CONF" 2>&1)
+code=$?
+expect "-n refuses max_connections = -1: exit 1, the file:line message" equals "$code $out" \
+    "1 postbeacon-tracker: $CONF:15: tracker.max_connections: -1 is out of range (use 0..1000000: public connections at once, e.g. 10000 (0 = as many as the open-file limit allows))"
+write_conf 30 "max_connections = 100;"
+expect "-n accepts max_connections = 100" "$TRACKER" -n -c "$CONF"
+LOG=$T/tracker-start.log
+(ulimit -n 64 && exec "$TRACKER" -f -c "$CONF") >>"$LOG" 2>&1 &
+TRACKER_PID=$!
+wait_for 10 $HTTP "$ADMIN" GET /healthz >/dev/null 2>&1 \
+    || { cat "$LOG"; echo "ERROR: tracker did not start"; exit 99; }
+expect "started with max_connections = 100 and 64 files: 16" \
+    equals "$(metric postbeacon_tracker_connections_max)" 16
+expect "... one warning at start" equals "$(over_limit_warnings "$LOG" 100)" 1
+expect "reloaded unchanged" reload 30 "max_connections = 100;"
+expect "... still one warning" equals "$(over_limit_warnings "$LOG" 100)" 1
 kill -TERM "$TRACKER_PID"
 wait "$TRACKER_PID"
 code=$?

@@ -12,9 +12,10 @@
  * timeout seconds of the previous answer (or of the accept): a slow or idle
  * client is closed then. Errors of the request itself (400, 413, 431) go
  * to the error handler, which answers them; the connection closes after
- * that answer. The number of connections is bounded by the open-file limit
- * (public ones; admin listeners have a small allowance of their own); past
- * it a new connection gets a 503 and is closed.
+ * that answer. The number of public connections is bounded by a configured
+ * maximum, or else by the open-file limit (admin listeners have a small
+ * allowance of their own); past it a new connection gets a 503 and is
+ * closed.
  *
  * Listeners may speak TLS (OpenSSL, http_tls.c): the same requests,
  * limits and timeouts, read and written through the connection's SSL.
@@ -84,6 +85,12 @@ int pb_http_listen(int fd, int admin, int tls, char *errbuf, size_t errlen);
 void pb_http_set_tls(struct ssl_ctx_st *ctx);
 /* Limits for requests from now on. */
 void pb_http_set_limits(const struct pb_http_limits *limits);
+/* At most max public connections from now on (0: as many as the open-file
+ * limit allows, as after pb_http_init); open ones stay. A max over what the
+ * open-file limit allows (raised first, up to the hard limit) is cut to
+ * that, with a warning naming the fix, logged once per max asked for. The
+ * limit now in effect. */
+size_t pb_http_set_max_connections(size_t max);
 
 /* Drain: close the listening sockets; every answer from now on carries
  * "Connection: close" and ends its connection. */

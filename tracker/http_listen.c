@@ -1,9 +1,10 @@
 /*
  * http_listen.c - accepting connections for the tracker's HTTP server
  * (http.h): the listening sockets, the connection limit (public
- * connections: the open-file limit, raised to its hard maximum, minus a
- * reserve for Redis, the journal and the admin listeners, which have a
- * small allowance of their own), a 503 for a connection over the limit
+ * connections: the configured maximum, or else the open-file limit, raised
+ * to its hard maximum, minus a reserve for Redis, the journal and the
+ * admin listeners, which have a small allowance of their own; a configured
+ * maximum above that is cut to it), a 503 for a connection over the limit
  * (TLS listeners just close it: a plain answer would be garbage there),
  * a short pause when the process runs out of file descriptors, and the
  * TLS context that new connections on TLS listeners get.
@@ -36,7 +37,8 @@ static struct {
     struct listener listeners[MAX_LISTENERS];
     size_t nlisteners;
     struct event *accept_timer;
-    size_t max_connections;
+    size_t max_connections;     /* the public limit in effect */
+    size_t max_asked;           /* the last pb_http_set_max_connections (0: none) */
     unsigned long refused;
     SSL_CTX *tls_ctx;
 } lst;
@@ -106,29 +108,55 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-/* The public connection limit from the open-file limit (raised first). */
-static size_t connection_limit(void)
+/* The open-file soft limit, raised first towards want files (at most the
+ * hard limit); at most want. */
+static rlim_t open_file_limit(rlim_t want)
 {
     struct rlimit rl;
-    rlim_t want;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024 - FD_RESERVE;
-    want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_MAX ? NOFILE_MAX : rl.rlim_max;
+        return 1024;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        want = rl.rlim_max;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
         rl.rlim_cur = want;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
-    want = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > NOFILE_MAX ? NOFILE_MAX : rl.rlim_cur;
-    return want > FD_RESERVE + 1 ? (size_t)(want - FD_RESERVE) : 1;
+    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > want ? want : rl.rlim_cur;
+}
+
+/* The public connections an open-file limit of files leaves room for. */
+static size_t connections_for(rlim_t files)
+{
+    return files > FD_RESERVE + 1 ? (size_t)(files - FD_RESERVE) : 1;
+}
+
+size_t pb_http_set_max_connections(size_t max)
+{
+    rlim_t want = NOFILE_MAX, files;
+    size_t allowed;
+
+    if (max > NOFILE_MAX - FD_RESERVE)     /* above the usual cap: ask for more files */
+        want = (rlim_t)max + FD_RESERVE;
+    files = open_file_limit(want);
+    allowed = connections_for(files);
+    if (max > allowed && max != lst.max_asked)
+        pb_log(LOG_WARNING, "tracker.max_connections = %zu is more than the open-file limit "
+               "allows: %llu files leave %zu public connections (%d are kept for Redis, the "
+               "journal and admin connections), so at most %zu are served; raise LimitNOFILE= "
+               "in the systemd unit (or ulimit -n) to at least %zu", max,
+               (unsigned long long)files, allowed, FD_RESERVE, allowed, max + FD_RESERVE);
+    lst.max_asked = max;
+    lst.max_connections = max > 0 && max < allowed ? max : allowed;
+    return lst.max_connections;
 }
 
 int pb_http_listen_init(struct event_base *base, char *errbuf, size_t errlen)
 {
     memset(&lst, 0, sizeof(lst));
     lst.base = base;
-    lst.max_connections = connection_limit();
+    lst.max_connections = connections_for(open_file_limit(NOFILE_MAX));
     lst.accept_timer = evtimer_new(base, on_accept_timer, NULL);
     if (lst.accept_timer == NULL) {
         snprintf(errbuf, errlen, "cannot create the HTTP server (out of memory)");

@@ -211,7 +211,7 @@ static void render_connections(GString *out, const struct pb_http_stats *http)
     gauge(out, "postbeacon_tracker_connections_open",
           "HTTP connections open (public and admin).", (unsigned long)http->open);
     gauge(out, "postbeacon_tracker_connections_max",
-          "Public HTTP connections allowed at once (from the open-file limit).",
+          "Public HTTP connections allowed at once (tracker.max_connections, or the open-file limit).",
           (unsigned long)http->max_connections);
     counter(out, "postbeacon_tracker_connections_accepted_total",
             "HTTP connections accepted.", http->accepted);

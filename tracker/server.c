@@ -265,6 +265,7 @@ static void handle_error(struct pb_http_request *req, int status)
 
 /* ---- start, reload, drain --------------------------------------------------------- */
 
+/* The request limits and the connection limit (new connections only). */
 static void apply_limits(const struct pb_tracker_conf *tc)
 {
     struct pb_http_limits limits = {
@@ -274,6 +275,8 @@ static void apply_limits(const struct pb_tracker_conf *tc)
     };
 
     pb_http_set_limits(&limits);
+    if (srv.started)
+        pb_http_set_max_connections((size_t)tc->max_connections);
 }
 
 int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
