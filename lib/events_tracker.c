@@ -21,12 +21,12 @@
  *   campaign hash      opens/clicks, total and unique, human and machine,
  *                      imputed opens, unsubscribes
  *   campaign-links     per link index: url, clicks, unique clicks
- *   uniq:* sets        who has been counted as unique (exact); the
- *                      open-human set also decides imputed opens
+ *   uniq:* sets        who has been counted as unique (exact); open-msg
+ *                      (messages with a human open) decides imputed opens
  *   suppressed         contact ids that unsubscribed (and unsubscribed_at
  *                      on the message and the contact)
  *
- * Nothing per message or per contact is written for opens and clicks:
+ * Opens and clicks write nothing to the message's or the contact's hash:
  * that activity is in the stream, which the scorer reads, and a hash
  * write per event was a third of Redis's cost per click.
  *
@@ -79,11 +79,17 @@ static const char batch_script[] =
      * its click names the link's counter) */
     "local function uset(c,name,h,f) local s={k=c.u..name..c.n,c=c,h=h,f=f,m={},x={},seen={},j=0}\n"
     " c.s[name]=s Us[#Us+1]=s return s end\n"
-    /* each event in order: its counters, and who it may add to which uniq
-     * set; a human click is also checked against the human opens, with its
-     * event: if the recipient is new there, the click imputes an open.
-     * Written out rather than in helper functions: this loop is most of
-     * the script's own time */
+    /* which of the n members m of set k are in it (SMISMEMBER, or one by
+     * one before Redis 6.2): 1 or 0 each, or an error reply */
+    "local function ismember(k,m,n) local r=pc('SMISMEMBER',k,unpack(m,1,n))\n"
+    " if type(r)=='table' and r.err then r={} for j=1,n do\n"
+    "  local x=pc('SISMEMBER',k,m[j]) if type(x)=='table' and x.err then return x end r[j]=x end end\n"
+    " return r end\n"
+    /* each event in order: its counters, and what it may add to which
+     * uniq set. A human open or click also puts its message in open-msg
+     * (the messages with a human open), a click with its event: if the
+     * message is new there, the click imputes an open. Written out rather
+     * than in helper functions: this loop is most of the script's own time */
     "for i=i0,n do local o=B+(i-1)*F\n"
     " local ty,cl,ct,cn=ARGV[o+2],ARGV[o+3],ARGV[o+6],ARGV[o+7]\n"
     " local c=C[cn] if not c then c={k=P..'campaign:'..cn,l=P..'campaign-links:'..cn,\n"
@@ -99,21 +105,33 @@ static const char batch_script[] =
     "  local lc,lm,lw=L[cl],c.linc,L.p..who f=lc[1] lm[f]=(lm[f] or 0)+1\n"
     "  s=cs[lc[3]] or uset(c,lc[3],lm)\n"
     "  if not s.seen[lw] then s.seen[lw]=true local j=s.j+1 s.j=j s.m[j]=lw s.x[j]=i end\n"
-    "  if cl=='human' then s=cs['open-human:'] or uset(c,'open-human:',ci,'unique_opens_human')\n"
-    "   if not s.seen[who] then s.seen[who]=true local j=s.j+1 s.j=j s.m[j]=who s.x[j]=i end end\n"
     " elseif ty=='unsubscribe' then uns[#uns+1]=i end\n"
+    " if cl=='human' and ty~='unsubscribe' then local mg=ARGV[o+5] s=cs['open-msg:'] or uset(c,'open-msg:')\n"
+    "  if not s.seen[mg] then s.seen[mg]=true local j=s.j+1 s.j=j s.m[j]=mg\n"
+    "   if ty=='click' then s.x[j]=i end end end\n"
     "end\n"
-    /* uniq sets: who is new (SMISMEMBER, or one by one before Redis 6.2) */
-    "for _,s in ipairs(Us) do local r=pc('SMISMEMBER',s.k,unpack(s.m,1,s.j))\n"
-    " if type(r)=='table' and r.err then r={} for j=1,s.j do\n"
-    "  local x=pc('SISMEMBER',s.k,s.m[j]) if type(x)=='table' and x.err then r=x break end r[j]=x end end\n"
+    /* uniq sets: who is new; a new message of a click imputes an open,
+     * whose recipient then counts in open-human (below) */
+    "for _,s in ipairs(Us) do local r=ismember(s.k,s.m,s.j)\n"
     " if r.err then bad(s.c,r.err) else local add,c=0,s.c\n"
     "  for j=1,s.j do if r[j]==0 then add=add+1 s.m[add]=s.m[j] local x=s.x[j]\n"
-    "   if not s.f then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
+    "   if not s.h then if x then local o=B+(x-1)*F local ct=ARGV[o+6]\n"
+    "     imp[x]=true inc(c.inc,'opens_human') inc(c.inc,'imputed_opens')\n"
+    "     c.iw=c.iw or {} c.iw[#c.iw+1]=ct~='' and ct or 'm:'..ARGV[o+5] end\n"
+    "   elseif not s.f then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
     "    inc(s.h,L[ARGV[o+3]][2]) c.url[L.url]=ARGV[o+10]\n"
-    "   else inc(s.h,s.f) if x then imp[x]=true inc(s.h,'opens_human') inc(s.h,'imputed_opens') end end end end\n"
+    "   else inc(s.h,s.f) end end end\n"
     "  if add>0 then ok(c,pc('SADD',s.k,unpack(s.m,1,add))) end end\n"
     "end\n"
+    /* the recipients of imputed opens not yet checked in open-human */
+    "for _,c in ipairs(Cs) do if c.iw then local s=c.s['open-human:']\n"
+    " local seen,m,nw=s and s.seen or {},{},0\n"
+    " for _,w in ipairs(c.iw) do if not seen[w] then seen[w]=true nw=nw+1 m[nw]=w end end\n"
+    " if nw>0 then local k=c.u..'open-human:'..c.n local r=ismember(k,m,nw)\n"
+    "  if r.err then bad(c,r.err) else local add=0\n"
+    "   for j=1,nw do if r[j]==0 then add=add+1 m[add]=m[j] inc(c.inc,'unique_opens_human') end end\n"
+    "   if add>0 then ok(c,pc('SADD',k,unpack(m,1,add))) end end end\n"
+    "end end\n"
     /* unsubscribes: the time on the message and the contact, the suppression list */
     "local sup,supi={},{}\n"
     "for _,i in ipairs(uns) do local o=B+(i-1)*F\n"

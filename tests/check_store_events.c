@@ -215,11 +215,11 @@ START_TEST(test_human_machine)
 }
 END_TEST
 
-/* A human click by a recipient without a human open in the campaign
- * writes an imputed open (once); not when an open exists, not for machine
- * clicks, not for the same contact's click on another message of the
- * campaign; a machine open (privacy proxy) does not count as the human's
- * open; the same contact in another campaign is a new recipient. */
+/* A human click on a message without a human open writes an imputed open
+ * (once); not when an open exists, not for machine clicks; a machine open
+ * (privacy proxy) does not count as the human's open. Per message: the
+ * same contact's click on another message imputes again (a unique open
+ * only once per campaign), also in another campaign. */
 START_TEST(test_imputed_open)
 {
     redisContext *c;
@@ -241,13 +241,13 @@ START_TEST(test_imputed_open)
     submit(PB_EV_CLICK, &m3, PB_CLASS_MACHINE, "u5", "too-fast");    /* machine: none */
     submit(PB_EV_OPEN, &m4, PB_CLASS_MACHINE, "u6", "google-proxy");
     submit(PB_EV_CLICK, &m4, PB_CLASS_HUMAN, "u7", NULL);     /* imputed */
-    submit(PB_EV_CLICK, &m5, PB_CLASS_HUMAN, "u8", NULL);     /* contact opened: none */
+    submit(PB_EV_CLICK, &m5, PB_CLASS_HUMAN, "u8", NULL);     /* another message: imputed */
     submit(PB_EV_CLICK, &other, PB_CLASS_HUMAN, "u9", NULL);  /* other campaign: imputed */
     wait_written(9);
 
     c = sconnect();
     r = sstream(c);
-    ck_assert_uint_eq(r->elements, 12);
+    ck_assert_uint_eq(r->elements, 13);
     assert_field(r->element[0], "type", "open");
     assert_field(r->element[0], "imputed", "1");
     assert_field(r->element[0], "class", "human");
@@ -263,14 +263,15 @@ START_TEST(test_imputed_open)
     assert_field(r->element[7], "imputed", "1");
     assert_field(r->element[7], "ua", "u7");
     assert_field(r->element[8], "type", "click");
-    assert_field(r->element[9], "ua", "u8");                    /* u8: click only */
-    assert_field(r->element[9], "type", "click");
-    assert_field(r->element[10], "imputed", "1");               /* u9 */
-    assert_field(r->element[10], "campaign", "autumn");
-    assert_field(r->element[11], "ua", "u9");
+    assert_field(r->element[9], "imputed", "1");                /* u8 */
+    assert_field(r->element[9], "ua", "u8");
+    assert_field(r->element[10], "type", "click");
+    assert_field(r->element[11], "imputed", "1");               /* u9 */
+    assert_field(r->element[11], "campaign", "autumn");
+    assert_field(r->element[12], "ua", "u9");
     freeReplyObject(r);
-    assert_h(c, "pb:campaign:spring-sale", "imputed_opens", "2");
-    assert_h(c, "pb:campaign:spring-sale", "opens_human", "3");
+    assert_h(c, "pb:campaign:spring-sale", "imputed_opens", "3");
+    assert_h(c, "pb:campaign:spring-sale", "opens_human", "4");
     assert_h(c, "pb:campaign:spring-sale", "unique_opens_human", "3");
     assert_h(c, "pb:campaign:spring-sale", "clicks_human", "5");
     assert_h(c, "pb:campaign:autumn", "imputed_opens", "1");

@@ -73,14 +73,15 @@ START_TEST(test_batch_replayed_once)
     assert_batch(c, &again, "0000000000");
 
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "clicks_human"), 15);
-    /* one imputed open per contact (0-4), though clicks span 8 messages */
-    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 5);
-    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 5);
+    /* one imputed open per message (8), unique opens per contact (0-4) */
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 8);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 8);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_clicks_human"), 5);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_opens_human"), 5);
     ck_assert_int_eq(sint(c, "SCARD pb:uniq:click-human:spring-sale"), 5);
     ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-human:spring-sale"), 5);
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 20);
+    ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-msg:spring-sale"), 8);
+    ck_assert_int_eq(sint(c, "XLEN pb:events"), 23);
     {
         redisReply *r = scmd(c, "KEYS pb:eid:*");      /* no key per event */
         ck_assert_uint_eq(r->elements, 0);
@@ -162,14 +163,14 @@ static void check_counters_across_batches(void)
 
     store_start(sjournal, 1000, 500, NULL);
     run_until(is_up, 5, "connected");
-    click(1, 1, "ev-0");        /* batch 1: contact 1 imputed; contact 2 opened */
+    click(1, 1, "ev-0");        /* batch 1: m1 imputed; m2 opened */
     human_open(2, 2, "ev-2");
     run_until(is_idle, 5, "batch 1");
-    click(1, 1, "ev-3");        /* batch 2: contact 1 again, contact 2 opened before, */
+    click(1, 1, "ev-3");        /* batch 2: m1 again, m2 opened before, */
     click(2, 2, "ev-4");
-    click(3, 1, "ev-5");        /* contact 1 on another message: opened (imputed) before */
+    click(3, 1, "ev-5");        /* m3 (contact 1 again) imputed, not a unique open */
     run_until(is_idle, 5, "batch 2");
-    human_open(4, 3, "ev-7");   /* batch 3: contact 3 open then click; contact 4 twice, */
+    human_open(4, 3, "ev-7");   /* batch 3: m4 open then click; m5 twice, */
     click(4, 3, "ev-8");        /* imputed once */
     click(5, 4, "ev-9");
     click(5, 4, "ev-11");
@@ -179,8 +180,8 @@ static void check_counters_across_batches(void)
     r = scmd(c, "INFO commandstats");   /* three passes, three script runs */
     ck_assert_msg(strstr(r->str, "cmdstat_evalsha:calls=3,") != NULL, "%s", r->str);
     freeReplyObject(r);
-    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 2);
-    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 4);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 3);
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 5);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_opens_human"), 4);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "clicks_human"), 7);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_clicks_human"), 4);
@@ -198,21 +199,22 @@ static void check_counters_across_batches(void)
 
     /* the stream: every event, imputed opens just before their click */
     r = sstream(c);
-    ck_assert_uint_eq(r->elements, 11);
+    ck_assert_uint_eq(r->elements, 12);
     {
         static const char *const want[][2] = {
             { "open", "ev-0" }, { "click", "ev-0" }, { "open", "ev-2" },
-            { "click", "ev-3" }, { "click", "ev-4" }, { "click", "ev-5" },
+            { "click", "ev-3" }, { "click", "ev-4" }, { "open", "ev-5" }, { "click", "ev-5" },
             { "open", "ev-7" }, { "click", "ev-8" }, { "open", "ev-9" }, { "click", "ev-9" },
             { "click", "ev-11" },
         };
-        for (size_t i = 0; i < 11; i++) {
+        for (size_t i = 0; i < 12; i++) {
             ck_assert_str_eq(tu_stream_field(r->element[i], "type"), want[i][0]);
             ck_assert_str_eq(tu_stream_field(r->element[i], "ua"), want[i][1]);
         }
         ck_assert_str_eq(tu_stream_field(r->element[0], "imputed"), "1");
-        ck_assert_str_eq(tu_stream_field(r->element[6], "imputed"), "0");
-        ck_assert_str_eq(tu_stream_field(r->element[8], "imputed"), "1");
+        ck_assert_str_eq(tu_stream_field(r->element[5], "imputed"), "1");
+        ck_assert_str_eq(tu_stream_field(r->element[7], "imputed"), "0");
+        ck_assert_str_eq(tu_stream_field(r->element[9], "imputed"), "1");
     }
     freeReplyObject(r);
     redisFree(c);
