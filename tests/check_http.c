@@ -206,6 +206,27 @@ START_TEST(test_half_close)
 }
 END_TEST
 
+/* The end of the client's input in the same event as a read that filled
+ * the buffer, in the middle of a request: the complete request before it
+ * is still answered, the incomplete one dropped, then the server closes. */
+START_TEST(test_half_close_mid_request)
+{
+    struct th_client *cl = th_connect();
+    GString *stream = g_string_new("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nX-Pad: ");
+
+    while (stream->len < 1024)          /* exactly the first read's room */
+        g_string_append_c(stream, 'p');
+    th_send(cl, stream->str, stream->len);
+    g_string_free(stream, TRUE);
+    ck_assert_int_eq(shutdown(cl->fd, SHUT_WR), 0);
+    ck_assert_int_eq(th_wait(cl, 1, 0), 1);
+    ck_assert_str_eq(cl->resp[0].body, "GET /a");
+    ck_assert_int_eq(th_wait_eof(cl), 1);
+    ck_assert_int_eq(th_nseen, 1);
+    ck_assert_uint_eq(cl->parsed, cl->in->len);
+}
+END_TEST
+
 /* A header folded over two lines reads as one line. */
 START_TEST(test_folded_header)
 {
@@ -341,6 +362,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_connection_close);
     tcase_add_test(tc, test_http10);
     tcase_add_test(tc, test_half_close);
+    tcase_add_test(tc, test_half_close_mid_request);
     tcase_add_test(tc, test_folded_header);
     tcase_add_test(tc, test_post_body);
     tcase_add_test(tc, test_chunked_body);

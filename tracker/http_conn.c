@@ -369,8 +369,10 @@ static void readable(struct pb_http_conn *c)
         return;
     }
     if (read_input(c)) {
-        /* EOF or a read error: answers to complete requests still go out. */
-        if (c->in_message || !c->peer_closed) {
+        /* A read error ends the connection. EOF (the client sent all it
+         * will): the answers to its complete requests still go out, an
+         * incomplete last request is dropped. */
+        if (!c->peer_closed) {
             conn_close(c);
             return;
         }
