@@ -14,6 +14,7 @@
 #include "events.h"
 #include "testutil.h"
 #include "check_journal.h"
+#include "check_redis.h"
 
 /* ---- a private Redis --------------------------------------------------- */
 
@@ -44,10 +45,7 @@ void redis_teardown(void)
 
 redisContext *rconnect(void)
 {
-    redisContext *c = redisConnectUnix(sock);
-
-    ck_assert_msg(c != NULL && !c->err, "connect %s: %s", sock, c ? c->errstr : "oom");
-    return c;
+    return tr_connect(sock);
 }
 
 redisReply *rcmd(redisContext *c, const char *fmt, ...)
@@ -56,22 +54,14 @@ redisReply *rcmd(redisContext *c, const char *fmt, ...)
     redisReply *r;
 
     va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
+    r = tr_vcommand(c, 1, fmt, ap);
     va_end(ap);
-    ck_assert_msg(r != NULL, "redis: %s", c->errstr);
     return r;
 }
 
 long long rint_(redisContext *c, const char *fmt, const char *arg)
 {
-    redisReply *r = rcmd(c, fmt, arg);
-    long long v;
-
-    ck_assert_msg(r->type == REDIS_REPLY_INTEGER, "%s: not an integer (%s)", fmt,
-                  r->type == REDIS_REPLY_ERROR ? r->str : "");
-    v = r->integer;
-    freeReplyObject(r);
-    return v;
+    return tr_integer(c, fmt, arg);
 }
 
 /* HGET as a newly allocated string, NULL if absent. */

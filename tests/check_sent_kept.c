@@ -16,6 +16,7 @@
 #include "events.h"
 #include "record.h"
 #include "testutil.h"
+#include "check_redis.h"
 
 static char dir[256], sock[300];
 static int redis_pid;
@@ -40,26 +41,7 @@ static void teardown(void)
 
 static redisContext *rconnect(void)
 {
-    redisContext *c = redisConnectUnix(sock);
-
-    ck_assert_msg(c != NULL && !c->err, "connect %s: %s", sock, c ? c->errstr : "oom");
-    return c;
-}
-
-static long long rint_cmd(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-    long long v;
-
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_INTEGER, "%s: %s", fmt,
-                  r && r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");
-    v = r->integer;
-    freeReplyObject(r);
-    return v;
+    return tr_connect(sock);
 }
 
 /* Send one RESP command; the reply (caller frees). */
@@ -122,7 +104,7 @@ START_TEST(test_length_limit)
     long long len;
 
     write_sent(c, &kept, 0, 450);
-    len = rint_cmd(c, "XLEN pb:events");
+    len = tr_integer(c, "XLEN pb:events");
     /* MAXLEN ~ trims whole stream nodes (100 entries by default) */
     ck_assert_msg(len >= 10 && len <= 110, "XLEN %lld with stream_maxlen 10", len);
     redisFree(c);
@@ -138,8 +120,8 @@ START_TEST(test_age_limit_only)
     write_sent(c, &kept, 0, 1);
     /* the two full nodes of old entries are gone; the newest, which the
      * new entry shares, stays (MINID ~ removes whole nodes only) */
-    ck_assert_int_le(rint_cmd(c, "XLEN pb:events"), 51);
-    ck_assert_int_eq(rint_cmd(c, "XLEN pb:events") > 0, 1);
+    ck_assert_int_le(tr_integer(c, "XLEN pb:events"), 51);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events") > 0, 1);
     redisFree(c);
 }
 END_TEST
@@ -155,7 +137,7 @@ START_TEST(test_both_limits_trim_by_age_sometimes)
     /* one command in 16 carries the age limit: 200 commands miss it with
      * probability (15/16)^200, below 3e-6 */
     write_sent(c, &kept, 0, 200);
-    ck_assert_int_le(rint_cmd(c, "XLEN pb:events"), 50 + 200);
+    ck_assert_int_le(tr_integer(c, "XLEN pb:events"), 50 + 200);
     redisFree(c);
 }
 END_TEST
@@ -167,9 +149,9 @@ START_TEST(test_no_limits_keep_everything)
 
     add_old_entries(c, 250);
     write_sent(c, &kept, 0, 150);
-    ck_assert_int_eq(rint_cmd(c, "XLEN pb:events"), 400);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 400);
     /* msg_days 0: the send record has no TTL */
-    ck_assert_int_eq(rint_cmd(c, "TTL pb:msg:000500000000005a"), -1);
+    ck_assert_int_eq(tr_integer(c, "TTL pb:msg:000500000000005a"), -1);
     redisFree(c);
 }
 END_TEST
@@ -211,7 +193,7 @@ START_TEST(test_evalsha_form)
     ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
     ck_assert_int_eq(r->integer, 1);
     freeReplyObject(r);
-    ck_assert_int_eq(rint_cmd(c, "XLEN pb:events"), 2);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 2);
 
     /* anything else is not converted */
     ck_assert_int_eq(pb_event_sent_evalsha("*1\r\n$4\r\nPING\r\n", 14, sha, sha_cmd), -1);
@@ -281,7 +263,7 @@ START_TEST(test_recorder_survives_script_flush)
                   "no EVALSHA in INFO commandstats");
     freeReplyObject(r);
     /* every record once, none lost to NOSCRIPT */
-    ck_assert_int_eq(rint_cmd(c, "XLEN pb:events"), 250);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 250);
     r = redisCommand(c, "HGET pb:campaign:autumn sent");
     ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, "250") == 0,
                   "campaign sent = %s", r && r->str ? r->str : "(none)");

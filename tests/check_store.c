@@ -15,6 +15,7 @@
 #include "log.h"
 #include "testutil.h"
 #include "check_store.h"
+#include "check_redis.h"
 
 char sdir[256], ssock[300], sjournal[300];
 int spid;
@@ -199,10 +200,7 @@ char *sbatch(redisContext *c, const struct pb_track_batch *b)
 
 redisContext *sconnect(void)
 {
-    redisContext *c = redisConnectUnix(ssock);
-
-    ck_assert_msg(c != NULL && !c->err, "connect %s: %s", ssock, c ? c->errstr : "oom");
-    return c;
+    return tr_connect(ssock);
 }
 
 redisReply *scmd(redisContext *c, const char *fmt, ...)
@@ -211,25 +209,19 @@ redisReply *scmd(redisContext *c, const char *fmt, ...)
     redisReply *r;
 
     va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
+    r = tr_vcommand(c, 0, fmt, ap);
     va_end(ap);
-    ck_assert_msg(r != NULL, "redis: %s", c->errstr);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
     return r;
 }
 
 long long sint(redisContext *c, const char *fmt, ...)
 {
     va_list ap;
-    redisReply *r;
     long long v;
 
     va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
+    v = tr_vinteger(c, fmt, ap);
     va_end(ap);
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_INTEGER, "%s: not an integer", fmt);
-    v = r->integer;
-    freeReplyObject(r);
     return v;
 }
 
