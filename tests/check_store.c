@@ -214,17 +214,6 @@ redisReply *scmd(redisContext *c, const char *fmt, ...)
     return r;
 }
 
-long long sint(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    long long v;
-
-    va_start(ap, fmt);
-    v = tr_vinteger(c, fmt, ap);
-    va_end(ap);
-    return v;
-}
-
 redisReply *sstream(redisContext *c)
 {
     redisReply *r = tu_stream_range(c, "pb:events");

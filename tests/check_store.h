@@ -57,9 +57,10 @@ void make_record(struct pb_track_run *run, enum pb_track_type type, const struct
  * written, '0' written before, 'E' refused); g_free them. */
 char *sbatch(redisContext *c, const struct pb_track_batch *b);
 
+/* Redis on ssock; a command whose error reply fails the test (integers:
+ * tr_integer, check_redis.h). */
 redisContext *sconnect(void);
 redisReply *scmd(redisContext *c, const char *fmt, ...);
-long long sint(redisContext *c, const char *fmt, ...);
 /* HGET key field: as a string (g_free it) or NULL when absent; as a
  * number, -1 when absent. */
 char *shget_str(redisContext *c, const char *key, const char *field);

@@ -13,6 +13,7 @@
 #include "events.h"
 #include "testutil.h"
 #include "check_store.h"
+#include "check_redis.h"
 
 static void msg_of(const struct pb_token *tok, char out[17])
 {
@@ -121,14 +122,14 @@ START_TEST(test_click_schema)
              "https://shop.example.com/a?utm_source=newsletter");
     assert_h(c, "pb:campaign-links:spring-sale", "3:clicks_human", "1");
     assert_h(c, "pb:campaign-links:spring-sale", "3:unique_clicks_human", "1");
-    ck_assert_int_eq(sint(c, "EXISTS pb:campaigns"), 0);     /* the milter's */
+    ck_assert_int_eq(tr_integer(c, "EXISTS pb:campaigns"), 0);     /* the milter's */
 
     /* opens and clicks are not written per message or per contact */
     snprintf(key, sizeof(key), "pb:msg:%s", msg);
-    ck_assert_int_eq(sint(c, "EXISTS %s", key), 0);
+    ck_assert_int_eq(tr_integer(c, "EXISTS %s", key), 0);
     snprintf(key, sizeof(key), "pb:contact:%s", contact);
-    ck_assert_int_eq(sint(c, "EXISTS %s", key), 0);
-    ck_assert_int_eq(sint(c, "EXISTS pb:suppressed"), 0);
+    ck_assert_int_eq(tr_integer(c, "EXISTS %s", key), 0);
+    ck_assert_int_eq(tr_integer(c, "EXISTS pb:suppressed"), 0);
     r = scmd(c, "INFO commandstats");      /* one batch, as EVALSHA, not the whole script */
     ck_assert_msg(strstr(r->str, "cmdstat_evalsha:calls=1,") != NULL, "%s", r->str);
     freeReplyObject(r);
@@ -166,8 +167,8 @@ START_TEST(test_unique_vs_total)
     assert_h(c, "pb:campaign-links:spring-sale", "1:clicks_human", "1");
     assert_h(c, "pb:campaign-links:spring-sale", "1:unique_clicks_human", "1");
     assert_h(c, "pb:campaign-links:spring-sale", "1:url", "https://example.com/y");
-    ck_assert_int_eq(sint(c, "SCARD pb:uniq:click-human:spring-sale"), 2);
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 7);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:uniq:click-human:spring-sale"), 2);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 7);
     redisFree(c);
 }
 END_TEST
@@ -301,16 +302,16 @@ START_TEST(test_unsubscribe)
 
     c = sconnect();
     contact_of(&a, contact);
-    ck_assert_int_eq(sint(c, "SCARD pb:suppressed"), 1);
-    ck_assert_int_eq(sint(c, "SISMEMBER pb:suppressed %s", contact), 1);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:suppressed"), 1);
+    ck_assert_int_eq(tr_integer(c, "SISMEMBER pb:suppressed %s", contact), 1);
     snprintf(key, sizeof(key), "pb:contact:%s", contact);
     ck_assert_int_gt(shget(c, key, "unsubscribed_at"), 1700000000);
-    ck_assert_int_eq(sint(c, "TTL %s", key), -1);
+    ck_assert_int_eq(tr_integer(c, "TTL %s", key), -1);
     /* the message's time too, with the send record's lifetime */
     msg_of(&shared, msg);
     snprintf(key, sizeof(key), "pb:msg:%s", msg);
     ck_assert_int_gt(shget(c, key, "unsubscribed_at"), 1700000000);
-    ck_assert_int_gt(sint(c, "TTL %s", key), 179 * 86400);      /* redis.retention_days */
+    ck_assert_int_gt(tr_integer(c, "TTL %s", key), 179 * 86400);      /* redis.retention_days */
     assert_h(c, "pb:campaign:spring-sale", "unsubscribes", "2");
     r = sstream(c);
     ck_assert_uint_eq(r->elements, 3);
@@ -345,7 +346,7 @@ START_TEST(test_prefix_and_long_ua)
     submit(PB_EV_OPEN, &a, PB_CLASS_HUMAN, ua, NULL);
     wait_written(1);
     c = sconnect();
-    ck_assert_int_eq(sint(c, "EXISTS pb:events"), 0);
+    ck_assert_int_eq(tr_integer(c, "EXISTS pb:events"), 0);
     r = scmd(c, "XRANGE {t1}:events - +");
     ck_assert_uint_eq(r->elements, 1);
     ck_assert_int_eq((int)strlen(tu_stream_field(r->element[0], "ua")), PB_EVENT_UA_MAX);
@@ -376,7 +377,7 @@ START_TEST(test_retention_maxlen)
     for (int i = 0; i < 1000; i++)
         submit(PB_EV_OPEN, &a, PB_CLASS_MACHINE, "ua", "apple-mpp");
     wait_written(1000);
-    len = sint(c, "XLEN pb:events");
+    len = tr_integer(c, "XLEN pb:events");
     ck_assert_msg(len >= 100 && len <= 120, "XLEN %lld with MAXLEN ~ 100", len);
     assert_h(c, "pb:campaign:spring-sale", "opens_machine", "1000");
     redisFree(c);
@@ -443,7 +444,7 @@ START_TEST(test_retention_both)
     for (int i = 0; i < 200; i++)   /* (15/16)^200: no trim is all but impossible */
         submit(PB_EV_OPEN, &a, PB_CLASS_HUMAN, "ua", NULL);
     wait_written(200);
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 200);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 200);
     redisFree(c);
 }
 END_TEST

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "testutil.h"
 #include "check_store.h"
+#include "check_redis.h"
 
 #define N_EVENTS 500
 
@@ -78,7 +79,7 @@ static void assert_two_runs(redisContext *c, unsigned first, unsigned n)
     snprintf(want, sizeof(want), "%016x", n - first);
     seq = scmd(c, "GET %s", key);
     ck_assert_str_eq(seq->str, want);
-    ck_assert_int_gt(sint(c, "TTL %s", key), 0);
+    ck_assert_int_gt(tr_integer(c, "TTL %s", key), 0);
     freeReplyObject(seq);
     freeReplyObject(r);
 }
@@ -256,11 +257,11 @@ START_TEST(test_crash_between_write_and_consume)
     statuses = sbatch(c, &b);
     ck_assert_str_eq(statuses, "111111");
     g_free(statuses);
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 12);  /* 6 clicks, 6 imputed opens */
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 12);  /* 6 clicks, 6 imputed opens */
 
     store_start(sjournal, 1000, 500, NULL);
     run_until(is_idle, 10, "replayed");
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 20);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 20);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "clicks_human"), 10);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "imputed_opens"), 10);
     ck_assert_uint_eq(stats_now().replayed, 10);
@@ -309,7 +310,7 @@ START_TEST(test_broken_dropped)
     run_until(is_idle, 5, "idle");
     ck_assert_uint_eq(stats_now().dropped, 1);
     ck_assert_uint_eq(stats_now().written, 1);
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 1);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 1);
     ck_assert_int_eq(shget(c, "pb:campaign:other", "opens_human"), 1);
     redisFree(c);
 }
@@ -387,7 +388,7 @@ START_TEST(test_auth_select)
     store_start(sjournal, 1000, 500, tune_auth_db3);
     submit_range(10, 20);
     run_until(is_idle, 10, "written");
-    ck_assert_int_eq(sint(c, "EXISTS pb:events"), 0);
+    ck_assert_int_eq(tr_integer(c, "EXISTS pb:events"), 0);
     freeReplyObject(scmd(c, "SELECT 3"));
     assert_stream_uas(c, 20, "ev-");
     redisFree(c);

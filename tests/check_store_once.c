@@ -19,6 +19,7 @@
 #include "contact.h"
 #include "testutil.h"
 #include "check_store.h"
+#include "check_redis.h"
 
 /* Records of run for events from..to-1: clicks (msg i % 8, contact i % 5)
  * or opens (msg i, contact i), User-Agent "ev-<i>". */
@@ -78,10 +79,10 @@ START_TEST(test_batch_replayed_once)
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 8);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_clicks_human"), 5);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_opens_human"), 5);
-    ck_assert_int_eq(sint(c, "SCARD pb:uniq:click-human:spring-sale"), 5);
-    ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-human:spring-sale"), 5);
-    ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-msg:spring-sale"), 8);
-    ck_assert_int_eq(sint(c, "XLEN pb:events"), 23);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:uniq:click-human:spring-sale"), 5);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:uniq:open-human:spring-sale"), 5);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:uniq:open-msg:spring-sale"), 8);
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 23);
     {
         redisReply *r = scmd(c, "KEYS pb:eid:*");      /* no key per event */
         ck_assert_uint_eq(r->elements, 0);
@@ -185,8 +186,8 @@ static void check_counters_across_batches(void)
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_opens_human"), 4);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "clicks_human"), 7);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "unique_clicks_human"), 4);
-    ck_assert_int_eq(sint(c, "SCARD pb:uniq:open-human:spring-sale"), 4);
-    ck_assert_int_eq(sint(c, "SCARD pb:uniq:click-human:spring-sale"), 4);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:uniq:open-human:spring-sale"), 4);
+    ck_assert_int_eq(tr_integer(c, "SCARD pb:uniq:click-human:spring-sale"), 4);
     ck_assert_int_eq(shget(c, "pb:campaign-links:spring-sale", "0:clicks_human"), 7);
     ck_assert_int_eq(shget(c, "pb:campaign-links:spring-sale", "0:unique_clicks_human"), 4);
     /* opens and clicks write nothing per message or per contact */
@@ -276,7 +277,7 @@ START_TEST(test_older_record_replayed)
     store_start(sjournal, 1000, 500, NULL);
     run_until(is_idle, 10, "replayed");
     assert_stream_uas(c, 2, "ev-");
-    ck_assert_int_eq(sint(c, "LLEN pb:legacy"), 1);
+    ck_assert_int_eq(tr_integer(c, "LLEN pb:legacy"), 1);
     {
         struct pb_store_stats stats;
         pb_store_stats(&stats);
