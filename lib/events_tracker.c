@@ -110,28 +110,24 @@ static const char batch_script[] =
     "  if not s.seen[mg] then s.seen[mg]=true local j=s.j+1 s.j=j s.m[j]=mg\n"
     "   if ty=='click' then s.x[j]=i end end end\n"
     "end\n"
-    /* uniq sets: who is new; a new message of a click imputes an open,
-     * whose recipient then counts in open-human (below) */
-    "for _,s in ipairs(Us) do local r=ismember(s.k,s.m,s.j)\n"
-    " if r.err then bad(s.c,r.err) else local add,c=0,s.c\n"
-    "  for j=1,s.j do if r[j]==0 then add=add+1 s.m[add]=s.m[j] local x=s.x[j]\n"
-    "   if not s.h then if x then local o=B+(x-1)*F local ct=ARGV[o+6]\n"
-    "     imp[x]=true inc(c.inc,'opens_human') inc(c.inc,'imputed_opens')\n"
-    "     c.iw=c.iw or {} c.iw[#c.iw+1]=ct~='' and ct or 'm:'..ARGV[o+5] end\n"
-    "   elseif not s.f then local o=B+(x-1)*F local L=c.L[ARGV[o+9]]\n"
-    "    inc(s.h,L[ARGV[o+3]][2]) c.url[L.url]=ARGV[o+10]\n"
-    "   else inc(s.h,s.f) end end end\n"
-    "  if add>0 then ok(c,pc('SADD',s.k,unpack(s.m,1,add))) end end\n"
-    "end\n"
-    /* the recipients of imputed opens not yet checked in open-human */
-    "for _,c in ipairs(Cs) do if c.iw then local s=c.s['open-human:']\n"
-    " local seen,m,nw=s and s.seen or {},{},0\n"
-    " for _,w in ipairs(c.iw) do if not seen[w] then seen[w]=true nw=nw+1 m[nw]=w end end\n"
-    " if nw>0 then local k=c.u..'open-human:'..c.n local r=ismember(k,m,nw)\n"
-    "  if r.err then bad(c,r.err) else local add=0\n"
-    "   for j=1,nw do if r[j]==0 then add=add+1 m[add]=m[j] inc(c.inc,'unique_opens_human') end end\n"
-    "   if add>0 then ok(c,pc('SADD',k,unpack(m,1,add))) end end end\n"
-    "end end\n"
+    /* uniq sets: check each and add what is new, handing every new
+     * member's event (x) to found(s,x). The open-msg sets go first: a
+     * click whose message is new there imputes an open, and its recipient
+     * joins the campaign's open-human check, which comes after */
+    "local function check(s,found) local r=ismember(s.k,s.m,s.j)\n"
+    " if r.err then bad(s.c,r.err) return end local add=0\n"
+    " for j=1,s.j do if r[j]==0 then add=add+1 s.m[add]=s.m[j] found(s,s.x[j]) end end\n"
+    " if add>0 then ok(s.c,pc('SADD',s.k,unpack(s.m,1,add))) end end\n"
+    "local function imputes(s,x) if x then local c,o=s.c,B+(x-1)*F local ct=ARGV[o+6]\n"
+    " local who=ct~='' and ct or 'm:'..ARGV[o+5]\n"
+    " imp[x]=true inc(c.inc,'opens_human') inc(c.inc,'imputed_opens')\n"
+    " local h=c.s['open-human:'] or uset(c,'open-human:',c.inc,'unique_opens_human')\n"
+    " if not h.seen[who] then h.seen[who]=true local j=h.j+1 h.j=j h.m[j]=who end end end\n"
+    "local function counts(s,x) if s.f then inc(s.h,s.f) return end\n"
+    " local o=B+(x-1)*F local L=s.c.L[ARGV[o+9]]\n"
+    " inc(s.h,L[ARGV[o+3]][2]) s.c.url[L.url]=ARGV[o+10] end\n"
+    "for _,s in ipairs(Us) do if not s.h then check(s,imputes) end end\n"
+    "for _,s in ipairs(Us) do if s.h then check(s,counts) end end\n"
     /* unsubscribes: the time on the message and the contact, the suppression list */
     "local sup,supi={},{}\n"
     "for _,i in ipairs(uns) do local o=B+(i-1)*F\n"
