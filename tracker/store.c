@@ -80,11 +80,6 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- submitting ------------------------------------------------------------- */
 
-void store_new_run_due(void)
-{
-    st.new_run = 1;
-}
-
 /* Number the events from here on as a new run, the journal's records
  * keeping theirs; logged at most once a minute. */
 static void start_new_run(void)

@@ -66,7 +66,11 @@ struct store {
     size_t replay_ok;           /* records answered before the first failure */
     int replay_failed;
     int replay_broken;          /* journal unreadable: no replay until restart */
-    int new_run;                /* the next event starts a new run (see store_new_run_due) */
+    /* The next event starts a new run: set when the journal stops being
+     * replayed and whenever it gets records while it cannot be. Those
+     * records reach Redis only at the next start, after newer events of
+     * their run were written live, which the run's numbers would refuse. */
+    int new_run;
     unsigned long replayed_run; /* since the backlog was last empty */
 
     struct pb_store_stats stats;
@@ -74,11 +78,6 @@ struct store {
 
 extern struct store st;
 
-/* The journal stopped being replayed, or got records while it cannot be:
- * those records must reach Redis (at the next start) after newer events of
- * their run were written live, which the run's numbers would refuse, so
- * the next event starts a new run. */
-void store_new_run_due(void);
 /* Events in memory: waiting, and in live batches not detached. */
 size_t store_live_count(void);
 /* The journal holds something (or a replay is on the wire): it goes first. */

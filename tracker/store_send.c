@@ -280,7 +280,7 @@ static void replay_next_round(void)
         pb_log(LOG_ERR, "store: journal cannot be read (%s); replay stopped until restart",
                n < 0 ? strerror(errno) : "no record at the head");
         st.replay_broken = 1;
-        store_new_run_due();
+        st.new_run = 1;
         if (st.replay_batches == 0)
             store_pump();
     }
@@ -306,7 +306,7 @@ size_t store_journal_items(struct item **items, size_t n)
     }
     st.stats.journaled += done;
     if (done > 0 && st.replay_broken)
-        store_new_run_due();
+        st.new_run = 1;
     g_free(recs);
     g_free(lens);
     return done;
