@@ -198,6 +198,33 @@ char *sbatch(redisContext *c, const struct pb_track_batch *b)
 
 /* ---- Redis queries ----------------------------------------------------- */
 
+/* Submit events from..to-1 with User-Agent "ev-<i>"; the longest submit
+ * in microseconds. */
+long submit_range(unsigned from, unsigned to)
+{
+    long longest = 0;
+
+    for (unsigned i = from; i < to; i++) {
+        struct pb_token tok;
+        char ua[32];
+        long took;
+
+        make_token(&tok, i % 50, (int)(i % 7), 0, NULL);
+        snprintf(ua, sizeof(ua), "ev-%u", i);
+        took = submit(PB_EV_OPEN, &tok, PB_CLASS_HUMAN, ua, NULL);
+        longest = MAX(longest, took);
+    }
+    return longest;
+}
+
+struct pb_store_stats stats_now(void)
+{
+    struct pb_store_stats s;
+
+    pb_store_stats(&s);
+    return s;
+}
+
 redisContext *sconnect(void)
 {
     return tr_connect(ssock);

@@ -57,6 +57,12 @@ void make_record(struct pb_track_run *run, enum pb_track_type type, const struct
  * written, '0' written before, 'E' refused); g_free them. */
 char *sbatch(redisContext *c, const struct pb_track_batch *b);
 
+/* Submit opens from..to-1 (message i % 50, contact i % 7) with User-Agent
+ * "ev-<i>"; the longest submit in microseconds. */
+long submit_range(unsigned from, unsigned to);
+/* The store's counters now. */
+struct pb_store_stats stats_now(void);
+
 /* Redis on ssock; a command whose error reply fails the test (integers:
  * tr_integer, check_redis.h). */
 redisContext *sconnect(void);

@@ -20,33 +20,6 @@
 
 #define N_EVENTS 500
 
-/* Submit events from..to-1 with User-Agent "ev-<i>"; the longest submit
- * in microseconds. */
-static long submit_range(unsigned from, unsigned to)
-{
-    long longest = 0;
-
-    for (unsigned i = from; i < to; i++) {
-        struct pb_token tok;
-        char ua[32];
-        long took;
-
-        make_token(&tok, i % 50, (int)(i % 7), 0, NULL);
-        snprintf(ua, sizeof(ua), "ev-%u", i);
-        took = submit(PB_EV_OPEN, &tok, PB_CLASS_HUMAN, ua, NULL);
-        longest = MAX(longest, took);
-    }
-    return longest;
-}
-
-static struct pb_store_stats stats_now(void)
-{
-    struct pb_store_stats s;
-
-    pb_store_stats(&s);
-    return s;
-}
-
 static long long file_size(const char *path)
 {
     struct stat sb;

@@ -289,32 +289,10 @@ START_TEST(test_older_record_replayed)
 }
 END_TEST
 
-/* Opens "ev-<i>" for i in from..to-1 (message i, contact i % 7). */
-static void opens(unsigned from, unsigned to)
+/* The first five events written live, none waiting. */
+static int five_written(const struct pb_store_stats *s)
 {
-    for (unsigned i = from; i < to; i++) {
-        struct pb_token tok;
-        char ua[16];
-
-        make_token(&tok, i, (int)(i % 7), 0, NULL);
-        snprintf(ua, sizeof(ua), "ev-%u", i);
-        submit(PB_EV_OPEN, &tok, PB_CLASS_HUMAN, ua, NULL);
-    }
-}
-
-static unsigned long written_want;
-
-static unsigned long journaled_now(void)
-{
-    struct pb_store_stats s;
-
-    pb_store_stats(&s);
-    return s.journaled;
-}
-
-static int written_enough(const struct pb_store_stats *s)
-{
-    return s->written >= written_want && s->queued == 0;
+    return s->written >= 5 && s->queued == 0;
 }
 
 /* Flip the first byte of the journal file (its first frame then fails
@@ -345,18 +323,17 @@ START_TEST(test_journal_unreadable)
 
     store_start(sjournal, 10, 500, NULL);
     run_until(is_up, 5, "connected");
-    opens(0, 30);               /* more than queue_max at once: journaled */
-    ck_assert_uint_eq(journaled_now(), 30);
+    submit_range(0, 30);               /* more than queue_max at once: journaled */
+    ck_assert_uint_eq(stats_now().journaled, 30);
     flip_journal_byte();
     run_ms(300);                /* the replay fails: stopped */
-    opens(30, 35);              /* live */
-    written_want = 5;
-    run_until(written_enough, 5, "live events written");
-    opens(35, 60);              /* memory full again: part journaled */
+    submit_range(30, 35);              /* live */
+    run_until(five_written, 5, "live events written");
+    submit_range(35, 60);              /* memory full again: part journaled */
     run_ms(300);
-    opens(60, 65);              /* live */
+    submit_range(60, 65);              /* live */
     run_ms(300);
-    ck_assert_uint_gt(journaled_now(), 30);
+    ck_assert_uint_gt(stats_now().journaled, 30);
     pb_store_stop(200);
 
     flip_journal_byte();        /* readable again; the next start */
