@@ -188,32 +188,39 @@ static void compact(struct pb_http_conn *c)
  * request being read is too large. */
 static size_t ensure_room(struct pb_http_conn *c)
 {
-    size_t cap;
-
     if (c->in_cap - c->in_len >= MIN_ROOM)
         return c->in_cap - c->in_len;
     compact(c);
     if (c->in_cap - c->in_len >= MIN_ROOM || c->in_cap >= in_limit())
         return c->in_cap - c->in_len;
-    cap = MIN(c->in_cap * 2, in_limit());
-    if (c->in == c->in_inline) {
-        c->in = g_malloc(cap);
-        memcpy(c->in, c->in_inline, c->in_len);
-    } else {
-        c->in = g_realloc(c->in, cap);
-    }
-    c->in_cap = cap;
+    pb_http_buf_grow(&c->in, &c->in_cap, c->in_inline, c->in_len, MIN(c->in_cap * 2, in_limit()));
     return c->in_cap - c->in_len;
+}
+
+void pb_http_buf_grow(char **buf, size_t *cap, char *inline_buf, size_t used, size_t new_cap)
+{
+    if (*buf == inline_buf) {
+        *buf = g_malloc(new_cap);
+        memcpy(*buf, inline_buf, used);
+    } else {
+        *buf = g_realloc(*buf, new_cap);
+    }
+    *cap = new_cap;
+}
+
+void pb_http_buf_shrink(char **buf, size_t *cap, char *inline_buf, size_t used)
+{
+    if (used == 0 && *buf != inline_buf) {
+        g_free(*buf);
+        *buf = inline_buf;
+        *cap = PB_HTTP_INLINE;
+    }
 }
 
 /* Back to the inline read buffer once nothing is buffered. */
 static void in_shrink(struct pb_http_conn *c)
 {
-    if (c->in_len == 0 && c->in != c->in_inline) {
-        g_free(c->in);
-        c->in = c->in_inline;
-        c->in_cap = sizeof(c->in_inline);
-    }
+    pb_http_buf_shrink(&c->in, &c->in_cap, c->in_inline, c->in_len);
 }
 
 /* The request cannot be served: answer status, then close. */

@@ -21,13 +21,7 @@ static void out_reserve(struct pb_http_conn *c, size_t more)
         return;
     while (cap < need)
         cap *= 2;
-    if (c->out == c->out_inline) {
-        c->out = g_malloc(cap);
-        memcpy(c->out, c->out_inline, c->out_len);
-    } else {
-        c->out = g_realloc(c->out, cap);
-    }
-    c->out_cap = cap;
+    pb_http_buf_grow(&c->out, &c->out_cap, c->out_inline, c->out_len, cap);
 }
 
 void pb_http_out_append(struct pb_http_conn *c, const void *data, size_t len)
@@ -39,11 +33,7 @@ void pb_http_out_append(struct pb_http_conn *c, const void *data, size_t len)
 
 void pb_http_out_shrink(struct pb_http_conn *c)
 {
-    if (c->out_len == 0 && c->out != c->out_inline) {
-        g_free(c->out);
-        c->out = c->out_inline;
-        c->out_cap = sizeof(c->out_inline);
-    }
+    pb_http_buf_shrink(&c->out, &c->out_cap, c->out_inline, c->out_len);
 }
 
 static void append_str(struct pb_http_conn *c, const char *s)
