@@ -280,6 +280,21 @@ START_TEST(test_reopen_backlog)
 }
 END_TEST
 
+/* The journal, opened again with policy, holds records 0..n-1 and
+ * replays them in order. */
+static void assert_reopened_holds(enum pb_fsync_policy policy, int n)
+{
+    struct pb_journal *j = jopen(policy);
+    struct collector c;
+
+    ck_assert_int_eq((int)pb_journal_backlog(j), n);
+    collector_init(&c, -1);
+    ck_assert_int_eq(pb_journal_replay(j, collect, &c), n);
+    assert_records(&c, 0, n);
+    g_ptr_array_free(c.got, TRUE);
+    pb_journal_close(j);
+}
+
 START_TEST(test_fsync_policies)
 {
     static const enum pb_fsync_policy policies[] = { PB_FSYNC_ALWAYS, PB_FSYNC_SECOND,
@@ -287,18 +302,11 @@ START_TEST(test_fsync_policies)
 
     for (size_t p = 0; p < 3; p++) {
         struct pb_journal *j = jopen(policies[p]);
-        struct collector c;
         append_records(j, 0, 3);
         ck_assert_int_eq(pb_journal_sync(j), 0);
         append_records(j, 3, 5);
         pb_journal_close(j);
-        j = jopen(policies[p]);
-        ck_assert_int_eq((int)pb_journal_backlog(j), 5);
-        collector_init(&c, -1);
-        ck_assert_int_eq(pb_journal_replay(j, collect, &c), 5);
-        assert_records(&c, 0, 5);
-        g_ptr_array_free(c.got, TRUE);
-        pb_journal_close(j);
+        assert_reopened_holds(policies[p], 5);
     }
 }
 END_TEST
@@ -309,7 +317,6 @@ START_TEST(test_fsync_second_thread)
 {
     struct pb_journal *j = jopen(PB_FSYNC_SECOND);
     gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    struct collector c;
 
     ck_assert_uint_eq(pb_journal_syncs(j), 0);
     append_records(j, 0, 3);
@@ -319,13 +326,7 @@ START_TEST(test_fsync_second_thread)
     }
     append_records(j, 3, 5);
     pb_journal_close(j);        /* stops the thread, syncs the rest */
-    j = jopen(PB_FSYNC_SECOND);
-    ck_assert_int_eq((int)pb_journal_backlog(j), 5);
-    collector_init(&c, -1);
-    ck_assert_int_eq(pb_journal_replay(j, collect, &c), 5);
-    assert_records(&c, 0, 5);
-    g_ptr_array_free(c.got, TRUE);
-    pb_journal_close(j);
+    assert_reopened_holds(PB_FSYNC_SECOND, 5);
 }
 END_TEST
 
