@@ -19,8 +19,7 @@ START_TEST(test_sample_config)
     struct pb_conf c;
     const char *path = tu_test_path("../config/postbeacon.conf");
 
-    if (pb_conf_load(path, &c, conf_err, sizeof(conf_err)) != 0)
-        ck_abort_msg("sample config: %s", conf_err);
+    load_fixture("../config/postbeacon.conf", &c);
     ck_assert_str_eq(c.path, path);
     ck_assert_str_eq(c.tracking_url, "https://t.example.com");
     ck_assert_str_eq(c.keys_file, "/etc/postbeacon/keys");
@@ -115,8 +114,7 @@ START_TEST(test_minimal_file_normalised)
 {
     struct pb_conf c;
 
-    if (pb_conf_load(tu_test_path("data/conf/minimal.conf"), &c, conf_err, sizeof(conf_err)) != 0)
-        ck_abort_msg("%s", conf_err);
+    load_fixture("data/conf/minimal.conf", &c);
     ck_assert_str_eq(c.tracking_url, "https://t.example.net");
     ck_assert_str_eq(c.milter.socket, "unix:/run/postbeacon/milter.sock");
     ck_assert_int_eq(c.utm.enabled, 1);
@@ -128,8 +126,7 @@ START_TEST(test_reserved_sections)
 {
     struct pb_conf c;
 
-    if (pb_conf_load(tu_test_path("data/conf/reserved.conf"), &c, conf_err, sizeof(conf_err)) != 0)
-        ck_abort_msg("%s", conf_err);
+    load_fixture("data/conf/reserved.conf", &c);
     pb_conf_free(&c);
 }
 END_TEST

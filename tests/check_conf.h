@@ -16,6 +16,9 @@ extern char conf_err[1024];
 /* Write `text` to a temporary file; path in a static buffer. */
 const char *temp_conf(const char *text);
 void remove_conf(const char *path);
+/* Load the file at path (relative to tests/) into conf, or fail the test
+ * with the loader's message. */
+void load_fixture(const char *path, struct pb_conf *conf);
 /* Load a base_url line plus `section_text`; 0 or -1, conf_err set. */
 int load_text(const char *section_text, struct pb_conf *conf);
 

@@ -45,8 +45,7 @@ START_TEST(test_tracker_sample)
 {
     struct pb_conf c;
 
-    if (pb_conf_load(tu_test_path("../config/postbeacon.conf"), &c, conf_err, sizeof(conf_err)) != 0)
-        ck_abort_msg("sample config: %s", conf_err);
+    load_fixture("../config/postbeacon.conf", &c);
     ck_assert_uint_eq(c.tracker.listen.count, 2);
     ck_assert_str_eq(c.tracker.listen.items[0], "127.0.0.1:8080");
     ck_assert_str_eq(c.tracker.listen.items[1], "[::1]:8080");

@@ -34,6 +34,12 @@ void remove_conf(const char *path)
 }
 
 /* Load a base_url line plus `section_text`; 0 or -1, conf_err set. */
+void load_fixture(const char *path, struct pb_conf *conf)
+{
+    if (pb_conf_load(tu_test_path(path), conf, conf_err, sizeof(conf_err)) != 0)
+        ck_abort_msg("%s", conf_err);
+}
+
 int load_text(const char *section_text, struct pb_conf *conf)
 {
     char text[2048];
