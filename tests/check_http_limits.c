@@ -3,12 +3,14 @@
  * (tracker/http*.c), second part (the first and main() are check_http.c):
  * refused requests (headers over max_header_size: 431, bodies over
  * max_body_size: 413, malformed: 400) answered by the error handler and
- * closed, with the path the error handler is given; the headers the
- * server reads (the first User-Agent and Content-Type, every
- * X-Forwarded-For joined); answers (a header value with CR or LF is not
- * sent, a handler that does not answer gets a 500, large answers); a long
- * stream that never lets the read buffer empty; the drain, closing idle
- * connections and the connection limit (503).
+ * closed, with the path the error handler is given (among them, per RFC
+ * 9112: whitespace before a header's colon, HTTP/1.0 with
+ * Transfer-Encoding); the headers the server reads (the first User-Agent
+ * and Content-Type, every X-Forwarded-For joined); answers (a header
+ * value with CR or LF is not sent, a handler that does not answer gets a
+ * 500, large answers); a long stream that never lets the read buffer
+ * empty; the drain, closing idle connections and the connection limit
+ * (503).
  */
 #include <check.h>
 #include <errno.h>
@@ -184,6 +186,79 @@ START_TEST(test_bad_header_line)
     th_send_str(cl, "GET /c/y?z HTTP/1.1\r\nBad Header\r\n\r\n");
     assert_refused(cl, 1, 400);
     ck_assert_pstr_eq(th_error_path[0], "/c/y");
+}
+END_TEST
+
+/* Whitespace between a header field name and its colon: 400 (RFC 9112
+ * section 5.1: a server MUST reject such a request with 400), with the
+ * path of the request line, and the handler never sees the request;
+ * whether the header is one that frames the body (Content-Length), Host,
+ * or one the server reads, with a space or a tab, sent whole or a byte at
+ * a time. */
+START_TEST(test_space_before_colon)
+{
+    static const char *lines[] = { "Content-Length : 0", "Host : t", "Host\t: t",
+                                   "User-Agent  : ua" };
+    int n = (int)(sizeof(lines) / sizeof(lines[0]));
+
+    for (int i = 0; i <= n; i++) {
+        struct th_client *cl = th_connect();
+        char req[128];
+
+        snprintf(req, sizeof(req), "POST /c/ws HTTP/1.1\r\n%s\r\n\r\n", lines[i % n]);
+        if (i < n)
+            th_send_str(cl, req);
+        else
+            th_send_bytewise(cl, req);      /* the name arrives in pieces */
+        ck_assert_int_eq(th_wait(cl, 1, 0), 1);
+        ck_assert_msg(cl->resp[0].status == 400, "\"%s\": %d", lines[i % n], cl->resp[0].status);
+        ck_assert_str_eq(th_header(&cl->resp[0], "Connection"), "close");
+        ck_assert_int_eq(th_wait_eof(cl), 1);
+        ck_assert_int_eq(th_nerrors, i + 1);
+        ck_assert_pstr_eq(th_error_path[i], "/c/ws");
+    }
+    ck_assert_int_eq(th_nseen, 0);
+}
+END_TEST
+
+/* An HTTP/1.0 request with Transfer-Encoding: its framing is faulty (RFC
+ * 9112 section 6.1), so it is refused with 400 and the connection closes,
+ * even when it asks to be kept alive; the chunks after its headers and the
+ * request pipelined after them are not read as requests. */
+START_TEST(test_http10_transfer_encoding)
+{
+    struct th_client *cl = th_connect();
+
+    th_send_str(cl, "POST /u/t HTTP/1.0\r\nConnection: keep-alive\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                    "GET /next HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_refused(cl, 1, 400);
+    ck_assert_pstr_eq(th_error_path[0], "/u/t");
+    ck_assert_int_eq(th_nseen, 0);
+}
+END_TEST
+
+/* In HTTP/1.1 too, a body whose length cannot be told is refused with 400
+ * (RFC 9112 section 6.3): a Transfer-Encoding whose last coding is not
+ * chunked, and Transfer-Encoding together with Content-Length. */
+START_TEST(test_transfer_encoding_refused)
+{
+    static const char *heads[] = { "Transfer-Encoding: gzip",
+                                   "Transfer-Encoding: chunked\r\nContent-Length: 5" };
+
+    for (int i = 0; i < 2; i++) {
+        struct th_client *cl = th_connect();
+        char req[160];
+
+        snprintf(req, sizeof(req), "POST /u/t HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n"
+                 "5\r\nhello\r\n0\r\n\r\n", heads[i]);
+        th_send_str(cl, req);
+        ck_assert_int_eq(th_wait(cl, 1, 0), 1);
+        ck_assert_int_eq(cl->resp[0].status, 400);
+        ck_assert_int_eq(th_wait_eof(cl), 1);
+    }
+    ck_assert_int_eq(th_nerrors, 2);
+    ck_assert_int_eq(th_nseen, 0);
 }
 END_TEST
 
@@ -456,6 +531,9 @@ TCase *http_limits_tcase(void)
     tcase_add_test(tc, test_request_line_too_large);
     tcase_add_test(tc, test_bad_header_line);
     tcase_add_test(tc, test_bad_chunk_size);
+    tcase_add_test(tc, test_space_before_colon);
+    tcase_add_test(tc, test_http10_transfer_encoding);
+    tcase_add_test(tc, test_transfer_encoding_refused);
     tcase_add_test(tc, test_first_user_agent);
     tcase_add_test(tc, test_forwarded_for);
     tcase_add_test(tc, test_header_line_break_refused);

@@ -2,7 +2,9 @@
  * http_parse.c - http_parser's callbacks for the tracker's HTTP server
  * (http_conn.h): where the request target, the few headers the tracker
  * reads (User-Agent, Content-Type, X-Forwarded-For, Expect) and the body
- * are in the read buffer, the body size limit, and the hand-over of a
+ * are in the read buffer, the body size limit, the framing rules of RFC
+ * 9112 that http_parser leaves to us (no whitespace before a header's
+ * colon, no Transfer-Encoding in HTTP/1.0), and the hand-over of a
  * complete request to http_conn.c.
  *
  * Pieces of one field arrive contiguously in the read buffer (the parser
@@ -43,6 +45,7 @@ void pb_http_request_reset(struct pb_http_conn *c)
     c->nxff = 0;
     c->value = NULL;
     c->in_value = 0;
+    c->transfer_encoding = 0;
     c->headers_done = 0;
     c->error_status = 0;
     g_free(c->joined_xff);
@@ -99,6 +102,8 @@ static struct pb_http_span *value_slot(struct pb_http_conn *c)
         slot = &c->content_type;
     else if (name_is(name, len, "Expect", 6))
         slot = &c->expect;
+    else if (name_is(name, len, "Transfer-Encoding", 17))
+        c->transfer_encoding = 1;
     else if (name_is(name, len, "X-Forwarded-For", 15)) {
         if (c->nxff == PB_HTTP_MAX_XFF) {
             memmove(&c->xff[0], &c->xff[1], sizeof(c->xff[0]) * (PB_HTTP_MAX_XFF - 1));
@@ -125,10 +130,28 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* RFC 9112 section 5.1: "No whitespace is allowed between the field name
+ * and colon ... A server MUST reject, with a response status code of 400
+ * (Bad Request), any received request message that contains whitespace
+ * between a header field name and colon." http_parser (2.9, not built
+ * strict) takes a space as part of the name: "Content-Length : 5" would
+ * be a header named "Content-Length " to us and a Content-Length to the
+ * parser or to a proxy in front. A tab the parser refuses itself. No
+ * whitespace is valid anywhere in a name, so any piece with one refuses
+ * the request. */
+static int name_has_space(const char *at, size_t len)
+{
+    return memchr(at, ' ', len) != NULL || memchr(at, '\t', len) != NULL;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     struct pb_http_conn *c = conn_of(p);
 
+    if (name_has_space(at, len)) {
+        c->error_status = 400;
+        return -1;
+    }
     if (c->in_value) {          /* a new header */
         c->field = unset;
         c->in_value = 0;
@@ -248,6 +271,24 @@ void pb_http_request_bind(struct pb_http_conn *c)
     }
 }
 
+/* RFC 9112 section 6.1: "A server or client that receives an HTTP/1.0
+ * message containing a Transfer-Encoding header field MUST treat the
+ * message as if the framing is faulty, even if a Content-Length is
+ * present, and close the connection after processing the message." A
+ * request whose framing is faulty is answered 400 and the connection
+ * closed (section 6.3: a request whose body length "cannot be determined
+ * reliably" or whose Content-Length is invalid gets 400, then close): the
+ * handler is not given a body that may not be the one the client or a
+ * proxy in front of us meant (an unsubscribe acts on it), and nothing
+ * after the headers is read as another request. (HTTP/1.1 with a
+ * Transfer-Encoding whose last coding is not chunked, and with both
+ * Transfer-Encoding and Content-Length, http_parser refuses itself: 400.) */
+static int framing_faulty(const struct pb_http_conn *c, const http_parser *p)
+{
+    return c->transfer_encoding
+           && (p->http_major == 0 || (p->http_major == 1 && p->http_minor == 0));
+}
+
 static int on_headers_complete(http_parser *p)
 {
     static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -263,6 +304,10 @@ static int on_headers_complete(http_parser *p)
     terminate(c, &c->content_type);
     terminate(c, &c->expect);
     set_forwarded_for(c);
+    if (framing_faulty(c, p)) {
+        c->error_status = 400;
+        return -1;
+    }
     if ((p->flags & F_CONTENTLENGTH)
         && p->content_length > (uint64_t)pb_http_limits_now()->max_body_size) {
         c->error_status = 413;
