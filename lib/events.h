@@ -130,13 +130,15 @@ struct pb_track_retention {
  * imputed open before a human click on a message without a human open),
  * the campaign, per-link, message and contact counters, the suppression
  * list for an unsubscribe. Exactly once: every tracker run (process) has
- * a random run id and numbers its events 1, 2, 3...; Redis keeps the last
- * number it wrote for the run (<p>seq:<run id>) and a batch skips what is
- * not above it. So a batch sent twice (a lost reply, a journal replay cut
- * off) writes nothing twice, as long as each run's events reach Redis in
- * order, which the tracker's store guarantees. docs/redis-schema.md.
+ * a random run id and numbers its events 1, 2, 3...; Redis keeps a bit
+ * per event number written (<p>seen:<run id>:<block>) and a batch skips
+ * the events whose bit is set. So a batch sent twice (a lost reply, a
+ * journal replay cut off, a refused batch retried after later ones were
+ * written) writes nothing twice, in whatever order batches arrive.
+ * docs/redis-schema.md.
  */
-#define PB_KEY_SEQ         "seq:"             /* + run id: last event number written */
+#define PB_KEY_SEEN        "seen:"            /* + run id + ":" + block: bitmap of numbers written */
+#define PB_KEY_SEQ         "seq:"             /* + run id: an older tracker's last number written */
 #define PB_TRACK_BATCH_MAX 256                /* events per script run */
 
 /* One run of a tracker: its id and the last event number given out. */
@@ -158,13 +160,14 @@ struct pb_track_batch {
     GString *events;            /* the records' event fields, back to back */
     GString *prefix;
     char run[17];
+    char seen[29];              /* "<run>:<block>": the bitmap key's suffix */
     unsigned n;
 };
 void pb_track_batch_init(struct pb_track_batch *b);
 void pb_track_batch_reset(struct pb_track_batch *b);
 void pb_track_batch_free(struct pb_track_batch *b);
-/* Add a record: 1 added; 0 it does not fit (full, or another prefix or
- * run: send this batch first); -1 not an event record of this format
+/* Add a record: 1 added; 0 it does not fit (full, or another prefix,
+ * run or block of numbers: send this batch first); -1 not an event record of this format
  * (e.g. a journal record of an older tracker: send it as it is). */
 int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len);
 /* The batch's script run into out (replacing it): EVALSHA sha, or EVAL

@@ -6,14 +6,20 @@
  * per batch (pb_track_batch_*), sent as EVALSHA.
  *
  * Exactly once. A record carries its tracker run's id and its number in
- * that run (1, 2, 3... in the order the events happened). <p>seq:<run>
- * holds the last number written for the run; the script skips the events
- * of a batch numbered at or below it and moves it to the batch's last.
- * That needs each run's events to reach Redis in order, which the store
- * keeps (a journal is replayed before newer events are sent, one
- * connection at a time): then a batch that Redis ran but whose reply was
- * lost, sent again from the journal, is skipped. Numbers are 16 hex
- * digits (below 2^53 in any real run: exact as Lua numbers).
+ * that run (1, 2, 3... in the order the events happened). Redis keeps one
+ * bit per event number: <p>seen:<run>:<block> is a bitmap of 2^20
+ * numbers (a block: the number's upper 44 bits, its first 11 hex digits;
+ * the bit: its last 5), so a key holds at most 128 kB and a batch never
+ * spans two (pb_track_batch_add starts a new batch at a block's end).
+ * The script's first write sets the bits of the batch's events with one
+ * BITFIELD, which answers their old values: an event whose bit was set
+ * is skipped. Order does not matter: a batch refused (out of memory,
+ * read-only, a lost connection) and sent again after later batches of
+ * its run were written is still written once, and so is a batch that
+ * Redis ran but whose reply was lost. Numbers are 16 hex digits (below
+ * 2^53 in any real run: exact as Lua numbers). Records of a run of an
+ * older tracker (which kept only the last number written, in
+ * <p>seq:<run>) are also skipped at or below that number.
  *
  * The script keeps every counter a report needs current, so no report
  * scans the stream (fields: docs/redis-schema.md):
@@ -37,17 +43,19 @@
  *
  * A write that Redis refuses (a key of the wrong type: a broken event)
  * marks the events it was for 'E' and the others go on; a refusal of the
- * batch's first write (out of memory, read-only replica) fails the whole
- * script before it has changed anything, and the batch is sent again later.
+ * batch's first write, the BITFIELD (out of memory, read-only replica),
+ * fails the whole script before it has changed anything, and the batch is
+ * sent again later (Redis lets a script that has written go on writing).
  */
 #include <string.h>
 #include "contact.h"
 #include "events.h"
 
 /*
- * KEYS: 1 stream, 2 seq:<run>, 3 suppressed.
+ * KEYS: 1 stream, 2 seen:<run>:<block>, 3 suppressed, 4 seq:<run> (an
+ *       older tracker's mark).
  * ARGV: 1 prefix, 2 run id, 3 msg TTL (0 none), 4 maxlen (0 none), 5 minid
- *       ms (0 none), 6 seq key TTL; then 13 per event: 1 number, 2 type,
+ *       ms (0 none), 6 seen key TTL; then 13 per event: 1 number, 2 type,
  *       3 class, 4 ts ms, 5 msg, 6 contact ('' none), 7 campaign,
  *       8 sent_at, 9 link, 10 url, 11 ua, 12 ip, 13 reason.
  * Other keys are built from the prefix (with a hash tag in the prefix,
@@ -56,12 +64,16 @@
 static const char batch_script[] =
     "local call,pc,S,P,run=redis.call,redis.pcall,KEYS[1],ARGV[1],ARGV[2]\n"
     "local mttl,ml,mi,B,F=tonumber(ARGV[3]),tonumber(ARGV[4]),tonumber(ARGV[5]),6,13\n"
-    "local n,st,err,i0=(#ARGV-B)/F,{},'',1\n"
-    "local hw=tonumber(call('GET',KEYS[2]) or '',16) or -1\n"
-    "while i0<=n and tonumber(ARGV[B+(i0-1)*F+1],16)<=hw do st[i0]='0' i0=i0+1 end\n"
-    "if i0>n then return {table.concat(st),''} end\n"
-    "call('SET',KEYS[2],ARGV[B+n*F-F+1],'EX',ARGV[6])\n"
-    "for i=i0,n do st[i]='1' end\n"
+    "local n,st,err,bf,new=(#ARGV-B)/F,{},'',{},0\n"
+    /* which events are new: set their bits, the old values answer */
+    "for i=1,n do local j=4*i bf[j-3]='SET' bf[j-2]='u1'\n"
+    " bf[j-1]=tonumber(string.sub(ARGV[B+(i-1)*F+1],12),16) bf[j]=1 end\n"
+    "local old=call('BITFIELD',KEYS[2],unpack(bf))\n"
+    "call('EXPIRE',KEYS[2],ARGV[6])\n"
+    "local hw=tonumber(call('GET',KEYS[4]) or '',16) or -1\n"
+    "for i=1,n do if old[i]==0 and tonumber(ARGV[B+(i-1)*F+1],16)>hw then st[i]='1' new=new+1\n"
+    " else st[i]='0' end end\n"
+    "if new==0 then return {table.concat(st),''} end\n"
     "local ec,C,Cs,Us,imp,uns={},{},{},{},{},{}\n"
     /* field names by type and class: counter, unique counter, uniq set */
     "local N={open={human={'opens_human','unique_opens_human','open-human:'},\n"
@@ -70,7 +82,7 @@ static const char batch_script[] =
     " machine={'clicks_machine','unique_clicks_machine','click-machine:'}},\n"
     " unsubscribe={human={nil,'unsubscribes','unsubscribe:'},machine={nil,'unsubscribes','unsubscribe:'}}}\n"
     /* a refused write marks its event (or index), or the events of its campaign */
-    "local function bad(x,e) err=e for i=i0,n do if i==x or ec[i]==x then st[i]='E' end end end\n"
+    "local function bad(x,e) err=e for i=1,n do if st[i]=='1' and (i==x or ec[i]==x) then st[i]='E' end end end\n"
     "local function ok(x,r) if type(r)=='table' and r.err then bad(x,r.err) return nil end return r end\n"
     "local function inc(t,f) t[f]=(t[f] or 0)+1 end\n"
     /* the uniq set `name` of campaign c: j members to check (m), each with
@@ -90,7 +102,7 @@ static const char batch_script[] =
      * (the messages with a human open), a click with its event: if the
      * message is new there, the click imputes an open. Written out rather
      * than in helper functions: this loop is most of the script's own time */
-    "for i=i0,n do local o=B+(i-1)*F\n"
+    "for i=1,n do if st[i]=='1' then local o=B+(i-1)*F\n"
     " local ty,cl,ct,cn=ARGV[o+2],ARGV[o+3],ARGV[o+6],ARGV[o+7]\n"
     " local c=C[cn] if not c then c={k=P..'campaign:'..cn,l=P..'campaign-links:'..cn,\n"
     "  u=P..'uniq:',n=cn,inc={},linc={},url={},s={},L={}} C[cn]=c Cs[#Cs+1]=c end ec[i]=c\n"
@@ -109,7 +121,7 @@ static const char batch_script[] =
     " if cl=='human' and ty~='unsubscribe' then local mg=ARGV[o+5] s=cs['open-msg:'] or uset(c,'open-msg:')\n"
     "  if not s.seen[mg] then s.seen[mg]=true local j=s.j+1 s.j=j s.m[j]=mg\n"
     "   if ty=='click' then s.x[j]=i end end end\n"
-    "end\n"
+    "end end\n"
     /* uniq sets: check each and add what is new, handing every new
      * member's event (x) to found(s,x). The open-msg sets go first: a
      * click whose message is new there imputes an open, and its recipient
@@ -147,7 +159,7 @@ static const char batch_script[] =
     " for f,u in pairs(c.url) do h[#h+1]=f h[#h+1]=u end hset(c,c.l,h)\n"
     "end\n"
     /* the stream entries, in order; an imputed open just before its click */
-    "for i=i0,n do if st[i]=='1' then local o=B+(i-1)*F\n"
+    "for i=1,n do if st[i]=='1' then local o=B+(i-1)*F\n"
     " local ty,cl,seq,ts,msg,ct,cn,sa,ua,ip=ARGV[o+2],ARGV[o+3],ARGV[o+1],ARGV[o+4],ARGV[o+5],\n"
     "  ARGV[o+6],ARGV[o+7],ARGV[o+8],ARGV[o+11],ARGV[o+12]\n"
     " if imp[i] then ok(i,pc('XADD',S,'*','type','open','eid',run..'8'..string.sub(seq,2),'ts',ts,\n"
@@ -168,7 +180,8 @@ static const char batch_script[] =
 
 #define RECORD_MAGIC "pbev1"
 #define RECORD_FIELDS 13        /* event fields after magic, prefix and run */
-#define SEQ_TTL 604800          /* seconds <p>seq:<run> outlives the run's last batch */
+#define SEEN_TTL 604800         /* seconds <p>seen:<run>:<block> outlives its last batch */
+#define BLOCK_DIGITS 11         /* hex digits of an event number that name its block */
 
 /* ---- RESP ---------------------------------------------------------------- */
 
@@ -344,6 +357,7 @@ int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len)
 {
     static const char head[] = "*16\r\n$5\r\n" RECORD_MAGIC "\r\n";
     const char *p = rec + sizeof(head) - 1, *end = rec + len, *fields, *prefix, *run, *s;
+    const char *number = NULL;
     size_t prefix_len, run_len, n;
 
     if (len < sizeof(head) - 1 || memcmp(rec, head, sizeof(head) - 1) != 0
@@ -351,12 +365,16 @@ int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len)
         || read_bulk(&p, end, &run, &run_len) != 0 || run_len != 16)
         return -1;
     fields = p;
-    for (int i = 0; i < RECORD_FIELDS; i++)
+    for (int i = 0; i < RECORD_FIELDS; i++) {
         if (read_bulk(&p, end, &s, &n) != 0 || (i == 0 && n != 16))
             return -1;
+        if (i == 0)
+            number = s;
+    }
     if (p != end)
         return -1;
     if (b->n > 0 && (b->n >= PB_TRACK_BATCH_MAX || memcmp(b->run, run, 16) != 0
+                     || memcmp(b->seen + 17, number, BLOCK_DIGITS) != 0
                      || b->prefix->len != prefix_len
                      || memcmp(b->prefix->str, prefix, prefix_len) != 0))
         return 0;
@@ -365,6 +383,11 @@ int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len)
         g_string_append_len(b->prefix, prefix, (gssize)prefix_len);
         memcpy(b->run, run, 16);
         b->run[16] = '\0';
+        /* "<run>:<block>" */
+        memcpy(b->seen, run, 16);
+        b->seen[16] = ':';
+        memcpy(b->seen + 17, number, BLOCK_DIGITS);
+        b->seen[17 + BLOCK_DIGITS] = '\0';
     }
     g_string_append_len(b->events, fields, end - fields);
     b->n++;
@@ -393,7 +416,7 @@ void pb_track_batch_command(const struct pb_track_batch *b, const struct pb_trac
     if (ret->stream_max_age_days > 0)
         minid = MAX(pb_event_now_ms() - (long long)ret->stream_max_age_days * 86400000LL, 1);
     g_string_truncate(out, 0);
-    g_string_append_printf(out, "*%u\r\n", 3 + 3 + 6 + RECORD_FIELDS * b->n);
+    g_string_append_printf(out, "*%u\r\n", 3 + 4 + 6 + RECORD_FIELDS * b->n);
     if (sha) {
         append_str(out, "EVALSHA");
         append_bulk(out, sha, 40);
@@ -401,16 +424,17 @@ void pb_track_batch_command(const struct pb_track_batch *b, const struct pb_trac
         append_str(out, "EVAL");
         append_bulk(out, batch_script, sizeof(batch_script) - 1);
     }
-    append_str(out, "3");
+    append_str(out, "4");
     append_key(out, b->prefix, PB_KEY_EVENTS, NULL);
-    append_key(out, b->prefix, PB_KEY_SEQ, b->run);
+    append_key(out, b->prefix, PB_KEY_SEEN, b->seen);
     append_key(out, b->prefix, PB_KEY_SUPPRESSED, NULL);
+    append_key(out, b->prefix, PB_KEY_SEQ, b->run);
     append_bulk(out, b->prefix->str, b->prefix->len);
     append_bulk(out, b->run, 16);
     append_ll(out, ret->msg_days > 0 ? (long long)ret->msg_days * 86400 : 0);
     append_ll(out, ret->stream_maxlen > 0 ? ret->stream_maxlen : 0);
     append_ll(out, minid);
-    append_ll(out, SEQ_TTL);
+    append_ll(out, SEEN_TTL);
     g_string_append_len(out, b->events->str, (gssize)b->events->len);
 }
 

@@ -3,8 +3,9 @@
  * (tracker/store.c, lib/events_tracker.c) against a real redis-server that
  * each test starts, with the event loop run by the test. Here: the
  * fixture, the event and Redis helpers, main. The tests:
- * check_store_events.c (what each event writes) and check_store_failure.c
- * (Redis down or slow, the journal).
+ * check_store_events.c (what each event writes), check_store_failure.c
+ * (Redis down or slow, the journal), check_store_once.c (exactly once)
+ * and check_store_crash.c (the process killed after answering).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -214,6 +215,7 @@ long submit_range(unsigned from, unsigned to)
         took = submit(PB_EV_OPEN, &tok, PB_CLASS_HUMAN, ua, NULL);
         longest = MAX(longest, took);
     }
+    pb_store_commit();          /* as at the end of the loop pass that answered them */
     return longest;
 }
 
@@ -269,6 +271,25 @@ void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix)
     freeReplyObject(r);
 }
 
+void assert_stream_uas_any_order(redisContext *c, unsigned n, const char *ua_prefix)
+{
+    redisReply *r = sstream(c);
+    GHashTable *uas = g_hash_table_new(g_str_hash, g_str_equal);
+
+    ck_assert_msg(r->elements == n, "stream holds %zu events, want %u", r->elements, n);
+    for (size_t i = 0; i < r->elements; i++)
+        ck_assert_msg(g_hash_table_add(uas, (gpointer)tu_stream_field(r->element[i], "ua")),
+                      "%s twice", tu_stream_field(r->element[i], "ua"));
+    for (unsigned i = 0; i < n; i++) {
+        char ua[64];
+
+        snprintf(ua, sizeof(ua), "%s%u", ua_prefix, i);
+        ck_assert_msg(g_hash_table_contains(uas, ua), "%s missing", ua);
+    }
+    g_hash_table_destroy(uas);
+    freeReplyObject(r);
+}
+
 char *shget_str(redisContext *c, const char *key, const char *field)
 {
     redisReply *r = scmd(c, "HGET %s %s", key, field);
@@ -294,6 +315,7 @@ static Suite *store_suite(void)
     suite_add_tcase(s, events_tcase());
     suite_add_tcase(s, failure_tcase());
     suite_add_tcase(s, once_tcase());
+    suite_add_tcase(s, crash_tcase());
     return s;
 }
 

@@ -2,8 +2,9 @@
  * check_store.h - what the parts of the check_store program share:
  * check_store.c (fixture, event and Redis helpers, main),
  * check_store_events.c (what each event writes), check_store_failure.c
- * (Redis down or slow, the journal, full disk) and check_store_once.c
- * (batches written exactly once). The tracker's store runs
+ * (Redis down or slow, the journal, full disk), check_store_once.c
+ * (batches written exactly once) and check_store_crash.c (the process
+ * killed after answering). The tracker's store runs
  * on an event loop that the tests drive.
  */
 #ifndef PB_CHECK_STORE_H
@@ -58,7 +59,8 @@ void make_record(struct pb_track_run *run, enum pb_track_type type, const struct
 char *sbatch(redisContext *c, const struct pb_track_batch *b);
 
 /* Submit opens from..to-1 (message i % 50, contact i % 7) with User-Agent
- * "ev-<i>"; the longest submit in microseconds. */
+ * "ev-<i>", then commit them (as one loop pass would); the longest submit
+ * in microseconds. */
 long submit_range(unsigned from, unsigned to);
 /* The store's counters now. */
 struct pb_store_stats stats_now(void);
@@ -76,9 +78,12 @@ redisReply *sstream(redisContext *c);
 /* The stream holds exactly uas[0..n) as its ua fields, in this order,
  * with n different event ids. */
 void assert_stream_uas(redisContext *c, unsigned n, const char *ua_prefix);
+/* The same in any order: each of ua_prefix0..n-1 exactly once. */
+void assert_stream_uas_any_order(redisContext *c, unsigned n, const char *ua_prefix);
 
 TCase *events_tcase(void);     /* check_store_events.c */
 TCase *failure_tcase(void);    /* check_store_failure.c */
 TCase *once_tcase(void);       /* check_store_once.c */
+TCase *crash_tcase(void);      /* check_store_crash.c */
 
 #endif

@@ -123,18 +123,118 @@ START_TEST(test_two_instances)
     assert_batch(c, &bb, "11111");
     assert_stream_uas(c, 20, "ev-");
 
-    snprintf(key, sizeof(key), "pb:seq:%s", a.id);
-    r = scmd(c, "GET %s", key);
-    ck_assert_str_eq(r->str, "000000000000000a");
-    freeReplyObject(r);
-    snprintf(key, sizeof(key), "pb:seq:%s", b.id);
-    r = scmd(c, "GET %s", key);
-    ck_assert_str_eq(r->str, "000000000000000a");
+    /* one bit per event written, per run */
+    snprintf(key, sizeof(key), "pb:seen:%s:00000000000", a.id);
+    ck_assert_int_eq(tr_integer(c, "BITCOUNT %s", key), 10);
+    ck_assert_int_gt(tr_integer(c, "TTL %s", key), 0);
+    snprintf(key, sizeof(key), "pb:seen:%s:00000000000", b.id);
+    ck_assert_int_eq(tr_integer(c, "BITCOUNT %s", key), 10);
+    r = scmd(c, "KEYS pb:seq:*");       /* the older trackers' mark is not written */
+    ck_assert_uint_eq(r->elements, 0);
     freeReplyObject(r);
     ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 20);
     pb_track_batch_free(&ba);
     pb_track_batch_free(&bb);
     pb_track_batch_free(&ba2);
+    redisFree(c);
+}
+END_TEST
+
+/* The OOM loss of issue 10: batch A (opens 0-9) is refused while Redis is
+ * out of memory, batch B (10-19) of the same run fits once memory is
+ * back, then A is sent again: A is written, once, though B's numbers are
+ * higher (a mark of the last number written would have skipped it). */
+START_TEST(test_refused_batch_retried_after_later)
+{
+    redisContext *c = sconnect();
+    struct pb_track_run run;
+    struct pb_track_batch a, b;
+    GString *cmd = g_string_new(NULL);
+    static const struct pb_track_retention none = { 0, 0, 0 };
+    redisReply *r;
+
+    pb_event_tracker_run_init(&run);
+    pb_track_batch_init(&a);
+    pb_track_batch_init(&b);
+    add_range(&a, &run, 0, 0, 10);
+    add_range(&b, &run, 0, 10, 20);
+    freeReplyObject(scmd(c, "CONFIG SET maxmemory 1"));
+    pb_track_batch_command(&a, &none, NULL, cmd);
+    ck_assert_int_eq(redisAppendFormattedCommand(c, cmd->str, cmd->len), REDIS_OK);
+    ck_assert_int_eq(redisGetReply(c, (void **)&r), REDIS_OK);
+    ck_assert_int_eq(r->type, REDIS_REPLY_ERROR);
+    ck_assert_msg(strstr(r->str, "OOM") != NULL, "%s", r->str);
+    freeReplyObject(r);
+    freeReplyObject(scmd(c, "CONFIG SET maxmemory 0"));
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 0);      /* A changed nothing */
+    assert_batch(c, &b, "1111111111");
+    assert_batch(c, &a, "1111111111");
+    assert_batch(c, &a, "0000000000");
+    assert_batch(c, &b, "0000000000");
+    assert_stream_uas_any_order(c, 20, "ev-");
+    ck_assert_int_eq(shget(c, "pb:campaign:spring-sale", "opens_human"), 20);
+    g_string_free(cmd, TRUE);
+    pb_track_batch_free(&a);
+    pb_track_batch_free(&b);
+    redisFree(c);
+}
+END_TEST
+
+/* Numbers 2^20 apart are in different bitmaps: a batch stops at a
+ * block's end, and both blocks are written and skipped on their own. */
+START_TEST(test_blocks)
+{
+    redisContext *c = sconnect();
+    struct pb_track_run run;
+    struct pb_track_batch b;
+    GString *rec = g_string_new(NULL);
+    struct pb_token tok;
+    char key[64];
+
+    pb_event_tracker_run_init(&run);
+    pb_track_batch_init(&b);
+    run.seq = 0xffffe;          /* the next two: 0xfffff, then 0x100000 */
+    make_token(&tok, 1, 1, 0, NULL);
+    make_record(&run, PB_TRACK_OPEN, &tok, "ev-0", rec);
+    ck_assert_int_eq(pb_track_batch_add(&b, rec->str, rec->len), 1);
+    g_string_truncate(rec, 0);
+    make_record(&run, PB_TRACK_OPEN, &tok, "ev-1", rec);
+    ck_assert_int_eq(pb_track_batch_add(&b, rec->str, rec->len), 0);
+    assert_batch(c, &b, "1");
+    pb_track_batch_reset(&b);
+    ck_assert_int_eq(pb_track_batch_add(&b, rec->str, rec->len), 1);
+    assert_batch(c, &b, "1");
+    assert_batch(c, &b, "0");
+    snprintf(key, sizeof(key), "pb:seen:%s:00000000000", run.id);
+    ck_assert_int_eq(tr_integer(c, "BITCOUNT %s", key), 1);
+    ck_assert_int_eq(tr_integer(c, "STRLEN %s", key), 131072);  /* 2^20 bits at most */
+    snprintf(key, sizeof(key), "pb:seen:%s:00000000001", run.id);
+    ck_assert_int_eq(tr_integer(c, "BITCOUNT %s", key), 1);
+    assert_stream_uas(c, 2, "ev-");
+    g_string_free(rec, TRUE);
+    pb_track_batch_free(&b);
+    redisFree(c);
+}
+END_TEST
+
+/* A journal record of a run of an older tracker, which kept the last
+ * number written in pb:seq:<run>: at or below it, skipped. */
+START_TEST(test_older_run_mark)
+{
+    redisContext *c = sconnect();
+    struct pb_track_run run;
+    struct pb_track_batch b;
+    char key[64];
+
+    pb_event_tracker_run_init(&run);
+    pb_track_batch_init(&b);
+    snprintf(key, sizeof(key), "pb:seq:%s", run.id);
+    freeReplyObject(scmd(c, "SET %s 0000000000000003", key));
+    add_range(&b, &run, 0, 0, 6);
+    assert_batch(c, &b, "000111");
+    assert_batch(c, &b, "000000");
+    ck_assert_int_eq(tr_integer(c, "XLEN pb:events"), 3);
+    pb_track_batch_free(&b);
     redisFree(c);
 }
 END_TEST
@@ -318,8 +418,6 @@ static void flip_journal_byte(void)
 START_TEST(test_journal_unreadable)
 {
     redisContext *c;
-    redisReply *r;
-    GHashTable *uas;
 
     store_start(sjournal, 10, 500, NULL);
     run_until(is_up, 5, "connected");
@@ -340,20 +438,7 @@ START_TEST(test_journal_unreadable)
     store_start(sjournal, 1000, 500, NULL);
     run_until(is_idle, 10, "journal replayed");
     c = sconnect();
-    r = sstream(c);
-    ck_assert_uint_eq(r->elements, 65);
-    uas = g_hash_table_new(g_str_hash, g_str_equal);
-    for (size_t i = 0; i < r->elements; i++)
-        ck_assert_msg(g_hash_table_add(uas, (gpointer)tu_stream_field(r->element[i], "ua")),
-                      "%s twice", tu_stream_field(r->element[i], "ua"));
-    for (unsigned i = 0; i < 65; i++) {
-        char ua[16];
-
-        snprintf(ua, sizeof(ua), "ev-%u", i);
-        ck_assert_msg(g_hash_table_contains(uas, ua), "%s missing", ua);
-    }
-    g_hash_table_destroy(uas);
-    freeReplyObject(r);
+    assert_stream_uas_any_order(c, 65, "ev-");
     redisFree(c);
 }
 END_TEST
@@ -366,6 +451,9 @@ TCase *once_tcase(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_batch_replayed_once);
     tcase_add_test(tc, test_two_instances);
+    tcase_add_test(tc, test_refused_batch_retried_after_later);
+    tcase_add_test(tc, test_blocks);
+    tcase_add_test(tc, test_older_run_mark);
     tcase_add_test(tc, test_counters_across_batches);
     tcase_add_test(tc, test_counters_without_smismember);
     tcase_add_test(tc, test_older_record_replayed);

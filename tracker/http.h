@@ -92,6 +92,13 @@ void pb_http_set_limits(const struct pb_http_limits *limits);
  * limit now in effect. */
 size_t pb_http_set_max_connections(size_t max);
 
+/* Answers wait for the barrier: while pending(arg) is true an answer is
+ * held, and once per loop pass (after the callbacks that produced the
+ * answers) commit(arg) runs, then the held answers are sent. The tracker
+ * puts its events in the journal there, so that no answer leaves before
+ * its event is kept. NULL pending: none (the default). */
+void pb_http_set_barrier(int (*pending)(void *arg), void (*commit)(void *arg), void *arg);
+
 /* Drain: close the listening sockets; every answer from now on carries
  * "Connection: close" and ends its connection. */
 void pb_http_drain(void);

@@ -20,6 +20,10 @@
  * OpenSSL has already decrypted raise no socket event, so they are
  * announced by activating the read event by hand.
  *
+ * The barrier (pb_http_set_barrier): output that must wait for it is
+ * held, the connection neither reading nor writing, and one event at the
+ * end of the loop pass commits and then settles every held connection.
+ *
  * Timeouts are lazy: each connection keeps a deadline (moved on at every
  * answer and every write that makes progress) and one timer, re-armed
  * only when it fires before the deadline.
@@ -51,6 +55,11 @@ static struct {
     size_t public_open, admin_open;
     unsigned long accepted, timed_out;
     int draining;
+    int (*barrier_pending)(void *arg);
+    void (*barrier_commit)(void *arg);
+    void *barrier_arg;
+    GQueue held;                /* connections whose output waits for the barrier */
+    struct event *release_ev;   /* commits, then settles them */
 } http;
 
 static long long mono_ms(void)
@@ -102,6 +111,8 @@ static void want(struct pb_http_conn *c, int read, int write)
 
 static void conn_close(struct pb_http_conn *c)
 {
+    if (c->held)
+        g_queue_remove(&http.held, c);
     event_free(c->read_ev);
     event_free(c->write_ev);
     event_free(c->timer_ev);
@@ -301,11 +312,29 @@ static int write_out(struct pb_http_conn *c)
     return 0;
 }
 
+/* Output that the barrier holds: 1 (the connection waits, released at
+ * the end of the pass), or 0 (it may go). */
+static int hold(struct pb_http_conn *c)
+{
+    if (c->out_len == c->out_sent || http.barrier_pending == NULL
+        || !http.barrier_pending(http.barrier_arg))
+        return 0;
+    if (!c->held) {
+        c->held = 1;
+        g_queue_push_tail(&http.held, c);
+        want(c, 0, 0);
+    }
+    event_active(http.release_ev, EV_TIMEOUT, 0);
+    return 1;
+}
+
 /* After reading or writing: send the output, then wait to write, go on
  * parsing what is buffered, wait for more input, or end. */
 static void settle(struct pb_http_conn *c)
 {
     for (;;) {
+        if (hold(c))
+            return;
         if (write_out(c) != 0) {
             conn_close(c);
             return;
@@ -410,6 +439,30 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         settle(c);
 }
 
+/* The end of a pass that held output: commit, then let it go. */
+static void release_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pb_http_conn *c;
+    GQueue now = http.held;     /* a connection held again waits for the next pass */
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    g_queue_init(&http.held);
+    http.barrier_commit(http.barrier_arg);
+    while ((c = g_queue_pop_head(&now)) != NULL) {
+        c->held = 0;
+        settle(c);
+    }
+}
+
+void pb_http_set_barrier(int (*pending)(void *arg), void (*commit)(void *arg), void *arg)
+{
+    http.barrier_pending = pending;
+    http.barrier_commit = commit;
+    http.barrier_arg = arg;
+}
+
 /* ---- new connections --------------------------------------------------------------------------- */
 
 int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin, int tls)
@@ -489,6 +542,7 @@ int pb_http_init(struct event_base *base, pb_http_handler handler,
     http.handler = handler;
     http.error = error;
     http.limits = (struct pb_http_limits){ 16384, 4096, 10 };
+    http.release_ev = event_new(base, -1, 0, release_cb, NULL);
     return pb_http_listen_init(base, errbuf, errlen);
 }
 
@@ -539,4 +593,7 @@ void pb_http_free(void)
     while (http.conns != NULL)
         conn_close(http.conns);
     pb_http_listen_close();
+    if (http.release_ev != NULL)
+        event_free(http.release_ev);
+    http.release_ev = NULL;
 }

@@ -51,6 +51,7 @@ struct pb_http_conn {
     unsigned answered : 1;      /* the current request got its answer */
     unsigned keep_alive : 1;    /* the current request allows another after it */
     unsigned in_value : 1;      /* the parser is in a header value */
+    unsigned held : 1;          /* output waits for the barrier (in http.held) */
     unsigned transfer_encoding : 1; /* the request has a Transfer-Encoding header */
     int error_status;           /* set by a callback that refused the request */
 

@@ -187,23 +187,27 @@ static void gauge(GString *out, const char *name, const char *help, unsigned lon
 static void render_store(GString *out, const struct pb_store_stats *st)
 {
     counter(out, "postbeacon_tracker_events_written_total",
-            "Events written to Redis (directly or from the journal).", st->written);
+            "Events written to Redis (directly or from the journal), each once.", st->written);
     counter(out, "postbeacon_tracker_events_journaled_total",
-            "Events appended to the local journal while Redis was away or slow.",
+            "Events appended to the local journal (each event, before its answer leaves).",
             st->journaled);
     counter(out, "postbeacon_tracker_events_replayed_total",
             "Journaled events replayed into Redis.", st->replayed);
     counter(out, "postbeacon_tracker_journal_errors_total",
-            "Journal writes that failed (e.g. disk full).", st->journal_errors);
+            "Events the journal could not take (e.g. disk full): kept in memory only.",
+            st->journal_errors);
     counter(out, "postbeacon_tracker_events_dropped_total",
-            "Events Redis refused as broken commands, or lost to journal errors.",
+            "Events lost: refused by Redis as broken, or no room in memory nor journal.",
             st->dropped);
     gauge(out, "postbeacon_tracker_queue_events",
           "Events waiting in memory for Redis.", (unsigned long)st->queued);
     gauge(out, "postbeacon_tracker_journal_backlog",
-          "Events in the journal not yet replayed.", (unsigned long)st->backlog);
+          "Events in the journal that Redis has not confirmed yet.", (unsigned long)st->backlog);
     gauge(out, "postbeacon_tracker_redis_up",
           "1 if the Redis connection is up, else 0.", st->redis_up ? 1 : 0);
+    gauge(out, "postbeacon_tracker_redis_refusing_writes",
+          "1 while Redis refuses writes for now (out of memory, read-only, busy...).",
+          st->refusing ? 1 : 0);
 }
 
 static void render_connections(GString *out, const struct pb_http_stats *http)

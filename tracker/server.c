@@ -222,9 +222,13 @@ static void admin_request(struct pb_request *r, struct pb_http_request *req)
     pb_store_stats(&stats);
     body = g_string_new(NULL);
     if (r->route == PB_ROUTE_HEALTHZ) {
-        g_string_append_printf(body, "ok\nredis: %s\njournal backlog: %zu\n"
-                               "configuration generation: %lu\n",
-                               stats.redis_up ? "up" : "down (events go to the journal)",
+        g_string_append(body, "ok\nredis: ");
+        if (stats.refusing)
+            g_string_append_printf(body, "refusing writes (%s; events wait in the journal)",
+                                   stats.refusing);
+        else
+            g_string_append(body, stats.redis_up ? "up" : "down (events wait in the journal)");
+        g_string_append_printf(body, "\njournal backlog: %zu\nconfiguration generation: %lu\n",
                                stats.backlog, srv.gen->number);
         pb_reply(r, 200, "text/plain; charset=utf-8", body->str, body->len);
     } else {
@@ -279,6 +283,19 @@ static void apply_limits(const struct pb_tracker_conf *tc)
         pb_http_set_max_connections((size_t)tc->max_connections);
 }
 
+/* The HTTP barrier: no answer leaves before its event is in the journal. */
+static int events_uncommitted(void *arg)
+{
+    (void)arg;
+    return pb_store_uncommitted();
+}
+
+static void commit_events(void *arg)
+{
+    (void)arg;
+    pb_store_commit();
+}
+
 int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
                     char *errbuf, size_t errlen)
 {
@@ -286,6 +303,7 @@ int pb_server_start(struct event_base *base, const struct pb_tracker_gen *gen,
     srv.gen = gen;
     if (pb_http_init(base, handle_request, handle_error, errbuf, errlen) != 0)
         return -1;
+    pb_http_set_barrier(events_uncommitted, commit_events, NULL);
     srv.started = 1;
     apply_limits(&gen->conf.tracker);
     pb_http_set_tls(gen->tls);

@@ -5,32 +5,41 @@
  * tracker's own libevent loop, without ever blocking a request. What goes
  * on the wire and what becomes of it: store_send.c.
  *
- * Where an event goes when it is submitted:
+ * Write-ahead: an answered event must survive the death of the process.
+ * The events submitted during one pass of the loop are appended to the
+ * journal together, with one write(2), before the answers of that pass
+ * leave (pb_store_commit, run by the HTTP server before it sends output:
+ * http.h's barrier); the page cache keeps them if the process dies, and
+ * the fsync policy only decides about a machine crash. A record leaves
+ * the journal once Redis has answered for it. Where an event goes then:
  *
- *   Redis up, journal empty, fewer than queue_max events in memory
- *       -> the waiting queue. The events that arrive during one pass of
- *          the loop leave together, as one batch, once the pass has run
- *          its other callbacks (the flush event), or at once when a whole
- *          batch is waiting.
- *   otherwise (Redis down, connecting, slow; memory full; the journal
- *   holding anything)
- *       -> the journal, after everything still in memory has been moved
- *          there first, in order. So the journal only ever holds events
- *          newer than any in memory, and "journal first" keeps the order
- *          in which this run's events reach Redis, which exactly-once
- *          needs (lib/events_tracker.c).
+ *   Redis up, the journal holding nothing that memory does not, fewer
+ *   than queue_max events in memory
+ *       -> the waiting queue (and the journal). The pass's events leave
+ *          together, as one batch, right after the commit.
+ *   otherwise (Redis down, connecting; memory full; the journal holding
+ *   records memory does not: "spill")
+ *       -> the journal only, which is replayed, oldest first, before any
+ *          waiting event is sent.
  *
- * Counters (pb_store_stats): written = events Redis stored (live or
- * replayed); replayed = journal records Redis answered; journaled =
- * records appended to the journal; journal_errors = records the journal
- * could not take (disk full...); dropped = events lost (journal failing,
- * or no journal and memory full) or refused by Redis as broken. Memory is
- * bounded by queue_max events (waiting and on the wire); events moved to
- * the journal while on the wire are freed at once.
+ * An event the journal could not take (disk full) stays in memory and
+ * goes to Redis from there; it is lost only if the process dies first, or
+ * if memory is full too. Exactly once does not rest on order: Redis keeps
+ * a bit per event written (lib/events_tracker.c).
  *
- * Without a journal (tracker.journal unset) events wait in memory while
- * Redis is down, up to queue_max; past that they are dropped and counted.
- * The journal's fsync policy "second" runs on the journal's own thread
+ * Counters (pb_store_stats): written = events Redis stored for this
+ * process (live or replayed; one found already written counts when its
+ * run is this process', whose earlier reply was lost); replayed = journal
+ * records Redis answered; journaled = records appended to the journal;
+ * journal_errors = records the journal could not take (disk full...);
+ * dropped = events lost (no room in memory nor journal) or refused by
+ * Redis as broken. Memory is bounded by queue_max events (waiting and on
+ * the wire).
+ *
+ * Without a journal (tracker.journal unset) events live only in memory:
+ * they wait while Redis is down, up to queue_max; past that they are
+ * dropped and counted, and a crash loses what was not written yet. The
+ * journal's fsync policy "second" runs on the journal's own thread
  * (lib/journal.c), never on this loop.
  */
 #include <signal.h>
@@ -55,10 +64,7 @@ static void on_down(void *owner)
 {
     (void)owner;
     st.stats.redis_up = 0;
-    if (st.journal)
-        store_flush_live_to_journal();
-    else
-        store_requeue_failed();     /* sent again on the next connection */
+    store_requeue_failed();     /* the journal's are replayed, the rest sent again */
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -75,24 +81,10 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     st.flush_pending = 0;
-    store_pump();
+    pb_store_commit();
 }
 
 /* ---- submitting ------------------------------------------------------------- */
-
-/* Number the events from here on as a new run, the journal's records
- * keeping theirs; logged at most once a minute. */
-static void start_new_run(void)
-{
-    static struct pb_log_limit lim;
-    char old[sizeof(st.run.id)];
-
-    memcpy(old, st.run.id, sizeof(old));
-    pb_event_tracker_run_init(&st.run);
-    st.new_run = 0;
-    pb_log_limited(&lim, 1, LOG_NOTICE, "store: journal not replayed until restart; "
-                   "new events are run %s (the journal's keep run %s)", st.run.id, old);
-}
 
 /* The event as one record (lib/events_tracker.c). */
 static struct item *build_item(const struct pb_tracker_event *ev)
@@ -112,8 +104,6 @@ static struct item *build_item(const struct pb_tracker_event *ev)
     };
     struct item *it;
 
-    if (st.new_run)
-        start_new_run();
     g_string_truncate(st.cmd, 0);
     pb_event_tracker_record(st.prefix, &st.run, &rec, NULL, st.cmd);
     it = g_malloc(sizeof(*it) + st.cmd->len);
@@ -124,52 +114,107 @@ static struct item *build_item(const struct pb_tracker_event *ev)
     return it;
 }
 
-/* To the journal, behind everything in memory. */
-static void submit_to_journal(struct item *it)
+static void lost_event(const char *why)
 {
-    store_flush_live_to_journal();
-    if (store_journal_items(&it, 1) != 1)
-        st.stats.dropped++;
-    g_free(it);
+    static struct pb_log_limit lim;
+
+    st.stats.dropped++;
+    pb_log_limited(&lim, 6, LOG_ERR, "store: %s; event lost", why);
 }
 
 void pb_store_submit(const struct pb_tracker_event *ev)
 {
-    struct item *it;
-    int full;
-
     if (!st.running) {
-        static struct pb_log_limit lim;
-        st.stats.dropped++;
-        pb_log_limited(&lim, 1, LOG_ERR, "store: not running; event lost");
+        lost_event("not running");
         return;
     }
-    it = build_item(ev);
-    full = store_live_count() >= st.queue_max;
-    if (st.journal && (full || st.stopping || store_journal_first() || !pb_conn_is_up(st.conn))) {
-        if (full) {
-            static struct pb_log_limit lim;
-            pb_log_limited(&lim, 1, LOG_WARNING, "store: %u events waiting for Redis; "
-                           "journaling", st.queue_max);
-        }
-        submit_to_journal(it);
+    if (st.journal == NULL && store_live_count() >= st.queue_max) {
+        lost_event("queue full and no journal");
         return;
     }
-    if (full) {
-        static struct pb_log_limit lim;
-        st.stats.dropped++;
-        pb_log_limited(&lim, 6, LOG_ERR, "store: queue full (%u) and no journal; event lost",
-                       st.queue_max);
-        g_free(it);
-        return;
-    }
-    g_queue_push_tail_link(&st.waiting, &it->link);
-    if (st.waiting.length >= PB_TRACK_BATCH_MAX) {
-        store_pump();
+    g_queue_push_tail_link(&st.uncommitted, &build_item(ev)->link);
+    if (st.uncommitted.length >= PB_TRACK_BATCH_MAX) {
+        pb_store_commit();
     } else if (!st.flush_pending) {
         st.flush_pending = 1;
         event_active(st.flush, EV_TIMEOUT, 0);
     }
+}
+
+int pb_store_uncommitted(void)
+{
+    return st.running && st.uncommitted.length > 0;
+}
+
+/* Append the uncommitted items to the journal, one write; mark those it took. */
+static void journal_uncommitted(void)
+{
+    size_t n = st.uncommitted.length, i = 0, done;
+    const char **recs;
+    size_t *lens;
+
+    if (st.journal == NULL || n == 0)
+        return;
+    recs = g_new(const char *, n);
+    lens = g_new(size_t, n);
+    for (GList *l = st.uncommitted.head; l; l = l->next, i++) {
+        recs[i] = ((struct item *)l->data)->data;
+        lens[i] = ((struct item *)l->data)->len;
+    }
+    done = pb_journal_append_many(st.journal, recs, lens, n);
+    if (done < n) {
+        static struct pb_log_limit lim;
+        pb_log_limited(&lim, 6, LOG_ERR, "store: journal append failed (%s): %zu event(s) "
+                       "kept in memory only", strerror(errno), n - done);
+        st.stats.journal_errors += n - done;
+    }
+    st.stats.journaled += done;
+    i = 0;
+    for (GList *l = st.uncommitted.head; l; l = l->next, i++)
+        ((struct item *)l->data)->in_journal = i < done;
+    g_free(recs);
+    g_free(lens);
+}
+
+/* Where a committed item goes: the waiting queue, or (journaled) the
+ * journal only, or (neither has room) nowhere. */
+static void place(struct item *it)
+{
+    int full = store_live_count() >= st.queue_max, journal_only;
+
+    /* an unreadable journal is only a crash insurance until the restart
+     * replays it: memory keeps what it can */
+    if (st.replay_broken)
+        journal_only = it->in_journal && full;
+    else
+        journal_only = it->in_journal && (st.spill || full || !pb_conn_is_up(st.conn));
+    if (journal_only && full) {
+        static struct pb_log_limit lim;
+        pb_log_limited(&lim, 1, LOG_WARNING, "store: %u events waiting for Redis; "
+                       "the journal takes the rest", st.queue_max);
+    }
+    if (journal_only && !st.spill && !st.replay_broken)
+        store_spill();
+    if (journal_only) {
+        g_free(it);
+    } else if (full) {
+        g_free(it);
+        lost_event(st.journal ? "journal failing and queue full" : "queue full and no journal");
+    } else {
+        g_queue_push_tail_link(&st.waiting, &it->link);
+    }
+}
+
+void pb_store_commit(void)
+{
+    GList *l;
+
+    if (!st.running)
+        return;
+    journal_uncommitted();
+    while ((l = g_queue_pop_head_link(&st.uncommitted)) != NULL)
+        place(l->data);
+    store_pump();
 }
 
 /* ---- start and stop ---------------------------------------------------------- */
@@ -214,6 +259,7 @@ int pb_store_start(struct event_base *base, const struct pb_conf *conf,
                                                : DEFAULT_QUEUE_MAX;
     pb_event_tracker_run_init(&st.run);
     pb_track_batch_init(&st.batch);
+    st.spill = st.journal && pb_journal_backlog(st.journal) > 0;
     st.running = 1;
     st.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
     event_add(st.tick, &second);
@@ -241,7 +287,7 @@ static void drain(int timeout_ms)
     gint64 deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
     struct event *wake = evtimer_new(st.base, stop_wakeup, NULL);
 
-    store_pump();
+    pb_store_commit();
     while (pb_conn_is_up(st.conn) && (store_live_count() > 0 || st.replay_batches > 0)) {
         gint64 left = deadline - g_get_monotonic_time();
         struct timeval tv = { (time_t)(left / G_USEC_PER_SEC), (suseconds_t)(left % G_USEC_PER_SEC) };
@@ -255,23 +301,27 @@ static void drain(int timeout_ms)
     event_free(wake);
 }
 
-/* What is still in memory after the connection is gone: to the journal,
- * or lost without one. */
+/* What is still in memory after the connection is gone: the journal has
+ * it already, or takes it now, or it is lost. */
 static void keep_the_rest(void)
 {
-    size_t lost;
+    size_t lost = 0;
+    GList *l;
 
     store_requeue_failed();
-    lost = store_live_count();
-    if (st.journal) {
-        store_flush_live_to_journal();
-        return;
+    while ((l = g_queue_pop_head_link(&st.waiting)) != NULL) {
+        struct item *it = l->data;
+
+        if (!it->in_journal && st.journal && pb_journal_append(st.journal, it->data, it->len) == 0)
+            st.stats.journaled++;
+        else if (!it->in_journal)
+            lost++;
+        g_free(it);
     }
-    while (st.waiting.length > 0)
-        g_free(g_queue_pop_head(&st.waiting));
     st.stats.dropped += lost;
     if (lost > 0)
-        pb_log(LOG_ERR, "store: %zu events lost at stop (no journal)", lost);
+        pb_log(LOG_ERR, "store: %zu events lost at stop (%s)", lost,
+               st.journal ? "the journal refused them" : "no journal");
 }
 
 void pb_store_stop(int timeout_ms)
@@ -308,4 +358,5 @@ void pb_store_stats(struct pb_store_stats *out)
     out->queued = store_live_count();
     out->backlog = st.journal ? pb_journal_backlog(st.journal) : 0;
     out->redis_up = st.running && st.conn && pb_conn_is_up(st.conn);
+    out->refusing = st.running && st.conn ? pb_conn_refusing(st.conn) : NULL;
 }

@@ -1,9 +1,10 @@
 /*
  * store.h - the tracker's side of Redis: every answered request becomes one
- * event record (lib/events.h); the records go to Redis in batches, one
- * script run each, written exactly once, through hiredis async on the
- * tracker's libevent loop, pipelined. While Redis is down or slow, records
- * go to the tracker's journal and are replayed in order, exactly once,
+ * event record (lib/events.h), appended to the tracker's journal before
+ * the answer leaves; the records go to Redis in batches, one script run
+ * each, written exactly once, through hiredis async on the tracker's
+ * libevent loop, pipelined, and leave the journal once Redis has them.
+ * While Redis is down or slow, the journal keeps them and replays them
  * when it is back. Never blocks a request.
  */
 #ifndef PB_TRACKER_STORE_H
@@ -33,9 +34,15 @@ struct pb_tracker_event {
  * (journal cannot be opened). */
 int pb_store_start(struct event_base *base, const struct pb_conf *conf,
                    char *errbuf, size_t errlen);
-/* Queue the event's command (never blocks; past the in-memory limit it
- * goes straight to the journal). */
+/* Queue the event's record (never blocks). With a journal it is appended
+ * there at the next commit, before its answer may leave. */
 void pb_store_submit(const struct pb_tracker_event *ev);
+/* Events submitted and not yet in the journal: their answers must wait
+ * for pb_store_commit (the HTTP server's barrier, http.h). */
+int pb_store_uncommitted(void);
+/* Append what was submitted to the journal (one write), then send what
+ * may go. Runs by itself after each loop pass that submitted events. */
+void pb_store_commit(void);
 /* Stop: flush what Redis takes within timeout_ms, journal the rest.
  * Waiting runs the event loop, so call it after the loop has returned;
  * called from inside a loop callback it cannot wait and journals at once.
@@ -47,6 +54,8 @@ struct pb_store_stats {
     unsigned long written, journaled, replayed, journal_errors, dropped;
     size_t queued, backlog;
     int redis_up;
+    const char *refusing;       /* Redis' "not now" code ("OOM", "READONLY"...) while it
+                                   refuses writes, else NULL */
 };
 void pb_store_stats(struct pb_store_stats *out);
 

@@ -52,6 +52,8 @@ struct pb_conn {
     GString *script_load;       /* SCRIPT LOAD command, or NULL */
     char script_sha[41];
     int script_refused;         /* SCRIPT LOAD failed: never use EVALSHA */
+    char refusing[16];          /* the "not now" code of the last refusal of a
+                                   command ("OOM"...); "" once one is accepted */
 
     struct event *connect_timer;    /* gives up on a connect attempt */
     struct event *retry_timer;      /* next attempt after the backoff */
@@ -196,11 +198,20 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
         return;
     }
     if (r && r->type == REDIS_REPLY_ERROR && error_is_transient(r->str)) {
-        if (current)
+        if (current) {
+            if (priv != &setup_marker && priv != &script_marker)
+                g_strlcpy(c->refusing, r->str, MIN(sizeof(c->refusing), strcspn(r->str, " ") + 1));
             conn_fail(c, r->str);
+        }
         r = NULL;
     } else if (r && r->type != REDIS_REPLY_ERROR) {
-        conn_healthy(c);
+        /* while Redis refuses our writes, its answers to AUTH or SCRIPT
+         * LOAD do not end the outage (nor reset the backoff) */
+        int ours = priv != &setup_marker && priv != &script_marker;
+        if (ours)
+            c->refusing[0] = '\0';
+        if (ours || c->refusing[0] == '\0')
+            conn_healthy(c);
     }
     if (priv == &script_marker) {
         script_loaded(c, r);
@@ -353,6 +364,11 @@ void pb_conn_load_script(struct pb_conn *c, const char *resp, size_t len, const 
 int pb_conn_script_ok(const struct pb_conn *c)
 {
     return c->script_load != NULL && !c->script_refused;
+}
+
+const char *pb_conn_refusing(const struct pb_conn *c)
+{
+    return c->refusing[0] ? c->refusing : NULL;
 }
 
 int pb_conn_is_up(const struct pb_conn *c)

@@ -39,6 +39,10 @@ struct pb_conn *pb_conn_new(struct event_base *base, const struct pb_redis_conf 
  * connection, and the next one loads it again. */
 void pb_conn_load_script(struct pb_conn *c, const char *resp, size_t len, const char sha[41]);
 int pb_conn_script_ok(const struct pb_conn *c);
+/* While Redis refuses commands for now (its last answer to one of ours
+ * was a "not now" error: "OOM", "READONLY", "BUSY", "MISCONF"...), that
+ * code; NULL once it accepts one again. */
+const char *pb_conn_refusing(const struct pb_conn *c);
 /* 1 while connected and sending is possible. */
 int pb_conn_is_up(const struct pb_conn *c);
 /* Send one RESP command (bytes are copied); its reply hook gets cmd.

@@ -1,9 +1,9 @@
 /*
  * store_int.h - the state the two halves of the tracker's event store
- * share: store.c (the interface: submit, start, stop, statistics; the
- * connection's hooks) and store_send.c (what goes on the wire: batches of
- * live events, journal replays, their replies, and moving what is in
- * memory to the journal). Private to them; store.h is the interface.
+ * share: store.c (the interface: submit, commit, start, stop,
+ * statistics; the connection's hooks) and store_send.c (what goes on the
+ * wire: batches of live events, journal replays, their replies, and what
+ * leaves memory when the journal must go first). Private to them; store.h is the interface.
  */
 #ifndef PB_TRACKER_STORE_INT_H
 #define PB_TRACKER_STORE_INT_H
@@ -22,7 +22,8 @@
 
 /* One event: its record (lib/events_tracker.c), as queued and journaled. */
 struct item {
-    GList link;                 /* in st.waiting or in its batch */
+    GList link;                 /* in st.uncommitted, st.waiting or its batch */
+    unsigned in_journal : 1;    /* the journal has it too (else only memory does) */
     size_t len;
     char data[];
 };
@@ -34,10 +35,11 @@ enum batch_kind { BATCH_LIVE, BATCH_REPLAY };
 struct batch {
     GList link;                 /* live: in st.sent or st.failed */
     enum batch_kind kind;
-    int detached;               /* live: its events went to the journal while on the wire */
-    unsigned journaled;         /* detached: how many of them the journal has */
+    int ours;                   /* its events are of this process' run: an answer
+                                   "written before" is one whose reply was lost */
     unsigned n;                 /* events (replay: journal records) */
-    GQueue items;               /* live, not detached: its events, in order */
+    unsigned journaled;         /* live: of its events, how many the journal has */
+    GQueue items;               /* live: its events, in order */
 };
 
 struct store {
@@ -46,7 +48,7 @@ struct store {
     struct pb_conn *conn;
     struct pb_journal *journal; /* NULL: none configured */
     struct event *tick;         /* once a second: pump */
-    struct event *flush;        /* after a loop pass that queued events: pump */
+    struct event *flush;        /* after a loop pass that submitted events: commit, pump */
     int flush_pending;
     char *prefix;
     struct pb_track_run run;    /* this process' run id and event numbers */
@@ -56,21 +58,24 @@ struct store {
     struct pb_track_retention retention;
     unsigned queue_max;
 
+    GQueue uncommitted;         /* submitted this pass, not yet in the journal */
     GQueue waiting;             /* items not sent yet; oldest first */
     GQueue sent;                /* live batches on the wire, in send order */
     GQueue failed;              /* live batches sent, not answered (connection lost) */
     size_t live_events;         /* events in the batches of sent and failed */
 
+    /* The journal holds records that memory does not (Redis was away,
+     * memory was full, the tracker restarted): they are replayed, oldest
+     * first, before any waiting event is sent. Otherwise the journal
+     * holds exactly the journaled events in memory, in the same order,
+     * and each answered live batch drops its events from its head. */
+    int spill;
     unsigned replay_batches;    /* of the replay round on the wire */
     unsigned replay_done;       /* ... answered or failed so far */
     size_t replay_ok;           /* records answered before the first failure */
     int replay_failed;
-    int replay_broken;          /* journal unreadable: no replay until restart */
-    /* The next event starts a new run: set when the journal stops being
-     * replayed and whenever it gets records while it cannot be. Those
-     * records reach Redis only at the next start, after newer events of
-     * their run were written live, which the run's numbers would refuse. */
-    int new_run;
+    int replay_broken;          /* journal unreadable: appended to, never replayed
+                                   or dropped from, until restart */
     unsigned long replayed_run; /* since the backlog was last empty */
 
     struct pb_store_stats stats;
@@ -78,19 +83,19 @@ struct store {
 
 extern struct store st;
 
-/* Events in memory: waiting, and in live batches not detached. */
+/* Events in memory: uncommitted, waiting, and in live batches. */
 size_t store_live_count(void);
-/* The journal holds something (or a replay is on the wire): it goes first. */
+/* The journal holds what memory does not (or a replay is on the wire): it goes first. */
 int store_journal_first(void);
 /* Send what may go now: the journal first, else waiting events in batches. */
 void store_pump(void);
-/* Append items in order to the journal; how many it took (errors counted). */
-size_t store_journal_items(struct item **items, size_t n);
-/* Move everything in memory to the journal, oldest first (live batches on
- * the wire stay there, detached, until their reply). */
-void store_flush_live_to_journal(void);
-/* Without a journal: put the events of failed batches back in front of
- * the waiting ones, in order, to be sent again. */
+/* The journal has records memory does not: drop from memory the waiting
+ * events it has (live batches on the wire keep theirs until answered). */
+void store_spill(void);
+/* Connection lost: the events of failed batches and the waiting ones that
+ * the journal has leave memory (it replays them); the others (no journal,
+ * or a journal that refused them) go back in front of the waiting ones,
+ * in order, to be sent again. */
 void store_requeue_failed(void);
 /* The connection's reply hook. */
 void store_on_reply(void *owner, void *cmd, const redisReply *r);

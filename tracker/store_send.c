@@ -7,21 +7,24 @@
  *             LIVE_BATCHES on the wire at once: what arrives meanwhile
  *             waits and makes the next batch bigger, so a busy Redis runs
  *             fewer, larger scripts. A batch keeps its events until Redis
- *             answers it.
- *   replay    while the journal holds anything it goes first: a round of
+ *             answers it; then its journaled events leave the journal's
+ *             head, where they are (the journal holds, in order, exactly
+ *             the journaled events in memory unless it spilled).
+ *   replay    while the journal holds records memory does not ("spill":
+ *             Redis was away, memory was full, a restart), it goes first,
+ *             once the live batches on the wire are answered: a round of
  *             up to REPLAY_RECORDS records, in batches, pipelined; the
  *             records leave the journal (pb_journal_consume) only once
  *             Redis has answered them, as a prefix: after a failure the
  *             rest is replayed again.
- *   journal   when the connection goes, or memory is full, everything in
- *             memory moves to the journal, oldest first: failed batches,
- *             then those still on the wire (detached: their reply, if it
- *             comes, is only counted), then the waiting events.
+ *   spill     when the connection goes, or memory is full, the events the
+ *             journal has leave memory (failed batches, waiting events);
+ *             those it does not have (disk full) stay and are sent again
+ *             after the replay.
  *
- * A batch that reaches Redis twice (journaled while on the wire, or
- * replayed after a crash between Redis' answer and the bookkeeping) is
- * skipped the second time by its event numbers, which reach Redis in order
- * because the journal is always replayed before newer events are sent.
+ * An event that reaches Redis twice (a lost reply, a replay after a crash
+ * between Redis' answer and the bookkeeping) is skipped the second time
+ * by its bit in Redis (lib/events_tracker.c), in whatever order it comes.
  */
 #include <errno.h>
 #include <string.h>
@@ -32,13 +35,12 @@ static void replay_next_round(void);
 
 size_t store_live_count(void)
 {
-    return st.waiting.length + st.live_events;
+    return st.uncommitted.length + st.waiting.length + st.live_events;
 }
 
 int store_journal_first(void)
 {
-    return st.journal && !st.replay_broken
-        && (st.replay_batches > 0 || pb_journal_backlog(st.journal) > 0);
+    return st.journal && !st.replay_broken && (st.spill || st.replay_batches > 0);
 }
 
 static struct batch *batch_new(enum batch_kind kind, unsigned n)
@@ -95,6 +97,9 @@ static int send_live_batch(void)
         g_free(b);
         return 0;
     }
+    b->ours = 1;
+    for (l = b->items.head; l; l = l->next)
+        b->journaled += ((struct item *)l->data)->in_journal;
     batch_command();
     if (pb_conn_send(st.conn, st.cmd->str, st.cmd->len, b) != 0) {
         while ((l = g_queue_pop_tail_link(&b->items)) != NULL)
@@ -112,7 +117,8 @@ void store_pump(void)
     if (!st.running || st.conn == NULL || !pb_conn_is_up(st.conn))
         return;
     if (store_journal_first()) {
-        replay_next_round();
+        if (st.sent.length == 0)    /* the live batches' records are the journal's head */
+            replay_next_round();
         return;
     }
     while (st.sent.length < LIVE_BATCHES && st.waiting.length > 0)
@@ -123,9 +129,10 @@ void store_pump(void)
 /* ---- replies ------------------------------------------------------------- */
 
 /* Count what Redis answered for b: per event '1' written, '0' written
- * before, 'E' refused (broken: dropped, never retried); an error reply
- * refuses the whole batch (unless the journal has it: its replay counts). */
-static void count_answer(const struct batch *b, const redisReply *r, int journaled)
+ * before (by this process if b is ours: its reply was lost, so it counts
+ * now), 'E' refused (broken: dropped, never retried); an error reply
+ * refuses the whole batch. */
+static void count_answer(const struct batch *b, const redisReply *r)
 {
     static struct pb_log_limit lim;
     unsigned refused = 0;
@@ -134,13 +141,14 @@ static void count_answer(const struct batch *b, const redisReply *r, int journal
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2
         && r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == b->n) {
         for (size_t i = 0; i < b->n; i++) {
-            st.stats.written += r->element[0]->str[i] == '1';
-            refused += r->element[0]->str[i] == 'E';
+            char a = r->element[0]->str[i];
+            st.stats.written += a == '1' || (a == '0' && b->ours);
+            refused += a == 'E';
         }
         why = r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "?";
     } else if (r->type == REDIS_REPLY_INTEGER) {    /* an older tracker's record */
         st.stats.written += r->integer == 1;
-    } else if (!journaled) {
+    } else {
         refused = b->n;
         why = r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply";
     }
@@ -151,17 +159,27 @@ static void count_answer(const struct batch *b, const redisReply *r, int journal
     }
 }
 
+/* Drop n answered records from the journal's head. */
+static void consume(size_t n)
+{
+    if (n == 0 || st.journal == NULL || st.replay_broken)
+        return;
+    if (pb_journal_consume(st.journal, n, 0) != 0)
+        pb_log(LOG_ERR, "store: cannot drop answered journal records (%s); "
+               "they will be replayed again, without effect", strerror(errno));
+}
+
 /* Every batch of the round has its outcome: drop the records answered
  * (a prefix: after a failure the rest is replayed again, harmlessly). */
 static void replay_round_end(void)
 {
-    if (st.replay_ok > 0 && pb_journal_consume(st.journal, st.replay_ok, 0) != 0)
-        pb_log(LOG_ERR, "store: cannot drop replayed journal records (%s); "
-               "they will be replayed again, without effect", strerror(errno));
+    consume(st.replay_ok);
     st.replayed_run += st.replay_ok;
     st.replay_batches = st.replay_done = 0;
-    if (pb_journal_backlog(st.journal) == 0 && st.replayed_run > 0) {
-        pb_log(LOG_INFO, "store: journal replayed (%lu records)", st.replayed_run);
+    if (pb_journal_backlog(st.journal) == 0) {
+        st.spill = 0;
+        if (st.replayed_run > 0)
+            pb_log(LOG_INFO, "store: journal replayed (%lu records)", st.replayed_run);
         st.replayed_run = 0;
     }
     store_pump();
@@ -173,7 +191,7 @@ static void replay_reply(struct batch *b, const redisReply *r)
     if (r == NULL) {
         st.replay_failed = 1;
     } else {
-        count_answer(b, r, 0);
+        count_answer(b, r);
         st.stats.replayed += b->n;
         if (!st.replay_failed)
             st.replay_ok += b->n;
@@ -181,15 +199,6 @@ static void replay_reply(struct batch *b, const redisReply *r)
     g_free(b);
     if (st.replay_done == st.replay_batches)
         replay_round_end();
-}
-
-static void detached_reply(struct batch *b, const redisReply *r)
-{
-    if (r)
-        count_answer(b, r, b->journaled == b->n);
-    else
-        st.stats.dropped += b->n - b->journaled;
-    g_free(b);
 }
 
 void store_on_reply(void *owner, void *cmd, const redisReply *r)
@@ -201,16 +210,13 @@ void store_on_reply(void *owner, void *cmd, const redisReply *r)
         replay_reply(b, r);
         return;
     }
-    if (b->detached) {
-        detached_reply(b, r);
-        return;
-    }
     g_queue_unlink(&st.sent, &b->link);
     if (r == NULL) {
         g_queue_push_tail_link(&st.failed, &b->link);  /* the down hook decides */
         return;
     }
-    count_answer(b, r, 0);
+    count_answer(b, r);
+    consume(b->journaled);
     st.live_events -= b->n;
     free_items(&b->items);
     g_free(b);
@@ -220,10 +226,11 @@ void store_on_reply(void *owner, void *cmd, const redisReply *r)
 /* ---- replaying the journal ------------------------------------------------- */
 
 /* Send one replay command of n records; 0, or -1 if it cannot go. */
-static int replay_send(const char *cmd, size_t len, unsigned n)
+static int replay_send(const char *cmd, size_t len, unsigned n, int ours)
 {
     struct batch *b = batch_new(BATCH_REPLAY, n);
 
+    b->ours = ours;
     if (pb_conn_send(st.conn, cmd, len, b) != 0) {
         g_free(b);
         return -1;
@@ -238,7 +245,8 @@ static int replay_flush_batch(void)
 
     if (st.batch.n > 0) {
         batch_command();
-        rc = replay_send(st.cmd->str, st.cmd->len, st.batch.n);
+        rc = replay_send(st.cmd->str, st.cmd->len, st.batch.n,
+                         memcmp(st.batch.run, st.run.id, 16) == 0);
     }
     pb_track_batch_reset(&st.batch);
     return rc;
@@ -258,7 +266,7 @@ static int replay_record(void *arg, const char *rec, size_t len)
         return -1;
     if (added == 0)
         return pb_track_batch_add(&st.batch, rec, len) == 1 ? 0 : -1;
-    return replay_send(rec, len, 1);    /* an older record: as it is */
+    return replay_send(rec, len, 1, 0);     /* an older record: as it is */
 }
 
 /* Put the next round of journal records on the wire (if none is). */
@@ -268,6 +276,11 @@ static void replay_next_round(void)
 
     if (st.replay_batches > 0 || st.stopping)
         return;
+    if (pb_journal_backlog(st.journal) == 0) {     /* live answers emptied it */
+        st.spill = 0;
+        store_pump();
+        return;
+    }
     st.replay_done = 0;
     st.replay_ok = 0;
     st.replay_failed = 0;
@@ -280,96 +293,52 @@ static void replay_next_round(void)
         pb_log(LOG_ERR, "store: journal cannot be read (%s); replay stopped until restart",
                n < 0 ? strerror(errno) : "no record at the head");
         st.replay_broken = 1;
-        st.new_run = 1;
         if (st.replay_batches == 0)
             store_pump();
     }
 }
 
-/* ---- moving to the journal -------------------------------------------------- */
+/* ---- leaving memory for the journal ------------------------------------------ */
 
-size_t store_journal_items(struct item **items, size_t n)
+/* Free the items of q the journal has (unless it cannot be replayed);
+ * move the others to the tail of keep, in order. */
+static void keep_unjournaled(GQueue *q, GQueue *keep)
 {
-    const char **recs = g_new(const char *, n);
-    size_t *lens = g_new(size_t, n), done;
-
-    for (size_t i = 0; i < n; i++) {
-        recs[i] = items[i]->data;
-        lens[i] = items[i]->len;
-    }
-    done = pb_journal_append_many(st.journal, recs, lens, n);
-    if (done < n) {
-        static struct pb_log_limit lim;
-        pb_log_limited(&lim, 6, LOG_ERR, "store: journal append failed (%s): "
-                       "%zu event(s) lost", strerror(errno), n - done);
-        st.stats.journal_errors += n - done;
-    }
-    st.stats.journaled += done;
-    if (done > 0 && st.replay_broken)
-        st.new_run = 1;
-    g_free(recs);
-    g_free(lens);
-    return done;
-}
-
-/* Every item in memory, oldest first, into items (sized store_live_count()):
- * those of failed batches, of batches on the wire, the waiting ones. */
-static size_t collect_items(struct item **items)
-{
-    GQueue *batches[2] = { &st.failed, &st.sent };
-    size_t i = 0;
-
-    for (int q = 0; q < 2; q++)
-        for (GList *l = batches[q]->head; l; l = l->next)
-            for (GList *e = ((struct batch *)l->data)->items.head; e; e = e->next)
-                items[i++] = e->data;
-    for (GList *l = st.waiting.head; l; l = l->next)
-        items[i++] = l->data;
-    return i;
-}
-
-void store_flush_live_to_journal(void)
-{
-    size_t n = store_live_count(), done, at = 0;
-    struct item **items;
     GList *l;
 
-    if (n == 0)
-        return;
-    items = g_new(struct item *, n);
-    n = collect_items(items);
-    done = store_journal_items(items, n);
-    while ((l = g_queue_pop_head_link(&st.failed)) != NULL) {
-        struct batch *b = l->data;
-        at += b->n;
-        st.stats.dropped += at > done ? MIN(at - done, b->n) : 0;
-        free_items(&b->items);
-        g_free(b);
+    while ((l = g_queue_pop_head_link(q)) != NULL) {
+        struct item *it = l->data;
+
+        if (it->in_journal && st.journal && !st.replay_broken)
+            g_free(it);
+        else
+            g_queue_push_tail_link(keep, l);
     }
-    while ((l = g_queue_pop_head_link(&st.sent)) != NULL) {
-        struct batch *b = l->data;
-        b->detached = 1;        /* its reply decides whether what the journal lacks is lost */
-        b->journaled = done > at ? (unsigned)MIN(done - at, b->n) : 0;
-        at += b->n;
-        free_items(&b->items);
-    }
-    st.stats.dropped += st.waiting.length - (done > at ? MIN(done - at, st.waiting.length) : 0);
-    free_items(&st.waiting);
-    st.live_events = 0;
-    g_free(items);
+}
+
+void store_spill(void)
+{
+    GQueue keep = G_QUEUE_INIT;
+
+    keep_unjournaled(&st.waiting, &keep);
+    st.waiting = keep;
+    st.spill = 1;
 }
 
 void store_requeue_failed(void)
 {
+    GQueue keep = G_QUEUE_INIT;
     GList *l;
 
-    while ((l = g_queue_pop_tail_link(&st.failed)) != NULL) {
+    while ((l = g_queue_pop_head_link(&st.failed)) != NULL) {
         struct batch *b = l->data;
-        GList *e;
 
-        while ((e = g_queue_pop_tail_link(&b->items)) != NULL)
-            g_queue_push_head_link(&st.waiting, e);
+        keep_unjournaled(&b->items, &keep);
         st.live_events -= b->n;
         g_free(b);
     }
+    keep_unjournaled(&st.waiting, &keep);
+    st.waiting = keep;
+    if (st.journal && !st.replay_broken && pb_journal_backlog(st.journal) > 0)
+        st.spill = 1;
 }
