@@ -31,7 +31,7 @@ repeats=${1:-3}
 messages=${2:-2000}
 sessions=${SESSIONS:-10}
 lib=$top_srcdir/tests/lib
-corpus=$top_srcdir/../shared/corpus/html
+corpus=$top_srcdir/tests/data/corpus/html     # the in-tree copy of the shared corpus
 
 . "$lib/private-postfix.sh"
 . "$lib/postbeacon-env.sh"
@@ -46,11 +46,7 @@ done
 
 # ---- the message ----------------------------------------------------------------
 pb_env_init "$top_builddir"
-if [ -d "$corpus/postmark-templates" ]; then
-    html=("$corpus"/postmark-templates/*/content.html "$corpus/leemunroe/email-inlined.html")
-else
-    html=("$top_srcdir/tests/data/e2e/welcome.html")
-fi
+html=("$corpus"/postmark-templates/*/content.html "$corpus/leemunroe/email-inlined.html")
 message=$PB_DIR/newsletter.eml
 python3 "$lib/newsletter.py" --campaign bench-spring --from news@example.com \
     --to reader@example.org --size 87000 "${html[@]}" >"$message"

@@ -101,27 +101,47 @@ int mime_assert_rewritten(const struct mime_run *r, const char *const *boundarie
     return mime_check_parts("rewrite", r->msg, r->new_msg, NULL);
 }
 
+int mime_compare_parts(const GString *msg, const GString *new_msg, struct tu_outline **orig,
+                       char *why, size_t whylen)
+{
+    char part_why[512];
+    struct tu_outline *a = tu_outline(msg->str, msg->len);
+    struct tu_outline *b = tu_outline(new_msg->str, new_msg->len);
+    int tracked = 0;
+
+    if (a == NULL || b == NULL) {
+        snprintf(why, whylen, "GMime cannot parse the %s", a == NULL ? "original" : "rewrite");
+        tracked = -1;
+    } else if (a->leaves != b->leaves || a->texts->len != b->texts->len) {
+        snprintf(why, whylen, "parts changed (%u -> %u)", a->leaves, b->leaves);
+        tracked = -1;
+    }
+    for (guint i = 0; tracked >= 0 && i < a->texts->len; i++) {
+        const struct tu_text_part *x = a->texts->pdata[i], *y = b->texts->pdata[i];
+        int n = tu_check_tracked(&tu_conf, &tu_ring, x->data->str, x->data->len, y->data->str,
+                                 y->data->len, NULL, NULL, part_why, sizeof(part_why));
+        if (n < 0) {
+            snprintf(why, whylen, "text part %u: %s", i, part_why);
+            tracked = -1;
+        } else {
+            tracked += n;
+        }
+    }
+    if (orig != NULL && tracked >= 0)
+        *orig = a;
+    else if (a != NULL)
+        tu_outline_free(a);
+    if (b != NULL)
+        tu_outline_free(b);
+    return tracked;
+}
+
 int mime_check_parts(const char *name, const GString *msg, const GString *new_msg,
                      struct tu_outline **orig)
 {
-    char why[512];
-    struct tu_outline *a = tu_outline(msg->str, msg->len);
-    struct tu_outline *b = tu_outline(new_msg->str, new_msg->len);
-    ck_assert_msg(a != NULL && b != NULL, "%s: GMime cannot parse the rewrite", name);
-    ck_assert_msg(a->leaves == b->leaves && a->texts->len == b->texts->len,
-                  "%s: parts changed (%u -> %u)", name, a->leaves, b->leaves);
-    int tracked = 0;
-    for (guint i = 0; i < a->texts->len; i++) {
-        const struct tu_text_part *x = a->texts->pdata[i], *y = b->texts->pdata[i];
-        int n = tu_check_tracked(&tu_conf, &tu_ring, x->data->str, x->data->len, y->data->str,
-                                 y->data->len, NULL, NULL, why, sizeof(why));
-        ck_assert_msg(n >= 0, "%s, text part %u: %s", name, i, why);
-        tracked += n;
-    }
-    if (orig != NULL)
-        *orig = a;
-    else
-        tu_outline_free(a);
-    tu_outline_free(b);
+    char why[600];
+    int tracked = mime_compare_parts(msg, new_msg, orig, why, sizeof(why));
+
+    ck_assert_msg(tracked >= 0, "%s: %s", name, why);
     return tracked;
 }

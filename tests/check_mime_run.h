@@ -54,5 +54,9 @@ int mime_assert_rewritten(const struct mime_run *r, const char *const *boundarie
  * tu_outline_free). */
 int mime_check_parts(const char *name, const GString *msg, const GString *new_msg,
                      struct tu_outline **orig);
+/* The same check as a result, for a caller that goes on after a failure
+ * (check_corpus): the tracked links, or -1 with why (*orig untouched). */
+int mime_compare_parts(const GString *msg, const GString *new_msg, struct tu_outline **orig,
+                       char *why, size_t whylen);
 
 #endif

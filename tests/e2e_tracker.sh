@@ -137,7 +137,7 @@ python3 - "$lib" "$PB_DIR/sent.eml" "$dump" "$PB_BASE_URL" "$campaign" "$tool" "
     example.com >"$PB_DIR/links" 2>"$PB_DIR/links.err" <<'EOF'
 import re, subprocess, sys
 sys.path.insert(0, sys.argv[1])
-from e2e_check import (strip_dump, lf, split_message, header, parts, html_hrefs, text_urls,
+from e2e_check import (strip_dump, lf, parse, header, parts, html_hrefs, text_urls,
                        trackable, host_in, root_path)
 sent, dump, base, campaign, tool, keys = sys.argv[2:8]
 utm_domains = sys.argv[8:]
@@ -175,11 +175,11 @@ pixel = re.search(r'<img\b[^>]*src="(' + re.escape(base) + r'/o/[A-Za-z0-9_-]+\.
                   np_.get("text/html", ""))
 if pixel:
     print("pixel\t%s" % pixel.group(1))
-fields, _ = split_message(new)
+msg = parse(new)
 lu = re.search(r"<(" + re.escape(base) + r"/u/[A-Za-z0-9_-]+)>",
-               header(fields, "List-Unsubscribe") or "")
+               header(msg, "List-Unsubscribe") or "")
 if lu:
-    print("unsub\t%s\t%s" % (lu.group(1), header(fields, "List-Unsubscribe-Post") or ""))
+    print("unsub\t%s\t%s" % (lu.group(1), header(msg, "List-Unsubscribe-Post") or ""))
 EOF
 if [ -s "$PB_DIR/links.err" ]; then cat "$PB_DIR/links.err"; not_ok "links extracted"; finish; fi
 grep '^count' "$PB_DIR/links" | while IFS=$'\t' read -r _ part o t; do

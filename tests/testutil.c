@@ -20,7 +20,7 @@
 #define TESTS_DIR "tests"
 #endif
 #ifndef CORPUS_DIR
-#define CORPUS_DIR "../shared/corpus"
+#define CORPUS_DIR TESTS_DIR "/data/corpus"
 #endif
 
 char *tu_read_file(const char *path, size_t *len)

@@ -24,7 +24,8 @@ void tu_test_keyring(struct pb_keyring *ring);
 /* Defaults plus tracking_url "https://t.example.net" and UTM domains
  * example.com and shop.example.org. */
 void tu_test_conf(struct pb_conf *conf);
-/* Path under the tests source dir (TESTS_DIR) / corpus dir; static buffer. */
+/* Path under the tests source dir (TESTS_DIR) / the in-tree corpus
+ * (CORPUS_DIR: tests/data/corpus); static buffer. */
 const char *tu_test_path(const char *rel);
 const char *tu_corpus_path(const char *rel);
 

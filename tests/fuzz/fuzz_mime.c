@@ -21,7 +21,7 @@
  *   /work/main/configure --enable-fuzzing CC=clang -q && make tests/fuzz/fuzz-mime
  * Seed from the corpus messages (a 0 byte first), then run:
  *   mkdir -p seeds work
- *   for f in /work/shared/corpus/mime/[!.]*; do
+ *   find /work/main/tests/data/corpus/mime -name '*.eml' | while read -r f; do
  *       (printf '\0'; cat "$f") > "seeds/$(basename "$f")"; done
  *   ./tests/fuzz/fuzz-mime -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
  *       -max_total_time=300 work seeds

@@ -13,7 +13,7 @@
  * Seed from the corpus and the golden inputs (a 0 byte first: default
  * configuration), then run:
  *   mkdir -p seeds fuzz-work
- *   find /work/shared/corpus/html /work/main/tests/data/html -name '*.html' |
+ *   find /work/main/tests/data/corpus/html /work/main/tests/data/html -name '*.html' |
  *     while read -r f; do (printf '\0'; cat "$f") > "seeds/$(echo "$f" | tr / _)"; done
  *   ./tests/fuzz/fuzz-rewrite -dict=/work/main/tests/fuzz/html.dict -max_len=65536 \
  *       -timeout=5 -rss_limit_mb=2048 fuzz-work seeds

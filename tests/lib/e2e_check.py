@@ -18,9 +18,19 @@ any assertion failed.
   e2e_check.py show ORIGINAL DUMP --keys K --tool T --base URL
       for people (scripts/demo.sh): changed headers, a few links before
       and after, the pixel, one decoded token
+
+Messages are read with Python's email package (email.policy.default):
+the parts the milter rewrites are the text/html and text/plain leaves
+that are not attachments and not inside attached messages or signed or
+encrypted parts (as milter/mime_parts.c picks them), any number of them,
+or the whole message when it is a single part; every other part must
+arrive unchanged. Text without a charset is read as ASCII, an unknown
+charset as UTF-8, undecodable bytes replaced. tests/e2e_check.sh checks
+these checks on the messages in tests/data/mail.
 """
 import argparse
 import email
+import email.policy
 import html
 import re
 import subprocess
@@ -59,26 +69,69 @@ def strip_dump(data):
     return out[:-1] if out.endswith(b"\n\n") else out
 
 
-def split_message(data):
-    head, _, body = data.partition(b"\n\n")
-    fields = []
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1] += b"\n" + line
-        else:
-            fields.append(line)
-    return fields, body
+def parse(data):
+    return email.message_from_bytes(data, policy=email.policy.default)
 
 
-def field_name(field):
-    return field.split(b":", 1)[0].strip().lower()
+def header(msg, name):
+    """The value of header field name (unfolded), or None."""
+    value = msg.get(name)
+    return None if value is None else re.sub(r"\s*\n\s*", " ", str(value)).strip()
 
 
-def header(fields, name):
-    for f in fields:
-        if field_name(f) == name.lower().encode():
-            return re.sub(rb"\s*\n\s*", b" ", f.split(b":", 1)[1]).strip().decode()
-    return None
+def raw_fields(msg, skip=()):
+    """The header fields as they were written (name, raw value), in order,
+    except those named in skip (lower case)."""
+    return [(k, v) for k, v in msg.raw_items() if k.lower() not in skip]
+
+
+def is_attachment(part):
+    """RFC 2183: any disposition but inline makes a part an attachment."""
+    disposition = part.get_content_disposition()
+    return disposition is not None and disposition != "inline"
+
+
+def body_parts(msg):
+    """The parts the milter may rewrite, in document order: text/html and
+    text/plain leaves that are not attachments, outside attached messages
+    and signed or encrypted parts."""
+    ctype = msg.get_content_type()
+    if msg.get_content_maintype() == "message" or ctype in ("multipart/signed",
+                                                            "multipart/encrypted"):
+        return []
+    if msg.is_multipart():
+        return [p for sub in msg.iter_parts() for p in body_parts(sub)]
+    if ctype in ("text/html", "text/plain") and not is_attachment(msg):
+        return [msg]
+    return []
+
+
+def text_of(part):
+    """A text part's content as a string: its charset (ASCII when it names
+    none), or UTF-8 when Python does not know the charset; undecodable
+    bytes replaced."""
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError, KeyError):
+        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+
+
+def kind_of(part):
+    return "html" if part.get_content_type() == "text/html" else "text"
+
+
+def texts(msg):
+    """[(kind, text)] of body_parts(msg): kind "html" or "text"."""
+    return [(kind_of(p), text_of(p)) for p in body_parts(msg)]
+
+
+def parts(data):
+    """{content type: text} of the first body part of each type (the
+    newsletters of the tests have one text/plain and one text/html)."""
+    found = {}
+    for p in body_parts(parse(data)):
+        found.setdefault(p.get_content_type(), text_of(p))
+    return found
 
 
 class Tokens:
@@ -150,16 +203,6 @@ def text_urls(text):
     return [u.rstrip(".,;:!?") for u in urls]
 
 
-def parts(data):
-    msg = email.message_from_bytes(data)
-    found = {}
-    for p in msg.walk():
-        if p.get_content_maintype() == "text":
-            found[p.get_content_type()] = p.get_payload(decode=True).decode(
-                p.get_content_charset() or "ascii")
-    return found
-
-
 def check_clicks(kind, orig_urls, new_text, tokens, a):
     """Every trackable original became a verified click link to itself."""
     base = re.escape(a.base)
@@ -197,28 +240,30 @@ def check_clicks(kind, orig_urls, new_text, tokens, a):
     return msg_ids, len(new_tokens)
 
 
-def check_pixel(html_text, tokens, a):
+def check_pixel(kind, html_text, tokens, a):
     m = re.search(r"<img\b[^>]*src=\"" + re.escape(a.base) + r"/o/([A-Za-z0-9_-]+)\.gif\"[^>]*>",
                   html_text)
-    if not check(m is not None, "html: open pixel %s/o/<token>.gif" % a.base):
+    if not check(m is not None, "%s: open pixel %s/o/<token>.gif" % (kind, a.base)):
         return set()
     tag = m.group(0)
     check(re.search(r'alt=""', tag) and re.search(r'width="?1\b', tag)
-          and re.search(r'height="?1\b', tag), "html: pixel is 1x1 with empty alt", tag)
+          and re.search(r'height="?1\b', tag), "%s: pixel is 1x1 with empty alt" % kind, tag)
     body = re.search(r"<body\b[^>]*>", html_text, re.I)
-    check(body and html_text[body.end():m.start()].strip() == "",
-          "html: pixel right after <body>", html_text[body.end():m.start()][:80] if body else "")
+    if body:
+        before, where = html_text[body.end():m.start()], "right after <body>"
+    else:       # no <body>: at the start, after a byte order mark and a DOCTYPE
+        before = re.sub(r"^\ufeff?(<!doctype[^>]*>)?", "", html_text[:m.start()], flags=re.I)
+        where = "at the start (no <body>)"
+    check(before.strip() == "", "%s: pixel %s" % (kind, where), before[:80])
     tok = tokens.verify(m.group(1))
     check(tok is not None and tok["kind"] == "open" and tok["campaign"] == a.campaign,
-          "html: open token verifies", str(tok))
+          "%s: open token verifies" % kind, str(tok))
     return {tok["msg_id"]} if tok else set()
 
 
-def check_headers(orig, new, tokens, a):
-    ofields, obody = split_message(orig)
-    nfields, nbody = split_message(new)
-    check(header(nfields, a.campaign_header) is None, "%s header removed" % a.campaign_header)
-    lu = header(nfields, "List-Unsubscribe") or ""
+def check_headers(omsg, nmsg, tokens, a):
+    check(header(nmsg, a.campaign_header) is None, "%s header removed" % a.campaign_header)
+    lu = header(nmsg, "List-Unsubscribe") or ""
     m = re.search(r"<" + re.escape(a.base) + r"/u/([A-Za-z0-9_-]+)>", lu)
     check(m is not None, "List-Unsubscribe: <%s/u/<token>>" % a.base, lu)
     ids = set()
@@ -228,44 +273,70 @@ def check_headers(orig, new, tokens, a):
               and tok["contact"] == tokens.contact(a.rcpt),
               "List-Unsubscribe token verifies for the recipient", str(tok))
         ids = {tok["msg_id"]} if tok else set()
-    check(header(nfields, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click",
+    check(header(nmsg, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click",
           "List-Unsubscribe-Post: List-Unsubscribe=One-Click")
-    added = (b"list-unsubscribe", b"list-unsubscribe-post")
-    kept_new = [f for f in nfields if field_name(f) not in added]
-    kept_orig = [f for f in ofields if field_name(f) != a.campaign_header.lower().encode()]
-    check(kept_new == kept_orig, "other header fields unchanged, in order")
-    return obody, nbody, ids
+    kept_new = raw_fields(nmsg, ("list-unsubscribe", "list-unsubscribe-post"))
+    kept_orig = raw_fields(omsg, (a.campaign_header.lower(),))
+    check(kept_new == kept_orig, "other header fields unchanged, in order",
+          "; ".join("%s: %s" % f for f in kept_new if f not in kept_orig)[:200])
+    return ids
 
 
-def check_structure(obody, nbody):
-    """Preamble, boundaries and part headers are the original bytes."""
-    delim = re.search(rb"\n--([^\n]+)\n", b"\n" + obody)
-    if not check(delim is not None, "original is multipart"):
+def part_changes(i, o, n, rewritable):
+    """How part n (number i, below the top) differs from o, where the
+    milter may change only the content of a rewritable part."""
+    what = []
+    if i > 0 and list(o.raw_items()) != list(n.raw_items()):
+        what.append("part %d (%s): header fields" % (i, o.get_content_type()))
+    if o.is_multipart() != n.is_multipart():
+        what.append("part %d: %s multipart" % (i, "now" if n.is_multipart() else "no longer"))
+    elif o.is_multipart():
+        if (o.preamble, o.epilogue) != (n.preamble, n.epilogue):
+            what.append("part %d (%s): preamble or epilogue" % (i, o.get_content_type()))
+    elif not rewritable and o.get_payload() != n.get_payload():
+        what.append("part %d (%s): content" % (i, o.get_content_type()))
+    return what
+
+
+def check_structure(omsg, nmsg):
+    """The same MIME tree (email's walk(), attached messages included):
+    the same parts in the same order with the same header fields,
+    preambles and epilogues, and the content of every part the milter
+    does not rewrite (attachments, parts of attached messages) unchanged."""
+    oparts, nparts = list(omsg.walk()), list(nmsg.walk())
+    rewritable = [any(p is q for q in body_parts(nmsg)) for p in nparts]
+    others = [p for p, r in zip(oparts, rewritable) if not r and not p.is_multipart()]
+    if not check(len(oparts) == len(nparts), "the same MIME parts (%d)" % len(oparts),
+                 "%d delivered" % len(nparts)):
         return
-    sep = b"\n--" + delim.group(1)
-    osegs, nsegs = (b"\n" + obody).split(sep), (b"\n" + nbody).split(sep)
-    same = len(osegs) == len(nsegs) and osegs[0] == nsegs[0] and osegs[-1] == nsegs[-1] \
-        and all(o.partition(b"\n\n")[0] == n.partition(b"\n\n")[0]
-                for o, n in zip(osegs[1:-1], nsegs[1:-1]))
-    check(same, "MIME preamble, boundaries and part headers unchanged")
+    changes = []
+    for i, (o, n) in enumerate(zip(oparts, nparts)):
+        if o.get_content_type() != n.get_content_type():
+            changes.append("part %d: %s -> %s" % (i, o.get_content_type(), n.get_content_type()))
+        else:
+            changes += part_changes(i, o, n, rewritable[i])
+    check(not changes, "MIME structure, part headers and the %d parts not rewritten unchanged"
+          % len(others), "; ".join(changes[:3]))
 
 
 def cmd_newsletter(a):
     orig, new = lf(open(a.original, "rb").read()), strip_dump(open(a.dump, "rb").read())
+    omsg, nmsg = parse(orig), parse(new)
     tokens = Tokens(a.tool, a.keys)
-    obody, nbody, ids = check_headers(orig, new, tokens, a)
-    check_structure(obody, nbody)
-    op, np_ = parts(orig), parts(new)
+    ids = check_headers(omsg, nmsg, tokens, a)
+    check_structure(omsg, nmsg)
+    otexts, ntexts = texts(omsg), texts(nmsg)
+    check([k for k, _ in otexts] == [k for k, _ in ntexts] and otexts,
+          "the parts to rewrite (%s) are there" % " ".join(k for k, _ in otexts),
+          "delivered: %s" % " ".join(k for k, _ in ntexts))
     links = 0
-    if "text/html" in op:
-        h_ids, n = check_clicks("html", html_hrefs(op["text/html"]), np_.get("text/html", ""),
-                                tokens, a)
-        ids |= h_ids | check_pixel(np_.get("text/html", ""), tokens, a)
-        links += n
-    if "text/plain" in op:
-        t_ids, n = check_clicks("text", text_urls(op["text/plain"]), np_.get("text/plain", ""),
-                                tokens, a)
-        ids |= t_ids
+    for i, ((kind, otext), (_, ntext)) in enumerate(zip(otexts, ntexts)):
+        name = kind if [k for k, _ in otexts].count(kind) == 1 else "%s part %d" % (kind, i + 1)
+        urls = html_hrefs(otext) if kind == "html" else text_urls(otext)
+        part_ids, n = check_clicks(name, urls, ntext, tokens, a)
+        ids |= part_ids
+        if kind == "html":
+            ids |= check_pixel(name, ntext, tokens, a)
         links += n
     check(len(ids) == 1, "every token names the same message id", str(ids))
     print("# msg_id=%s" % (sorted(ids)[0] if ids else ""))
@@ -277,7 +348,7 @@ def cmd_tracked(a):
     new = strip_dump(open(a.dump, "rb").read())
     tokens = Tokens(a.tool, a.keys)
     found = []
-    for text in parts(new).values():
+    for _, text in texts(parse(new)):
         for t in re.findall(re.escape(a.base) + r"/c/([A-Za-z0-9_-]+)", text):
             tok = tokens.verify(t)
             if tok:
@@ -300,28 +371,30 @@ def short(text, width=100):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
+def show_headers(omsg, nmsg):
+    ofields, nfields = raw_fields(omsg), raw_fields(nmsg)
+    print("Header fields the milter changed:")
+    for name, value in ofields:
+        if (name, value) not in nfields:
+            print("  - " + short("%s: %s" % (name, value)) + "   (removed)")
+    for name, value in nfields:
+        if (name, value) not in ofields:
+            print("  + " + short(re.sub(r"\s*\n\s*", " ", "%s: %s" % (name, value)), 160))
+
+
 def cmd_show(a):
     orig, new = lf(open(a.original, "rb").read()), strip_dump(open(a.dump, "rb").read())
+    omsg, nmsg = parse(orig), parse(new)
     tokens = Tokens(a.tool, a.keys)
-    ofields, _ = split_message(orig)
-    nfields, _ = split_message(new)
-    print("Header fields the milter changed:")
-    for f in ofields:
-        if f not in nfields:
-            print("  - " + short(f.decode(errors="replace")) + "   (removed)")
-    for f in nfields:
-        if f not in ofields:
-            print("  + " + short(re.sub(r"\s*\n\s*", " ", f.decode(errors="replace")), 160))
-    op, np_ = parts(orig), parts(new)
+    show_headers(omsg, nmsg)
     base = re.escape(a.base)
     first = None
-    for ctype in ("text/html", "text/plain"):
-        if ctype not in np_:
-            continue
-        found = re.findall(base + r"/c/([A-Za-z0-9_-]+)", np_[ctype])
-        before = [u for u in (html_hrefs(op[ctype]) if ctype == "text/html"
-                              else text_urls(op[ctype])) if trackable(u, a.base)]
-        print("\n%s part: %d links now go through %s/c/ (first 3):" % (ctype, len(found), a.base))
+    for (kind, otext), (_, ntext) in zip(texts(omsg), texts(nmsg)):
+        found = re.findall(base + r"/c/([A-Za-z0-9_-]+)", ntext)
+        before = [u for u in (html_hrefs(otext) if kind == "html" else text_urls(otext))
+                  if trackable(u, a.base)]
+        print("\ntext/%s part: %d links now go through %s/c/ (first 3):"
+              % ("html" if kind == "html" else "plain", len(found), a.base))
         for t in found[:3]:
             tok = tokens.verify(t) or {}
             orig_url = strip_utm(tok.get("url", ""))[0]
@@ -329,7 +402,7 @@ def cmd_show(a):
                   % (orig_url if orig_url in before else "?", short("%s/c/%s" % (a.base, t)),
                      tok.get("url", "(does not verify)")))
             first = first or t
-        pixel = re.search(r"<img\b[^>]*" + base + r"/o/[^>]*>", np_[ctype])
+        pixel = re.search(r"<img\b[^>]*" + base + r"/o/[^>]*>", ntext)
         if pixel:
             print("  open pixel: " + short(pixel.group(0), 160))
     if first:
