@@ -7,8 +7,13 @@
 # and clicks two of its links, served by a private postbeacon-tracker:
 # the redirects, the events in the stream and the campaign's counters.
 #
-#   sudo scripts/demo.sh          # fresh Debian 12: installs what is missing, builds
-#   PF_KEEP=1 sudo scripts/demo.sh   # keep the temporary directories to look around
+#   scripts/demo.sh               # as root; fresh Debian 12: installs what is missing, builds
+#   PF_KEEP=1 scripts/demo.sh     # keep the temporary directories to look around
+#
+# What apt and the build print goes to a log file
+# (postbeacon-demo.XXXXXX/install.log in $TMPDIR or /tmp, named on the terminal and
+# kept); the terminal shows the demo's own story, and the end of the log
+# if a step fails.
 #
 # Everything runs in temporary directories on loopback: its own Redis (unix
 # socket), its own Postfix instance (own main.cf, queue, log, a free port),
@@ -31,11 +36,24 @@ indent() { sed 's/^/    /'; }
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it starts a private Postfix)" >&2; exit 1; }
 
 say "Installing missing Debian packages and building (once)"
-"$top/scripts/install-deps.sh"
+log=$(mktemp -d "${TMPDIR:-/tmp}/postbeacon-demo.XXXXXX")/install.log
+# step WHAT COMMAND...: COMMAND's output into $log; when it fails, the end of the log.
+step() {
+    local what=$1
+    shift
+    echo "$what (log: $log)" | indent
+    echo "== $what: $*" >>"$log"
+    "$@" >>"$log" 2>&1 && return 0
+    echo "demo.sh: $what failed; the end of $log:" >&2
+    tail -n 30 "$log" >&2
+    exit 1
+}
+step "installing packages" "$top/scripts/install-deps.sh"
 if [ ! -x "$build/milter/postbeacon-milter" ]; then
-    "$top/scripts/build.sh" "$build"
+    step "building in $build" "$top/scripts/build.sh" "$build"
 fi
-make -C "$build" -s milter/postbeacon-milter tracker/postbeacon-tracker tests/token-tool >/dev/null
+step "building the milter, the tracker and token-tool" \
+    make -C "$build" -s milter/postbeacon-milter tracker/postbeacon-tracker tests/token-tool
 
 . "$lib/private-postfix.sh"
 # The milter's links point at the private tracker (set before postbeacon-env.sh).
