@@ -391,8 +391,8 @@ def cmd_show(a):
     first = None
     for (kind, otext), (_, ntext) in zip(texts(omsg), texts(nmsg)):
         found = re.findall(base + r"/c/([A-Za-z0-9_-]+)", ntext)
-        before = [u for u in (html_hrefs(otext) if kind == "html" else text_urls(otext))
-                  if trackable(u, a.base)]
+        before = [root_path(u) for u in (html_hrefs(otext) if kind == "html"
+                                         else text_urls(otext)) if trackable(u, a.base)]
         print("\ntext/%s part: %d links now go through %s/c/ (first 3):"
               % ("html" if kind == "html" else "plain", len(found), a.base))
         for t in found[:3]:
