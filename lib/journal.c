@@ -14,7 +14,9 @@
  * The records between `head` and `end` are the backlog. Replaying moves
  * `head` forward in memory; the file shrinks when the backlog is empty
  * (truncated to zero) or is rewritten to the remaining records (temp file
- * + rename) when a replay stops early. A crash between a write to Redis
+ * + rename) when a replay stops early, and when 16 MB of it were consumed
+ * while at most 1 MB is left (a writer that appends every record before
+ * sending it, as the tracker does, seldom finds it empty). A crash between a write to Redis
  * and that bookkeeping replays a record again: harmless, because every
  * command is idempotent (events.h).
  *
@@ -47,6 +49,9 @@
 #include "journal.h"
 #include "journal_frame.h"
 #include "log.h"
+
+#define COMPACT_HEAD (16 * 1024 * 1024)    /* consumed bytes that make a compaction due */
+#define COMPACT_REST (1024 * 1024)          /* ... when at most this much is left to copy */
 
 struct pb_journal {
     pthread_mutex_t lock;
@@ -431,30 +436,50 @@ static int consume_locked(struct pb_journal *j, size_t n, off_t new_head, int co
          * a crash is skipped by Redis) */
         return j->policy == PB_FSYNC_SECOND && j->syncer_running ? 0 : sync_locked(j);
     }
-    if (compact && j->head > 0)
+    /* A journal that is never empty (each answer comes after newer
+     * records were appended: a busy tracker) would grow for ever: once
+     * its consumed head is large and what is left small, the rest is
+     * copied to a new file. */
+    if (j->head > 0 && (compact || (j->head >= COMPACT_HEAD && j->end - j->head <= COMPACT_REST)))
         return compact_locked(j);
     return 0;
 }
 
 /* Offset just after the first n records from head (read and checked
- * before, so only their headers are read); -1 on error. */
+ * before, so only their headers are read, a window of the file at a time:
+ * one read for many records, as a tracker drops each batch it wrote);
+ * -1 on error. */
 static off_t skip_records(struct pb_journal *j, size_t n)
 {
-    off_t off = j->head;
+    enum { WINDOW = 65536 };
+    char *win = g_malloc(WINDOW);
+    off_t off = j->head, win_off = 0;
+    size_t win_len = 0;
 
     for (size_t i = 0; i < n && off < j->end; i++) {
-        char h[HEADER_MAX];
-        size_t want = (size_t)MIN((off_t)sizeof(h), j->end - off), hlen, len;
+        size_t want = (size_t)MIN((off_t)HEADER_MAX, j->end - off), hlen, len;
         uint32_t sum;
-        int r = pb_jframe_pread_full(j->fd, h, want, off);
 
-        if (r != 1 || (hlen = pb_jframe_parse_header(h, want, &len, &sum)) == 0) {
-            if (r != -1)
-                errno = EIO;
+        if (off < win_off || off + (off_t)want > win_off + (off_t)win_len) {
+            win_off = off;
+            win_len = (size_t)MIN((off_t)WINDOW, j->end - off);
+            int r = pb_jframe_pread_full(j->fd, win, win_len, win_off);
+            if (r != 1) {
+                g_free(win);
+                if (r == 0)
+                    errno = EIO;
+                return -1;
+            }
+        }
+        hlen = pb_jframe_parse_header(win + (off - win_off), want, &len, &sum);
+        if (hlen == 0) {
+            g_free(win);
+            errno = EIO;
             return -1;
         }
         off += (off_t)(hlen + len + 1);
     }
+    g_free(win);
     return off;
 }
 

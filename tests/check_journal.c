@@ -359,6 +359,60 @@ START_TEST(test_peek_consume)
 }
 END_TEST
 
+/* A writer that drops each record soon after appending it, but never
+ * finds the journal empty (as a busy tracker): once 16 MB are consumed
+ * and little is left, the file is compacted to what is left. Consuming
+ * many records at once, some larger than the 64 kB the headers are read
+ * in, drops exactly those. */
+START_TEST(test_consume_compacts_busy_journal)
+{
+    struct pb_journal *j = jopen(PB_FSYNC_NEVER);
+    GString *big = g_string_new(NULL);
+    struct collector c;
+    size_t n = 0;
+
+    g_string_set_size(big, 4000);
+    memset(big->str, 'x', big->len);
+    append_records(j, 0, 1);                /* always one left behind */
+    while (n * big->len < 17 * 1024 * 1024) {      /* past the 16 MB of consumed head */
+        ck_assert_int_eq(pb_journal_append(j, big->str, big->len), 0);
+        ck_assert_int_eq(pb_journal_append(j, big->str, big->len), 0);
+        n += 2;
+        ck_assert_int_eq(pb_journal_consume(j, 2, 0), 0);
+        if (n == 2) {               /* the first consume took record 0 and one big */
+            ck_assert_int_eq((int)pb_journal_backlog(j), 1);
+        }
+    }
+    ck_assert_msg(file_size(jpath) < 2 * 1024 * 1024, "not compacted: %lld bytes",
+                  (long long)file_size(jpath));
+    ck_assert_int_eq((int)pb_journal_backlog(j), 1);
+    pb_journal_close(j);
+
+    /* records of 100 kB and small ones between them: consume 5 of 7
+     * (big, 10, big, 11, big | 12, 20) */
+    j = jopen(PB_FSYNC_NEVER);
+    ck_assert_int_eq(pb_journal_consume(j, 1, 0), 0);
+    g_string_set_size(big, 100000);
+    memset(big->str, 'y', big->len);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pb_journal_append(j, big->str, big->len), 0);
+        append_records(j, 10 + i, 11 + i);
+    }
+    append_records(j, 20, 21);
+    ck_assert_int_eq(pb_journal_consume(j, 5, 0), 0);
+    collector_init(&c, -1);
+    ck_assert_int_eq(pb_journal_peek(j, 10, collect, &c), 2);   /* 12 and 20 are left */
+    for (int i = 0; i < 2; i++) {
+        GString *want = record_bytes(i == 0 ? 12 : 20);
+        ck_assert_msg(g_string_equal(g_ptr_array_index(c.got, i), want), "record %d differs", i);
+        g_string_free(want, TRUE);
+    }
+    g_ptr_array_free(c.got, TRUE);
+    g_string_free(big, TRUE);
+    pb_journal_close(j);
+}
+END_TEST
+
 START_TEST(test_append_during_replay)
 {
     struct pb_journal *j;
@@ -456,6 +510,7 @@ static Suite *journal_suite(void)
 
     tcase_add_test(tj, test_append_replay_order);
     tcase_add_test(tj, test_partial_replay);
+    tcase_add_test(tj, test_consume_compacts_busy_journal);
     tcase_add_test(tj, test_partial_replay_same_handle);
     tcase_add_test(tj, test_torn_tail);
     tcase_add_test(tj, test_reopen_backlog);
