@@ -36,7 +36,8 @@
 # in the tracker when wrk stopped (Redis lagging behind the answers): the
 # sustained rate counts only the clicks that reached Redis while wrk ran.
 # Results: medians, ratio tracker/nginx on the sustained rate (target >=
-# 0.7; the answered rate beside it), p99 at half load (target < 5 ms).
+# 0.7; the answered rate beside it), the tracker's CPU time per click at
+# full load (/proc/PID/stat), p99 at half load (target < 5 ms).
 set -eu
 
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -205,7 +206,8 @@ run_wrk() {
 # count_check NAME: events vs answers of the tracker run that just ended.
 count_check() {
     local name=$1 got_wrk s302 ev xl im queued t0 drain
-    queued=$(($(metric postbeacon_tracker_queue_events) + $(metric postbeacon_tracker_journal_backlog)))
+    queued=$(metric postbeacon_tracker_events_pending)     # (a tracker before it: queue + journal)
+    [ -n "$queued" ] || queued=$(($(metric postbeacon_tracker_queue_events) + $(metric postbeacon_tracker_journal_backlog)))
     t0=$(date +%s.%N)
     settle
     drain=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }')
@@ -220,7 +222,7 @@ count_check() {
     [ "$got_wrk" -le "$s302" ] && [ "$s302" -le $((got_wrk + conns)) ] || verdict="$verdict; wrk count off"
     printf '    count: wrk completed %d, tracker answered 302 x %d, Redis click events %d (stream %d - %d imputed opens) -> %s\n' \
         "$got_wrk" "$s302" "$ev" "$xl" "$im" "$verdict"
-    printf '    backlog when wrk stopped: %d events not yet in Redis (queue + journal), written within %s s\n' \
+    printf '    backlog when wrk stopped: %d events not yet in Redis, written within %s s\n' \
         "$queued" "$drain"
     echo "$name $queued $drain" >>"$T/backlog"
     echo "$name $got_wrk $s302 $ev $((xl - im))" >>"$T/counts"
@@ -235,6 +237,11 @@ mark() {
     base_xl=$(pb_redis --raw XLEN pb:events)
 }
 rps() { awk -v r="$(pbval requests "$1")" -v d="$(pbval duration_us "$1")" 'BEGIN { printf "%.0f", r / (d / 1e6) }'; }
+# CPU time (user + system) the process has used, in microseconds.
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"; }
+# The tracker's CPU per answered click in the run NAME (CPU_BEFORE: cpu_us before it).
+cpu_per_click() { awk -v c=$(($(cpu_us "$TRACKER_PID") - $2)) -v r="$(pbval requests "$T/$1.out")" \
+    'BEGIN { printf "%.2f", r > 0 ? c / r : 0 }'; }
 # Clicks per second that reached Redis while wrk ran: the answers minus what
 # was still queued or journaled when it stopped (written afterwards).
 sustained() {       # sustained NAME
@@ -268,8 +275,11 @@ for ((round = 1; round <= rounds; round++)); do
     if ((round % 2)); then order="tracker nginx"; else order="nginx tracker"; fi
     for way in $order; do
         if [ "$way" = tracker ]; then
+            cpu0=$(cpu_us "$TRACKER_PID")
             run_wrk "tracker-$round" "http://127.0.0.1:$PORT" "$T/paths"
+            cpu_click=$(cpu_per_click "tracker-$round" "$cpu0")
             report_run "$round" "tracker max" "$T/tracker-$round.out"
+            echo "    tracker CPU: $cpu_click us per click (user + system, while wrk ran)"
             count_check "tracker-$round"
         else
             run_wrk "nginx-$round" "http://127.0.0.1:$NGINX_PORT" "$T/nginx-paths"
@@ -291,7 +301,7 @@ for ((round = 1; round <= rounds; round++)); do
     count_check "half-$round"
     printf '    sustained: %s clicks/s reached Redis while wrk ran (answered %s req/s)\n' \
         "$(sustained "tracker-$round")" "$(rps "$T/tracker-$round.out")"
-    echo "$round $(rps "$T/tracker-$round.out") $(rps "$T/nginx-$round.out") $(rps "$T/half-$round.out") $(pbval p99_us "$T/half-$round.out") $(pbval p99_us "$T/tracker-$round.out") $(sustained "tracker-$round")" >>"$T/results"
+    echo "$round $(rps "$T/tracker-$round.out") $(rps "$T/nginx-$round.out") $(rps "$T/half-$round.out") $(pbval p99_us "$T/half-$round.out") $(pbval p99_us "$T/tracker-$round.out") $(sustained "tracker-$round") $cpu_click" >>"$T/results"
 done
 
 # ---- RSS over a long run at full speed ---------------------------------------------------
@@ -337,6 +347,7 @@ print("  tracker answered (click -> 302)         %8.0f req/s   p99 %.2f ms at fu
 print("  tracker sustained (events into Redis)   %8.0f req/s   (the rest was written after wrk stopped)"
       % sustained)
 print("  nginx (return 302)                      %8.0f req/s" % nginx)
+print("  tracker CPU per click (user + system)   %8.2f us" % med(7))
 print("  ratio tracker/nginx, answered           %8.3f" % (tracker / nginx))
 print("  ratio tracker/nginx, sustained          %8.3f   (target >= 0.7)  %s"
       % (sustained / nginx, "met" if sustained / nginx >= 0.7 else "NOT MET"))

@@ -101,10 +101,13 @@ START_TEST(test_journal_emptied_after_answers)
     s = stats_now();
     ck_assert_uint_eq(s.journaled, 100);
     ck_assert_uint_eq(s.backlog, 100);
+    ck_assert_uint_eq(s.queued, 100);
+    ck_assert_uint_eq(s.pending, 100);     /* in memory and journal: counted once */
     run_until(is_idle, 5, "written");
     s = stats_now();
     ck_assert_uint_eq(s.written, 100);
     ck_assert_uint_eq(s.backlog, 0);
+    ck_assert_uint_eq(s.pending, 0);
     ck_assert_uint_eq(s.replayed, 0);  /* written live, not read back */
 }
 END_TEST

@@ -69,6 +69,7 @@ START_TEST(test_redis_down_journal)
     ck_assert_uint_eq(s.backlog, N_EVENTS);
     ck_assert_uint_eq(s.journaled, N_EVENTS);
     ck_assert_uint_eq(s.queued, 0);
+    ck_assert_uint_eq(s.pending, N_EVENTS);
     ck_assert_int_gt(file_size(sjournal), 0);
 
     sredis_start();

@@ -203,6 +203,9 @@ static void render_store(GString *out, const struct pb_store_stats *st)
           "Events waiting in memory for Redis.", (unsigned long)st->queued);
     gauge(out, "postbeacon_tracker_journal_backlog",
           "Events in the journal that Redis has not confirmed yet.", (unsigned long)st->backlog);
+    gauge(out, "postbeacon_tracker_events_pending",
+          "Events answered and not yet in Redis (in memory, the journal or both).",
+          (unsigned long)st->pending);
     gauge(out, "postbeacon_tracker_redis_up",
           "1 if the Redis connection is up, else 0.", st->redis_up ? 1 : 0);
     gauge(out, "postbeacon_tracker_redis_refusing_writes",

@@ -352,11 +352,26 @@ void pb_store_stop(int timeout_ms)
     st.running = 0;
 }
 
+/* Of the events in memory, how many the journal has too. */
+static size_t journaled_in_memory(void)
+{
+    GQueue *batches[2] = { &st.sent, &st.failed };
+    size_t n = 0;
+
+    for (GList *l = st.waiting.head; l; l = l->next)
+        n += ((struct item *)l->data)->in_journal;
+    for (int q = 0; q < 2; q++)
+        for (GList *l = batches[q]->head; l; l = l->next)
+            n += ((struct batch *)l->data)->journaled;
+    return n;
+}
+
 void pb_store_stats(struct pb_store_stats *out)
 {
     *out = st.stats;
     out->queued = store_live_count();
     out->backlog = st.journal ? pb_journal_backlog(st.journal) : 0;
+    out->pending = out->queued + (out->backlog - MIN(out->backlog, journaled_in_memory()));
     out->redis_up = st.running && st.conn && pb_conn_is_up(st.conn);
     out->refusing = st.running && st.conn ? pb_conn_refusing(st.conn) : NULL;
 }

@@ -52,7 +52,9 @@ void pb_store_stop(int timeout_ms);
 
 struct pb_store_stats {
     unsigned long written, journaled, replayed, journal_errors, dropped;
-    size_t queued, backlog;
+    size_t queued, backlog;     /* events in memory; records in the journal (both until
+                                   Redis has them: an event may be in both) */
+    size_t pending;             /* events not yet written, each counted once */
     int redis_up;
     const char *refusing;       /* Redis' "not now" code ("OOM", "READONLY"...) while it
                                    refuses writes, else NULL */
