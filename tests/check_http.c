@@ -16,6 +16,7 @@
 #include "check_http.h"
 
 TCase *http_limits_tcase(void);
+TCase *http_barrier_tcase(void);
 
 static void setup(void)
 {
@@ -371,6 +372,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_bytewise);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, http_limits_tcase());
+    suite_add_tcase(s, http_barrier_tcase());
     return s;
 }
 
