@@ -155,13 +155,23 @@ void pb_event_tracker_run_init(struct pb_track_run *run);
 void pb_event_tracker_record(const char *prefix, struct pb_track_run *run,
                              const struct pb_track_record *rec, char eid[33], GString *out);
 
-/* Records of one prefix and run, in order, to be written by one script run. */
+#define PB_TRACK_RUN_MAX   32                 /* bits per BITFIELD field */
+
+/* A run of consecutive event numbers: its first bit in the block, how many. */
+struct pb_track_bits {
+    uint32_t first;
+    unsigned width;
+};
+
+/* Records of one prefix, run and block, in order, to be written by one script run. */
 struct pb_track_batch {
     GString *events;            /* the records' event fields, back to back */
     GString *prefix;
     char run[17];
     char seen[29];              /* "<run>:<block>": the bitmap key's suffix */
     unsigned n;
+    struct pb_track_bits runs[PB_TRACK_BATCH_MAX];  /* their numbers' bits */
+    unsigned nruns;
 };
 void pb_track_batch_init(struct pb_track_batch *b);
 void pb_track_batch_reset(struct pb_track_batch *b);
