@@ -208,26 +208,6 @@ static size_t ensure_room(struct pb_http_conn *c)
     return c->in_cap - c->in_len;
 }
 
-void pb_http_buf_grow(char **buf, size_t *cap, char *inline_buf, size_t used, size_t new_cap)
-{
-    if (*buf == inline_buf) {
-        *buf = g_malloc(new_cap);
-        memcpy(*buf, inline_buf, used);
-    } else {
-        *buf = g_realloc(*buf, new_cap);
-    }
-    *cap = new_cap;
-}
-
-void pb_http_buf_shrink(char **buf, size_t *cap, char *inline_buf, size_t used)
-{
-    if (used == 0 && *buf != inline_buf) {
-        g_free(*buf);
-        *buf = inline_buf;
-        *cap = PB_HTTP_INLINE;
-    }
-}
-
 /* Back to the inline read buffer once nothing is buffered. */
 static void in_shrink(struct pb_http_conn *c)
 {

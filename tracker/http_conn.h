@@ -108,13 +108,12 @@ void pb_http_listen_close(void);
 /* Fill in refused and max_connections. */
 void pb_http_listen_stats(struct pb_http_stats *out);
 
+/* http_out.c */
 /* A connection buffer (in or out: its bytes, capacity, inline array,
  * bytes in use) grown to new_cap bytes, moving off the inline array; and
  * back to the inline array (PB_HTTP_INLINE bytes) once nothing is in use. */
 void pb_http_buf_grow(char **buf, size_t *cap, char *inline_buf, size_t used, size_t new_cap);
 void pb_http_buf_shrink(char **buf, size_t *cap, char *inline_buf, size_t used);
-
-/* http_out.c */
 void pb_http_out_append(struct pb_http_conn *c, const void *data, size_t len);
 /* Back to the inline output buffer when nothing is queued. */
 void pb_http_out_shrink(struct pb_http_conn *c);

@@ -3,7 +3,8 @@
  * line, a Date header (formatted once a second), Connection when the
  * connection ends or is HTTP/1.0 keep-alive, headers, Content-Length and
  * the body (none for HEAD), appended to the connection's output buffer,
- * which http_conn.c sends.
+ * which http_conn.c sends; and how a connection's buffers (output and
+ * read) grow off their inline arrays and shrink back to them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,26 @@
 #include <glib.h>
 #include "http_conn.h"
 #include "log.h"
+
+void pb_http_buf_grow(char **buf, size_t *cap, char *inline_buf, size_t used, size_t new_cap)
+{
+    if (*buf == inline_buf) {
+        *buf = g_malloc(new_cap);
+        memcpy(*buf, inline_buf, used);
+    } else {
+        *buf = g_realloc(*buf, new_cap);
+    }
+    *cap = new_cap;
+}
+
+void pb_http_buf_shrink(char **buf, size_t *cap, char *inline_buf, size_t used)
+{
+    if (used == 0 && *buf != inline_buf) {
+        g_free(*buf);
+        *buf = inline_buf;
+        *cap = PB_HTTP_INLINE;
+    }
+}
 
 static void out_reserve(struct pb_http_conn *c, size_t more)
 {
