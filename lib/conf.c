@@ -59,6 +59,20 @@ static void tracker_defaults(struct pb_tracker_conf *t)
     t->stream_maxlen = 1000000;
 }
 
+static void scorer_defaults(struct pb_scorer_conf *s)
+{
+    s->user = strdup("postbeacon");
+    s->pidfile = strdup("/run/postbeacon/scorer.pid");
+    s->consumer_group = strdup("scorer");
+    s->batch = 256;
+    s->block_ms = 1000;
+    s->claim_idle_ms = 60000;
+    s->claim_interval_ms = 10000;
+    s->half_life_days = 30;
+    s->history_days = 90;
+    s->history_max = 500;
+}
+
 void pb_conf_defaults(struct pb_conf *conf)
 {
     static const char *const unsubscribe_patterns[] = { "unsubscribe", "optout", "opt-out",
@@ -101,6 +115,7 @@ void pb_conf_defaults(struct pb_conf *conf)
     set_list(&conf->milter.unsubscribe_patterns, unsubscribe_patterns);
     conf->milter.max_message_size = 10 * 1024 * 1024;
     tracker_defaults(&conf->tracker);
+    scorer_defaults(&conf->scorer);
 }
 
 void pb_conf_free_list(struct pb_strlist *list)
@@ -124,6 +139,8 @@ void pb_conf_free(struct pb_conf *conf)
         &conf->milter.notrack_attribute, &conf->tracker.user, &conf->tracker.group,
         &conf->tracker.pidfile, &conf->tracker.journal, &conf->tracker.language,
         &conf->tracker.bots_file, &conf->tracker.tls_cert, &conf->tracker.tls_key,
+        &conf->scorer.user, &conf->scorer.group, &conf->scorer.pidfile,
+        &conf->scorer.consumer_group, &conf->scorer.consumer,
     };
 
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)

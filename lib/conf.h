@@ -103,6 +103,24 @@ struct pb_tracker_conf {
     struct pb_strlist tls_listen;   /* HTTPS addresses, default none; needs tls_cert and tls_key */
 };
 
+struct pb_scorer_conf {
+    char *user;                 /* run as, default "postbeacon" ("" = stay) */
+    char *group;
+    char *pidfile;              /* default "/run/postbeacon/scorer.pid" */
+    char *consumer_group;       /* consumer group on <p>events, default "scorer" */
+    char *consumer;             /* consumer name, default NULL = the host name */
+    int batch;                  /* entries per batch (one script), default 256 */
+    int block_ms;               /* XREADGROUP BLOCK, default 1000 */
+    int claim_idle_ms;          /* claim another consumer's entries pending this long, default 60000 */
+    int claim_interval_ms;      /* how often to look for them, default 10000 */
+    int half_life_days;         /* behaviour score half-life, default 30; 0 = no decay */
+    int score_floor;            /* lowest score, default 0 */
+    int score_cap;              /* highest score, default 0 = no cap */
+    int history_days;           /* score history kept, default 90 */
+    int history_max;            /* at most this many history entries per contact, default 500 */
+    /* scorer.rules is read by postbeacon-scorer itself (scorer/rules.c). */
+};
+
 struct pb_conf {
     char *path;                 /* the file this came from */
     char *keys_file;            /* keys.file, default "/etc/postbeacon/keys" */
@@ -112,6 +130,7 @@ struct pb_conf {
     struct pb_utm_conf utm;
     struct pb_milter_conf milter;
     struct pb_tracker_conf tracker;
+    struct pb_scorer_conf scorer;
 };
 
 /* Load and validate; 0 on success, -1 with a message in errbuf. On failure

@@ -444,7 +444,30 @@ static const struct pb_conf_setting tracker_settings[] = {
     END
 };
 
-static const struct pb_conf_setting no_settings[] = { END };
+static const struct pb_conf_setting scorer_settings[] = {
+    RUN_AS_ROWS(scorer, "a file path, e.g. \"/run/postbeacon/scorer.pid\", or \"\" for none"),
+    ROW_STR("consumer_group", scorer.consumer_group, 0, check_word,
+            "a consumer group name, e.g. \"scorer\""),
+    ROW_STR("consumer", scorer.consumer, PB_CF_EMPTY_NULL, check_word,
+            "a consumer name unique in the group, e.g. \"scorer-1\", or \"\" for the host name"),
+    ROW_INT("batch", scorer.batch, 1, 10000, "entries per batch, e.g. 256"),
+    ROW_INT("block_ms", scorer.block_ms, 10, 60000, "milliseconds, e.g. 1000"),
+    ROW_INT("claim_idle_ms", scorer.claim_idle_ms, 1000, 86400000,
+            "milliseconds an entry is pending before another scorer takes it, e.g. 60000"),
+    ROW_INT("claim_interval_ms", scorer.claim_interval_ms, 100, 3600000,
+            "milliseconds between looks for such entries, e.g. 10000"),
+    ROW_INT("half_life_days", scorer.half_life_days, 0, 3650, "days, e.g. 30 (0 = no decay)"),
+    ROW_INT("score_floor", scorer.score_floor, -1000000000, 1000000000,
+            "the lowest score, e.g. 0"),
+    ROW_INT("score_cap", scorer.score_cap, 0, 1000000000,
+            "the highest score, e.g. 500 (0 = no cap)"),
+    ROW_INT("history_days", scorer.history_days, 1, 3650, "days, e.g. 90"),
+    ROW_INT("history_max", scorer.history_max, 1, 100000,
+            "entries per contact, e.g. 500"),
+    { "rules", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
+      "a list of rules ( { name = \"pricing\"; event = \"click\"; points = 10; }, ... )" },
+    END
+};
 
 const struct pb_conf_section pb_conf_sections[] = {
     { "tracking", tracking_settings, 0, "tracking = { base_url = \"https://t.example.com\"; };" },
@@ -455,7 +478,7 @@ const struct pb_conf_section pb_conf_sections[] = {
     { "milter", milter_settings, 0,
       "milter = { socket = \"unix:/run/postbeacon/milter.sock\"; };" },
     { "tracker", tracker_settings, 0, "tracker = { listen = [ \"127.0.0.1:8080\" ]; };" },
-    { "scorer", no_settings, 1, "scorer = { ... };" },
+    { "scorer", scorer_settings, 0, "scorer = { rules = ( ... ); };" },
     { NULL, NULL, 0, NULL }
 };
 

@@ -20,7 +20,9 @@ enum pb_conf_type {
     PB_CT_LIST,                 /* struct pb_strlist from an array of strings */
     PB_CT_MODE,                 /* int file mode: "0660", or 0660 read as octal */
     PB_CT_SIZE,                 /* size_t bytes: integer or "512K", "10M", "1G" */
-    PB_CT_LONG                  /* long, within [min, max] */
+    PB_CT_LONG,                 /* long, within [min, max] */
+    PB_CT_EXTERNAL              /* a list ( ... ) read and checked by the program that
+                                 * owns it (scorer.rules: scorer/rules.c); no field */
 };
 
 /* Flags for string settings and list items. */

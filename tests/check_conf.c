@@ -127,6 +127,9 @@ START_TEST(test_reserved_sections)
     struct pb_conf c;
 
     load_fixture("data/conf/reserved.conf", &c);
+    ck_assert_int_eq(c.scorer.half_life_days, 14);
+    ck_assert_int_eq(c.scorer.batch, 256);
+    ck_assert_str_eq(c.scorer.consumer_group, "scorer");
     pb_conf_free(&c);
 }
 END_TEST

@@ -1,0 +1,195 @@
+/*
+ * apply.c - the scorer's one script per batch (apply.h): the only place
+ * the scorer writes. For each entry it first runs XACK: 1 means the entry
+ * was pending and is now done, so its effects are applied in this same
+ * script; 0 means it was done before (delivered twice, or claimed by a
+ * second consumer) and nothing happens. Acknowledging and applying are
+ * thus one atomic step: no crash can leave an entry applied but pending,
+ * or acknowledged but not applied (docs/scorer.md).
+ *
+ * Rules are matched in C (batch.c); the script is told each effect (rule,
+ * points, repeat policy and scope) and keeps the repeat state, the
+ * decayed score and the history. Every key it touches is in KEYS.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "apply.h"
+#include "events.h"
+
+/* KEYS: stream, then per contact: contact hash, history list, repeat hash.
+ * ARGV: 1 group, 2 now ms, 3 half-life ms, 4 floor, 5 cap ("" none),
+ * 6 history ms, 7 history max, 8 entries; per entry: id, contact key
+ * index (0 none), ts, eid, effects; per effect: rule, points, repeat
+ * letter, scope, limit. Answer: {one char per entry, last refusal}. */
+static const char script[] =
+    "local stream,group=KEYS[1],ARGV[1]\n"
+    "local now,hl=tonumber(ARGV[2]),tonumber(ARGV[3])\n"
+    "local floor,cap=tonumber(ARGV[4]),tonumber(ARGV[5])\n"
+    "local keep,hmax,n=tonumber(ARGV[6]),tonumber(ARGV[7]),tonumber(ARGV[8])\n"
+    "local function fmt(x) return string.format('%.10g',x) end\n"
+    "local function decay(v,dt)\n"
+    "  if hl<=0 or dt<=0 then return v end\n"
+    "  return v*math.pow(2,-dt/hl)\n"
+    "end\n"
+    /* repeat policy: may this rule score for this event? */
+    "local function allowed(r,rule,mode,scope,lim,ts)\n"
+    "  if mode=='e' then return true end\n"
+    "  if mode=='o' then return redis.call('HSETNX',r,rule,1)==1 end\n"
+    "  if mode=='m' or mode=='c' then\n"
+    "    return redis.call('HSETNX',r,rule..'|'..mode..'|'..scope,1)==1 end\n"
+    "  local f,day=rule..'|d',math.floor(ts/86400000)\n"
+    "  local v=redis.call('HGET',r,f)\n"
+    "  local d,c=-1,0\n"
+    "  if v then local p=string.find(v,':')\n"
+    "    d,c=tonumber(string.sub(v,1,p-1)),tonumber(string.sub(v,p+1)) end\n"
+    "  if day<d then return true end\n"        /* a late event of a past day */
+    "  if day>d then c=0 end\n"
+    "  if c>=lim then return false end\n"
+    "  redis.call('HSET',r,f,string.format('%d:%d',day,c+1))\n"
+    "  return true\n"
+    "end\n"
+    /* add points at time ts to the lazily decayed score; log the change */
+    "local function score(c,h,rule,pts,ts,eid)\n"
+    "  local cur=redis.call('HMGET',c,'score','score_at')\n"
+    "  local s,t0=tonumber(cur[1]) or 0,tonumber(cur[2]) or ts\n"
+    "  if ts>=t0 then s=decay(s,ts-t0)+pts t0=ts else s=s+decay(pts,t0-ts) end\n"
+    "  if s<floor then s=floor end\n"
+    "  if cap and s>cap then s=cap end\n"
+    "  redis.call('HSET',c,'score',fmt(s),'score_at',string.format('%d',t0))\n"
+    "  redis.call('LPUSH',h,string.format('%d',ts)..' '..rule..' '..fmt(pts)..' '..fmt(s)..' '..eid)\n"
+    "  redis.call('LTRIM',h,0,hmax-1)\n"
+    "  for j=1,4 do\n"
+    "    local last=redis.call('LINDEX',h,-1)\n"
+    "    if not last or tonumber(string.match(last,'^%d+'))>=now-keep then break end\n"
+    "    redis.call('RPOP',h)\n"
+    "  end\n"
+    "end\n"
+    "local function effects(k,fx,nfx,ts,eid)\n"
+    "  local changed=false\n"
+    "  for f=0,nfx-1 do\n"
+    "    local b=fx+5*f\n"
+    "    local rule,pts=ARGV[b],tonumber(ARGV[b+1])\n"
+    "    if allowed(KEYS[k+2],rule,ARGV[b+2],ARGV[b+3],tonumber(ARGV[b+4]),ts) then\n"
+    "      score(KEYS[k],KEYS[k+1],rule,pts,ts,eid) changed=true end\n"
+    "  end\n"
+    "  return changed\n"
+    "end\n"
+    "local out,err,i={},'',9\n"
+    "for e=1,n do\n"
+    "  local id,k,ts,eid,nfx=ARGV[i],tonumber(ARGV[i+1]),tonumber(ARGV[i+2]),ARGV[i+3],"
+    "tonumber(ARGV[i+4])\n"
+    "  local fx=i+5\n"
+    "  i=fx+5*nfx\n"
+    "  if redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
+    "  elseif k==0 or nfx==0 then out[e]='1'\n"
+    "  else\n"
+    "    local ok,changed=pcall(effects,k,fx,nfx,ts,eid)\n"
+    "    if not ok then out[e]='E' err=tostring(changed and (changed.err or changed))\n"
+    "    elseif changed then out[e]='2' else out[e]='1' end\n"
+    "  end\n"
+    "end\n"
+    "return {table.concat(out),err}\n";
+
+const char *pb_apply_script(void)
+{
+    return script;
+}
+
+void pb_apply_sha(char sha[41])
+{
+    pb_event_script_sha(script, sizeof(script) - 1, sha);
+}
+
+void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key)
+{
+    a->keys = g_ptr_array_new_with_free_func(g_free);
+    a->args = g_ptr_array_new_with_free_func(g_free);
+    a->contact_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    a->prefix = prefix;
+    a->entries = 0;
+    g_ptr_array_add(a->keys, g_strdup(stream_key));
+}
+
+void pb_apply_free(struct pb_apply *a)
+{
+    g_ptr_array_free(a->keys, TRUE);
+    g_ptr_array_free(a->args, TRUE);
+    g_hash_table_destroy(a->contact_key);
+    memset(a, 0, sizeof(*a));
+}
+
+/* The index in KEYS (1-based) of the contact's first key, added if new. */
+static unsigned contact_keys(struct pb_apply *a, const char *contact)
+{
+    gpointer found = g_hash_table_lookup(a->contact_key, contact);
+    unsigned first;
+
+    if (found != NULL)
+        return GPOINTER_TO_UINT(found);
+    first = a->keys->len + 1;
+    g_ptr_array_add(a->keys, g_strconcat(a->prefix, PB_KEY_CONTACT, contact, NULL));
+    g_ptr_array_add(a->keys, g_strconcat(a->prefix, PB_KEY_CONTACT, contact, ":scores", NULL));
+    g_ptr_array_add(a->keys, g_strconcat(a->prefix, PB_KEY_CONTACT, contact, ":rules", NULL));
+    g_hash_table_insert(a->contact_key, g_strdup(contact), GUINT_TO_POINTER(first));
+    return first;
+}
+
+static const char *repeat_scope(const struct pb_rule *rule, const char *msg,
+                                const char *campaign)
+{
+    if (rule->repeat == PB_REPEAT_MESSAGE)
+        return msg;
+    if (rule->repeat == PB_REPEAT_CAMPAIGN)
+        return campaign;
+    return "";
+}
+
+void pb_apply_add(struct pb_apply *a, const char *id, const char *contact, long long ts,
+                  const char *eid, const char *msg, const char *campaign,
+                  const struct pb_rule *const *rules, size_t n)
+{
+    unsigned k = 0;
+
+    if (contact[0] == '\0')
+        n = 0;                  /* campaign-level tracking: nothing per contact */
+    if (n > 0)
+        k = contact_keys(a, contact);
+    g_ptr_array_add(a->args, g_strdup(id));
+    g_ptr_array_add(a->args, g_strdup_printf("%u", k));
+    g_ptr_array_add(a->args, g_strdup_printf("%lld", ts));
+    g_ptr_array_add(a->args, g_strdup(eid[0] ? eid : "-"));
+    g_ptr_array_add(a->args, g_strdup_printf("%zu", n));
+    for (size_t i = 0; i < n; i++) {
+        g_ptr_array_add(a->args, g_strdup(rules[i]->name));
+        g_ptr_array_add(a->args, g_strdup_printf("%.10g", rules[i]->points));
+        g_ptr_array_add(a->args, g_strdup_printf("%c", (char)rules[i]->repeat));
+        g_ptr_array_add(a->args, g_strdup(repeat_scope(rules[i], msg, campaign)));
+        g_ptr_array_add(a->args, g_strdup_printf("%d", rules[i]->per_day));
+    }
+    a->entries++;
+}
+
+char **pb_apply_command(const struct pb_apply *a, const char sha[41], const char *group,
+                        long long now_ms, const struct pb_apply_settings *set, int *argc)
+{
+    GPtrArray *v = g_ptr_array_new();
+
+    g_ptr_array_add(v, g_strdup("EVALSHA"));
+    g_ptr_array_add(v, g_strdup(sha));
+    g_ptr_array_add(v, g_strdup_printf("%u", a->keys->len));
+    for (unsigned i = 0; i < a->keys->len; i++)
+        g_ptr_array_add(v, g_strdup(a->keys->pdata[i]));
+    g_ptr_array_add(v, g_strdup(group));
+    g_ptr_array_add(v, g_strdup_printf("%lld", now_ms));
+    g_ptr_array_add(v, g_strdup_printf("%lld", set->half_life_ms));
+    g_ptr_array_add(v, g_strdup_printf("%d", set->floor));
+    g_ptr_array_add(v, set->cap > 0 ? g_strdup_printf("%d", set->cap) : g_strdup(""));
+    g_ptr_array_add(v, g_strdup_printf("%lld", set->history_ms));
+    g_ptr_array_add(v, g_strdup_printf("%d", set->history_max));
+    g_ptr_array_add(v, g_strdup_printf("%zu", a->entries));
+    for (unsigned i = 0; i < a->args->len; i++)
+        g_ptr_array_add(v, g_strdup(a->args->pdata[i]));
+    *argc = (int)v->len;
+    g_ptr_array_add(v, NULL);
+    return (char **)g_ptr_array_free(v, FALSE);
+}

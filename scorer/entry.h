@@ -1,0 +1,23 @@
+/*
+ * entry.h - one entry of <p>events as the scorer needs it, read from a
+ * hiredis reply (XREADGROUP / XAUTOCLAIM: [id, [field, value, ...]]).
+ */
+#ifndef PB_SCORER_ENTRY_H
+#define PB_SCORER_ENTRY_H
+
+#include <hiredis/hiredis.h>
+
+struct pb_sc_event {
+    const char *id;             /* stream entry id "<ms>-<seq>" */
+    int trimmed;                /* pending, but trimmed from the stream: no fields */
+    const char *type;           /* "" if missing */
+    const char *eid, *msg, *contact, *campaign, *url, *cls;    /* "" if missing */
+    long long ts;               /* event time (ms); the id's time if missing or bad */
+};
+
+/* Fill ev from one entry of a reply; pointers are into the reply. -1 if
+ * the entry is not [id, fields]; a trimmed entry (nil fields) is 0 with
+ * ev->trimmed set. */
+int pb_sc_event_parse(const redisReply *entry, struct pb_sc_event *ev);
+
+#endif

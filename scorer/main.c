@@ -1,0 +1,315 @@
+/*
+ * main.c - postbeacon-scorer: command line, configuration and rules,
+ * signals, start-up order and the loop.
+ *
+ * Start-up: load the configuration and the rules (scorer.rules); detach
+ * (unless -f or --once); write the pidfile; drop privileges to
+ * scorer.user; connect to Redis (retried while it is away); then one
+ * batch after another (scorer.h). SIGHUP loads the configuration and the
+ * rules again and uses them from the next batch on (a bad file is logged
+ * and the rules loaded before are kept); SIGTERM and SIGINT let the
+ * current batch finish (it is acknowledged with its effects) and stop.
+ * --once processes what is pending now and exits.
+ * Exit status: 0 after a clean stop, a good -n check or a complete --once,
+ * 1 for a bad configuration, a start-up failure or Redis failing during
+ * --once, 2 for a bad command line.
+ */
+#include "config.h"
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <hiredis/hiredis.h>
+#include "daemon.h"
+#include "log.h"
+#include "rules.h"
+#include "scorer.h"
+
+#define PB_SCORER_NAME "postbeacon-scorer"
+#define RECONNECT_MS 1000
+
+/* What one load of the file gives. */
+struct gen {
+    struct pb_conf conf;
+    struct pb_rules rules;
+};
+
+static volatile sig_atomic_t stop_signal, reload_wanted;
+
+static void print_version(void)
+{
+    printf(PB_SCORER_NAME " %s (hiredis %d.%d.%d)\n", PACKAGE_VERSION, HIREDIS_MAJOR,
+           HIREDIS_MINOR, HIREDIS_PATCH);
+}
+
+static const struct pb_daemon_cli scorer_cli = {
+    .name = PB_SCORER_NAME,
+    .check_what = "the configuration and the scoring rules",
+    .extra_option = 'i',
+    .extra_synopsis = " [-i consumer] [--once]",
+    .extra_help = "  -i name    consumer name in the group (default scorer.consumer, else the\n"
+                  "             host name); each scorer process needs its own\n"
+                  "  --once     process what is pending now, then exit (stays in the foreground)\n",
+    .footer = "Signals: SIGHUP reloads the configuration and the rules;\n"
+              "SIGTERM finishes and acknowledges the current batch and stops.\n",
+    .print_version = print_version,
+};
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void gen_free(struct gen *g)
+{
+    if (g == NULL)
+        return;
+    pb_rules_free(&g->rules);
+    pb_conf_free(&g->conf);
+    free(g);
+}
+
+static struct gen *gen_load(const char *path, char *err, size_t errlen)
+{
+    struct gen *g = calloc(1, sizeof(*g));
+
+    if (g == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (pb_conf_load(path, &g->conf, err, errlen) != 0) {
+        free(g);
+        return NULL;
+    }
+    if (pb_rules_load(path, &g->rules, err, errlen) != 0) {
+        gen_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static int check_config(const char *path)
+{
+    char err[1024];
+    struct gen *g = gen_load(path, err, sizeof(err));
+
+    if (g == NULL) {
+        fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
+        return 1;
+    }
+    printf(PB_SCORER_NAME ": configuration OK (%s; %zu scoring rule%s)\n", path,
+           g->rules.count, g->rules.count == 1 ? "" : "s");
+    gen_free(g);
+    return 0;
+}
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static void on_hup(int sig)
+{
+    reload_wanted = 1;
+}
+
+static void set_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Load again; the scorer switches to the new rules, the old ones are
+ * freed (not the first generation: the connection's settings are its). */
+static void reload(const char *path, struct pb_scorer *s, struct gen *boot, struct gen **current)
+{
+    char err[1024];
+    struct gen *g = gen_load(path, err, sizeof(err));
+
+    reload_wanted = 0;
+    if (g == NULL) {
+        pb_log(LOG_ERR, "reload failed, keeping the rules loaded before: %s", err);
+        return;
+    }
+    pb_scorer_set_rules(s, &g->conf.scorer, &g->rules);
+    if (*current != boot)
+        gen_free(*current);
+    *current = g;
+    pb_log(LOG_INFO, "configuration reloaded from %s: %zu scoring rule%s (Redis and stream "
+           "settings take effect after a restart)", path, g->rules.count,
+           g->rules.count == 1 ? "" : "s");
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);       /* a signal cuts it short */
+}
+
+/* Connected, or stopped by a signal (-1). */
+static int connect_until_stopped(struct pb_scorer *s)
+{
+    char err[512];
+    int logged = 0;
+
+    while (!stop_signal) {
+        if (pb_scorer_connect(s, err, sizeof(err)) == 0) {
+            if (logged)
+                pb_log(LOG_INFO, "connected to Redis again");
+            return 0;
+        }
+        if (!logged++)
+            pb_log(LOG_ERR, "%s; retrying every %d ms", err, RECONNECT_MS);
+        sleep_ms(RECONNECT_MS);
+    }
+    return -1;
+}
+
+static void log_totals(const struct pb_scorer *s, const char *what)
+{
+    const struct pb_sc_stats *st = &s->stats;
+
+    pb_log(LOG_INFO, "%s: %llu entries done (%llu scored, %llu without contact, %llu trimmed "
+           "while pending, %llu refused), %llu duplicates skipped, %llu claimed, %llu batches",
+           what, st->done, st->scored, st->no_contact, st->trimmed, st->refused, st->duplicates,
+           st->claimed, st->batches);
+}
+
+static int run_loop(const char *path, struct pb_scorer *s, struct gen *boot)
+{
+    struct gen *current = boot;
+
+    while (!stop_signal) {
+        if (reload_wanted)
+            reload(path, s, boot, &current);
+        if (s->c == NULL && connect_until_stopped(s) != 0)
+            break;
+        if (pb_scorer_step(s, 1) < 0 && !stop_signal)
+            sleep_ms(RECONNECT_MS);
+    }
+    pb_log(LOG_INFO, "signal %d: stopping", (int)stop_signal);
+    log_totals(s, "stopped");
+    if (current != boot)
+        gen_free(current);
+    return 0;
+}
+
+static int run_once(struct pb_scorer *s)
+{
+    char err[512];
+    int rc;
+
+    if (pb_scorer_connect(s, err, sizeof(err)) != 0) {
+        pb_log(LOG_ERR, "%s", err);
+        return 1;
+    }
+    rc = pb_scorer_drain(s);
+    log_totals(s, rc == 0 ? "--once: done" : "--once: stopped by a Redis failure");
+    return rc == 0 ? 0 : 1;
+}
+
+static int start(const struct pb_daemon_options *opt, int once, const struct gen *g,
+                 char *err, size_t errlen)
+{
+    const struct pb_scorer_conf *sc = &g->conf.scorer;
+
+    if (!once && pb_daemon_check_pidfile(sc->pidfile, err, errlen) != 0)
+        return -1;
+    if (!once && !opt->foreground) {
+        if (pb_daemon_detach(err, errlen) != 0)
+            return -1;
+        pb_log_init(PB_SCORER_NAME, 0, g->conf.log_facility);
+    }
+    if (!once && pb_daemon_write_pidfile(sc->pidfile, err, errlen) != 0)
+        return -1;
+    return pb_daemon_drop_privileges("scorer", sc->user, sc->group, err, errlen);
+}
+
+static int run(const char *path, const struct pb_daemon_options *opt, int once)
+{
+    char err[1024];
+    struct gen *boot = gen_load(path, err, sizeof(err));
+    struct pb_scorer s;
+    int rc;
+
+    if (boot == NULL) {
+        fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
+        return 1;
+    }
+    if (start(opt, once, boot, err, sizeof(err)) != 0) {
+        pb_log(LOG_ERR, "%s", err);
+        pb_daemon_ready(1);
+        if (!once)
+            pb_daemon_remove_pidfile(boot->conf.scorer.pidfile);
+        gen_free(boot);
+        return 1;
+    }
+    set_signals();
+    pb_scorer_init(&s, &boot->conf, &boot->rules, opt->extra_arg);
+    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %zu scoring rule%s%s",
+           s.consumer, boot->conf.scorer.consumer_group, s.stream, boot->rules.count,
+           boot->rules.count == 1 ? "" : "s", once ? ", --once" : "");
+    pb_daemon_ready(0);
+    rc = once ? run_once(&s) : run_loop(path, &s, boot);
+    pb_scorer_free(&s);
+    if (!once)
+        pb_daemon_remove_pidfile(boot->conf.scorer.pidfile);
+    gen_free(boot);
+    return rc;
+}
+
+/* --once is this program's own long option: taken out before the shared
+ * parser sees the rest. */
+static int take_once(int *argc, char **argv)
+{
+    int once = 0, j = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[j++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--once") == 0)
+            once = 1;
+        else
+            argv[j++] = argv[i];
+    }
+    *argc = j;
+    argv[j] = NULL;
+    return once;
+}
+
+int main(int argc, char **argv)
+{
+    struct pb_daemon_options opt;
+    char resolved[PATH_MAX];
+    const char *path;
+    int once = take_once(&argc, argv);
+    int rc = pb_daemon_parse_options(argc, argv, &scorer_cli, &opt);
+
+    if (rc != PB_DAEMON_GO_ON)
+        return rc;
+    pb_log_init(PB_SCORER_NAME, 1, NULL);
+    pb_log_set_verbose(opt.verbose);
+    if (opt.check_only)
+        return check_config(opt.conf_path);
+    /* Reloads happen after chdir("/"): remember where the file really is. */
+    path = opt.conf_path;
+    if (path[0] != '/' && realpath(path, resolved) != NULL)
+        path = resolved;
+    return run(path, &opt, once);
+}

@@ -1,0 +1,75 @@
+/*
+ * scorer.h - one scorer: a consumer in the group on <p>events that turns
+ * entries into scores, one batch at a time (docs/scorer.md). main.c runs
+ * it as a daemon; the tests drive it directly with their own clock.
+ */
+#ifndef PB_SCORER_H
+#define PB_SCORER_H
+
+#include <hiredis/hiredis.h>
+#include "apply.h"
+#include "conf.h"
+#include "log.h"
+#include "rules.h"
+
+struct pb_sc_stats {
+    unsigned long long batches;     /* scripts run */
+    unsigned long long done;        /* entries acknowledged by this scorer */
+    unsigned long long scored;      /* ... of which changed a score */
+    unsigned long long no_contact;  /* ... of which had no contact (campaign level) */
+    unsigned long long trimmed;     /* ... of which were trimmed while pending */
+    unsigned long long refused;     /* ... of which a write was refused (logged) */
+    unsigned long long duplicates;  /* delivered again, acknowledged before: skipped */
+    unsigned long long claimed;     /* taken over from another consumer */
+};
+
+struct pb_scorer {
+    const struct pb_conf *conf;     /* redis and scorer sections (not owned) */
+    const struct pb_rules *rules;   /* not owned */
+    struct pb_apply_settings set;
+    char *consumer;
+    char *stream;                   /* <p>events */
+    redisContext *c;                /* NULL while disconnected */
+    char sha[41];
+    long long (*now_ms)(void);      /* the clock: real time unless a test sets one */
+    int own_pending_done;           /* this connection has read its own pending entries */
+    long long next_claim_ms;        /* when to look for others' idle entries */
+    char claim_cursor[48];          /* XAUTOCLAIM position within one look */
+    struct pb_sc_stats stats;
+    struct pb_log_limit limit;
+};
+
+/* consumer NULL: conf->scorer.consumer, else the host name. */
+void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struct pb_rules *rules,
+                    const char *consumer);
+/* New rules and scoring settings (half-life, floor, cap, history) from
+ * sc: a reload. The connection and its settings (redis, prefix, group,
+ * batch, timing) stay those given to pb_scorer_init. */
+void pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
+                         const struct pb_rules *rules);
+void pb_scorer_free(struct pb_scorer *s);
+
+/* Connect, load the script, create the group if missing. 0 or -1 (why). */
+int pb_scorer_connect(struct pb_scorer *s, char *err, size_t errlen);
+void pb_scorer_disconnect(struct pb_scorer *s);
+
+/* One batch: own pending entries first, then others' idle ones when a
+ * look is due, then new ones (waiting up to block_ms if block). The
+ * number of entries handled, 0 if there were none, -1 if Redis failed
+ * (logged; the connection is dropped and the batch stays pending). */
+int pb_scorer_step(struct pb_scorer *s, int block);
+
+/* --once: everything pending now (own, others' idle ones, new), then
+ * return. 0, or -1 if Redis failed. */
+int pb_scorer_drain(struct pb_scorer *s);
+
+/* ---- inside the scorer (stream.c, batch.c) ------------------------------ */
+
+/* Run one batch: entries [id, fields] (a trimmed one has nil fields) and
+ * ids of entries trimmed while pending that are still in the pending
+ * list (either may be NULL). 0, or -1 if Redis failed (logged). */
+int pb_scorer_batch(struct pb_scorer *s, const redisReply *entries, const redisReply *trimmed);
+
+long long pb_scorer_real_now_ms(void);
+
+#endif

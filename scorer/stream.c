@@ -1,0 +1,264 @@
+/*
+ * stream.c - the scorer as a consumer of <p>events (scorer.h): the
+ * connection, the consumer group, and where each batch comes from: its
+ * own pending entries first (left by a stop or a crash), then other
+ * consumers' entries idle for scorer.claim_idle_ms (XAUTOCLAIM: a dead
+ * scorer's work, and the ids Redis 7 reports as trimmed while pending),
+ * then new entries. batch.c turns each into one script run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <glib.h>
+#include "events.h"
+#include "redis_conn.h"
+#include "scorer.h"
+
+long long pb_scorer_real_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *host_name(void)
+{
+    char name[256];
+
+    if (gethostname(name, sizeof(name)) != 0 || name[0] == '\0')
+        return g_strdup("scorer");
+    name[sizeof(name) - 1] = '\0';
+    return g_strdup(name);
+}
+
+void pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
+                         const struct pb_rules *rules)
+{
+    s->rules = rules;
+    s->set.half_life_ms = (long long)sc->half_life_days * 86400000LL;
+    s->set.floor = sc->score_floor;
+    s->set.cap = sc->score_cap;
+    s->set.history_ms = (long long)sc->history_days * 86400000LL;
+    s->set.history_max = sc->history_max;
+}
+
+void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struct pb_rules *rules,
+                    const char *consumer)
+{
+    memset(s, 0, sizeof(*s));
+    s->conf = conf;
+    pb_scorer_set_rules(s, &conf->scorer, rules);
+    if (consumer == NULL)
+        consumer = conf->scorer.consumer;
+    s->consumer = consumer ? g_strdup(consumer) : host_name();
+    s->stream = g_strconcat(conf->redis.prefix, PB_KEY_EVENTS, NULL);
+    s->now_ms = pb_scorer_real_now_ms;
+    pb_apply_sha(s->sha);
+    snprintf(s->claim_cursor, sizeof(s->claim_cursor), "0-0");
+}
+
+void pb_scorer_disconnect(struct pb_scorer *s)
+{
+    if (s->c != NULL)
+        redisFree(s->c);
+    s->c = NULL;
+}
+
+void pb_scorer_free(struct pb_scorer *s)
+{
+    pb_scorer_disconnect(s);
+    g_free(s->consumer);
+    g_free(s->stream);
+    memset(s, 0, sizeof(*s));
+}
+
+/* A command whose only interesting answer is "not an error". */
+static int simple(struct pb_scorer *s, redisReply *r, const char *ok_error, const char *what,
+                  char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (r == NULL) {
+        snprintf(err, errlen, "%s: %s", what, s->c->errstr);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR && (ok_error == NULL || strncmp(r->str, ok_error,
+                                                                     strlen(ok_error)) != 0)) {
+        snprintf(err, errlen, "%s: %s", what, r->str);
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int pb_scorer_connect(struct pb_scorer *s, char *err, size_t errlen)
+{
+    const struct pb_scorer_conf *sc = &s->conf->scorer;
+    struct timeval tv;
+    long long ms;
+
+    pb_scorer_disconnect(s);
+    s->c = pb_redis_connect(&s->conf->redis, err, errlen);
+    if (s->c == NULL)
+        return -1;
+    /* a blocking read waits block_ms before Redis answers at all */
+    ms = (long long)sc->block_ms + s->conf->redis.timeout_ms + 1000;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    redisSetTimeout(s->c, tv);
+    if (simple(s, redisCommand(s->c, "SCRIPT LOAD %s", pb_apply_script()), NULL,
+               "SCRIPT LOAD", err, errlen) != 0
+        || simple(s, redisCommand(s->c, "XGROUP CREATE %s %s 0 MKSTREAM", s->stream,
+                                  sc->consumer_group), "BUSYGROUP", "XGROUP CREATE", err,
+                  errlen) != 0) {
+        pb_scorer_disconnect(s);
+        return -1;
+    }
+    s->own_pending_done = 0;
+    return 0;
+}
+
+/* The entries of an XREADGROUP reply for our one stream, or NULL (none). */
+static const redisReply *read_entries(const redisReply *r)
+{
+    const redisReply *stream;
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1)
+        return NULL;
+    stream = r->element[0];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2
+        || stream->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    return stream->element[1];
+}
+
+static int fail(struct pb_scorer *s, redisReply *r, const char *what)
+{
+    if (r == NULL)
+        pb_log_limited(&s->limit, 10, LOG_ERR, "%s: %s", what,
+                       s->c && s->c->errstr[0] ? s->c->errstr : "no reply");
+    else
+        pb_log_limited(&s->limit, 10, LOG_ERR, "%s: %s", what,
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (r != NULL)
+        freeReplyObject(r);
+    pb_scorer_disconnect(s);
+    return -1;
+}
+
+/* XREADGROUP from id ("0": our own pending entries; ">": new ones). */
+static int read_batch(struct pb_scorer *s, const char *id, int block)
+{
+    const struct pb_scorer_conf *sc = &s->conf->scorer;
+    const redisReply *entries;
+    redisReply *r;
+    int n;
+
+    if (block)
+        r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s",
+                         sc->consumer_group, s->consumer, sc->batch, sc->block_ms, s->stream, id);
+    else
+        r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
+                         sc->consumer_group, s->consumer, sc->batch, s->stream, id);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return fail(s, r, "XREADGROUP");
+    entries = read_entries(r);
+    n = entries ? (int)entries->elements : 0;
+    if (n > 0 && pb_scorer_batch(s, entries, NULL) != 0) {
+        freeReplyObject(r);
+        pb_scorer_disconnect(s);
+        return -1;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* One XAUTOCLAIM of others' idle entries; the cursor moves on, "0-0"
+ * when the pending list has been gone through. */
+static int claim_batch(struct pb_scorer *s)
+{
+    const struct pb_scorer_conf *sc = &s->conf->scorer;
+    const redisReply *entries, *trimmed = NULL;
+    redisReply *r;
+    int n;
+
+    r = redisCommand(s->c, "XAUTOCLAIM %s %s %s %d %s COUNT %d", s->stream, sc->consumer_group,
+                     s->consumer, sc->claim_idle_ms, s->claim_cursor, sc->batch);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
+        || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
+        return fail(s, r, "XAUTOCLAIM");
+    snprintf(s->claim_cursor, sizeof(s->claim_cursor), "%s", r->element[0]->str);
+    entries = r->element[1];
+    /* Redis 7: ids trimmed while pending, which XAUTOCLAIM has just taken
+     * out of the pending list itself (so acknowledged: nothing to apply) */
+    if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY)
+        trimmed = r->element[2];
+    n = (int)entries->elements + (trimmed ? (int)trimmed->elements : 0);
+    s->stats.claimed += entries->elements;
+    if (trimmed != NULL) {
+        s->stats.trimmed += trimmed->elements;
+        s->stats.done += trimmed->elements;
+    }
+    if (entries->elements > 0 && pb_scorer_batch(s, entries, NULL) != 0) {
+        freeReplyObject(r);
+        pb_scorer_disconnect(s);
+        return -1;
+    }
+    if (n > 0)
+        pb_log(LOG_INFO, "claimed %zu idle entr%s of other consumers, %zu trimmed while pending",
+               entries->elements, entries->elements == 1 ? "y" : "ies",
+               trimmed ? trimmed->elements : 0);
+    freeReplyObject(r);
+    return n;
+}
+
+/* Go on with a look for idle entries, or start one when it is due. */
+static int claim_due(struct pb_scorer *s)
+{
+    long long now = pb_scorer_real_now_ms();    /* Redis measures idle time in real time */
+
+    if (strcmp(s->claim_cursor, "0-0") != 0)
+        return 1;
+    if (now < s->next_claim_ms)
+        return 0;
+    s->next_claim_ms = now + s->conf->scorer.claim_interval_ms;
+    return 1;
+}
+
+int pb_scorer_step(struct pb_scorer *s, int block)
+{
+    int n;
+
+    if (s->c == NULL)
+        return -1;
+    if (!s->own_pending_done) {
+        n = read_batch(s, "0", 0);
+        if (n != 0)
+            return n;
+        s->own_pending_done = 1;
+    }
+    if (claim_due(s)) {
+        n = claim_batch(s);
+        if (n != 0)
+            return n;
+    }
+    return read_batch(s, ">", block);
+}
+
+int pb_scorer_drain(struct pb_scorer *s)
+{
+    int n;
+
+    s->next_claim_ms = 0;       /* --once looks for idle entries once, right away */
+    while ((n = pb_scorer_step(s, 0)) > 0)
+        ;
+    if (n < 0)
+        return -1;
+    /* step stops at the first empty source; go through the others too */
+    while (strcmp(s->claim_cursor, "0-0") != 0 && (n = claim_batch(s)) >= 0)
+        ;
+    return n < 0 ? -1 : 0;
+}

@@ -1,0 +1,254 @@
+/*
+ * check_scorer.c - the fixture and helpers of check_scorer (see
+ * check_scorer.h), and main. Every test runs a private redis-server, a
+ * configuration file written for it (rules included) and the scorer's
+ * core with a clock the test sets (fake_now).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include "check_redis.h"
+#include "check_scorer.h"
+#include "log.h"
+#include "score.h"
+#include "testutil.h"
+
+char cdir[256];
+char csock[300];
+char cpath[300];
+long long fake_now;
+redisContext *cc;
+struct pb_conf cconf;
+struct pb_rules crules;
+static int cpid;
+static int loaded;
+static unsigned eid_seq;
+
+static long long test_now(void)
+{
+    return fake_now;
+}
+
+void scorer_setup(void)
+{
+    pb_log_init("check_scorer", 1, NULL);
+    snprintf(cdir, sizeof(cdir), "%s", tu_tmpdir());
+    snprintf(csock, sizeof(csock), "%s/redis.sock", cdir);
+    snprintf(cpath, sizeof(cpath), "%s/postbeacon.conf", cdir);
+    if (!tu_redis_available())
+        ck_abort_msg("redis-server is not installed (apt-get install redis-server)");
+    cpid = tu_redis_start(csock);
+    ck_assert_int_gt(cpid, 0);
+    cc = tr_connect(csock);
+    fake_now = T0;
+    eid_seq = 0;
+    loaded = 0;
+}
+
+void scorer_teardown(void)
+{
+    char *cmd = g_strdup_printf("rm -rf '%s'", cdir);
+
+    if (loaded) {
+        pb_rules_free(&crules);
+        pb_conf_free(&cconf);
+    }
+    redisFree(cc);
+    tu_redis_stop(cpid);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", cdir);
+    g_free(cmd);
+}
+
+static void write_conf(const char *settings, const char *rules)
+{
+    char *text = g_strdup_printf(
+        "tracking = { base_url = \"https://t.example.com\"; };\n"
+        "redis = { socket = \"%s\"; };\n"
+        "scorer = {\n"
+        "  user = \"\";\n"
+        "  %s\n"
+        "  rules = (\n%s\n  );\n"
+        "};\n", csock, settings, rules);
+
+    ck_assert_int_eq(tu_write_file(cpath, text, strlen(text)), 0);
+    g_free(text);
+}
+
+void load_scorer(const char *settings, const char *rules)
+{
+    char err[1024];
+
+    write_conf(settings, rules);
+    ck_assert_msg(pb_conf_load(cpath, &cconf, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(pb_rules_load(cpath, &crules, err, sizeof(err)) == 0, "%s", err);
+    loaded = 1;
+}
+
+int rules_error(const char *rules, char *err, size_t errlen)
+{
+    struct pb_rules r;
+
+    write_conf("", rules);
+    err[0] = '\0';
+    if (pb_rules_load(cpath, &r, err, errlen) == 0) {
+        pb_rules_free(&r);
+        return -1;
+    }
+    return 0;
+}
+
+void scorer_open(struct pb_scorer *s, const char *consumer)
+{
+    char err[512];
+
+    ck_assert_msg(loaded, "load_scorer first");
+    pb_scorer_init(s, &cconf, &crules, consumer);
+    s->now_ms = test_now;
+    ck_assert_msg(pb_scorer_connect(s, err, sizeof(err)) == 0, "%s", err);
+}
+
+struct pb_sc_stats drain_as(const char *consumer)
+{
+    struct pb_scorer s;
+    struct pb_sc_stats st;
+
+    scorer_open(&s, consumer);
+    ck_assert_int_eq(pb_scorer_drain(&s), 0);
+    st = s.stats;
+    pb_scorer_free(&s);
+    return st;
+}
+
+char *xadd(const char *type, const char *contact, const char *campaign, const char *msg,
+           long long ts, const char *cls, const char *url)
+{
+    const char *argv[32];
+    char eid[40], tsbuf[32];
+    int n = 0;
+    redisReply *r;
+    char *id;
+
+    snprintf(eid, sizeof(eid), "%032x", ++eid_seq);
+    snprintf(tsbuf, sizeof(tsbuf), "%lld", ts);
+    argv[n++] = "XADD"; argv[n++] = "pb:events"; argv[n++] = "*";
+    argv[n++] = "type"; argv[n++] = type;
+    argv[n++] = "eid"; argv[n++] = eid;
+    argv[n++] = "ts"; argv[n++] = tsbuf;
+    if (msg) { argv[n++] = "msg"; argv[n++] = msg; }
+    if (contact) { argv[n++] = "contact"; argv[n++] = contact; }
+    if (campaign) { argv[n++] = "campaign"; argv[n++] = campaign; }
+    if (url) { argv[n++] = "url"; argv[n++] = url; }
+    if (cls) { argv[n++] = "class"; argv[n++] = cls; }
+    r = redisCommandArgv(cc, n, argv, NULL);
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STRING, "XADD failed");
+    id = g_strdup(r->str);
+    freeReplyObject(r);
+    return id;
+}
+
+char *click(const char *contact, const char *msg, long long ts, const char *url)
+{
+    return xadd("click", contact, "spring-sale", msg, ts, "human", url);
+}
+
+char *open_ev(const char *contact, const char *msg, long long ts)
+{
+    return xadd("open", contact, "spring-sale", msg, ts, "human", NULL);
+}
+
+static char *hget(const char *contact, const char *field)
+{
+    redisReply *r = redisCommand(cc, "HGET pb:contact:%s %s", contact, field);
+    char *v;
+
+    ck_assert_ptr_nonnull(r);
+    v = r->type == REDIS_REPLY_STRING ? g_strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+double stored_score(const char *contact)
+{
+    char *v = hget(contact, "score");
+    double d = v ? g_ascii_strtod(v, NULL) : 0;
+
+    g_free(v);
+    return d;
+}
+
+long long stored_at(const char *contact)
+{
+    char *v = hget(contact, "score_at");
+    long long t = v ? g_ascii_strtoll(v, NULL, 10) : -1;
+
+    g_free(v);
+    return t;
+}
+
+double shown_score(const char *contact)
+{
+    return pb_score_at(stored_score(contact), stored_at(contact), fake_now,
+                       (long long)cconf.scorer.half_life_days * DAY_MS);
+}
+
+long long history_len(const char *contact)
+{
+    return tr_integer(cc, "LLEN pb:contact:%s:scores", contact);
+}
+
+char *history_at(const char *contact, long idx)
+{
+    redisReply *r = redisCommand(cc, "LINDEX pb:contact:%s:scores %ld", contact, idx);
+    char *v;
+
+    ck_assert_ptr_nonnull(r);
+    v = r->type == REDIS_REPLY_STRING ? g_strdup(r->str) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+long long pending_count(void)
+{
+    redisReply *r = redisCommand(cc, "XPENDING pb:events scorer");
+    long long n;
+
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
+                  && r->element[0]->type == REDIS_REPLY_INTEGER, "XPENDING");
+    n = r->element[0]->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+long long key_count(const char *pattern)
+{
+    redisReply *r = redisCommand(cc, "KEYS %s", pattern);
+    long long n;
+
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY, "KEYS");
+    n = (long long)r->elements;
+    freeReplyObject(r);
+    return n;
+}
+
+static Suite *scorer_suite(void)
+{
+    Suite *s = suite_create("scorer");
+
+    suite_add_tcase(s, rules_tcase());
+    suite_add_tcase(s, refused_tcase());
+    suite_add_tcase(s, stream_tcase());
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(scorer_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

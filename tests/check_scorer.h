@@ -1,0 +1,71 @@
+/*
+ * check_scorer.h - what the parts of the check_scorer program share:
+ * check_scorer.c (fixture: a private redis-server, the configuration
+ * file with its rules, a fake clock; event and Redis helpers; main),
+ * check_scorer_rules.c (each rule kind, repeat policy, decay, floor and
+ * cap, and refused rules) and check_scorer_stream.c (the consumer group:
+ * duplicates, restarts, claims, trimmed entries, two scorers).
+ */
+#ifndef PB_CHECK_SCORER_H
+#define PB_CHECK_SCORER_H
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include "conf.h"
+#include "rules.h"
+#include "scorer.h"
+
+#define DAY_MS 86400000LL
+#define T0 1800000000000LL      /* the tests' "now" at the start: 2027-01-15 */
+
+extern char cdir[256];          /* per-test temp dir */
+extern char csock[300];         /* its redis socket */
+extern char cpath[300];         /* its postbeacon.conf */
+extern long long fake_now;      /* what the scorer's clock says */
+extern redisContext *cc;        /* the test's own connection */
+extern struct pb_conf cconf;    /* loaded by load_scorer */
+extern struct pb_rules crules;
+
+void scorer_setup(void);
+void scorer_teardown(void);
+
+/* Write postbeacon.conf with the scorer settings (text inside scorer
+ * { }, may be "") and rules (the text inside rules = ( ... )), then load
+ * configuration and rules (the test fails if either is refused). */
+void load_scorer(const char *settings, const char *rules);
+/* The file written as load_scorer writes it, loaded by pb_rules_load
+ * only: its message in err (0) or 0 rules loaded (-1 returned). */
+int rules_error(const char *rules, char *err, size_t errlen);
+
+/* A scorer on the fixture's Redis, with the fake clock, connected. */
+void scorer_open(struct pb_scorer *s, const char *consumer);
+/* A scorer that processes everything pending (pb_scorer_drain) and
+ * closes; its counters. */
+struct pb_sc_stats drain_as(const char *consumer);
+
+/* XADD pb:events * type T eid <n> ts ts msg M contact C campaign P
+ * [url U] class K; the entry id (g_free it). A NULL field is left out. */
+char *xadd(const char *type, const char *contact, const char *campaign, const char *msg,
+           long long ts, const char *cls, const char *url);
+/* A human click / open of contact c in campaign "spring-sale". */
+char *click(const char *contact, const char *msg, long long ts, const char *url);
+char *open_ev(const char *contact, const char *msg, long long ts);
+
+/* The contact's stored score and its reference time (0 / -1 when absent). */
+double stored_score(const char *contact);
+long long stored_at(const char *contact);
+/* The score shown at fake_now (pb_score_at with the loaded half-life). */
+double shown_score(const char *contact);
+/* LLEN / LINDEX of the history; -1 / NULL when absent (g_free it). */
+long long history_len(const char *contact);
+char *history_at(const char *contact, long idx);
+/* Entries pending in the scorer group (XPENDING summary count). */
+long long pending_count(void);
+/* Keys in Redis matching pattern. */
+long long key_count(const char *pattern);
+
+TCase *rules_tcase(void);       /* check_scorer_rules.c */
+TCase *refused_tcase(void);     /* check_scorer_rules.c */
+TCase *stream_tcase(void);      /* check_scorer_stream.c */
+
+#endif
