@@ -5,13 +5,17 @@
  * State is private to each connection (smfi_setpriv); the configuration
  * generation a message started with is shared and read-only. A message
  * that is not tracked is let go at the end of its headers (SMFIS_ACCEPT),
- * so its body is never sent to us, let alone buffered.
+ * so its body is never sent to us, let alone buffered - unless its
+ * campaign header is to be removed: header changes are only possible at
+ * the end of the message, so such a message is seen to its end, its body
+ * dropped as it comes. The changes themselves are sent by changes.c.
  */
 #include <string.h>
 #include <time.h>
 #include <libmilter/mfapi.h>
 #include <openssl/rand.h>
 #include "callbacks.h"
+#include "changes.h"
 #include "contact.h"
 #include "daemon.h"
 #include "headers.h"
@@ -34,6 +38,9 @@ struct message {
     GString *buf;               /* rebuilt headers + body, once tracked */
     size_t body_off;
     int per_contact;
+    enum pb_campaign_fate fate; /* of the campaign header, from the end of the headers */
+    int passing;                /* untouched, seen to its end for the campaign header */
+    char pass_why[160];         /* ... and why it passes, for the log line then */
 };
 
 struct connection {
@@ -41,6 +48,7 @@ struct connection {
     int leadspc;                /* header values keep their leading space */
     unsigned long noreply;      /* SMFIP_NR_* steps the MTA sends without waiting */
     int can_modify;             /* the MTA allows header and body changes */
+    int can_chghdrs;            /* the MTA allows header changes (removing one) */
     char *daemon_name;
     struct message msg;
 };
@@ -87,7 +95,7 @@ static struct connection *conn_get(SMFICTX *ctx)
 
     if (c == NULL) {
         c = g_new0(struct connection, 1);
-        c->can_modify = 1;
+        c->can_modify = c->can_chghdrs = 1;
         smfi_setpriv(ctx, c);
     }
     return c;
@@ -174,9 +182,11 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
     struct connection *c = conn_get(ctx);
 
     c->can_modify = (actions & needed) == needed;
+    c->can_chghdrs = (actions & SMFIF_CHGHDRS) != 0;
     if (!c->can_modify)
         pb_log_limited(&limit, 5, LOG_WARNING, "the MTA does not allow header and body "
-                       "changes: all mail passes untouched");
+                       "changes: all mail passes untouched%s", c->can_chghdrs
+                       ? " but for the removal of the campaign header" : "");
     *want_actions = actions & (needed | SMFIF_SETSYMLIST);
     *want_steps = steps & (skipped | noreply | SMFIP_HDR_LEADSPC);
     c->noreply = *want_steps & noreply;
@@ -211,7 +221,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 
     message_end(m);
     m->gen = pb_generation_acquire();
-    if (m->gen == NULL || !c->can_modify) {
+    if (m->gen == NULL) {
         message_end(m);         /* end of headers lets it go */
         return go_on(c, SMFIP_NR_MAIL);
     }
@@ -249,26 +259,59 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     return go_on(c, SMFIP_NR_HDR);
 }
 
-/* Let the message go untouched, saying why. */
+/* What became of the campaign header, for the log line ("" if nothing). */
+static const char *campaign_note(enum pb_campaign_fate fate)
+{
+    switch (fate) {
+    case PB_CAMPAIGN_REMOVE: return " removed";
+    case PB_CAMPAIGN_KEPT_DKIM: return " kept: a DKIM signature covers it (its h= tag names it)";
+    case PB_CAMPAIGN_KEPT_MTA: return " kept: the MTA does not allow header changes";
+    case PB_CAMPAIGN_KEPT_FAILED: return " kept: the MTA refused its removal";
+    case PB_CAMPAIGN_NONE: break;
+    }
+    return "";
+}
+
+/* Let the message go untouched, saying why in one line. Its campaign
+ * header is removed first if due (possible at the end of the message
+ * only: before it, see pass_at_end). */
 static sfsistat pass(SMFICTX *ctx, struct message *m, const char *why)
 {
-    pb_log(LOG_INFO, "%s: passed: %s", queue_id(ctx, m), why);
+    const char *qid = queue_id(ctx, m), *note;
+
+    if (m->fate == PB_CAMPAIGN_REMOVE
+        && pb_change_remove_header(ctx, &m->headers, mconf(m)->campaign_header) != 0)
+        m->fate = PB_CAMPAIGN_KEPT_FAILED;
+    note = campaign_note(m->fate);
+    pb_log(m->fate == PB_CAMPAIGN_KEPT_FAILED ? LOG_WARNING : LOG_INFO, "%s: passed: %s%s%s%s",
+           qid, why, note[0] ? "; " : "", note[0] ? mconf(m)->campaign_header : "", note);
     message_end(m);
     return SMFIS_ACCEPT;
 }
 
-static sfsistat cb_eoh(SMFICTX *ctx)
+/* Before the end of the message: 1 if it must still be seen to its end
+ * because its campaign header is to be removed (the body is then dropped
+ * as it comes, and the end of the message passes it with this reason);
+ * 0 if it can go now (pass()). */
+static int pass_at_end(struct message *m, const char *why)
 {
-    struct connection *c = conn_get(ctx);
-    struct message *m = &c->msg;
-    const struct pb_milter_conf *mc;
-    struct pb_msg_facts facts;
-    struct pb_selection sel;
-    char why[96];
+    if (m->fate != PB_CAMPAIGN_REMOVE)
+        return 0;
+    g_strlcpy(m->pass_why, why, sizeof(m->pass_why));
+    buf_give(m->buf);
+    m->buf = NULL;
+    m->passing = 1;
+    return 1;
+}
 
-    if (m->gen == NULL)
-        return SMFIS_ACCEPT;
-    mc = mconf(m);
+/* Whether m is tracked (sel), by the rules of select.h and then by what
+ * the MTA allows and the size cap; and the fate of its campaign header. */
+static void select_message(const struct connection *c, struct message *m,
+                           struct pb_selection *sel)
+{
+    const struct pb_milter_conf *mc = mconf(m);
+    struct pb_msg_facts facts;
+
     memset(&facts, 0, sizeof(facts));
     facts.daemon_name = c->daemon_name;
     facts.auth_authen = m->auth_authen;
@@ -279,13 +322,32 @@ static sfsistat cb_eoh(SMFICTX *ctx)
     facts.has_skip_header = pb_headers_get(&m->headers, mc->skip_header) != NULL;
     facts.has_dkim_signature = pb_headers_get(&m->headers, "DKIM-Signature") != NULL;
     facts.content_type = pb_headers_get(&m->headers, "Content-Type");
-    pb_select(mc, &facts, &sel);
-    if (!sel.track)
-        return pass(ctx, m, sel.why);
-    if (m->headers.bytes > mc->max_message_size) {
-        snprintf(why, sizeof(why), "message over %zu bytes", mc->max_message_size);
-        return pass(ctx, m, why);
+    pb_select(mc, &facts, sel);
+    /* incoming mail is never changed, its campaign header included */
+    if (sel->outgoing)
+        m->fate = pb_headers_campaign_fate(mc, &m->headers, c->can_chghdrs);
+    if (!sel->track)
+        return;
+    if (!c->can_modify) {
+        sel->track = 0;
+        snprintf(sel->why, sizeof(sel->why), "the MTA does not allow header and body changes");
+    } else if (m->headers.bytes > mc->max_message_size) {
+        sel->track = 0;
+        snprintf(sel->why, sizeof(sel->why), "message over %zu bytes", mc->max_message_size);
     }
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+    struct connection *c = conn_get(ctx);
+    struct message *m = &c->msg;
+    struct pb_selection sel;
+
+    if (m->gen == NULL)
+        return SMFIS_ACCEPT;
+    select_message(c, m, &sel);
+    if (!sel.track)
+        return pass_at_end(m, sel.why) ? SMFIS_CONTINUE : pass(ctx, m, sel.why);
     m->per_contact = sel.per_contact;
     /* After SMFIC_QUIT_NC (sendmail) libmilter reuses the session without a
      * new negotiation, but our state went with xxfi_close: tell from the
@@ -298,19 +360,25 @@ static sfsistat cb_eoh(SMFICTX *ctx)
     return SMFIS_CONTINUE;
 }
 
-/* Over the size cap: with a reply due, accept now; without one (NR_BODY)
- * the rest of the body still comes and is dropped, and end of body
- * accepts. */
+/* A body chunk: kept for the rewrite, or dropped when the message passes
+ * but is seen to its end for its campaign header (pass_at_end). Over the
+ * size cap the message passes: with a reply due it is accepted now
+ * (unless seen to its end); without one (NR_BODY) the rest of the body
+ * still comes and is dropped, and the end of the message accepts. */
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     struct connection *c = conn_get(ctx);
     struct message *m = &c->msg;
     char why[96];
 
+    if (m->passing)
+        return go_on(c, SMFIP_NR_BODY);
     if (m->gen == NULL || m->buf == NULL)
         return go_on(c, SMFIP_NR_BODY) == SMFIS_NOREPLY ? SMFIS_NOREPLY : SMFIS_ACCEPT;
     if (m->buf->len + len > mconf(m)->max_message_size) {
         snprintf(why, sizeof(why), "message over %zu bytes", mconf(m)->max_message_size);
+        if (pass_at_end(m, why))
+            return go_on(c, SMFIP_NR_BODY);
         sfsistat accept = pass(ctx, m, why);
         return go_on(c, SMFIP_NR_BODY) == SMFIS_NOREPLY ? SMFIS_NOREPLY : accept;
     }
@@ -320,70 +388,26 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 /* ---- end of message: rewrite and send the changes back ---------------------- */
 
-/* Bytes of the next smfi_replacebody() call: whole lines where possible. */
-static size_t chunk_len(const char *p, size_t left)
-{
-    const char *nl;
-    size_t n = PB_BODY_CHUNK;
-
-    if (left <= PB_BODY_CHUNK)
-        return left;
-    nl = memrchr(p, '\n', PB_BODY_CHUNK);
-    if (nl != NULL)
-        return (size_t)(nl - p) + 1;
-    if (p[n - 1] == '\r')
-        n--;                    /* never split a CRLF pair */
-    return n;
-}
-
-static int replace_body(SMFICTX *ctx, const GString *body, const char *qid)
-{
-    size_t off = 0;
-
-    while (off < body->len) {
-        size_t n = chunk_len(body->str + off, body->len - off);
-        if (smfi_replacebody(ctx, (unsigned char *)body->str + off, (int)n) != MI_SUCCESS) {
-            pb_log(LOG_ERR, "%s: smfi_replacebody failed after %zu of %zu bytes; the MTA "
-                   "keeps or fails the message as its milter settings say", qid, off,
-                   body->len);
-            return -1;
-        }
-        off += n;
-    }
-    return 0;
-}
-
-/* List-Unsubscribe(-Post) where wanted, campaign header removed where
- * configured. Done before the body, as the protocol wants. 0 on success. */
+/* List-Unsubscribe(-Post) where wanted, the campaign header removed
+ * where due. Done before the body, as the protocol wants. 0 on success;
+ * -1 after logging (the List-Unsubscribe headers) or with m->fate saying
+ * so (the campaign header). */
 static int change_headers(SMFICTX *ctx, struct connection *c, const struct pb_link_ctx *link,
                           const char *qid)
 {
-    const struct pb_milter_conf *mc = mconf(&c->msg);
-    const struct pb_headers *h = &c->msg.headers;
-    unsigned n;
+    struct message *m = &c->msg;
+    const struct pb_milter_conf *mc = mconf(m);
 
     if (link->has_contact && mc->list_unsubscribe
-        && pb_headers_count(h, PB_LIST_UNSUBSCRIBE) == 0) {
-        GString *value = g_string_new(NULL);
-        int rc = pb_header_list_unsubscribe(link, mc->unsubscribe_mailto, c->leadspc, value);
-        if (rc == 0)
-            rc = smfi_addheader(ctx, PB_LIST_UNSUBSCRIBE, value->str) == MI_SUCCESS ? 0 : -1;
-        g_string_free(value, TRUE);
-        if (rc == 0 && pb_headers_count(h, PB_LIST_UNSUBSCRIBE_POST) == 0)
-            rc = smfi_addheader(ctx, PB_LIST_UNSUBSCRIBE_POST,
-                                c->leadspc ? " " PB_ONE_CLICK : PB_ONE_CLICK) == MI_SUCCESS
-                     ? 0 : -1;
-        if (rc != 0) {
-            pb_log(LOG_ERR, "%s: cannot add the List-Unsubscribe headers", qid);
+        && pb_change_list_unsubscribe(ctx, mc, &m->headers, link, c->leadspc, qid) != 0)
+        return -1;
+    if (m->fate == PB_CAMPAIGN_REMOVE) {
+        if (pb_change_remove_header(ctx, &m->headers, mc->campaign_header) != 0) {
+            m->fate = PB_CAMPAIGN_KEPT_FAILED;
             return -1;
         }
+        m->fate = PB_CAMPAIGN_NONE;     /* done */
     }
-    n = mc->strip_campaign_header ? pb_headers_count(h, mc->campaign_header) : 0;
-    for (; n > 0; n--)          /* last first: earlier indexes stay valid */
-        if (smfi_chgheader(ctx, mc->campaign_header, (int)n, NULL) != MI_SUCCESS) {
-            pb_log(LOG_ERR, "%s: cannot remove the %s header", qid, mc->campaign_header);
-            return -1;
-        }
     return 0;
 }
 
@@ -433,15 +457,19 @@ static void submit_record(struct message *m, const struct pb_link_ctx *link)
     g_string_free(subject, TRUE);
 }
 
-static void log_tracked(const char *qid, const struct pb_link_ctx *link, unsigned rcpts)
+/* The tracked line; left_alone: the parts pb_mime_rewrite() left alone
+ * ("left alone: part 2 message/rfc822 (attached message), ..."), or "". */
+static void log_tracked(const char *qid, const struct pb_link_ctx *link, unsigned rcpts,
+                        const char *left_alone)
 {
     char contact[2 * PB_CONTACT_LEN + 1] = "none", msg[2 * PB_MSGID_LEN + 1];
 
     if (link->has_contact)
         pb_hex(link->contact, PB_CONTACT_LEN, contact);
     pb_hex(link->msg_id, PB_MSGID_LEN, msg);
-    pb_log(LOG_INFO, "%s: tracked campaign=%s contact=%s links=%u msg=%s recipients=%u",
-           qid, link->campaign, contact, link->links_tracked, msg, rcpts);
+    pb_log(LOG_INFO, "%s: tracked campaign=%s contact=%s links=%u msg=%s recipients=%u%s%s",
+           qid, link->campaign, contact, link->links_tracked, msg, rcpts,
+           left_alone[0] ? "; " : "", left_alone);
 }
 
 /* Why pb_mime_rewrite() left the message alone, as one log line. */
@@ -456,7 +484,7 @@ static sfsistat pass_rewrite(SMFICTX *ctx, struct message *m, enum pb_mime_resul
     };
     const char *label = (unsigned)res < sizeof(what) / sizeof(what[0]) && what[res]
                             ? what[res] : "rewrite error";
-    char line[320];
+    char line[640];
 
     if (strncmp(why, label, strlen(label)) == 0)
         label = "";             /* the reason already says it */
@@ -472,8 +500,10 @@ static sfsistat cb_eom(SMFICTX *ctx)
     enum pb_mime_result res;
     GString *body;
     const char *qid;
-    char why[256] = "";
+    char why[512] = "";
 
+    if (m->passing)
+        return pass(ctx, m, m->pass_why);
     if (m->gen == NULL || m->buf == NULL)
         return SMFIS_ACCEPT;
     qid = queue_id(ctx, m);
@@ -490,9 +520,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
         buf_give(body);
         return pass(ctx, m, "header change refused by the MTA");
     }
-    if (replace_body(ctx, body, qid) == 0) {
+    if (pb_change_body(ctx, body, qid) == 0) {
         submit_record(m, &link);
-        log_tracked(qid, &link, m->rcpts->len);
+        log_tracked(qid, &link, m->rcpts->len, why);
     }
     buf_give(body);
     message_end(m);

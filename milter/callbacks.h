@@ -5,8 +5,10 @@
  * and at the end of the message rewrite it (rewrite.h) and send the
  * changes back: header changes first, then the body in chunks.
  *
- * Every failure lets the message go on unchanged (SMFIS_ACCEPT): mail is
- * never delayed or refused because of postbeacon.
+ * Every failure lets the message go on unchanged (SMFIS_ACCEPT) but for
+ * its campaign header, removed from every outgoing message unless a DKIM
+ * signature covers it: mail is never delayed or refused because of
+ * postbeacon.
  */
 #ifndef PB_CALLBACKS_H
 #define PB_CALLBACKS_H

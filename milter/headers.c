@@ -1,7 +1,9 @@
 /*
  * headers.c - the header block of one message, kept exactly as received,
- * rebuilt for the MIME splicer; and the few header values the milter
- * derives (campaign name, clean Message-ID/Subject, List-Unsubscribe).
+ * rebuilt for the MIME splicer; the few header values the milter derives
+ * (campaign name, clean Message-ID/Subject, List-Unsubscribe); and what
+ * becomes of the campaign header, which only a DKIM signature naming it
+ * in its h= tag (or an MTA refusing header changes) keeps in the mail.
  */
 #include <string.h>
 #include <strings.h>
@@ -156,4 +158,78 @@ int pb_header_list_unsubscribe(const struct pb_link_ctx *ctx, const char *mailto
     if (mailto != NULL && *mailto != '\0')
         g_string_append_printf(out, ", <mailto:%s?subject=unsubscribe>", mailto);
     return 0;
+}
+
+/* ---- the campaign header and DKIM signatures ---------------------------- */
+
+/* RFC 6376 3.2 FWS: blanks and line breaks (a fold as the MTA passes it). */
+static const char *skip_fws(const char *p, const char *end)
+{
+    while (p < end && is_blank(*p))
+        p++;
+    return p;
+}
+
+/* 1 if the h= value [p, end) - header names separated by ':', with FWS
+ * around them - names name (header names compare case-insensitively). */
+static int list_names(const char *p, const char *end, const char *name)
+{
+    size_t nlen = strlen(name);
+
+    while (p < end) {
+        p = skip_fws(p, end);
+        const char *start = p;
+        while (p < end && *p != ':' && !is_blank(*p))
+            p++;
+        if ((size_t)(p - start) == nlen && strncasecmp(start, name, nlen) == 0)
+            return 1;
+        while (p < end && *p != ':')
+            p++;                /* FWS after the name, or junk: up to the next ':' */
+        if (p < end)
+            p++;
+    }
+    return 0;
+}
+
+int pb_header_dkim_signs(const char *value, const char *name)
+{
+    const char *p = value ? value : "", *end = p + strlen(p);
+
+    /* tag-list: tag-spec *( ";" tag-spec ); tag-spec: [FWS] tag-name
+     * [FWS] "=" [FWS] tag-value [FWS]; tag names are case-sensitive and
+     * tag values never hold ';' */
+    while (p < end) {
+        const char *spec_end = memchr(p, ';', (size_t)(end - p));
+        if (spec_end == NULL)
+            spec_end = end;
+        const char *tag = skip_fws(p, spec_end), *q = tag;
+        while (q < spec_end && (g_ascii_isalnum(*q) || *q == '_'))
+            q++;
+        const char *eq = skip_fws(q, spec_end);
+        if (q - tag == 1 && tag[0] == 'h' && eq < spec_end && *eq == '='
+            && list_names(eq + 1, spec_end, name))
+            return 1;
+        p = spec_end < end ? spec_end + 1 : end;
+    }
+    return 0;
+}
+
+int pb_headers_dkim_signs(const struct pb_headers *h, const char *name)
+{
+    for (guint i = 0; i < h->list->len; i++) {
+        const struct pb_header *hd = &g_array_index(h->list, struct pb_header, i);
+        if (strcasecmp(hd->name, "DKIM-Signature") == 0 && pb_header_dkim_signs(hd->value, name))
+            return 1;
+    }
+    return 0;
+}
+
+enum pb_campaign_fate pb_headers_campaign_fate(const struct pb_milter_conf *mc,
+                                               const struct pb_headers *h, int can_change)
+{
+    if (!mc->strip_campaign_header || pb_headers_count(h, mc->campaign_header) == 0)
+        return PB_CAMPAIGN_NONE;
+    if (pb_headers_dkim_signs(h, mc->campaign_header))
+        return PB_CAMPAIGN_KEPT_DKIM;
+    return can_change ? PB_CAMPAIGN_REMOVE : PB_CAMPAIGN_KEPT_MTA;
 }

@@ -2,7 +2,9 @@
  * headers.h - the header block of one message as the MTA sent it, kept
  * in order and byte for byte so the milter can rebuild the exact message
  * for the MIME splicer, plus the header values the milter itself writes
- * (List-Unsubscribe) and reads (campaign, Message-ID, Subject).
+ * (List-Unsubscribe) and reads (campaign, Message-ID, Subject), and
+ * whether the campaign header may be removed (not if a DKIM signature
+ * covers it).
  */
 #ifndef PB_HEADERS_H
 #define PB_HEADERS_H
@@ -52,6 +54,28 @@ int pb_header_campaign(const char *value, char out[PB_CAMPAIGN_MAX + 1]);
  * space when leadspc (the MTA then inserts none). 0 on success. */
 int pb_header_list_unsubscribe(const struct pb_link_ctx *ctx, const char *mailto,
                                int leadspc, GString *out);
+
+/* 1 if the DKIM-Signature value's h= tag names the header name: the
+ * signature covers it, and removing it would break the signature.
+ * RFC 6376 3.5: tags separated by ';', FWS (blanks, folds) around tag
+ * names, '=' and the ':'-separated header names, which compare
+ * case-insensitively; the tag name "h" is case-sensitive. */
+int pb_header_dkim_signs(const char *value, const char *name);
+/* 1 if some DKIM-Signature header of h covers the header name. */
+int pb_headers_dkim_signs(const struct pb_headers *h, const char *name);
+
+/* What becomes of the campaign header of an outgoing message. */
+enum pb_campaign_fate {
+    PB_CAMPAIGN_NONE,           /* none there, or strip_campaign_header is off */
+    PB_CAMPAIGN_REMOVE,         /* removed at the end of the message */
+    PB_CAMPAIGN_KEPT_DKIM,      /* kept: a DKIM signature covers it */
+    PB_CAMPAIGN_KEPT_MTA,       /* kept: the MTA does not allow header changes */
+    PB_CAMPAIGN_KEPT_FAILED     /* kept: the MTA refused its removal */
+};
+/* The fate of h's campaign header; can_change: the MTA allows header
+ * changes (SMFIF_CHGHDRS was negotiated). */
+enum pb_campaign_fate pb_headers_campaign_fate(const struct pb_milter_conf *mc,
+                                               const struct pb_headers *h, int can_change);
 
 #define PB_LIST_UNSUBSCRIBE "List-Unsubscribe"
 #define PB_LIST_UNSUBSCRIBE_POST "List-Unsubscribe-Post"

@@ -8,8 +8,11 @@
  * pb_link_track(), which decides whether it is tracked; the output is the
  * input with the href values replaced (each by a double-quoted, escaped
  * value) and the pixel inserted, copied in large runs. Nothing else moves.
- * With milter.honeypot_link a hidden link (link index PB_LINK_HONEYPOT)
- * goes in next to the pixel (where the pixel would go when there is none).
+ * A message gets one open pixel: the first HTML part rewritten with the
+ * context takes it (ctx->pixel_placed), later ones get none. With
+ * milter.honeypot_link a hidden link (link index PB_LINK_HONEYPOT) goes
+ * in next to the pixel (where the pixel would go when there is none), in
+ * every HTML part.
  *
  * Links are left alone when pb_link_track() says so (not http, tracking
  * domain, unsubscribe URL...), when they carry the no-track attribute, and
@@ -373,7 +376,8 @@ static int splice(const char *html, size_t len, const struct collect *c, const G
 int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GString *out)
 {
     const struct pb_conf *conf = ctx->conf;
-    int want_pixel = conf->milter.track_opens && conf->milter.pixel_position != PB_PIXEL_NONE;
+    int want_pixel = conf->milter.track_opens && conf->milter.pixel_position != PB_PIXEL_NONE
+                     && !ctx->pixel_placed;
     int want_honeypot = conf->milter.honeypot_link;
     if (!conf->milter.track_clicks && !want_pixel && !want_honeypot) {
         g_string_append_len(out, html, (gssize)len);
@@ -388,9 +392,11 @@ int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GStri
 
     pb_html_scan_ex(html, len, on_tag, &c, &c.ends_in_text);
     track_links(ctx, html, &c, repl);
-    if (pixel == NULL || pixel_markup(ctx, want_pixel, want_honeypot, pixel) == 0)
+    if (pixel == NULL || pixel_markup(ctx, want_pixel, want_honeypot, pixel) == 0) {
         changes = splice(html, len, &c, repl, pixel, pixel ? pixel_offset(conf, &c, html, len) : 0,
                          out);
+        ctx->pixel_placed |= want_pixel;
+    }
 
     if (pixel)
         g_string_free(pixel, TRUE);

@@ -24,6 +24,7 @@ struct pb_link_ctx {
     char campaign[PB_CAMPAIGN_MAX + 1];
     uint32_t sent_at;
     unsigned links_tracked;     /* incremented by pb_link_track */
+    int pixel_placed;           /* the message's one open pixel is in (pb_html_rewrite) */
 };
 
 enum pb_link_verdict {

@@ -86,32 +86,44 @@ static void b64_class_init(void)
 
 /* Base64 that decodes to exactly one byte string: only the alphabet and
  * white space, padding only at the end, whole quanta (unpadded tails of
- * 2 or 3 characters are accepted, a lone sixth of a byte is not). */
-static int b64_is_clean(const unsigned char *s, size_t len)
+ * 2 or 3 characters are accepted, a lone sixth of a byte is not). NULL if
+ * so; else what is wrong, *where at which byte. */
+static const char *b64_problem(const unsigned char *s, size_t len, size_t *where)
 {
-    size_t data = 0, pad = 0;
+    size_t data = 0, pad = 0, first_pad = 0, i;
+    const char *problem = NULL;
     b64_class_init();
-    for (size_t i = 0; i < len; i++) {
+    for (i = 0; i < len && problem == NULL; i++) {
         switch (b64_class[s[i]]) {
         case B64_DATA:
             if (pad > 0)
-                return 0;
+                problem = "base64 data after the '=' padding";
             data++;
             break;
         case B64_PAD:
-            pad++;
+            if (pad++ == 0)
+                first_pad = i;
             break;
         case B64_SPACE:
             break;
         default:
-            return 0;
+            problem = "a byte outside the base64 alphabet";
+            break;
         }
     }
+    if (problem != NULL) {
+        *where = i - 1;
+        return problem;
+    }
+    *where = first_pad;
     if (pad > 2)
-        return 0;
-    if (pad > 0)
-        return (data + pad) % 4 == 0;
-    return data % 4 != 1;
+        return "more than two '=' padding characters";
+    if (pad > 0 && (data + pad) % 4 != 0)
+        return "'=' padding that does not end a group of four";
+    *where = len;
+    if (pad == 0 && data % 4 == 1)
+        return "a last group of one base64 character (not a whole byte)";
+    return NULL;
 }
 
 static void gmime_decode(GMimeContentEncoding enc, const char *src, size_t len, GString *out)
@@ -202,7 +214,7 @@ static size_t qp_decode(const unsigned char *s, size_t len, unsigned char *out)
 }
 
 int pb_mime_decode(enum pb_cte cte, const char *src, size_t len, GString *scratch,
-                   const char **data, size_t *dlen)
+                   const char **data, size_t *dlen, const char **why, size_t *where)
 {
     switch (cte) {
     case PB_CTE_QP:
@@ -211,7 +223,7 @@ int pb_mime_decode(enum pb_cte cte, const char *src, size_t len, GString *scratc
                                              (unsigned char *)scratch->str));
         break;
     case PB_CTE_BASE64:
-        if (!b64_is_clean((const unsigned char *)src, len))
+        if ((*why = b64_problem((const unsigned char *)src, len, where)) != NULL)
             return -1;
         gmime_decode(GMIME_CONTENT_ENCODING_BASE64, src, len, scratch);
         break;

@@ -29,10 +29,11 @@ enum pb_eol pb_eol_detect(const char *src, size_t len, const char *after, size_t
 
 /* Decode src[0..len). data and dlen receive the decoded bytes: src itself
  * for 7bit/8bit/binary, else scratch (its contents replaced). 0 on
- * success; -1 when the content does not decode cleanly (base64 with
- * foreign characters or broken padding). */
+ * success; -1 when the content does not decode cleanly (base64 with a
+ * foreign byte, broken padding or a dangling character): *why then says
+ * which, *where at which byte of src. */
 int pb_mime_decode(enum pb_cte cte, const char *src, size_t len, GString *scratch,
-                   const char **data, size_t *dlen);
+                   const char **data, size_t *dlen, const char **why, size_t *where);
 
 /* Append data encoded in cte with eol line endings to out. orig/orig_len
  * is the part's original encoded content: whether it ended with a line

@@ -6,7 +6,8 @@
  * is decoded, rewritten, re-encoded in its own transfer encoding and line
  * endings (mime_codec.c), and the new body is the original body with just
  * those ranges replaced: headers, boundaries, preamble, epilogue and all
- * other parts stay byte for byte as they came.
+ * other parts stay byte for byte as they came. A message whose structure
+ * GMime finds ambiguous is left alone, with the reason mime_issue.c gives.
  *
  * Scratch buffers are reused from message to message (a pool, pool.h:
  * libmilter's worker threads come and go), so the hot path allocates
@@ -17,16 +18,11 @@
 #include "rewrite.h"
 #include "mime_parts.h"
 #include "mime_codec.h"
+#include "mime_issue.h"
 #include "pool.h"
 
 /* Scratch buffers above this size are given back after the message. */
 #define SCRATCH_KEEP (1024 * 1024)
-
-/* The first structural problem the parser reported. */
-struct parse_issue {
-    GMimeParserWarning code;
-    char item[64];
-};
 
 struct scratch {
     GByteArray *msg;            /* the copy GMime parses (not owned by the stream) */
@@ -34,7 +30,7 @@ struct scratch {
     GString *rewritten;         /* one part after the rewriter */
     GString *encoded;           /* every changed part, re-encoded, back to back */
     GMimeParserOptions *options;
-    struct parse_issue issue;   /* the warning callback's target */
+    struct pb_parse_issues issues;      /* the warning callback's target */
 };
 
 /* What happened to one part. */
@@ -51,7 +47,6 @@ struct job {
     struct pb_mime_parts parts;
     struct part_result result[PB_MIME_MAX_PARTS];
     unsigned kept;              /* parts whose rewrite could not be encoded */
-    char why_kept[160];
 };
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -90,7 +85,7 @@ static struct scratch *scratch_take(void)
         s->rewritten = g_string_sized_new(64 * 1024);
         s->encoded = g_string_sized_new(64 * 1024);
         s->options = g_mime_parser_options_new();
-        g_mime_parser_options_set_warning_callback(s->options, on_parser_warning, &s->issue);
+        g_mime_parser_options_set_warning_callback(s->options, on_parser_warning, &s->issues);
     }
     return s;
 }
@@ -116,42 +111,31 @@ static void scratch_trim(struct scratch *s)
 
 /* ---- parsing ----------------------------------------------------------- */
 
-/* Problems that make the structure ambiguous: other software may see
- * different parts than GMime does, so we do not touch the message. */
-static const char *structural_problem(GMimeParserWarning code, const char *item)
-{
-    switch (code) {
-    case GMIME_WARN_MALFORMED_MULTIPART: return "multipart without parts or end boundary";
-    case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message (missing end boundary)";
-    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
-    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
-    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
-    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
-    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting too deep";
-    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "part without headers or content";
-    case GMIME_CRIT_CONFLICTING_HEADER:
-        if (item && (g_ascii_strncasecmp(item, "Content-", 8) == 0
-                     || g_ascii_strcasecmp(item, "MIME-Version") == 0))
-            return "conflicting MIME header";
-        return NULL;
-    default:
-        return NULL;
-    }
-}
-
 static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
                               gpointer user_data)
 {
-    struct parse_issue *issue = user_data;
-    (void)offset;
-    if (issue->code == 0 && structural_problem(code, item) != NULL) {
-        issue->code = code;
-        g_strlcpy(issue->item, item ? item : "", sizeof(issue->item));
-    }
+    pb_issues_note(user_data, offset, code, item);
+}
+
+/* The header block GMime read must be the one given: it ends with the
+ * empty line just before body_off. 0, or -1 with why set. */
+static int check_header_block(const GByteArray *msg, gint64 headers_end, size_t body_off,
+                              char *why, size_t whylen)
+{
+    gint64 blank = headers_end;
+    if (blank >= 0 && (size_t)blank < msg->len && msg->data[blank] == '\r')
+        blank++;
+    if (blank >= 0 && (size_t)blank < msg->len && msg->data[blank] == '\n'
+        && (size_t)blank + 1 == body_off)
+        return 0;
+    g_snprintf(why, whylen, "malformed MIME: the header block ends at byte %" G_GINT64_FORMAT
+               ", not at the "
+               "empty line before the body (byte %zu)", headers_end, body_off);
+    return -1;
 }
 
 /* Parse s->msg; NULL (why set) if GMime finds no message, reports a
- * structural problem, or sees the header block end after body_off. */
+ * structural problem, or ends the header block elsewhere than body_off. */
 static GMimeMessage *parse_message(struct scratch *s, size_t body_off, char *why, size_t whylen)
 {
     GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(s->msg);
@@ -159,24 +143,15 @@ static GMimeMessage *parse_message(struct scratch *s, size_t body_off, char *why
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_persist_stream(parser, TRUE);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-    memset(&s->issue, 0, sizeof(s->issue));
+    s->issues.count = 0;
     GMimeMessage *message = g_mime_parser_construct_message(parser, s->options);
     gint64 headers_end = g_mime_parser_get_headers_end(parser);
     g_object_unref(parser);
     g_object_unref(stream);
-    if (message == NULL) {
-        g_snprintf(why, whylen, "GMime cannot parse the message");
-    } else if (s->issue.code != 0) {
-        const char *what = structural_problem(s->issue.code, s->issue.item);
-        if (s->issue.item[0])
-            g_snprintf(why, whylen, "malformed MIME: %s (%s)", what, s->issue.item);
-        else
-            g_snprintf(why, whylen, "malformed MIME: %s", what);
-        g_object_unref(message);
-        message = NULL;
-    } else if (headers_end > (gint64)body_off) {
-        g_snprintf(why, whylen, "the header block ends after the given body offset");
-        g_object_unref(message);
+    if (pb_issues_explain(&s->issues, message, s->msg, why, whylen)
+        || check_header_block(s->msg, headers_end, body_off, why, whylen) != 0) {
+        if (message != NULL)
+            g_object_unref(message);
         message = NULL;
     }
     return message;
@@ -184,11 +159,34 @@ static GMimeMessage *parse_message(struct scratch *s, size_t body_off, char *why
 
 /* ---- one part ---------------------------------------------------------- */
 
+static const char *kind_type(const struct pb_mime_part *part)
+{
+    return part->kind == PB_PART_HTML ? "text/html" : "text/plain";
+}
+
+/* Part whose rewrite cannot go out: it stays as it came. */
 static void keep_part(struct job *job, const struct pb_mime_part *part, const char *reason)
 {
-    if (job->kept++ == 0)
-        g_snprintf(job->why_kept, sizeof(job->why_kept), "%s part left unchanged: %s",
-                   part->kind == PB_PART_HTML ? "text/html" : "text/plain", reason);
+    job->kept++;
+    pb_mime_leave_alone(&job->parts, part->num, kind_type(part), "%s", reason);
+}
+
+/* Why part's content does not decode: what, where (line of the content,
+ * or its end). */
+static void bad_content(const struct pb_mime_part *part, const char *src, const char *what,
+                        size_t where, char *why, size_t whylen)
+{
+    unsigned line = 1;
+    char shown[16] = "", place[32] = "at the end";
+    if (where < part->len) {
+        for (size_t i = 0; i < where; i++)
+            line += src[i] == '\n';
+        g_snprintf(place, sizeof(place), "on line %u", line);
+        if (g_str_has_prefix(what, "a byte outside"))
+            g_snprintf(shown, sizeof(shown), " (0x%02x)", (unsigned char)src[where]);
+    }
+    g_snprintf(why, whylen, "malformed MIME: part %s (%s): %s%s %s of its %s content",
+               part->num, kind_type(part), what, shown, place, pb_cte_name(part->cte));
 }
 
 /* Rewrite part i; 0, or a result code to stop with (why set). */
@@ -197,12 +195,11 @@ static int rewrite_part(struct job *job, unsigned i, unsigned first_index, char 
     const struct pb_mime_part *part = &job->parts.part[i];
     struct scratch *s = job->s;
     const char *src = job->msg + part->off;
-    const char *data;
-    size_t dlen;
+    const char *data, *bad = NULL;
+    size_t dlen, where = 0;
 
-    if (pb_mime_decode(part->cte, src, part->len, s->decoded, &data, &dlen) != 0) {
-        g_snprintf(why, whylen, "malformed MIME: %s content does not decode cleanly",
-                   pb_cte_name(part->cte));
+    if (pb_mime_decode(part->cte, src, part->len, s->decoded, &data, &dlen, &bad, &where) != 0) {
+        bad_content(part, src, bad, where, why, whylen);
         return PB_MIME_MALFORMED;
     }
     if (memmem(data, dlen, "-----BEGIN PGP ", 15) != NULL) {
@@ -210,6 +207,7 @@ static int rewrite_part(struct job *job, unsigned i, unsigned first_index, char 
         return 0;
     }
     unsigned links_before = job->ctx->links_tracked;
+    int pixel_before = job->ctx->pixel_placed;
     g_string_truncate(s->rewritten, 0);
     int changes = part->kind == PB_PART_HTML
         ? pb_html_rewrite(job->ctx, data, dlen, s->rewritten)
@@ -231,6 +229,7 @@ static int rewrite_part(struct job *job, unsigned i, unsigned first_index, char 
     if (reason != NULL) {
         g_string_truncate(s->encoded, enc_off);
         job->ctx->links_tracked = links_before;
+        job->ctx->pixel_placed = pixel_before;  /* the next HTML part gets it */
         keep_part(job, part, reason);
         return 0;
     }
@@ -281,25 +280,41 @@ static void splice(const struct job *job, GString *out_body)
     g_string_append_len(out_body, job->msg + cursor, (gssize)(job->len - cursor));
 }
 
+/* Why nothing was rewritten in a message where no part was left alone
+ * and no rewrite dropped. */
+static const char *why_unchanged(const struct pb_mime_parts *parts)
+{
+    if (parts->count > 0)
+        return "no trackable links";
+    if (parts->attachments > 0 && parts->empty > 0)
+        return "its HTML and text parts are attachments or empty";
+    if (parts->attachments > 0)
+        return "its HTML and text parts are attachments";
+    if (parts->empty > 0)
+        return "its HTML and text parts are empty";
+    return "no HTML or text part";
+}
+
+/* The result and its reason: why names the parts left alone, if any
+ * ("left alone: part 1.2 message/rfc822 (attached message), ..."). */
 static enum pb_mime_result finish(struct job *job, GString *out_body, char *why, size_t whylen)
 {
     unsigned changed = 0;
+    char left[sizeof(job->parts.left) + 32];
+
     for (unsigned i = 0; i < job->parts.count; i++)
         changed += job->result[i].changed;
+    pb_mime_left_summary(&job->parts, left, sizeof(left));
     if (changed > 0) {
         splice(job, out_body);
-        g_snprintf(why, whylen, "%s", job->kept ? job->why_kept : job->parts.why_left);
+        g_snprintf(why, whylen, "%s", left);
         return PB_MIME_REWRITTEN;
     }
-    if (job->kept) {
-        g_snprintf(why, whylen, "%s", job->why_kept);
+    if (job->kept > 0 || (job->parts.count == 0 && job->parts.left_alone > 0)) {
+        g_snprintf(why, whylen, "%s", left);
         return PB_MIME_REFUSED;
     }
-    if (job->parts.count == 0 && job->parts.left_alone) {
-        g_snprintf(why, whylen, "%s", job->parts.why_left);
-        return PB_MIME_REFUSED;
-    }
-    g_snprintf(why, whylen, "%s", job->parts.count ? "no trackable links" : "no HTML or text part");
+    g_snprintf(why, whylen, "%s%s%s", why_unchanged(&job->parts), left[0] ? "; " : "", left);
     return PB_MIME_UNCHANGED;
 }
 
@@ -312,6 +327,8 @@ static enum pb_mime_result rewrite_message(struct job *job, GMimeMessage *messag
         return PB_MIME_REFUSED;
     case PB_WALK_MALFORMED:
         return PB_MIME_MALFORMED;
+    case PB_WALK_ERROR:
+        return PB_MIME_ERROR;
     case PB_WALK_OK:
         break;
     }
@@ -349,6 +366,7 @@ enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, si
     struct job job_store = { .ctx = ctx, .msg = msg, .len = len, .body_off = body_off, .s = s };
     struct job *job = &job_store;
     unsigned links_at_start = ctx->links_tracked;
+    int pixel_at_start = ctx->pixel_placed;
     enum pb_mime_result result = PB_MIME_MALFORMED;
     GMimeMessage *message = parse_message(s, body_off, why, whylen);
     if (message != NULL) {
@@ -357,6 +375,7 @@ enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, si
     }
     if (result != PB_MIME_REWRITTEN) {
         ctx->links_tracked = links_at_start;
+        ctx->pixel_placed = pixel_at_start;
         g_string_truncate(out_body, 0);
     }
     scratch_trim(s);

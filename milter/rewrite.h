@@ -11,7 +11,8 @@
 #include <glib.h>
 #include "link.h"
 
-/* Rewrite decoded HTML: links through pb_link_track, pixel per config.
+/* Rewrite decoded HTML: links through pb_link_track, the open pixel per
+ * config unless ctx->pixel_placed (then set: one pixel per message).
  * Appends the result to out. Returns the number of changes (0: out holds
  * an exact copy), or -1 on error (out unspecified). */
 int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GString *out);
@@ -25,18 +26,22 @@ int pb_text_rewrite(struct pb_link_ctx *ctx, const char *text, size_t len,
 enum pb_mime_result {
     PB_MIME_REWRITTEN = 0,      /* out_body holds the new body */
     PB_MIME_UNCHANGED,          /* nothing to change (why says what) */
-    PB_MIME_REFUSED,            /* signed/encrypted/unsupported charset... (why) */
+    PB_MIME_REFUSED,            /* a report, signed/encrypted, every part left alone (why) */
     PB_MIME_MALFORMED,          /* why says what */
     PB_MIME_ERROR
 };
 
 /* msg: the whole message as the MTA gave it, headers then body, CRLF or
- * LF line endings; body_off: where the body starts. On PB_MIME_REWRITTEN
- * out_body receives the complete new body (everything after the header
- * block), byte-identical outside the rewritten parts, and why may note a
- * part left alone. On any other result out_body is left empty and
- * ctx->links_tracked as it was: send the message as it came. Safe to call
- * from several threads at once (one ctx per message). */
+ * LF line endings; body_off: where the body starts, just after the empty
+ * line that ends the header block. On PB_MIME_REWRITTEN out_body receives
+ * the complete new body (everything after the header block),
+ * byte-identical outside the rewritten parts, and why names the parts
+ * left alone ("left alone: part 2 message/rfc822 (attached message), ...",
+ * part numbers as in IMAP) or is empty. The open pixel goes into the
+ * first rewritten HTML part only. On any other result out_body is left
+ * empty and ctx->links_tracked and ctx->pixel_placed as they were: send
+ * the message as it came. Safe to call from several threads at once (one
+ * ctx per message). */
 enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, size_t len,
                                     size_t body_off, GString *out_body,
                                     char *why, size_t whylen);

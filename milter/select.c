@@ -59,12 +59,9 @@ int pb_select_domain_listed(const struct pb_strlist *list, const char *address)
     return 0;
 }
 
-int pb_select_is_sealed(const char *content_type)
+/* 1 if the Content-Type value's type/subtype is one of names. */
+static int type_is_one_of(const char *content_type, const char *const *names, size_t count)
 {
-    static const char *const sealed[] = {
-        "multipart/signed", "multipart/encrypted",
-        "application/pkcs7-mime", "application/x-pkcs7-mime",
-    };
     const char *p = content_type;
     size_t n;
 
@@ -72,10 +69,25 @@ int pb_select_is_sealed(const char *content_type)
         return 0;
     p += strspn(p, " \t\r\n");
     n = strcspn(p, "; \t\r\n(");
-    for (size_t i = 0; i < sizeof(sealed) / sizeof(sealed[0]); i++)
-        if (n == strlen(sealed[i]) && strncasecmp(p, sealed[i], n) == 0)
+    for (size_t i = 0; i < count; i++)
+        if (n == strlen(names[i]) && strncasecmp(p, names[i], n) == 0)
             return 1;
     return 0;
+}
+
+int pb_select_is_sealed(const char *content_type)
+{
+    static const char *const sealed[] = {
+        "multipart/signed", "multipart/encrypted",
+        "application/pkcs7-mime", "application/x-pkcs7-mime",
+    };
+    return type_is_one_of(content_type, sealed, sizeof(sealed) / sizeof(sealed[0]));
+}
+
+int pb_select_is_report(const char *content_type)
+{
+    static const char *const report[] = { "multipart/report" };
+    return type_is_one_of(content_type, report, 1);
 }
 
 static void pass(struct pb_selection *sel, const char *fmt, ...)
@@ -116,7 +128,8 @@ void pb_select(const struct pb_milter_conf *mc, const struct pb_msg_facts *facts
                struct pb_selection *sel)
 {
     memset(sel, 0, sizeof(*sel));
-    if (!pb_select_outgoing(mc, facts)) {
+    sel->outgoing = pb_select_outgoing(mc, facts);
+    if (!sel->outgoing) {
         pass(sel, "not outgoing mail (not authenticated, service \"%s\" not in daemon_names)",
              facts->daemon_name ? facts->daemon_name : "unknown");
         return;
@@ -136,6 +149,10 @@ void pb_select(const struct pb_milter_conf *mc, const struct pb_msg_facts *facts
     }
     if (pb_select_is_sealed(facts->content_type)) {
         pass(sel, "signed or encrypted message");
+        return;
+    }
+    if (pb_select_is_report(facts->content_type)) {
+        pass(sel, "a delivery or feedback report (multipart/report)");
         return;
     }
     if (!check_recipients(mc, facts, sel))

@@ -7,7 +7,9 @@
  * Outgoing mail is marketing mail when its envelope sender is listed in
  * milter.senders ("user@dom" exactly, or "@dom" for the whole domain) or
  * it carries the campaign header. With an empty senders list only the
- * campaign header marks marketing mail.
+ * campaign header marks marketing mail. Marketing mail that is signed or
+ * encrypted, or a report (multipart/report: bounce, DSN, feedback
+ * report), is not rewritten.
  */
 #ifndef PB_SELECT_H
 #define PB_SELECT_H
@@ -29,6 +31,7 @@ struct pb_msg_facts {
 };
 
 struct pb_selection {
+    int outgoing;               /* 1: outgoing mail (pb_select_outgoing) */
     int track;                  /* 1: rewrite; 0: pass untouched */
     int per_contact;            /* 1: one recipient, links carry its contact id */
     char why[160];              /* why it passes (track == 0) */
@@ -45,5 +48,7 @@ int pb_select_sender_listed(const struct pb_strlist *list, const char *sender);
 int pb_select_domain_listed(const struct pb_strlist *list, const char *address);
 /* Content-Type names a signed or encrypted message. */
 int pb_select_is_sealed(const char *content_type);
+/* Content-Type is multipart/report: a bounce, DSN or feedback report. */
+int pb_select_is_report(const char *content_type);
 
 #endif

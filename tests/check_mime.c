@@ -6,7 +6,9 @@
  * in tests/data/mime. Each rewrite is checked from the outside: GMime
  * decodes the new parts, every tracked link must verify and lead back to
  * an original URL, and every byte outside the text parts must be
- * unchanged. What is refused or left alone: check_mime_refuse.c.
+ * unchanged; the parts left alone beside rewritten ones are named, and
+ * a message gets one open pixel. What is refused or left alone as a
+ * whole: check_mime_refuse.c; the reasons given: check_mime_reason.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +230,163 @@ START_TEST(test_empty_part)
 }
 END_TEST
 
+/* ---- what is left alone is named; one pixel per message ---------------- */
+
+#define PIXEL "https://t.example.net/o/"
+
+static size_t count_of(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* A newsletter with an attached message and signed and encrypted parts
+ * beside it: tracked in its own parts, the others named, one pixel. */
+START_TEST(test_left_alone_named)
+{
+    struct mime_run r = { 0 };
+    r.msg = g_string_new(
+        "From: news@example.com\nSubject: left alone\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"mix-b\"\n\n"
+        "--mix-b\nContent-Type: multipart/alternative; boundary=\"alt-b\"\n\n"
+        "--alt-b\nContent-Type: text/plain; charset=us-ascii\n\nShop: https://example.com/t\n"
+        "--alt-b\nContent-Type: text/html; charset=us-ascii\n\n"
+        "<html><body><a href=\"https://example.com/h\">shop</a></body></html>\n"
+        "--alt-b--\n"
+        "--mix-b\nContent-Type: message/rfc822\n\n"
+        "From: a@example.org\nSubject: fwd\nContent-Type: text/html\n\n"
+        "<a href=\"https://example.com/forwarded\">f</a>\n"
+        "--mix-b\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
+        "micalg=pgp-sha256; boundary=\"sig-b\"\n\n"
+        "--sig-b\nContent-Type: text/html\n\n<a href=\"https://example.com/signed\">s</a>\n"
+        "--sig-b\nContent-Type: application/pgp-signature\n\nsig\n--sig-b--\n"
+        "--mix-b\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\n"
+        "Content-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQA=\n"
+        "--mix-b\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+        "boundary=\"enc-b\"\n\n"
+        "--enc-b\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
+        "--enc-b\nContent-Type: application/octet-stream\n\n-----BEGIN PGP MESSAGE-----\n"
+        "--enc-b--\n--mix-b--\n");
+    if (_i)
+        tu_crlf(r.msg, 0);
+    r.body_off = mime_body_offset(r.msg);
+    mime_run(&r);
+    static const char *const bounds[] = { "mix-b", "alt-b", "sig-b", "enc-b", NULL };
+    ck_assert_int_eq(mime_assert_rewritten(&r, bounds, 0), 2);
+    ck_assert_str_eq(r.why, "left alone: part 2 message/rfc822 (attached message), "
+                     "part 3 multipart/signed (signed), "
+                     "part 4 application/pkcs7-mime (S/MIME encrypted), "
+                     "part 5 multipart/encrypted (encrypted)");
+    ck_assert_uint_eq(count_of(r.out->str, PIXEL), 1);
+    ck_assert(strstr(r.out->str, "https://example.com/forwarded") != NULL);
+    ck_assert(strstr(r.out->str, "https://example.com/signed") != NULL);
+    mime_run_free(&r);
+}
+END_TEST
+
+/* n HTML parts, each with one link, in a multipart/mixed ("mix-b"). */
+static GString *html_parts(int n, int crlf)
+{
+    GString *m = g_string_new("From: news@example.com\nSubject: many\nMIME-Version: 1.0\n"
+                              "Content-Type: multipart/mixed; boundary=\"mix-b\"\n\n");
+    for (int i = 1; i <= n; i++)
+        g_string_append_printf(m, "--mix-b\nContent-Type: text/html; charset=us-ascii\n\n"
+                               "<html><body><a href=\"https://example.com/%d\">%d</a>"
+                               "</body></html>\n", i, i);
+    g_string_append(m, "--mix-b--\n");
+    if (crlf)
+        tu_crlf(m, 0);
+    return m;
+}
+
+/* Three HTML parts: the first has the one pixel, the others none. */
+START_TEST(test_one_pixel)
+{
+    struct mime_run r = { 0 };
+    r.msg = html_parts(3, _i);
+    r.body_off = mime_body_offset(r.msg);
+    mime_run(&r);
+    static const char *const bounds[] = { "mix-b", NULL };
+    ck_assert_int_eq(mime_assert_rewritten(&r, bounds, 0), 3);
+    ck_assert_str_eq(r.why, "");
+    struct tu_outline *o = tu_outline(r.new_msg->str, r.new_msg->len);
+    ck_assert_uint_eq(o->texts->len, 3);
+    for (guint i = 0; i < o->texts->len; i++) {
+        const struct tu_text_part *t = o->texts->pdata[i];
+        ck_assert_msg(count_of(t->data->str, PIXEL) == (i == 0 ? 1u : 0u), "part %u", i + 1);
+    }
+    tu_outline_free(o);
+    mime_run_free(&r);
+}
+END_TEST
+
+/* The first HTML part's rewrite cannot go out (a line would pass 998
+ * octets): it is left alone, named, and the pixel goes to the second. */
+START_TEST(test_pixel_after_dropped_part)
+{
+    struct mime_run r = { 0 };
+    r.msg = g_string_new("From: news@example.com\nSubject: long\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/mixed; boundary=\"mix-b\"\n\n"
+                         "--mix-b\nContent-Type: text/html; charset=utf-8\n"
+                         "Content-Transfer-Encoding: 8bit\n\n<p>");
+    for (int i = 0; i < 940; i++)
+        g_string_append_c(r.msg, 'x');
+    g_string_append(r.msg, "<a href=\"https://example.com/a\">a</a></p>\n"
+                    "--mix-b\nContent-Type: text/html; charset=utf-8\n\n"
+                    "<html><body><a href=\"https://example.com/b\">b</a></body></html>\n"
+                    "--mix-b--\n");
+    r.body_off = mime_body_offset(r.msg);
+    mime_run(&r);
+    static const char *const bounds[] = { "mix-b", NULL };
+    ck_assert_int_eq(mime_assert_rewritten(&r, bounds, 0), 1);
+    ck_assert_str_eq(r.why, "left alone: part 1 text/html (a line would exceed 998 octets)");
+    struct tu_outline *o = tu_outline(r.new_msg->str, r.new_msg->len);
+    const struct tu_text_part *first = o->texts->pdata[0], *second = o->texts->pdata[1];
+    ck_assert_uint_eq(count_of(first->data->str, PIXEL), 0);
+    ck_assert_uint_eq(count_of(second->data->str, PIXEL), 1);
+    tu_outline_free(o);
+    mime_run_free(&r);
+}
+END_TEST
+
+/* More HTML parts than the milter takes: the first 32 are tracked, the
+ * rest named, one pixel in all. */
+START_TEST(test_too_many_parts)
+{
+    struct mime_run r = { 0 };
+    r.msg = html_parts(34, _i);
+    r.body_off = mime_body_offset(r.msg);
+    mime_run(&r);
+    ck_assert_int_eq(r.rc, PB_MIME_REWRITTEN);
+    ck_assert_uint_eq(r.ctx.links_tracked, 32);
+    ck_assert_str_eq(r.why, "left alone: part 33 text/html (more than 32 body parts), "
+                     "part 34 text/html (more than 32 body parts)");
+    ck_assert_uint_eq(count_of(r.out->str, PIXEL), 1);
+    ck_assert(strstr(r.out->str, "https://example.com/33\"") != NULL);
+    mime_run_free(&r);
+
+    /* the list stops where the log line would get too long, and counts the rest */
+    struct pb_link_ctx ctx;
+    char why[1024];
+    GString *m = html_parts(100, _i), *out = g_string_new(NULL);
+    tu_link_ctx(&ctx, &tu_conf, &tu_ring);
+    ck_assert_int_eq(pb_mime_rewrite(&ctx, m->str, m->len, mime_body_offset(m), out, why,
+                                     sizeof(why)), PB_MIME_REWRITTEN);
+    ck_assert_msg(g_str_has_prefix(why, "left alone: part 33 text/html (more than 32 body "
+                                   "parts), part 34 text/html"), "why: %s", why);
+    const char *more = strstr(why, ", and ");
+    ck_assert_msg(more != NULL && g_str_has_suffix(why, " more"), "why: %s", why);
+    unsigned listed = (unsigned)count_of(why, "(more than 32 body parts)"), rest = 0;
+    ck_assert_int_eq(sscanf(more, ", and %u more", &rest), 1);
+    ck_assert_uint_eq(listed + rest, 68);
+    ck_assert_uint_lt(strlen(why), 440);
+    g_string_free(m, TRUE);
+    g_string_free(out, TRUE);
+}
+END_TEST
+
 /* ---- decoding round trips ---------------------------------------------- */
 
 START_TEST(test_qp_soft_breaks)
@@ -345,6 +504,10 @@ static Suite *mime_suite(void)
     tcase_add_loop_test(tc, test_nested_mixed, 0, 2);
     tcase_add_loop_test(tc, test_utf16_beside_utf8, 0, 2);
     tcase_add_loop_test(tc, test_empty_part, 0, 4);
+    tcase_add_loop_test(tc, test_left_alone_named, 0, 2);
+    tcase_add_loop_test(tc, test_one_pixel, 0, 2);
+    tcase_add_test(tc, test_pixel_after_dropped_part);
+    tcase_add_loop_test(tc, test_too_many_parts, 0, 2);
     tcase_add_loop_test(tc, test_qp_soft_breaks, 0, 4);
     tcase_add_loop_test(tc, test_base64_odd_lines, 0, 4);
     tcase_add_test(tc, test_threads);

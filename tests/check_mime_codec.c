@@ -128,9 +128,10 @@ START_TEST(test_qp_decoder_matches_gmime)
         g_string_truncate(in, 0);
         for (int n = g_rand_int_range(rnd, 0, 60); n > 0; n--)
             g_string_append(in, pieces[g_rand_int_range(rnd, 0, (gint32)G_N_ELEMENTS(pieces))]);
-        const char *data;
-        size_t dlen;
-        ck_assert_int_eq(pb_mime_decode(PB_CTE_QP, in->str, in->len, ours, &data, &dlen), 0);
+        const char *data, *bad = NULL;
+        size_t dlen, where = 0;
+        ck_assert_int_eq(pb_mime_decode(PB_CTE_QP, in->str, in->len, ours, &data, &dlen, &bad,
+                                        &where), 0);
         GMimeEncoding state;
         g_mime_encoding_init_decode(&state, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
         char *ref = g_malloc(g_mime_encoding_outlen(&state, in->len) + 1);

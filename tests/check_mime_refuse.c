@@ -1,9 +1,10 @@
 /*
  * check_mime_refuse.c - unit tests of pb_mime_rewrite() where it must not
- * rewrite: signed, encrypted and other refused mail, malformed MIME,
- * nothing to track, and changes that would break a line or boundary
- * limit. The body then passes untouched: no output, no links counted and
- * a reason given. Rewrites themselves: check_mime.c.
+ * rewrite: signed, encrypted and other refused mail, reports
+ * (multipart/report anywhere), malformed MIME, nothing to track, and
+ * changes that would break a line or boundary limit. The body then passes
+ * untouched: no output, no links counted and a reason given. Rewrites
+ * themselves: check_mime.c; each malformed-MIME reason: check_mime_reason.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +21,24 @@ static const struct {
     enum pb_mime_result want;
     const char *why;
 } refusals[] = {
-    { "signed.eml", PB_MIME_REFUSED, "signed" },
-    { "pkcs7.eml", PB_MIME_REFUSED, "signed/encrypted" },
-    { "utf16.eml", PB_MIME_REFUSED, "UTF-16" },
-    { "rfc822-only.eml", PB_MIME_REFUSED, "attached message" },
-    { "uuencode.eml", PB_MIME_REFUSED, "x-uuencode" },
-    { "inline-pgp.eml", PB_MIME_REFUSED, "PGP" },
-    { "no-boundary.eml", PB_MIME_MALFORMED, "boundary" },
-    { "truncated.eml", PB_MIME_MALFORMED, "truncated" },
-    { "bad-base64.eml", PB_MIME_MALFORMED, "base64" },
-    { "boundary-prefix.eml", PB_MIME_MALFORMED, "boundary" },
-    { "sibling-boundary.eml", PB_MIME_MALFORMED, "boundary" },
+    { "signed.eml", PB_MIME_REFUSED, "signed message (multipart/signed)" },
+    { "pkcs7.eml", PB_MIME_REFUSED, "S/MIME encrypted message (application/pkcs7-mime)" },
+    { "utf16.eml", PB_MIME_REFUSED,
+      "left alone: part 1 text/html (charset UTF-16LE, not ASCII-compatible)" },
+    { "rfc822-only.eml", PB_MIME_REFUSED, "left alone: part 1 message/rfc822 (attached message)" },
+    { "uuencode.eml", PB_MIME_REFUSED,
+      "left alone: part 1 text/html (transfer encoding x-uuencode, not one the milter "
+      "re-encodes)" },
+    { "inline-pgp.eml", PB_MIME_REFUSED, "left alone: part 1 text/plain (inline PGP)" },
+    { "no-boundary.eml", PB_MIME_MALFORMED, "has no usable boundary parameter" },
+    { "truncated.eml", PB_MIME_MALFORMED,
+      "truncated message: multipart/alternative has no end boundary (--alt-b--)" },
+    { "bad-base64.eml", PB_MIME_MALFORMED, "malformed MIME: part 1 (text/html): a byte outside "
+      "the base64 alphabet (0x21) on line 2 of its base64 content" },
+    { "boundary-prefix.eml", PB_MIME_MALFORMED, "a line inside part 1 (text/html) starts like a "
+      "boundary" },
+    { "sibling-boundary.eml", PB_MIME_MALFORMED, "a line inside part 1 (text/html) starts like "
+      "a boundary" },
 };
 
 START_TEST(test_refused)
@@ -69,9 +77,30 @@ START_TEST(test_unchanged)
                                "<a href=\"https://example.com/\">x</a>\n", dispositions[i]);
         r.body_off = mime_body_offset(r.msg);
         mime_run(&r);
-        mime_assert_passed_through(&r, PB_MIME_UNCHANGED, "no HTML or text part");
+        mime_assert_passed_through(&r, PB_MIME_UNCHANGED,
+                                   "its HTML and text parts are attachments");
         mime_run_free(&r);
     }
+
+    memset(&r, 0, sizeof(r));
+    r.msg = g_string_new("Subject: empty\nMIME-Version: 1.0\nContent-Type: text/html\n\n");
+    r.body_off = mime_body_offset(r.msg);
+    mime_run(&r);
+    mime_assert_passed_through(&r, PB_MIME_UNCHANGED, "its HTML and text parts are empty");
+    mime_run_free(&r);
+
+    /* nothing to track, and a part left alone: both said */
+    memset(&r, 0, sizeof(r));
+    r.msg = g_string_new("Subject: fwd\nMIME-Version: 1.0\n"
+                         "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
+                         "--m\nContent-Type: text/plain\n\nNo links.\n"
+                         "--m\nContent-Type: message/rfc822\n\nSubject: in\n\n"
+                         "https://example.com/in\n--m--\n");
+    r.body_off = mime_body_offset(r.msg);
+    mime_run(&r);
+    mime_assert_passed_through(&r, PB_MIME_UNCHANGED, "no trackable links; left alone: part 2 "
+                               "message/rfc822 (attached message)");
+    mime_run_free(&r);
 
     memset(&r, 0, sizeof(r));
     r.msg = g_string_new("Subject: x\n\nbody\n");
@@ -84,7 +113,62 @@ START_TEST(test_unchanged)
     r.msg = g_string_new("Subject: x\nContent-Type: text/plain\n\nSee https://example.com/x\n");
     r.body_off = 11;            /* inside the header block: never splice headers */
     mime_run(&r);
-    mime_assert_passed_through(&r, PB_MIME_MALFORMED, "header block");
+    mime_assert_passed_through(&r, PB_MIME_MALFORMED, "the header block ends at byte ");
+    mime_run_free(&r);
+}
+END_TEST
+
+/* ---- reports: bounces, DSNs, feedback reports, wherever they are ------- */
+
+static const char dsn[] =
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"rep-b\"\n\n"
+    "--rep-b\nContent-Type: text/plain\n\nYour message could not be delivered. "
+    "Help: https://example.com/help\n"
+    "--rep-b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n"
+    "Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n"
+    "--rep-b\nContent-Type: text/rfc822-headers\n\nSubject: spring sale\n"
+    "--rep-b--\n";
+
+static const char arf[] =
+    "Content-Type: multipart/report; report-type=feedback-report; boundary=\"arf-b\"\n\n"
+    "--arf-b\nContent-Type: text/html\n\n<a href=\"https://example.com/abuse\">abuse</a>\n"
+    "--arf-b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n"
+    "--arf-b--\n";
+
+START_TEST(test_report)
+{
+    const char *report = _i & 2 ? arf : dsn;
+    struct mime_run r = { 0 };
+    GString *m = g_string_new("From: mailer-daemon@example.com\nSubject: report\n"
+                              "MIME-Version: 1.0\n");
+    switch (_i >> 2) {
+    case 0:                     /* the message itself */
+        g_string_append(m, report);
+        break;
+    case 1:                     /* a part of it */
+        g_string_append_printf(m, "Content-Type: multipart/mixed; boundary=\"mix-b\"\n\n"
+                               "--mix-b\nContent-Type: text/html\n\n"
+                               "<a href=\"https://example.com/news\">news</a>\n"
+                               "--mix-b\n%s--mix-b--\n", report);
+        break;
+    default:                    /* the body of an attached message */
+        g_string_append_printf(m, "Content-Type: multipart/mixed; boundary=\"mix-b\"\n\n"
+                               "--mix-b\nContent-Type: text/html\n\n"
+                               "<a href=\"https://example.com/news\">news</a>\n"
+                               "--mix-b\nContent-Type: message/rfc822\n\n"
+                               "From: mailer-daemon@example.org\nMIME-Version: 1.0\n"
+                               "%s--mix-b--\n", report);
+        break;
+    }
+    if (_i & 1)
+        tu_crlf(m, 0);
+    r.msg = m;
+    r.body_off = mime_body_offset(m);
+    mime_run(&r);
+    mime_assert_passed_through(&r, PB_MIME_REFUSED, (_i >> 2) == 0
+                               ? "a delivery or feedback report (multipart/report)"
+                               : "a delivery or feedback report (multipart/report) at part 2");
+    ck_assert_msg(((_i >> 2) == 0) == (strstr(r.why, " at part") == NULL), "why: %s", r.why);
     mime_run_free(&r);
 }
 END_TEST
@@ -144,6 +228,7 @@ static Suite *mime_refuse_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_refused, 0, (int)(4 * G_N_ELEMENTS(refusals)));
     tcase_add_test(tc, test_unchanged);
+    tcase_add_loop_test(tc, test_report, 0, 12);
     tcase_add_test(tc, test_long_line_kept);
     tcase_add_test(tc, test_boundary_text_not_at_line_start);
     suite_add_tcase(s, tc);

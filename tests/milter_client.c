@@ -10,10 +10,15 @@
  *
  *   milter-client -s SOCKET -i MESSAGE -o OUTPUT [-f SENDER] [-r RCPT]...
  *                 [-d DAEMON_NAME] [-a AUTH_AUTHEN] [-q QUEUE_ID]
- *                 [-M STAGE:NAME=VALUE]... [-b BODY_CHUNK] [-n] [-t SECONDS]
+ *                 [-M STAGE:NAME=VALUE]... [-b BODY_CHUNK] [-n] [-N] [-A ACTIONS]
+ *                 [-t SECONDS]
  *
  * STAGE is a protocol command letter (C connect, M mail, R rcpt, N eoh,
- * E end of body). -n: do not offer SMFIP_HDR_LEADSPC. The message file may
+ * E end of body). -n: do not offer SMFIP_HDR_LEADSPC. -N: offer none of
+ * the no-reply steps (SMFIP_NR_*), so every step waits for its reply.
+ * -A: the actions offered (SMFIF_* bits, e.g. 0x101; default all). The
+ * milter's use of an action that was not negotiated ends the dialogue
+ * with an error. The message file may
  * have LF or CRLF line endings; the body goes out with CRLF, like an MTA
  * sends it, and the output file is written with CRLF.
  *
@@ -39,7 +44,7 @@
 #include <libmilter/mfdef.h>
 #include "milter_message.h"
 
-/* Offered to the milter: every action and every protocol step flag. */
+/* Offered to the milter by default: every action and every protocol step flag. */
 #define ACTIONS_OFFERED 0x1ffUL
 #define PROTO_OFFERED 0x001fffffUL
 #define MAX_PACKET (64 * 1024 * 1024)
@@ -62,8 +67,10 @@ static struct {
     struct macro macros[32];
     size_t nmacros;
     size_t body_chunk;
-    int no_leadspc, timeout;
-} opt = { .sender = "<sender@example.com>", .body_chunk = 65535, .timeout = 30 };
+    int no_leadspc, no_noreply, timeout;
+    unsigned long actions;
+} opt = { .sender = "<sender@example.com>", .body_chunk = 65535, .timeout = 30,
+          .actions = ACTIONS_OFFERED };
 
 /* ---- packets ------------------------------------------------------------- */
 
@@ -198,9 +205,18 @@ static int negotiate(struct client *c)
     char cmd, *data;
     size_t len;
 
+    const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT
+                                  | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY
+                                  | SMFIP_NR_HDR;
+    unsigned long proto = PROTO_OFFERED;
+
+    if (opt.no_leadspc)
+        proto &= ~SMFIP_HDR_LEADSPC;
+    if (opt.no_noreply)
+        proto &= ~noreply;
     v[0] = htonl(SMFI_PROT_VERSION);
-    v[1] = htonl(ACTIONS_OFFERED);
-    v[2] = htonl(opt.no_leadspc ? PROTO_OFFERED & ~SMFIP_HDR_LEADSPC : PROTO_OFFERED);
+    v[1] = htonl((uint32_t)opt.actions);
+    v[2] = htonl((uint32_t)proto);
     if (send_packet(c, SMFIC_OPTNEG, v, sizeof(v)) != 0 || read_packet(c, &cmd, &data, &len) != 0)
         return -1;
     if (cmd != SMFIC_OPTNEG || len < 12) {
@@ -209,6 +225,7 @@ static int negotiate(struct client *c)
         return -1;
     }
     c->actions = mc_get_u32(data + 4);
+    c->msg.actions = c->actions;
     c->proto = mc_get_u32(data + 8);
     printf("negotiated version=%lu actions=0x%lx protocol=0x%lx\n", mc_get_u32(data), c->actions,
            c->proto);
@@ -332,7 +349,7 @@ static int usage(void)
     fprintf(stderr, "usage: milter-client -s SOCKET -i MESSAGE -o OUTPUT [-f SENDER] "
                     "[-r RCPT]... [-d DAEMON_NAME]\n"
                     "       [-a AUTH_AUTHEN] [-q QUEUE_ID] [-M STAGE:NAME=VALUE]... "
-                    "[-b BODY_CHUNK] [-n] [-t SECONDS]\n");
+                    "[-b BODY_CHUNK] [-n] [-N] [-A ACTIONS] [-t SECONDS]\n");
     return 2;
 }
 
@@ -355,7 +372,7 @@ static int parse_args(int argc, char **argv)
 {
     int ch;
 
-    while ((ch = getopt(argc, argv, "s:i:o:f:r:d:a:q:M:b:nt:")) != -1) {
+    while ((ch = getopt(argc, argv, "s:i:o:f:r:d:a:q:M:b:nNA:t:")) != -1) {
         switch (ch) {
         case 's': opt.socket = optarg; break;
         case 'i': opt.input = optarg; break;
@@ -365,6 +382,8 @@ static int parse_args(int argc, char **argv)
         case 'a': opt.auth = optarg; break;
         case 'q': opt.qid = optarg; break;
         case 'n': opt.no_leadspc = 1; break;
+        case 'N': opt.no_noreply = 1; break;
+        case 'A': opt.actions = strtoul(optarg, NULL, 0); break;
         case 't': opt.timeout = atoi(optarg); break;
         case 'b':
             opt.body_chunk = (size_t)strtoul(optarg, NULL, 10);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 #include "milter_message.h"
 
@@ -138,8 +139,31 @@ static int indexed_header(struct mc_message *m, char cmd, const char *data, size
     return 0;
 }
 
+/* The SMFIF_* action a modification needs; 0 if cmd is none. */
+static unsigned long action_of(char cmd)
+{
+    switch (cmd) {
+    case SMFIR_ADDHEADER: return SMFIF_ADDHDRS;
+    case SMFIR_INSHEADER: return SMFIF_ADDHDRS;
+    case SMFIR_CHGHEADER: return SMFIF_CHGHDRS;
+    case SMFIR_REPLBODY: return SMFIF_CHGBODY;
+    case SMFIR_ADDRCPT: return SMFIF_ADDRCPT;
+    case SMFIR_DELRCPT: return SMFIF_DELRCPT;
+    case SMFIR_ADDRCPT_PAR: return SMFIF_ADDRCPT_PAR;
+    case SMFIR_CHGFROM: return SMFIF_CHGFROM;
+    case SMFIR_QUARANTINE: return SMFIF_QUARANTINE;
+    default: return 0;
+    }
+}
+
 int mc_message_apply(struct mc_message *m, char cmd, const char *data, size_t len)
 {
+    unsigned long needed = action_of(cmd);
+
+    if (needed != 0 && !(m->actions & needed)) {
+        printf("unnegotiated action %c\n", cmd);
+        return -1;
+    }
     switch (cmd) {
     case SMFIR_ADDHEADER:
         if (memchr(data, '\0', len) == NULL)

@@ -15,6 +15,7 @@ struct mc_header {
 
 struct mc_message {
     int leadspc;                /* values keep their leading space (SMFIP_HDR_LEADSPC) */
+    unsigned long actions;      /* negotiated SMFIF_* actions: only these are applied */
     struct mc_header *hdrs;
     size_t nhdrs;
     char *body;                 /* the original body, CRLF */
@@ -29,7 +30,9 @@ struct mc_message {
  * space kept only with leadspc) and a CRLF body. */
 void mc_message_parse(struct mc_message *m, const char *text, size_t len, int leadspc);
 /* Apply one milter reply if it is a modification, printing one line for
- * it: 0 if it was one, 1 if cmd is not a modification, -1 if malformed. */
+ * it: 0 if it was one, 1 if cmd is not a modification, -1 if malformed or
+ * not among the negotiated actions (as an MTA, which would fail the
+ * message). */
 int mc_message_apply(struct mc_message *m, char cmd, const char *data, size_t len);
 /* Headers after the changes, blank line, new or original body. 0 on success. */
 int mc_message_write(const struct mc_message *m, const char *path);

@@ -6,8 +6,13 @@
 #
 # Checks: marketing mail is rewritten (links through verifiable tracking
 # tokens, List-Unsubscribe(-Post) added, campaign header removed, send
-# record in Redis); incoming, skipped, DKIM-signed, oversized and
-# malformed mail passes byte for byte; multi-recipient campaign/skip;
+# record in Redis); incoming and non-marketing mail passes byte for byte;
+# skipped, DKIM-signed, oversized, malformed, excluded, link-less and
+# report mail passes byte for byte but for its campaign header, which is
+# removed (also when the MTA wants a reply for every step), except where a
+# DKIM signature covers it or the MTA does not allow header changes; the
+# parts left alone in a tracked message are named in its log line, and it
+# gets one open pixel; multi-recipient campaign/skip;
 # an existing List-Unsubscribe is kept; a 2 MB body comes back in chunks
 # of at most 64 KB; Redis down -> mail still rewritten, record journaled
 # and replayed later; -n with good and bad files; SIGUSR1 reload (good
@@ -112,64 +117,14 @@ send() {
         >"$T/$name.actions" 2>"$T/$name.err"
 }
 log_has() { has_fixed "$1" "$T/milter.log"; }
+# reloaded_since N: more than N reloads logged (counted anew on every try)
+reloaded_since() { [ "$(grep -c "configuration reloaded" "$T/milter.log")" -gt "$1" ]; }
 tokens() { grep -o "$BASE/$1/[A-Za-z0-9_-]*" "$2" | sed "s#.*/$1/##"; }
 token_field() { "$TOKEN" verify "$T/keys" "$1" | sed -n "s/^$2=//p"; }
 contact_of() { "$TOKEN" contact "$T/keys" "$1"; }
 
-# ---- test messages ------------------------------------------------------------------
-newsletter() {                  # newsletter [EXTRA HEADER LINES]
-    cat <<EOF
-From: News <news@example.com>
-To: Bob <bob@example.org>
-Subject: Spring sale
-Message-ID: <spring-1@example.com>
-${1:-X-Campaign: spring-sale}
-MIME-Version: 1.0
-Content-Type: multipart/alternative; boundary="b1"
-
---b1
-Content-Type: text/plain; charset=utf-8
-
-Shop now: https://www.example.com/shop?x=1
---b1
-Content-Type: text/html; charset=utf-8
-
-<html><body>
-<p><a href="https://www.example.com/shop?x=1">Shop</a>
-<a href="http://other.example.org/page">Other</a>
-<a href="mailto:help@example.com">Mail us</a> <a href="#top">Top</a>
-<a href="https://www.example.com/unsubscribe?u=1">Unsubscribe</a></p>
-</body></html>
---b1--
-EOF
-}
-
-make_messages() {
-    newsletter | to_crlf >"$T/campaign.eml"
-    newsletter "X-Mailer: app" | to_crlf >"$T/plain.eml"
-    newsletter "X-Campaign: spring-sale
-X-Postbeacon-Skip: yes" | to_crlf >"$T/skip.eml"
-    newsletter "X-Campaign: spring-sale
-DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1;
-	h=from:to:subject; bh=abc=; b=def=" | to_crlf >"$T/dkim.eml"
-    newsletter "X-Campaign: spring-sale
-List-Unsubscribe: <mailto:leave@example.com>" | to_crlf >"$T/listunsub.eml"
-    newsletter | head -n 14 | to_crlf >"$T/malformed.eml"   # no closing boundary
-    big_message 23000 >"$T/big.eml"
-    big_message 40000 >"$T/huge.eml"
-}
-
-# big_message LINKS: 7bit HTML newsletter, ~100 bytes per link.
-big_message() {
-    {
-        printf 'From: news@example.com\nTo: bob@example.org\nSubject: Big\n'
-        printf 'X-Campaign: big\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n'
-        printf '<html><body>\n'
-        awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
-            printf "<p>Item %d: <a href=\"https://www.example.com/item/%d\">item %d</a> lorem ipsum</p>\n", i, i, i }'
-        printf '</body></html>\n'
-    } | to_crlf
-}
+# ---- test messages: make_messages ----------------------------------------------------
+. "$top_srcdir/tests/lib/milter_messages.sh"
 
 # ---- the tests -------------------------------------------------------------------------
 test_command_line() {
@@ -247,6 +202,21 @@ test_campaign() {
     expect "campaign: send record in Redis" wait_for 5 msg_campaign_is "$CAMPAIGN_MSG" spring-sale
 }
 
+# test_stripped NAME WHY-IN-LOG CLIENT-ARGS...: passes untouched but for
+# its campaign header, which is removed (the one change), and says so.
+test_stripped() {
+    local name=$1 why=$2
+    shift 2
+    expect "$name: milter dialogue completed" send "$name" "$@"
+    expect "$name: passes byte for byte but for X-Campaign" same "$T/$name.out" \
+        <(grep -v '^X-Campaign:' "$T/$name.eml")
+    expect "$name: the one change is removing X-Campaign" equals \
+        "$(grep -E '^(addheader|insheader|delheader|chgheader|replbody|unnegotiated)' \
+           "$T/$name.actions")" "delheader X-Campaign 1"
+    expect "$name: log says why and that X-Campaign went ($why)" \
+        log_has "$why; X-Campaign removed"
+}
+
 test_untouched() {             # test_untouched NAME WHY-IN-LOG CLIENT-ARGS...
     local name=$1 why=$2
     shift 2
@@ -265,17 +235,58 @@ test_passing() {
     cp "$T/plain.eml" "$T/notmkt.eml"
     test_untouched notmkt "QNM: passed: not marketing mail" -d smtpd -a alice -q QNM \
         -f '<alice@example.com>' -r bob@example.org
-    test_untouched skip "QSKIP: passed: X-Postbeacon-Skip header present" -d ORIGINATING \
+    test_stripped skip "QSKIP: passed: X-Postbeacon-Skip header present" -d ORIGINATING \
         -q QSKIP -r bob@example.org
-    test_untouched dkim "QDKIM: passed: already DKIM-signed" -d ORIGINATING -q QDKIM \
+    test_stripped dkim "QDKIM: passed: already DKIM-signed: rewriting would break the signature" \
+        -d ORIGINATING -q QDKIM -r bob@example.org
+    test_untouched dkimcamp "QDKC: passed: already DKIM-signed: rewriting would break the "\
+"signature; X-Campaign kept: a DKIM signature covers it (its h= tag names it)" \
+        -d ORIGINATING -q QDKC -r bob@example.org
+    test_stripped malformed "QBAD: passed: malformed MIME: truncated message: "\
+"multipart/alternative has no end boundary (--b1--)" -d ORIGINATING -q QBAD -r bob@example.org
+    test_stripped huge "QHUGE: passed: message over 3145728 bytes" -d ORIGINATING -q QHUGE \
         -r bob@example.org
-    test_untouched malformed "QBAD: passed: malformed MIME" -d ORIGINATING -q QBAD \
-        -r bob@example.org
-    test_untouched huge "QHUGE: passed: message over 3145728 bytes" -d ORIGINATING -q QHUGE \
-        -r bob@example.org
+    cp "$T/huge.eml" "$T/hugereply.eml"
+    test_stripped hugereply "QHRP: passed: message over 3145728 bytes" -N -d ORIGINATING \
+        -q QHRP -r bob@example.org
+    expect "hugereply: a reply was due for every body chunk" test \
+        "$(grep -c '^body: continue' "$T/hugereply.actions")" -gt 1
     cp "$T/campaign.eml" "$T/excluded.eml"
-    test_untouched excluded "QEX: passed: recipient bob@corp.example.net is in exclude" \
+    test_stripped excluded "QEX: passed: recipient bob@corp.example.net is in "\
+"exclude_recipient_domains" \
         -d ORIGINATING -q QEX -r bob@corp.example.net
+    test_stripped nolinks "QNOL: passed: nothing to rewrite: no trackable links" \
+        -d ORIGINATING -q QNOL -r bob@example.org
+    test_stripped report "QREP: passed: a delivery or feedback report (multipart/report)" \
+        -d ORIGINATING -q QREP -r bob@example.org
+    # an MTA that allows header changes only: the campaign header still goes
+    cp "$T/campaign.eml" "$T/chgonly.eml"
+    test_stripped chgonly "QCHG: passed: the MTA does not allow header and body changes" \
+        -A 0x110 -d ORIGINATING -q QCHG -r bob@example.org
+    # ... and one that allows none: it stays, and the log says why
+    cp "$T/campaign.eml" "$T/nochg.eml"
+    test_untouched nochg "QNOC: passed: the MTA does not allow header and body changes; "\
+"X-Campaign kept: the MTA does not allow header changes" -A 0x103 -d ORIGINATING -q QNOC \
+        -r bob@example.org
+}
+
+# Parts left alone in a tracked message are named in its log line; the
+# message gets one open pixel, in its first HTML part.
+test_left_alone() {
+    local first
+    send leftalone -d ORIGINATING -q QLEFT -r bob@example.org
+    expect "left alone: both HTML parts tracked" equals "$(tokens c "$T/leftalone.out" | wc -l)" 2
+    expect "left alone: one open pixel in the message" equals \
+        "$(grep -o "$BASE/o/" "$T/leftalone.out" | wc -l)" 1
+    first=$(awk '/^--m1/ { n++ } n == 1' "$T/leftalone.out")
+    expect "left alone: ... in the first HTML part" has_fixed "$BASE/o/" <(echo "$first")
+    expect "left alone: attached and signed parts unchanged" equals \
+        "$(sed -n '/^Content-Type: message\/rfc822/,$p' "$T/leftalone.out" | md5sum)" \
+        "$(sed -n '/^Content-Type: message\/rfc822/,$p' "$T/leftalone.eml" | md5sum)"
+    expect "left alone: the log line names them" log_has "QLEFT: tracked campaign=spring-sale "\
+"contact=$(contact_of bob@example.org) links=2 msg="
+    expect "left alone: ... after recipients" has "QLEFT: tracked .* recipients=1; left alone: "\
+"part 3 message/rfc822 (attached message), part 4 multipart/signed (signed)$" "$T/milter.log"
 }
 
 test_selection() {
@@ -376,7 +387,7 @@ test_reload() {
     kill -USR1 "$MILTER_PID"
     expect "SIGUSR1: configuration reloaded" wait_for 5 log_has "configuration reloaded"
     cp "$T/campaign.eml" "$T/multi2.eml"
-    test_untouched multi2 "QM2: passed: 2 recipients and multi_recipient = skip" \
+    test_stripped multi2 "QM2: passed: 2 recipients and multi_recipient = skip" \
         -d ORIGINATING -q QM2 -r a@example.org -r b@example.org
     send plain -d smtpd -a alice -f '<promo@news.example.com>' -q QAUT -r bob@example.org
     expect "reloaded default_campaign used" log_has "QAUT: tracked campaign=autumn"
@@ -385,7 +396,7 @@ test_reload() {
     expect "SIGUSR1 with a bad file: error logged with file:line" wait_for 5 \
         log_has "reload failed, keeping configuration generation 2: $T/pb.conf:"
     cp "$T/campaign.eml" "$T/multi3.eml"
-    test_untouched multi3 "QM3: passed: 2 recipients and multi_recipient = skip" \
+    test_stripped multi3 "QM3: passed: 2 recipients and multi_recipient = skip" \
         -d ORIGINATING -q QM3 -r a@example.org -r b@example.org
     expect "... the milter still runs" kill -0 "$MILTER_PID"
 }
@@ -399,8 +410,7 @@ test_honeypot() {
     write_conf "$T/pb.conf" '    honeypot_link = true;'
     reloads=$(grep -c "configuration reloaded" "$T/milter.log")
     kill -USR1 "$MILTER_PID"
-    expect "honeypot: configuration reloaded" wait_for 5 \
-        test "$(grep -c "configuration reloaded" "$T/milter.log")" -gt "$reloads"
+    expect "honeypot: configuration reloaded" wait_for 5 reloaded_since "$reloads"
     cp "$T/campaign.eml" "$T/honey.eml"
     send honey -d ORIGINATING -q QHONEY -r bob@example.org
     expect "honeypot: one hidden link" equals \
@@ -484,6 +494,7 @@ start_redis
 start_milter
 test_campaign
 test_passing
+test_left_alone
 test_selection
 test_miltertest
 test_large_body
