@@ -1,0 +1,152 @@
+#!/bin/bash
+# scorer_daemon.sh - postbeacon-scorer as a program, with a private
+# redis-server (unix socket): the command line (--help, --version, a bad
+# option), -n on good rules and on a bad rule (file, line, rule and fix),
+# SIGKILL in the middle of a backlog and a restart (every event scored
+# exactly once, nothing left pending), two scorer processes in one group
+# sharing a backlog (both take part, together every event once), SIGHUP
+# with new rules (used from then on) and with a bad file (logged, the old
+# rules kept), SIGTERM (exit 0, the stop line).
+#
+# Run by `make check` (top_builddir and top_srcdir in the environment).
+# Exit 77 (skip) only when redis-server or redis-cli is missing.
+set -u
+
+top_builddir=${top_builddir:-$(pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$top_srcdir/tests/lib/tap.sh"
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || {
+    echo "SKIP: redis-server and redis-cli are needed"; exit 77; }
+
+SCORER=$top_builddir/scorer/postbeacon-scorer
+T=$(mktemp -d "${TMPDIR:-/tmp}/pbsc.XXXXXX")
+SOCK=$T/redis.sock
+CONF=$T/postbeacon.conf
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    [ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+rc() { redis-cli -s "$SOCK" "$@"; }
+
+redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save "" --appendonly no \
+    --daemonize yes --pidfile "$T/redis.pid" --logfile "$T/redis.log" || exit 99
+wait_for 5 test -S "$SOCK" || { echo "ERROR: redis did not start"; exit 99; }
+
+write_conf() {                  # write_conf POINTS [EXTRA RULE TEXT]
+    cat >"$CONF" <<END
+tracking = { base_url = "https://t.example.com"; };
+redis = { socket = "$SOCK"; };
+scorer = {
+    user = "";
+    pidfile = "";
+    batch = 50;
+    block_ms = 200;
+    half_life_days = 0;
+    rules = (
+        { name = "click"; event = "click"; points = $1; }${2:-}
+    );
+};
+END
+}
+
+# N human clicks over 100 contacts (k0..k99), one message each, now, in one pipe.
+add_clicks() {
+    awk -v n="$1" -v base="${2:-0}" -v ts="$(date +%s%3N)" 'BEGIN { for (i = 0; i < n; i++)
+        printf "XADD pb:events * type click eid %032x ts %s msg %016x contact k%d campaign spring url https://shop.example.com/ class human\r\n", base + i, ts, base + i, i % 100 }' \
+        | rc --pipe >/dev/null
+}
+SUM_SCORES="local s=0 for _,k in ipairs(redis.call('KEYS','pb:contact:*')) do
+  if redis.call('TYPE',k).ok=='hash' then s=s+(tonumber(redis.call('HGET',k,'score')) or 0) end end
+  return tostring(s)"
+SUM_HISTORY="local s=0 for _,k in ipairs(redis.call('KEYS','pb:contact:*:scores')) do
+  s=s+redis.call('LLEN',k) end return s"
+total_score() { rc EVAL "$SUM_SCORES" 0; }
+total_history() { rc EVAL "$SUM_HISTORY" 0; }
+pending() { rc XPENDING pb:events scorer | head -1; }
+done_in() { sed -n 's/.*stopped: \([0-9]*\) entries done.*/\1/p' "$1" | tail -1; }
+all_read() {                    # the group has read every entry and none is pending
+    [ "$(pending)" = 0 ] && [ "$(rc XINFO GROUPS pb:events | sed -n '/^lag$/{n;p}')" = 0 ]
+}
+
+# ---- the command line -------------------------------------------------------------
+out=$("$SCORER" --help); st=$?
+expect "--help exits 0" equals "$st" 0
+expect "--help names --once and -i" contains "$out" "--once"
+expect "--version names the program" contains "$("$SCORER" --version)" "postbeacon-scorer "
+"$SCORER" -x >/dev/null 2>&1; st=$?
+expect "a bad option exits 2" equals "$st" 2
+
+write_conf 1
+out=$("$SCORER" -n -c "$CONF" 2>&1); st=$?
+expect "-n accepts good rules" equals "$st" 0
+expect "-n counts the rules" contains "$out" "configuration OK ($CONF; 1 scoring rule)"
+write_conf 1 ',
+        { name = "b"; event = "open"; points = 2; repeat = "weekly"; }'
+out=$("$SCORER" -n -c "$CONF" 2>&1); st=$?
+expect "-n refuses a bad rule (exit 1)" equals "$st" 1
+expect "-n names file, line, rule and fix" contains "$out" \
+    "$CONF:11: scorer.rules[1] (\"b\"): repeat: \"weekly\" is not one of every-time,"
+
+# ---- SIGKILL in the middle of a backlog, then a restart -----------------------------
+write_conf 1
+add_clicks 20000
+"$SCORER" -f -c "$CONF" -i s1 >"$T/s1.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 sh -c "[ \"\$(redis-cli -s '$SOCK' LLEN pb:contact:k0:scores)\" -ge 3 ]"
+{ kill -9 "${PIDS[0]}"; wait "${PIDS[0]}"; } 2>/dev/null     # (bash's "Killed" not in the log)
+h=$(total_history)
+expect "the scorer was killed with work left ($h of 20000 done)" test "$h" -lt 20000
+"$SCORER" --once -c "$CONF" -i s1 >"$T/s1b.log" 2>&1; st=$?
+expect "the restart (--once) exits 0" equals "$st" 0
+expect "after SIGKILL and restart every click scored once" equals "$(total_score)" 20000
+expect "... and logged once" equals "$(total_history)" 20000
+expect "... and nothing is pending" equals "$(pending)" 0
+
+# ---- two scorers in one group -------------------------------------------------------------
+rc FLUSHALL >/dev/null
+add_clicks 30000
+"$SCORER" -f -c "$CONF" -i a >"$T/a.log" 2>&1 &
+A=$!
+"$SCORER" -f -c "$CONF" -i b >"$T/b.log" 2>&1 &
+B=$!
+PIDS+=($A $B)
+expect "two scorers finish the backlog" wait_for 60 all_read
+kill -TERM $A $B
+wait $A; sta=$?
+wait $B; stb=$?
+expect "both stop with exit 0 on SIGTERM" equals "$sta$stb" 00
+da=$(done_in "$T/a.log"); db=$(done_in "$T/b.log")
+expect "both took part (a: $da, b: $db)" test "${da:-0}" -gt 0 -a "${db:-0}" -gt 0
+expect "together they did every entry once" equals "$((da + db))" 30000
+expect "every click scored once" equals "$(total_score)" 30000
+
+# ---- SIGHUP: new rules, then a bad file -----------------------------------------------
+rc FLUSHALL >/dev/null
+"$SCORER" -f -c "$CONF" -i h >"$T/h.log" 2>&1 &
+H=$!
+PIDS+=($H)
+add_clicks 100
+expect "the scorer scores with 1 point" wait_for 10 sh -c \
+    "[ \"\$(redis-cli -s '$SOCK' EVAL \"$SUM_SCORES\" 0)\" = 100 ]"
+write_conf 2
+kill -HUP $H
+wait_for 5 grep -q "configuration reloaded" "$T/h.log"
+add_clicks 100 100
+expect "after SIGHUP new rules apply (2 points)" wait_for 10 sh -c \
+    "[ \"\$(redis-cli -s '$SOCK' EVAL \"$SUM_SCORES\" 0)\" = 300 ]"
+write_conf 2 ',
+        { name = "c"; event = "click"; pionts = 5; }'
+kill -HUP $H
+expect "a bad file on SIGHUP is logged with its line" wait_for 5 grep -q \
+    "reload failed, keeping the rules loaded before: $CONF:11: scorer.rules\[1\] (\"c\"): unknown setting pionts" "$T/h.log"
+add_clicks 100 200
+expect "... and the old rules stay in use" wait_for 10 sh -c \
+    "[ \"\$(redis-cli -s '$SOCK' EVAL \"$SUM_SCORES\" 0)\" = 500 ]"
+kill -TERM $H
+wait $H; st=$?
+expect "SIGTERM: exit 0" equals "$st" 0
+expect "SIGTERM: the stop line counts the entries" equals "$(done_in "$T/h.log")" 300
+tap_finish
