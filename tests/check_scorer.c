@@ -4,6 +4,7 @@
  * configuration file written for it (rules included) and the scorer's
  * core with a clock the test sets (fake_now).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,11 @@ char *history_at(const char *contact, long idx)
     v = r->type == REDIS_REPLY_STRING ? g_strdup(r->str) : NULL;
     freeReplyObject(r);
     return v;
+}
+
+void redis_freeze(int frozen)
+{
+    ck_assert_int_eq(kill(cpid, frozen ? SIGSTOP : SIGCONT), 0);
 }
 
 long long pending_count(void)

@@ -5,7 +5,9 @@
  * and applies nothing twice; a dead consumer's entries are taken over
  * once they are idle long enough, not before; entries trimmed while
  * pending are acknowledged and counted; two scorers in one group share
- * the entries. Part of check_scorer (see check_scorer.h).
+ * the entries; Redis losing the script, refusing a contact's writes or
+ * stopping for a while loses nothing. Part of check_scorer (see
+ * check_scorer.h).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -267,6 +269,73 @@ START_TEST(test_sigkill_mid_batch_and_restart)
 }
 END_TEST
 
+/* Redis lost the script (restart, SCRIPT FLUSH): loaded again, no batch lost. */
+START_TEST(test_script_cache_flushed)
+{
+    struct pb_sc_stats st;
+
+    load_scorer("half_life_days = 0;", EVERY_CLICK);
+    add_clicks(10, 2);
+    drain_as("a");
+    freeReplyObject(redisCommand(cc, "SCRIPT FLUSH"));
+    add_clicks(10, 2);
+    st = drain_as("a");
+    ck_assert_int_eq(st.done, 10);
+    ck_assert_double_eq(total_score(2), 20);
+}
+END_TEST
+
+/* A key of the wrong type refuses that contact's writes: its entries are
+ * acknowledged and counted as refused, the rest of the batch is scored. */
+START_TEST(test_refused_write_acknowledged)
+{
+    struct pb_sc_stats st;
+
+    load_scorer("half_life_days = 0;", EVERY_CLICK);
+    freeReplyObject(redisCommand(cc, "SET pb:contact:k0 not-a-hash"));
+    add_clicks(9, 3);
+    st = drain_as("a");
+    ck_assert_int_eq(st.done, 9);
+    ck_assert_int_eq(st.refused, 3);
+    ck_assert_int_eq(st.scored, 6);
+    ck_assert_int_eq(pending_count(), 0);
+    ck_assert_double_eq(stored_score("k1") + stored_score("k2"), 6);
+}
+END_TEST
+
+/* Redis stops answering (frozen with SIGSTOP) between two batches: the
+ * scorer's command times out, it drops the connection, connects again
+ * once Redis is back, and every event is scored exactly once. (A batch
+ * whose script ran but whose reply was lost is test_same_entries_twice.) */
+START_TEST(test_redis_stalled_and_back)
+{
+    struct pb_scorer s;
+    char err[256];
+    int n, failed = 0;
+
+    load_scorer("half_life_days = 0; batch = 20; block_ms = 10;", EVERY_CLICK);
+    cconf.redis.timeout_ms = 50;
+    add_clicks(400, 10);
+    scorer_open(&s, "a");
+    ck_assert_int_gt(pb_scorer_step(&s, 0), 0);
+    redis_freeze(1);
+    n = pb_scorer_step(&s, 0);
+    redis_freeze(0);
+    ck_assert_int_eq(n, -1);
+    ck_assert_ptr_null(s.c);            /* dropped, the batch left pending */
+    while ((n = pb_scorer_step(&s, 0)) != 0) {
+        if (n < 0) {
+            ck_assert_int_lt(++failed, 50);
+            ck_assert_msg(pb_scorer_connect(&s, err, sizeof(err)) == 0, "%s", err);
+        }
+    }
+    ck_assert_int_eq(pending_count(), 0);
+    ck_assert_double_eq(total_score(10), 400);
+    ck_assert_int_eq(total_history(10), 400);
+    pb_scorer_free(&s);
+}
+END_TEST
+
 TCase *stream_tcase(void)
 {
     TCase *tc = tcase_create("stream");
@@ -281,5 +350,8 @@ TCase *stream_tcase(void)
     tcase_add_test(tc, test_trimmed_own_pending);
     tcase_add_test(tc, test_two_scorers_share);
     tcase_add_test(tc, test_sigkill_mid_batch_and_restart);
+    tcase_add_test(tc, test_script_cache_flushed);
+    tcase_add_test(tc, test_refused_write_acknowledged);
+    tcase_add_test(tc, test_redis_stalled_and_back);
     return tc;
 }
