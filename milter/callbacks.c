@@ -516,14 +516,16 @@ static sfsistat cb_eom(SMFICTX *ctx)
         buf_give(body);
         return pass_rewrite(ctx, m, res, why);
     }
+    /* Journaled before the first change goes to the MTA: when the milter
+     * dies from here on, Postfix keeps the changes it has received
+     * (milter_default_action = accept) and the message can go out tracked. */
+    submit_record(m, &link);
     if (change_headers(ctx, c, &link, qid) != 0) {
         buf_give(body);
         return pass(ctx, m, "header change refused by the MTA");
     }
-    if (pb_change_body(ctx, body, qid) == 0) {
-        submit_record(m, &link);
+    if (pb_change_body(ctx, body, qid) == 0)
         log_tracked(qid, &link, m->rcpts->len, why);
-    }
     buf_give(body);
     message_end(m);
     return SMFIS_ACCEPT;

@@ -1,19 +1,31 @@
 /*
- * record.c - recording tracked sends in Redis without ever holding mail up.
+ * record.c - recording tracked sends in Redis without ever holding mail up,
+ * and without losing them when the milter crashes.
  *
- * Milter threads build the RESP command of a send (events.h) and queue a
- * copy; one writer thread owns the Redis connection (hiredis, blocking,
- * every call bounded by redis.timeout_ms) and sends the queue in
- * pipelined batches. Where the records go:
+ * A milter thread builds the RESP command of a send (events.h), appends
+ * it to the journal (write(2); record_journal.c) and queues a copy, all
+ * before the milter answers the MTA for the message: from then on a crash
+ * of the milter (SIGKILL included) does not lose it, the next start
+ * replays it. One writer thread owns the Redis connection (hiredis,
+ * blocking, every call bounded by redis.timeout_ms), sends the queue in
+ * pipelined batches and drops what Redis confirmed from the journal's
+ * head. Where the records go:
  *
- *   Redis up      queue -> Redis; the journal is replayed first whenever
- *                 it holds anything, so older records are written first.
- *   Redis down    the writer moves queued records to the journal at once
- *                 (a crash loses nothing) and reconnects with backoff,
- *                 100 ms doubling to 5 s; on reconnect it replays the
- *                 journal, then drains the queue.
- *   queue full    the submitting thread appends the whole queue plus its
- *                 record to the journal (one fsync), keeping their order.
+ *   Redis up      queue -> Redis, then out of the journal; records that
+ *                 are in the journal only (left by an outage, a full
+ *                 queue or the last run) are replayed first, in order.
+ *   Redis down    the journaled records leave memory (they are in the
+ *                 journal), new ones go to the journal only; the writer
+ *                 reconnects with backoff, 100 ms doubling to 5 s, and on
+ *                 reconnect replays the journal.
+ *   queue full    the record goes to the journal only, and so do the
+ *                 ones after it until the writer has caught up.
+ *   no journal    (redis.journal = "") records wait in memory only: a
+ *                 crash loses those not yet written, and so does an
+ *                 outage longer than redis.queue_max records (logged at
+ *                 start).
+ *   journal fails (disk full, ...) the record still goes to Redis from
+ *                 memory; counted, logged at most once a minute.
  *
  * Live sends go as EVALSHA (the script's SHA1 instead of its 1.5 kB, so
  * Redis parses 40 bytes, not the script, per record); the queue and the
@@ -24,15 +36,16 @@
  * known event ids and written once.
  *
  * A Redis error reply that says "not now" (OOM, BUSY, LOADING, READONLY,
- * MISCONF, ...) counts as Redis down: the command is journaled and retried
- * later. Any other error reply means the command itself is broken; it is
- * logged and dropped rather than retried forever. Every command carries
- * its own event id, so a record sent twice (a batch that timed out after
- * Redis executed it, a replay cut off) is still written once.
+ * MISCONF, ...) counts as Redis down: the command stays in the journal and
+ * is retried later. Any other error reply means the command itself is
+ * broken; it is logged and dropped rather than retried forever. Every
+ * command carries its own event id, so a record sent twice (a batch that
+ * timed out after Redis executed it, a replay cut off, a crash between
+ * Redis' answer and the journal's bookkeeping) is still written once.
  *
- * Order: records reach Redis in submission order, except when a queue
- * overflow coincides with a failed batch in flight (at most BATCH_MAX
- * records then land after newer ones; the `ts` field keeps true time).
+ * Order: records reach Redis in submission order, except those the
+ * journal could not take, which go from memory when Redis can have them
+ * (the `ts` field keeps true time).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,86 +64,18 @@
  * message keeps the recorder's share of a busy mail server small. */
 #define LINGER_US 20000
 
-struct recorder pb_recorder = { .lock = PTHREAD_MUTEX_INITIALIZER, .queue = G_QUEUE_INIT };
+struct recorder pb_recorder = {
+    .order = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER, .queue = G_QUEUE_INIT,
+};
 
 static struct item *item_new(const char *data, size_t len)
 {
     struct item *it = g_malloc(sizeof(*it) + len);
 
     it->len = len;
+    it->in_journal = 0;
     memcpy(it->data, data, len);
     return it;
-}
-
-/* ---- journaling -------------------------------------------------------- */
-
-/*
- * Append items[0..n) to the journal in order. Returns how many were
- * journaled from the start (those are freed); the caller decides about
- * the rest and updates the counters. Takes only the journal's own lock.
- */
-static size_t journal_items(struct item **items, size_t n)
-{
-    const char **recs;
-    size_t *lens, done;
-
-    if (pb_recorder.journal == NULL || n == 0)
-        return 0;
-    recs = g_new(const char *, n);
-    lens = g_new(size_t, n);
-    for (size_t i = 0; i < n; i++) {
-        recs[i] = items[i]->data;
-        lens[i] = items[i]->len;
-    }
-    done = pb_journal_append_many(pb_recorder.journal, recs, lens, n);
-    if (done < n) {
-        static struct pb_log_limit lim;
-        pb_log_limited(&lim, 6, LOG_ERR, "journal: append failed: %s", strerror(errno));
-    }
-    for (size_t i = 0; i < done; i++)
-        g_free(items[i]);
-    g_free(recs);
-    g_free(lens);
-    return done;
-}
-
-/* Journal n items; what cannot be journaled is lost: count and free it. */
-static void journal_or_drop(struct item **items, size_t n)
-{
-    size_t done = journal_items(items, n);
-
-    for (size_t i = done; i < n; i++)
-        g_free(items[i]);
-    pthread_mutex_lock(&pb_recorder.lock);
-    pb_recorder.stats.journaled += done;
-    pb_recorder.stats.dropped += n - done;
-    pthread_mutex_unlock(&pb_recorder.lock);
-    if (done < n) {
-        static struct pb_log_limit lim;
-        pb_log_limited(&lim, 6, LOG_ERR, "record: %zu send record(s) lost", n - done);
-    }
-}
-
-/* Move everything queued to the journal (lock held). Returns 0 if the
- * queue is empty afterwards. */
-static int journal_queue_locked(void)
-{
-    guint n = g_queue_get_length(&pb_recorder.queue);
-    struct item **items;
-    size_t done;
-
-    if (n == 0 || pb_recorder.journal == NULL)
-        return n == 0 ? 0 : -1;
-    items = g_new(struct item *, n);
-    n = 0;
-    for (GList *l = pb_recorder.queue.head; l; l = l->next)
-        items[n++] = l->data;
-    done = journal_items(items, n);
-    for (size_t i = 0; i < done; i++)
-        g_queue_pop_head(&pb_recorder.queue);
-    pb_recorder.stats.journaled += done;
-    g_free(items);
-    return done == n ? 0 : -1;
 }
 
 /* ---- the writer thread ------------------------------------------------- */
@@ -151,75 +96,63 @@ static void wait_until_locked(gint64 deadline_us)
     pthread_cond_timedwait(&pb_recorder.wake, &pb_recorder.lock, &ts);
 }
 
-static int copy_record(void *arg, const char *rec, size_t len)
-{
-    GPtrArray *batch = arg;
-
-    g_ptr_array_add(batch, item_new(rec, len));
-    return 0;
-}
-
-static int stop_due(void)
+int pb_record_stop_due(void)
 {
     return pb_recorder.stopping && g_get_monotonic_time() >= pb_recorder.stop_deadline;
 }
 
-/* Replay the journal in pipelined batches until it is empty, Redis fails
- * or the stop deadline passes. Called without the lock. */
-static void writer_replay(struct writer *w)
-{
-    GPtrArray *batch = g_ptr_array_new_with_free_func(g_free);
-
-    while (w->ctx && pb_journal_backlog(pb_recorder.journal) > 0 && !stop_due()) {
-        unsigned long written, rejected;
-        size_t settled;
-        long n = pb_journal_peek(pb_recorder.journal, BATCH_MAX, copy_record, batch);
-
-        if (n <= 0) {
-            pb_log(LOG_ERR, "journal: cannot read (%s); replay stopped until restart",
-                   n < 0 ? strerror(errno) : "no record at the head");
-            w->replay_broken = 1;
-            break;
-        }
-        settled = pb_writer_pipeline(w, (struct item **)batch->pdata, batch->len, &written, &rejected);
-        if (pb_journal_consume(pb_recorder.journal, settled, settled < batch->len) != 0)
-            pb_log(LOG_ERR, "journal: cannot drop replayed records: %s", strerror(errno));
-        pthread_mutex_lock(&pb_recorder.lock);
-        pb_recorder.stats.replayed += written;
-        pb_recorder.stats.dropped += rejected;
-        pthread_mutex_unlock(&pb_recorder.lock);
-        w->replayed_run += written;
-        g_ptr_array_set_size(batch, 0);
-    }
-    g_ptr_array_free(batch, TRUE);
-    if (w->replayed_run > 0 && pb_journal_backlog(pb_recorder.journal) == 0) {
-        pb_log(LOG_INFO, "journal: replayed %lu records", w->replayed_run);
-        w->replayed_run = 0;
-    }
-}
-
-/* Send one batch taken from the queue; journal what did not go through. */
+/* Send one batch taken from the queue; what Redis confirmed leaves the
+ * journal, the rest (Redis gone) waits there. */
 static void writer_send(struct writer *w, struct item **items, size_t n)
 {
     unsigned long written, rejected;
-    size_t settled = pb_writer_pipeline(w, items, n, &written, &rejected);
+    size_t settled = pb_writer_pipeline(w, items, n, &written, &rejected), journaled = 0;
 
-    for (size_t i = 0; i < settled; i++)
+    for (size_t i = 0; i < settled; i++) {
+        journaled += items[i]->in_journal ? 1 : 0;
         g_free(items[i]);
+    }
+    pb_wal_confirmed(journaled);
     pthread_mutex_lock(&pb_recorder.lock);
     pb_recorder.stats.written += written;
     pb_recorder.stats.dropped += rejected;
     pthread_mutex_unlock(&pb_recorder.lock);
     if (settled < n)
-        journal_or_drop(items + settled, n - settled);
+        pb_wal_spill(items + settled, n - settled);
 }
 
-/* When stopping: leave once nothing more can or should go to Redis now. */
+/* When stopping: leave once nothing more can or should go to Redis now
+ * (what is in the journal only stays there for the next start). */
 static int writer_finished(const struct writer *w)
 {
     return pb_recorder.stopping
-        && (g_queue_is_empty(&pb_recorder.queue) || w->ctx == NULL || stop_due()
-            || (pb_recorder.journal && pb_journal_backlog(pb_recorder.journal) > 0));
+        && (g_queue_is_empty(&pb_recorder.queue) || w->ctx == NULL || pb_record_stop_due()
+            || pb_recorder.behind > 0);
+}
+
+/* Redis is down: journaled records leave memory (lock held, and held
+ * again on return). */
+static void writer_down_locked(const struct writer *w)
+{
+    if (pb_recorder.journal != NULL && !pb_recorder.journal_off
+        && (pb_recorder.in_memory > 0 || !pb_recorder.journal_only)) {
+        pthread_mutex_unlock(&pb_recorder.lock);
+        pb_wal_spill(NULL, 0);
+        pthread_mutex_lock(&pb_recorder.lock);
+    }
+    wait_until_locked(w->next_connect_us);
+}
+
+/* Nothing to send: wait, and fsync the journal when idle. */
+static void writer_idle_locked(void)
+{
+    wait_until_locked(g_get_monotonic_time() + IDLE_WAKE_US);
+    if (g_queue_is_empty(&pb_recorder.queue) && pb_recorder.journal) {
+        pthread_mutex_unlock(&pb_recorder.lock);
+        if (pb_journal_sync(pb_recorder.journal) != 0)
+            pb_log(LOG_ERR, "journal: fsync: %s", strerror(errno));
+        pthread_mutex_lock(&pb_recorder.lock);
+    }
 }
 
 /* One step of the writer loop; called and returns with the lock held. */
@@ -230,8 +163,7 @@ static void writer_step(struct writer *w)
 
     if (w->ctx == NULL) {
         if (g_get_monotonic_time() < w->next_connect_us) {
-            journal_queue_locked();
-            wait_until_locked(w->next_connect_us);
+            writer_down_locked(w);
             return;
         }
         pthread_mutex_unlock(&pb_recorder.lock);
@@ -239,20 +171,15 @@ static void writer_step(struct writer *w)
         pthread_mutex_lock(&pb_recorder.lock);
         return;
     }
-    if (pb_recorder.journal && !w->replay_broken && pb_journal_backlog(pb_recorder.journal) > 0) {
+    if (pb_recorder.in_memory == 0 && (pb_recorder.behind > 0 || pb_recorder.journal_only)) {
         pthread_mutex_unlock(&pb_recorder.lock);
-        writer_replay(w);
+        pb_wal_replay(w);               /* older than anything in memory */
         pthread_mutex_lock(&pb_recorder.lock);
-        return;
+        if (pb_recorder.behind > 0)
+            return;
     }
     if (g_queue_is_empty(&pb_recorder.queue)) {
-        wait_until_locked(g_get_monotonic_time() + IDLE_WAKE_US);
-        if (g_queue_is_empty(&pb_recorder.queue) && pb_recorder.journal) {
-            pthread_mutex_unlock(&pb_recorder.lock);
-            if (pb_journal_sync(pb_recorder.journal) != 0)
-                pb_log(LOG_ERR, "journal: fsync: %s", strerror(errno));
-            pthread_mutex_lock(&pb_recorder.lock);
-        }
+        writer_idle_locked();
         return;
     }
     if (!pb_recorder.stopping && g_queue_get_length(&pb_recorder.queue) < BATCH_MAX
@@ -278,13 +205,8 @@ static void *writer_main(void *unused)
     pthread_mutex_lock(&pb_recorder.lock);
     while (!writer_finished(&w))
         writer_step(&w);
-    if (journal_queue_locked() != 0) {
-        guint lost = g_queue_get_length(&pb_recorder.queue);
-        pb_recorder.stats.dropped += lost;
-        g_queue_clear_full(&pb_recorder.queue, g_free);
-        pb_log(LOG_ERR, "record: %u send record(s) lost at stop", lost);
-    }
     pthread_mutex_unlock(&pb_recorder.lock);
+    pb_wal_leave();
     if (w.ctx)
         redisFree(w.ctx);
     g_string_free(w.sha_cmd, TRUE);
@@ -341,8 +263,16 @@ int pb_record_start(const struct pb_conf *conf, char *errbuf, size_t errlen)
             pb_log(LOG_INFO, "journal: %zu records waiting in %s",
                    pb_journal_backlog(pb_recorder.journal), rc->journal);
     } else {
-        pb_log(LOG_WARNING, "redis.journal not set: send records are lost while Redis is down");
+        pb_log(LOG_WARNING, "redis.journal not set: no write-ahead journal; send records "
+               "not yet in Redis are lost if the milter crashes or stops while Redis is "
+               "down, or once redis.queue_max of them wait");
     }
+    /* Whatever the last run left is older than anything new: replayed first. */
+    pb_recorder.behind = pb_recorder.journal ? pb_journal_backlog(pb_recorder.journal) : 0;
+    pb_recorder.journal_only = pb_recorder.behind > 0;
+    pb_recorder.in_memory = 0;
+    pb_recorder.journal_off = 0;
+    pb_recorder.writer_done = 0;
     copy_settings(rc);
     pb_recorder.kept.msg_days = rc->retention_days;
     pb_recorder.kept.stream_maxlen = conf->tracker.stream_maxlen;
@@ -373,29 +303,58 @@ int pb_record_start(const struct pb_conf *conf, char *errbuf, size_t errlen)
     return 0;
 }
 
-/* Queue full: move the queue and this record to the journal, in order
- * (lock held). Returns 0 if the record was journaled. */
-static int overflow_locked(struct item *it)
+/* A record lost: neither the journal nor the queue could take it. */
+static void lost_locked(struct item *it)
 {
     static struct pb_log_limit lim;
 
-    unsigned long before = pb_recorder.stats.journaled;
-    int rc = -1;
+    pb_recorder.stats.dropped++;
+    g_free(it);
+    pb_log_limited(&lim, 6, LOG_ERR, "record: %s; send record lost",
+                   pb_recorder.writer_done ? "stopped"
+                   : pb_recorder.journal == NULL ? "queue full and no journal"
+                   : "queue full and the journal failing");
+}
 
-    pb_log_limited(&lim, 1, LOG_WARNING, "record: queue full (%d), journaling",
-                   pb_recorder.redis.queue_max);
-    if (journal_queue_locked() == 0 && journal_items(&it, 1) == 1) {
+/* Where a submitted record goes once the journal has (or has not) taken
+ * it (order and lock held). */
+static void keep_locked(struct item *it)
+{
+    guint queued = g_queue_get_length(&pb_recorder.queue);
+    int full = queued >= (guint)pb_recorder.redis.queue_max;
+
+    pb_recorder.stats.submitted++;
+    if (it->in_journal && (pb_recorder.journal_only || pb_recorder.writer_done || full)) {
+        if (!pb_recorder.journal_only && !pb_recorder.writer_done) {
+            static struct pb_log_limit lim;
+            pb_log_limited(&lim, 1, LOG_WARNING, "record: queue full (%d), journaling",
+                           pb_recorder.redis.queue_max);
+            pb_recorder.journal_only = 1;
+        }
+        pb_recorder.behind++;
         pb_recorder.stats.journaled++;
-        rc = 0;
+        pb_recorder.stats.overflowed += !pb_recorder.writer_done;
+        g_free(it);
+        return;
     }
-    pb_recorder.stats.overflowed += pb_recorder.stats.journaled - before;
-    return rc;
+    if (full || pb_recorder.writer_done) {
+        lost_locked(it);
+        return;
+    }
+    /* wake the writer for the first record of a batch and for a full one */
+    if (queued == 0)
+        pb_recorder.first_queued_us = g_get_monotonic_time();
+    g_queue_push_tail(&pb_recorder.queue, it);
+    pb_recorder.in_memory += it->in_journal ? 1 : 0;
+    if (queued + 1 == 1 || queued + 1 == BATCH_MAX)
+        pthread_cond_signal(&pb_recorder.wake);
 }
 
 void pb_record_submit(const struct pb_sent_record *rec)
 {
     GString *cmd = g_string_sized_new(2048);
     struct item *it;
+    int appended;
 
     pthread_mutex_lock(&pb_recorder.lock);
     if (!pb_recorder.running || pb_recorder.stopping) {
@@ -413,23 +372,14 @@ void pb_record_submit(const struct pb_sent_record *rec)
     it = item_new(cmd->str, cmd->len);
     g_string_free(cmd, TRUE);
 
+    /* Journal and queue in one step, so both keep the same order. */
+    pthread_mutex_lock(&pb_recorder.order);
+    appended = pb_wal_append(it);
     pthread_mutex_lock(&pb_recorder.lock);
-    pb_recorder.stats.submitted++;
-    if (g_queue_get_length(&pb_recorder.queue) < (guint)pb_recorder.redis.queue_max) {
-        /* wake the writer for the first record of a batch and for a full one */
-        if (g_queue_is_empty(&pb_recorder.queue))
-            pb_recorder.first_queued_us = g_get_monotonic_time();
-        g_queue_push_tail(&pb_recorder.queue, it);
-        if (g_queue_get_length(&pb_recorder.queue) == 1
-            || g_queue_get_length(&pb_recorder.queue) == BATCH_MAX)
-            pthread_cond_signal(&pb_recorder.wake);
-    } else if (overflow_locked(it) != 0) {
-        static struct pb_log_limit lim;
-        pb_recorder.stats.dropped++;
-        g_free(it);
-        pb_log_limited(&lim, 6, LOG_ERR, "record: queue full and journal failing; send record lost");
-    }
+    pb_recorder.stats.journal_failed += appended < 0 ? 1 : 0;
+    keep_locked(it);
     pthread_mutex_unlock(&pb_recorder.lock);
+    pthread_mutex_unlock(&pb_recorder.order);
 }
 
 void pb_record_stop(int timeout_ms)
@@ -449,8 +399,8 @@ void pb_record_stop(int timeout_ms)
     pthread_join(pb_recorder.thread, NULL);
     pb_record_stats(&st);
     pb_log(LOG_INFO, "record: stopped (written %lu, replayed %lu, journaled %lu, "
-           "dropped %lu, backlog %zu)", st.written, st.replayed, st.journaled,
-           st.dropped, st.backlog);
+           "dropped %lu, backlog %zu, journal failures %lu)", st.written, st.replayed,
+           st.journaled, st.dropped, st.backlog, st.journal_failed);
     pthread_mutex_lock(&pb_recorder.lock);
     pb_journal_close(pb_recorder.journal);
     pb_recorder.journal = NULL;

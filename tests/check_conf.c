@@ -294,6 +294,18 @@ START_TEST(test_all_enum_words)
 }
 END_TEST
 
+/* redis.journal = "" turns the milter's journal off (no write-ahead). */
+START_TEST(test_journal_off)
+{
+    struct pb_conf c;
+
+    if (load_text("redis = { journal = \"\"; };", &c) != 0)
+        ck_abort_msg("journal = \"\": %s", conf_err);
+    ck_assert_ptr_null(c.redis.journal);
+    pb_conf_free(&c);
+}
+END_TEST
+
 START_TEST(test_every_setting_written)
 {
     struct pb_conf c;
@@ -392,6 +404,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_size_suffixes);
     tcase_add_test(tc, test_socket_modes);
     tcase_add_test(tc, test_all_enum_words);
+    tcase_add_test(tc, test_journal_off);
     tcase_add_test(tc, test_every_setting_written);
     tcase_add_test(tc, test_more_rejects);
     suite_add_tcase(s, tc);

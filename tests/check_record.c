@@ -1,10 +1,14 @@
 /*
- * check_record.c - the milter's send recorder (milter/record.c) against a
- * real redis-server: records arrive; Redis stopping and coming back loses
+ * check_record.c - the milter's send recorder (milter/record*.c) against a
+ * real redis-server: records arrive; each is in the journal when submit
+ * returns, so a milter killed right after loses none (the next start
+ * replays them, each written once); Redis stopping and coming back loses
  * nothing and writes nothing twice, in order; a full queue and a hung
- * Redis go to the journal without holding the caller; error replies are
+ * Redis go to the journal without holding the caller; a journal that
+ * cannot be written (disk full) costs no record; error replies are
  * retried (Redis out of memory) or dropped (a broken command), never
- * looped on; AUTH and SELECT from the configuration. Part of the check_journal program (see check_journal.h).
+ * looped on; AUTH and SELECT from the configuration. Part of the
+ * check_journal program (see check_journal.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 #include <glib.h>
 #include "conf.h"
@@ -254,11 +260,15 @@ START_TEST(test_record_overflow)
     longest = submit_range(1, 21);
     ck_assert_msg(longest < 100000, "a submit took %lld us", (long long)longest);
     pb_record_stats(&st);
-    ck_assert_int_eq((int)st.overflowed, 20);          /* 4 x (4 queued + 1) */
-    ck_assert_int_eq((int)st.journaled, 20);
+    /* #1-#4 queued; #5 finds the queue full, it and the rest go to the
+     * journal only (the writer replays them after what is in memory) */
+    ck_assert_int_eq((int)st.overflowed, 16);
+    ck_assert_int_eq((int)st.journaled, 16);
+    ck_assert_int_eq((int)st.queued, 4);
+    ck_assert_int_eq((int)st.backlog, 21);             /* all of them, #0 too */
     ck_assert_int_eq((int)st.dropped, 0);
-    /* the timed-out record in flight follows into the journal */
-    WAIT_FOR(st, st.journaled == 21, 10);
+    /* the timed-out record in flight and the queue leave memory */
+    WAIT_FOR(st, st.journaled == 21 && st.queued == 0, 10);
     pb_record_stop(0);
     close(fd);
 
@@ -266,11 +276,71 @@ START_TEST(test_record_overflow)
     start_recorder(sock, 4, 200);
     WAIT_FOR(st, st.backlog == 0 && st.replayed == 21, 20);
     pb_record_stop(1000);
-    /* each once; #0, in flight when the queue overflowed, lands last
-     * (the one exception to submission order, see record.c) */
-    memmove(want, want + 1, 20 * sizeof(*want));
-    want[20] = 0;
-    assert_stream(want, 21, 1);
+    assert_stream(want, 21, 1);                        /* each once, in order */
+    g_free(want);
+}
+END_TEST
+
+/* In a child: start the recorder, submit records [0, n) and die by
+ * SIGKILL the moment the last submit returns (no Check calls here). */
+static void submit_and_die(const char *socket_path, unsigned n)
+{
+    struct pb_conf conf;
+    char err[512];
+
+    record_conf(&conf, socket_path, 10000, 1000, PB_FSYNC_NEVER);
+    if (pb_record_start(&conf, err, sizeof(err)) != 0)
+        _exit(3);
+    submit_range(0, n);
+    raise(SIGKILL);
+    _exit(4);
+}
+
+START_TEST(test_record_killed)
+{
+    enum { N = 200 };
+    struct pb_record_stats st;
+    unsigned *want = range(0, N);
+    int status;
+    pid_t pid;
+
+    redis_start();
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        submit_and_die(sock, N);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+
+    /* the next start replays what the killed one had not written */
+    start_recorder(sock, 10000, 1000);
+    WAIT_FOR(st, st.backlog == 0 && st.queued == 0 && st.redis_up, 20);
+    pb_record_stop(1000);
+    assert_stream(want, N, 0);          /* each once: no record lost, none twice */
+    g_free(want);
+}
+END_TEST
+
+START_TEST(test_record_journal_failing)
+{
+    struct pb_record_stats st;
+    struct pb_conf conf;
+    char err[512] = "";
+    unsigned *want = range(0, 30);
+
+    redis_start();
+    record_conf(&conf, sock, 10000, 1000, PB_FSYNC_NEVER);
+    set_str(&conf.redis.journal, "/dev/full");  /* every write: ENOSPC */
+    ck_assert_msg(pb_record_start(&conf, err, sizeof(err)) == 0, "start: %s", err);
+    pb_conf_free(&conf);
+    submit_range(0, 30);
+    WAIT_FOR(st, st.written == 30, 10);  /* from memory */
+    pb_record_stop(1000);
+    pb_record_stats(&st);
+    ck_assert_int_eq((int)st.journal_failed, 30);
+    ck_assert_int_eq((int)st.dropped, 0);
+    ck_assert_int_eq((int)st.journaled, 0);
+    assert_stream(want, 30, 1);
     g_free(want);
 }
 END_TEST
@@ -425,6 +495,8 @@ TCase *record_tcase(void)
     tcase_add_test(tc, test_record_down_and_back);
     tcase_add_test(tc, test_record_starts_down);
     tcase_add_test(tc, test_record_overflow);
+    tcase_add_test(tc, test_record_killed);
+    tcase_add_test(tc, test_record_journal_failing);
     tcase_add_test(tc, test_record_rejected);
     tcase_add_test(tc, test_record_redis_full);
     tcase_add_test(tc, test_record_no_journal);
