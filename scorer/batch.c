@@ -9,9 +9,19 @@
 #include "scorer.h"
 
 #define MATCH_MAX 64            /* rules one event can match */
+#define CONTACT_MAX 64          /* longest contact field taken as an id */
 
 /* What an entry was, to count the script's answer for it. */
 enum entry_kind { KIND_PLAIN = 'p', KIND_NO_CONTACT = 'n', KIND_TRIMMED = 't' };
+
+/* A contact id goes into key names: 1..64 of 0-9 and a-z (the writers'
+ * are 16 hex digits), so no field can name another contact's key. */
+static int contact_ok(const char *contact)
+{
+    size_t n = strspn(contact, "0123456789abcdefghijklmnopqrstuvwxyz");
+
+    return n > 0 && n <= CONTACT_MAX && contact[n] == '\0';
+}
 
 static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply *entry,
                       long long now, GString *kinds)
@@ -32,6 +42,11 @@ static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply 
     }
     if (ev.ts > now)
         ev.ts = now;            /* a writer's clock ahead of ours: not in the future */
+    if (ev.contact[0] != '\0' && !contact_ok(ev.contact)) {
+        pb_log_limited(&s->limit, 10, LOG_WARNING, "entry %s: contact \"%.80s\" is not an id: "
+                       "scored as without contact", ev.id, ev.contact);
+        ev.contact = "";
+    }
     n = pb_rules_match(s->rules, &ev, matched, MATCH_MAX);
     pb_apply_add(a, ev.id, ev.contact, ev.ts, ev.eid, ev.msg, ev.campaign, matched, n);
     g_string_append_c(kinds, ev.contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <glib.h>
 #include <hiredis/hiredis.h>
 #include "daemon.h"
 #include "log.h"
@@ -221,21 +222,42 @@ static int run_once(struct pb_scorer *s)
     return rc == 0 ? 0 : 1;
 }
 
+/* The pidfile of this process: scorer.pidfile, with "-<consumer>" before
+ * its ".pid" when -i names the consumer, so that several scorers on one
+ * host (one per -i name) share one configuration file. NULL: none. */
+static char *pidfile_path(const char *pidfile, const char *consumer)
+{
+    size_t n;
+
+    if (pidfile == NULL)
+        return NULL;
+    if (consumer == NULL)
+        return g_strdup(pidfile);
+    n = strlen(pidfile);
+    if (n > 4 && strcmp(pidfile + n - 4, ".pid") == 0)
+        n -= 4;
+    return g_strdup_printf("%.*s-%s.pid", (int)n, pidfile, consumer);
+}
+
 static int start(const struct pb_daemon_options *opt, int once, const struct gen *g,
-                 char *err, size_t errlen)
+                 const char *pidfile, char *err, size_t errlen)
 {
     const struct pb_scorer_conf *sc = &g->conf.scorer;
 
-    if (!once && pb_daemon_check_pidfile(sc->pidfile, err, errlen) != 0)
+    if (!once && pb_daemon_check_pidfile(pidfile, err, errlen) != 0)
         return -1;
     if (!once && !opt->foreground) {
         if (pb_daemon_detach(err, errlen) != 0)
             return -1;
         pb_log_init(PB_SCORER_NAME, 0, g->conf.log_facility);
     }
-    if (!once && pb_daemon_write_pidfile(sc->pidfile, err, errlen) != 0)
+    if (!once && pb_daemon_write_pidfile(pidfile, err, errlen) != 0)
         return -1;
-    return pb_daemon_drop_privileges("scorer", sc->user, sc->group, err, errlen);
+    if (pb_daemon_drop_privileges("scorer", sc->user, sc->group, err, errlen) != 0) {
+        pb_daemon_remove_pidfile(pidfile);
+        return -1;
+    }
+    return 0;
 }
 
 static int run(const char *path, const struct pb_daemon_options *opt, int once)
@@ -243,17 +265,18 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     char err[1024];
     struct gen *boot = gen_load(path, err, sizeof(err));
     struct pb_scorer s;
+    char *pidfile;
     int rc;
 
     if (boot == NULL) {
         fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
         return 1;
     }
-    if (start(opt, once, boot, err, sizeof(err)) != 0) {
+    pidfile = once ? NULL : pidfile_path(boot->conf.scorer.pidfile, opt->extra_arg);
+    if (start(opt, once, boot, pidfile, err, sizeof(err)) != 0) {
         pb_log(LOG_ERR, "%s", err);
         pb_daemon_ready(1);
-        if (!once)
-            pb_daemon_remove_pidfile(boot->conf.scorer.pidfile);
+        g_free(pidfile);
         gen_free(boot);
         return 1;
     }
@@ -265,8 +288,8 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     pb_daemon_ready(0);
     rc = once ? run_once(&s) : run_loop(path, &s, boot);
     pb_scorer_free(&s);
-    if (!once)
-        pb_daemon_remove_pidfile(boot->conf.scorer.pidfile);
+    pb_daemon_remove_pidfile(pidfile);
+    g_free(pidfile);
     gen_free(boot);
     return rc;
 }

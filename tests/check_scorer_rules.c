@@ -205,9 +205,10 @@ START_TEST(test_no_contact_updates_nothing)
     load_scorer(NO_DECAY, "{ name = \"open\"; event = \"open\"; points = 1; }");
     add(xadd("open", "", "spring-sale", "m1", T0, "human", NULL));
     add(xadd("open", NULL, "spring-sale", "m2", T0, "human", NULL));
+    add(xadd("open", "k1:scores", "spring-sale", "m3", T0, "human", NULL));    /* not an id */
     st = drain_as("t1");
-    ck_assert_int_eq(st.done, 2);
-    ck_assert_int_eq(st.no_contact, 2);
+    ck_assert_int_eq(st.done, 3);
+    ck_assert_int_eq(st.no_contact, 3);
     ck_assert_int_eq(st.scored, 0);
     ck_assert_int_eq(key_count("pb:contact*"), 0);
     ck_assert_int_eq(pending_count(), 0);

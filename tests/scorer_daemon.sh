@@ -4,7 +4,8 @@
 # option), -n on good rules and on a bad rule (file, line, rule and fix),
 # SIGKILL in the middle of a backlog and a restart (every event scored
 # exactly once, nothing left pending), two scorer processes in one group
-# sharing a backlog (both take part, together every event once), SIGHUP
+# sharing a backlog (both take part, together every event once; one
+# pidfile each, a second scorer of the same name refused), SIGHUP
 # with new rules (used from then on) and with a bad file (logged, the old
 # rules kept), SIGTERM (exit 0, the stop line).
 #
@@ -41,7 +42,7 @@ tracking = { base_url = "https://t.example.com"; };
 redis = { socket = "$SOCK"; };
 scorer = {
     user = "";
-    pidfile = "";
+    pidfile = "$T/scorer.pid";
     batch = 50;
     block_ms = 200;
     half_life_days = 0;
@@ -113,11 +114,17 @@ A=$!
 "$SCORER" -f -c "$CONF" -i b >"$T/b.log" 2>&1 &
 B=$!
 PIDS+=($A $B)
+expect "each scorer has its own pidfile (-i a: scorer-a.pid)" wait_for 5 sh -c \
+    "[ \"\$(cat '$T/scorer-a.pid' 2>/dev/null)\" = $A ] && [ \"\$(cat '$T/scorer-b.pid' 2>/dev/null)\" = $B ]"
+out=$("$SCORER" -f -c "$CONF" -i a 2>&1); st=$?
+expect "a second scorer named a is refused (exit 1)" equals "$st" 1
+expect "... saying which one runs" contains "$out" "already running as pid $A (pidfile $T/scorer-a.pid)"
 expect "two scorers finish the backlog" wait_for 60 all_read
 kill -TERM $A $B
 wait $A; sta=$?
 wait $B; stb=$?
 expect "both stop with exit 0 on SIGTERM" equals "$sta$stb" 00
+expect "... and remove their pidfiles" test ! -e "$T/scorer-a.pid" -a ! -e "$T/scorer-b.pid"
 da=$(done_in "$T/a.log"); db=$(done_in "$T/b.log")
 expect "both took part (a: $da, b: $db)" test "${da:-0}" -gt 0 -a "${db:-0}" -gt 0
 expect "together they did every entry once" equals "$((da + db))" 30000
