@@ -35,6 +35,7 @@ struct pb_scorer {
     int own_pending_done;           /* this connection has read its own pending entries */
     long long next_claim_ms;        /* when to look for others' idle entries */
     char claim_cursor[48];          /* XAUTOCLAIM position within one look */
+    int no_autoclaim;               /* Redis before 6.2: no XAUTOCLAIM (logged once) */
     struct pb_sc_stats stats;
     struct pb_log_limit limit;
 };

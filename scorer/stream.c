@@ -187,6 +187,13 @@ static int claim_batch(struct pb_scorer *s)
 
     r = redisCommand(s->c, "XAUTOCLAIM %s %s %s %d %s COUNT %d", s->stream, sc->consumer_group,
                      s->consumer, sc->claim_idle_ms, s->claim_cursor, sc->batch);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strstr(r->str, "unknown command") != NULL) {
+        pb_log(LOG_WARNING, "Redis has no XAUTOCLAIM (before 6.2): entries of a consumer that "
+               "died are not taken over; start it again under its name (-i)");
+        s->no_autoclaim = 1;
+        freeReplyObject(r);
+        return 0;
+    }
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
         || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
         return fail(s, r, "XAUTOCLAIM");
@@ -220,6 +227,8 @@ static int claim_due(struct pb_scorer *s)
 {
     long long now = pb_scorer_real_now_ms();    /* Redis measures idle time in real time */
 
+    if (s->no_autoclaim)
+        return 0;
     if (strcmp(s->claim_cursor, "0-0") != 0)
         return 1;
     if (now < s->next_claim_ms)

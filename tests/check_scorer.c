@@ -210,6 +210,15 @@ char *history_at(const char *contact, long idx)
     return v;
 }
 
+void redis_restart_with(const char *const *extra)
+{
+    redisFree(cc);
+    tu_redis_stop(cpid);
+    cpid = tu_redis_start_with(csock, extra);
+    ck_assert_int_gt(cpid, 0);
+    cc = tr_connect(csock);
+}
+
 void redis_freeze(int frozen)
 {
     ck_assert_int_eq(kill(cpid, frozen ? SIGSTOP : SIGCONT), 0);

@@ -59,6 +59,8 @@ double shown_score(const char *contact);
 /* LLEN / LINDEX of the history; -1 / NULL when absent (g_free it). */
 long long history_len(const char *contact);
 char *history_at(const char *contact, long idx);
+/* A fresh redis-server in place of the fixture's, with more arguments. */
+void redis_restart_with(const char *const *extra);
 /* Stop (SIGSTOP) or resume (SIGCONT) the fixture's redis-server. */
 void redis_freeze(int frozen);
 /* Entries pending in the scorer group (XPENDING summary count). */

@@ -336,6 +336,28 @@ START_TEST(test_redis_stalled_and_back)
 }
 END_TEST
 
+/* Redis before 6.2 has no XAUTOCLAIM (here: renamed away): the scorer
+ * says so once and goes on with its own and new entries. */
+START_TEST(test_without_xautoclaim)
+{
+    static const char *const no_autoclaim[] = { "--rename-command", "XAUTOCLAIM", "", NULL };
+    struct pb_sc_stats st;
+
+    redis_restart_with(no_autoclaim);
+    load_scorer(FAST_CLAIM, EVERY_CLICK);
+    add_clicks(10, 2);
+    freeReplyObject(read_as("dead", 4));
+    usleep(1100 * 1000);
+    st = drain_as("b");
+    ck_assert_int_eq(st.done, 6);
+    ck_assert_int_eq(st.claimed, 0);
+    ck_assert_int_eq(pending_count(), 4);     /* the dead one's, until it comes back */
+    st = drain_as("dead");
+    ck_assert_int_eq(st.done, 4);
+    ck_assert_double_eq(total_score(2), 10);
+}
+END_TEST
+
 TCase *stream_tcase(void)
 {
     TCase *tc = tcase_create("stream");
@@ -353,5 +375,6 @@ TCase *stream_tcase(void)
     tcase_add_test(tc, test_script_cache_flushed);
     tcase_add_test(tc, test_refused_write_acknowledged);
     tcase_add_test(tc, test_redis_stalled_and_back);
+    tcase_add_test(tc, test_without_xautoclaim);
     return tc;
 }
