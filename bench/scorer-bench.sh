@@ -8,6 +8,7 @@
 # anything that reads and writes the stream on this box.
 #
 #   bench/scorer-bench.sh [EVENTS]      # default 500000; top_builddir=... if not build/
+#   RUNS="1 2 1 2" SCORER=path/to/postbeacon-scorer bench/scorer-bench.sh   # runs, other binary
 #
 # Reports events/s per run (wall time), the scorer's and Redis' CPU time per
 # event, and Redis memory per scored contact. See bench/README.md.
@@ -16,7 +17,7 @@ set -eu
 N=${1:-500000}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 top_builddir=${top_builddir:-$top_srcdir/build}
-SCORER=$top_builddir/scorer/postbeacon-scorer
+SCORER=${SCORER:-$top_builddir/scorer/postbeacon-scorer}
 [ -x "$SCORER" ] || { echo "no $SCORER: build first (top_builddir=...)"; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/pbscb.XXXXXX")
 SOCK=$T/redis.sock
@@ -117,5 +118,4 @@ redis-benchmark -s "$SOCK" -q -n 500000 -c 16 -P 32 XADD pb:bench '*' type click
     ua Mozilla/5.0 ip 192.0.2.0 class human reason - | tr '\r' '\n' | grep -v '^$' | tail -1
 rc DEL pb:bench >/dev/null
 echo "== $N events, 100k contacts, 20 campaigns, 10 rules, batch ${BATCH:-256}"
-run 1
-run 2
+for k in ${RUNS:-1 2}; do run "$k"; done

@@ -52,20 +52,16 @@ static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply 
     g_string_append_c(kinds, ev.contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
 }
 
-/* EVALSHA, and once more after loading the script if Redis lost it. */
-static redisReply *run_script(struct pb_scorer *s, char **argv, int argc)
+/* Redis lost the script (restart, fail-over, SCRIPT FLUSH): load it and
+ * run the batch once more. */
+static redisReply *run_again(struct pb_scorer *s, const struct pb_sc_batch *b)
 {
-    redisReply *r = redisCommandArgv(s->c, argc, (const char **)argv, NULL);
+    redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", pb_apply_script());
 
-    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        freeReplyObject(r);
-        r = redisCommand(s->c, "SCRIPT LOAD %s", pb_apply_script());
-        if (r == NULL || r->type == REDIS_REPLY_ERROR)
-            return r;
-        freeReplyObject(r);
-        r = redisCommandArgv(s->c, argc, (const char **)argv, NULL);
-    }
-    return r;
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return r;
+    freeReplyObject(r);
+    return redisCommandArgv(s->c, b->argc, (const char **)b->argv, NULL);
 }
 
 static void count_answer(struct pb_scorer *s, const char *answer, const char *kinds,
@@ -113,35 +109,56 @@ static int take_reply(struct pb_scorer *s, redisReply *r, const char *kinds)
     return 0;
 }
 
-int pb_scorer_batch(struct pb_scorer *s, const redisReply *entries, const redisReply *trimmed)
+void pb_sc_batch_free(struct pb_sc_batch *b)
+{
+    g_strfreev(b->argv);
+    if (b->kinds != NULL)
+        g_string_free(b->kinds, TRUE);
+    memset(b, 0, sizeof(*b));
+}
+
+int pb_scorer_prepare(struct pb_scorer *s, const redisReply *entries, struct pb_sc_batch *b)
 {
     struct pb_apply a;
-    GString *kinds = g_string_new(NULL);
     long long now = s->now_ms();
-    redisReply *r;
-    char **argv;
-    int argc, rc;
 
+    memset(b, 0, sizeof(*b));
+    b->kinds = g_string_new(NULL);
     pb_apply_init(&a, s->conf->redis.prefix, s->stream);
     for (size_t i = 0; entries != NULL && i < entries->elements; i++)
-        add_entry(s, &a, entries->element[i], now, kinds);
-    for (size_t i = 0; trimmed != NULL && i < trimmed->elements; i++)
-        if (trimmed->element[i]->type == REDIS_REPLY_STRING) {
-            pb_apply_add(&a, trimmed->element[i]->str, "", 0, "", "", "", NULL, 0);
-            g_string_append_c(kinds, KIND_TRIMMED);
-        }
-    if (a.entries == 0) {
-        pb_apply_free(&a);
-        g_string_free(kinds, TRUE);
+        add_entry(s, &a, entries->element[i], now, b->kinds);
+    b->entries = a.entries;
+    if (a.entries > 0)
+        b->argv = pb_apply_command(&a, s->sha, s->conf->scorer.consumer_group, now, &s->set,
+                                   &b->argc);
+    pb_apply_free(&a);
+    if (b->entries == 0) {
+        pb_sc_batch_free(b);
         return 0;
     }
-    argv = pb_apply_command(&a, s->sha, s->conf->scorer.consumer_group, now, &s->set, &argc);
-    r = run_script(s, argv, argc);
-    rc = take_reply(s, r, kinds->str);
+    return 1;
+}
+
+int pb_scorer_answer(struct pb_scorer *s, struct pb_sc_batch *b, redisReply *r)
+{
+    int rc;
+
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        r = run_again(s, b);
+    }
+    rc = take_reply(s, r, b->kinds->str);
     if (r != NULL)
         freeReplyObject(r);
-    g_strfreev(argv);
-    pb_apply_free(&a);
-    g_string_free(kinds, TRUE);
+    pb_sc_batch_free(b);
     return rc;
+}
+
+int pb_scorer_batch(struct pb_scorer *s, const redisReply *entries)
+{
+    struct pb_sc_batch b;
+
+    if (pb_scorer_prepare(s, entries, &b) == 0)
+        return 0;
+    return pb_scorer_answer(s, &b, redisCommandArgv(s->c, b.argc, (const char **)b.argv, NULL));
 }

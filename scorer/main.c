@@ -202,6 +202,8 @@ static int run_loop(const char *path, struct pb_scorer *s, struct gen *boot)
             sleep_ms(RECONNECT_MS);
     }
     pb_log(LOG_INFO, "signal %d: stopping", (int)stop_signal);
+    if (s->c != NULL && pb_scorer_flush(s) != 0)
+        pb_log(LOG_NOTICE, "the entries read ahead stay pending for the next start");
     log_totals(s, "stopped");
     if (current != boot)
         gen_free(current);

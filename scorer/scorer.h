@@ -6,6 +6,7 @@
 #ifndef PB_SCORER_H
 #define PB_SCORER_H
 
+#include <glib.h>
 #include <hiredis/hiredis.h>
 #include "apply.h"
 #include "conf.h"
@@ -23,6 +24,14 @@ struct pb_sc_stats {
     unsigned long long claimed;     /* taken over from another consumer */
 };
 
+/* One batch's script command, built and not yet answered. */
+struct pb_sc_batch {
+    char **argv;                    /* EVALSHA ... (g_strfreev) */
+    int argc;
+    GString *kinds;                 /* what each entry was, to count the answer */
+    size_t entries;
+};
+
 struct pb_scorer {
     const struct pb_conf *conf;     /* redis and scorer sections (not owned) */
     const struct pb_rules *rules;   /* not owned */
@@ -36,6 +45,8 @@ struct pb_scorer {
     long long next_claim_ms;        /* when to look for others' idle entries */
     char claim_cursor[48];          /* XAUTOCLAIM position within one look */
     int no_autoclaim;               /* Redis before 6.2: no XAUTOCLAIM (logged once) */
+    struct pb_sc_batch next;        /* ahead.c: built from entries read ahead, not sent */
+    redisReply *ahead;              /* ahead.c: entries read ahead, not built */
     struct pb_sc_stats stats;
     struct pb_log_limit limit;
 };
@@ -64,12 +75,29 @@ int pb_scorer_step(struct pb_scorer *s, int block);
  * return. 0, or -1 if Redis failed. */
 int pb_scorer_drain(struct pb_scorer *s);
 
-/* ---- inside the scorer (stream.c, batch.c) ------------------------------ */
+/* Before a stop: run the batches read ahead and held (ahead.c). 0, or -1
+ * if Redis failed (they stay pending for the next start). */
+int pb_scorer_flush(struct pb_scorer *s);
 
-/* Run one batch: entries [id, fields] (a trimmed one has nil fields) and
- * ids of entries trimmed while pending that are still in the pending
- * list (either may be NULL). 0, or -1 if Redis failed (logged). */
-int pb_scorer_batch(struct pb_scorer *s, const redisReply *entries, const redisReply *trimmed);
+/* ---- inside the scorer (stream.c, ahead.c, batch.c) ---------------------- */
+
+
+/* Build the command for entries ([id, fields] each; a trimmed one has nil
+ * fields): 1, or 0 if there is nothing to run (b left empty). */
+int pb_scorer_prepare(struct pb_scorer *s, const redisReply *entries, struct pb_sc_batch *b);
+/* Count Redis' reply r to b (takes r; NOSCRIPT: loads the script and runs
+ * b again) and free b. 0, or -1 if the batch did not run (logged). */
+int pb_scorer_answer(struct pb_scorer *s, struct pb_sc_batch *b, redisReply *r);
+void pb_sc_batch_free(struct pb_sc_batch *b);
+/* Both at once: 0, or -1 if Redis failed (logged). */
+int pb_scorer_batch(struct pb_scorer *s, const redisReply *entries);
+
+/* The entries of an XREADGROUP reply for our one stream; NULL if none. */
+const redisReply *pb_scorer_read_entries(const redisReply *r);
+/* One pipelined round of new entries (ahead.c): as pb_scorer_step. */
+int pb_scorer_new_entries(struct pb_scorer *s, int block);
+/* Forget the batches held (they stay pending in Redis). */
+void pb_scorer_drop_ahead(struct pb_scorer *s);
 
 long long pb_scorer_real_now_ms(void);
 

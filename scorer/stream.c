@@ -4,7 +4,8 @@
  * own pending entries first (left by a stop or a crash), then other
  * consumers' entries idle for scorer.claim_idle_ms (XAUTOCLAIM: a dead
  * scorer's work, and the ids Redis 7 reports as trimmed while pending),
- * then new entries. batch.c turns each into one script run.
+ * then new entries (ahead.c, pipelined). batch.c turns each into one
+ * script run.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struc
 
 void pb_scorer_disconnect(struct pb_scorer *s)
 {
+    pb_scorer_drop_ahead(s);
     if (s->c != NULL)
         redisFree(s->c);
     s->c = NULL;
@@ -121,20 +123,6 @@ int pb_scorer_connect(struct pb_scorer *s, char *err, size_t errlen)
     return 0;
 }
 
-/* The entries of an XREADGROUP reply for our one stream, or NULL (none). */
-static const redisReply *read_entries(const redisReply *r)
-{
-    const redisReply *stream;
-
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1)
-        return NULL;
-    stream = r->element[0];
-    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2
-        || stream->element[1]->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    return stream->element[1];
-}
-
 static int fail(struct pb_scorer *s, redisReply *r, const char *what)
 {
     if (r == NULL)
@@ -149,25 +137,22 @@ static int fail(struct pb_scorer *s, redisReply *r, const char *what)
     return -1;
 }
 
-/* XREADGROUP from id ("0": our own pending entries; ">": new ones). */
-static int read_batch(struct pb_scorer *s, const char *id, int block)
+/* Our own pending entries (read before a stop or a crash, not done):
+ * XREADGROUP from id 0. */
+static int read_own(struct pb_scorer *s)
 {
     const struct pb_scorer_conf *sc = &s->conf->scorer;
     const redisReply *entries;
     redisReply *r;
     int n;
 
-    if (block)
-        r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s %s",
-                         sc->consumer_group, s->consumer, sc->batch, sc->block_ms, s->stream, id);
-    else
-        r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
-                         sc->consumer_group, s->consumer, sc->batch, s->stream, id);
+    r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0",
+                     sc->consumer_group, s->consumer, sc->batch, s->stream);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return fail(s, r, "XREADGROUP");
-    entries = read_entries(r);
+    entries = pb_scorer_read_entries(r);
     n = entries ? (int)entries->elements : 0;
-    if (n > 0 && pb_scorer_batch(s, entries, NULL) != 0) {
+    if (n > 0 && pb_scorer_batch(s, entries) != 0) {
         freeReplyObject(r);
         pb_scorer_disconnect(s);
         return -1;
@@ -209,7 +194,7 @@ static int claim_batch(struct pb_scorer *s)
         s->stats.trimmed += trimmed->elements;
         s->stats.done += trimmed->elements;
     }
-    if (entries->elements > 0 && pb_scorer_batch(s, entries, NULL) != 0) {
+    if (entries->elements > 0 && pb_scorer_batch(s, entries) != 0) {
         freeReplyObject(r);
         pb_scorer_disconnect(s);
         return -1;
@@ -244,7 +229,7 @@ int pb_scorer_step(struct pb_scorer *s, int block)
     if (s->c == NULL)
         return -1;
     if (!s->own_pending_done) {
-        n = read_batch(s, "0", 0);
+        n = read_own(s);
         if (n != 0)
             return n;
         s->own_pending_done = 1;
@@ -254,7 +239,7 @@ int pb_scorer_step(struct pb_scorer *s, int block)
         if (n != 0)
             return n;
     }
-    return read_batch(s, ">", block);
+    return pb_scorer_new_entries(s, block);
 }
 
 int pb_scorer_drain(struct pb_scorer *s)

@@ -87,9 +87,9 @@ START_TEST(test_same_entries_twice)
     add_clicks(10, 3);
     r = read_as("a", 10);
     scorer_open(&s, "a");
-    ck_assert_int_eq(pb_scorer_batch(&s, entries_of(r), NULL), 0);
+    ck_assert_int_eq(pb_scorer_batch(&s, entries_of(r)), 0);
     ck_assert_int_eq(s.stats.done, 10);
-    ck_assert_int_eq(pb_scorer_batch(&s, entries_of(r), NULL), 0);
+    ck_assert_int_eq(pb_scorer_batch(&s, entries_of(r)), 0);
     ck_assert_int_eq(s.stats.done, 10);
     ck_assert_int_eq(s.stats.duplicates, 10);
     ck_assert_double_eq(total_score(3), 10);
@@ -116,7 +116,7 @@ START_TEST(test_slow_consumer_after_claim)
     ck_assert_int_eq(b.claimed, 20);
     ck_assert_int_eq(b.done, 20);
     scorer_open(&slow, "slow");
-    ck_assert_int_eq(pb_scorer_batch(&slow, entries_of(r), NULL), 0);
+    ck_assert_int_eq(pb_scorer_batch(&slow, entries_of(r)), 0);
     ck_assert_int_eq(slow.stats.done, 0);
     ck_assert_int_eq(slow.stats.duplicates, 20);
     ck_assert_double_eq(total_score(4), 20);
