@@ -7,7 +7,8 @@
 # sharing a backlog (both take part, together every event once; one
 # pidfile each, a second scorer of the same name refused), SIGHUP
 # with new rules (used from then on) and with a bad file (logged, the old
-# rules kept), SIGTERM (exit 0, the stop line).
+# rules kept), SIGTERM (exit 0, the stop line; in the middle of a backlog:
+# every entry it had read, the batches read ahead too, done).
 #
 # Run by `make check` (top_builddir and top_srcdir in the environment).
 # Exit 77 (skip) only when redis-server or redis-cli is missing.
@@ -156,4 +157,19 @@ kill -TERM $H
 wait $H; st=$?
 expect "SIGTERM: exit 0" equals "$st" 0
 expect "SIGTERM: the stop line counts the entries" equals "$(done_in "$T/h.log")" 300
+
+# ---- SIGTERM in the middle of a backlog ------------------------------------------------
+rc FLUSHALL >/dev/null
+write_conf 1
+add_clicks 20000
+"$SCORER" -f -c "$CONF" -i t >"$T/t.log" 2>&1 &
+TP=$!
+PIDS+=($TP)
+wait_for 10 sh -c "[ \"\$(redis-cli -s '$SOCK' LLEN pb:contact:k0:scores)\" -ge 3 ]"
+kill -TERM $TP
+wait $TP; st=$?
+d=$(done_in "$T/t.log")
+expect "SIGTERM in a backlog: exit 0, work left ($d of 20000 done)" test "$st" = 0 -a "${d:-0}" -lt 20000
+expect "... every entry it read is done, none left pending" equals "$(pending)" 0
+expect "... and scored once" equals "$(total_history)" "$d"
 tap_finish
