@@ -31,6 +31,7 @@
 
 #define PB_SCORER_NAME "postbeacon-scorer"
 #define RECONNECT_MS 1000
+#define PROGRESS_MS 60000
 
 /* What one load of the file gives. */
 struct gen {
@@ -189,13 +190,35 @@ static void log_totals(const struct pb_scorer *s, const char *what)
            st->claimed, st->batches);
 }
 
+/* Once a minute when there was work: what was done, and how far behind
+ * the group is. */
+static void log_progress(struct pb_scorer *s, long long *next_ms, struct pb_sc_stats *last)
+{
+    long long now = pb_scorer_real_now_ms(), pending, lag;
+    unsigned long long done = s->stats.done - last->done;
+
+    if (now < *next_ms)
+        return;
+    *next_ms = now + PROGRESS_MS;
+    if (done == 0 && s->stats.duplicates == last->duplicates)
+        return;
+    pb_scorer_group_info(s, &pending, &lag);
+    pb_log(LOG_INFO, "last %d s: %llu entries done (%llu scored), %llu duplicates; group %s: "
+           "%lld pending, lag %lld", PROGRESS_MS / 1000, done, s->stats.scored - last->scored,
+           s->stats.duplicates - last->duplicates, s->conf->scorer.consumer_group, pending, lag);
+    *last = s->stats;
+}
+
 static int run_loop(const char *path, struct pb_scorer *s, struct gen *boot)
 {
     struct gen *current = boot;
+    struct pb_sc_stats last = s->stats;
+    long long next_progress = pb_scorer_real_now_ms() + PROGRESS_MS;
 
     while (!stop_signal) {
         if (reload_wanted)
             reload(path, s, boot, &current);
+        log_progress(s, &next_progress, &last);
         if (s->c == NULL && connect_until_stopped(s) != 0)
             break;
         if (pb_scorer_step(s, 1) < 0 && !stop_signal)

@@ -283,6 +283,22 @@ static int read_config(const char *path, config_t *cfg, struct pb_conf_ctx *ctx)
     return -1;
 }
 
+/* What the general loader checks one setting at a time cannot see: a cap
+ * below the floor. */
+static int check_bounds(struct pb_conf_ctx *ctx, const config_t *cfg)
+{
+    const config_setting_t *cap = config_lookup(cfg, "scorer.score_cap");
+    const config_setting_t *floor = config_lookup(cfg, "scorer.score_floor");
+    long long cap_v = cap ? config_setting_get_int64(cap) : 0;
+    long long floor_v = floor ? config_setting_get_int64(floor) : 0;
+
+    if (cap_v > 0 && cap_v < floor_v)
+        return pb_conf_fail_at(ctx, cap, "scorer.score_cap: %lld is below scorer.score_floor "
+                               "(%lld): raise the cap, lower the floor, or use 0 for no cap",
+                               cap_v, floor_v);
+    return 0;
+}
+
 int pb_rules_load(const char *path, struct pb_rules *rules, char *err, size_t errlen)
 {
     struct pb_conf_ctx ctx = { path, NULL, err, errlen, "." };
@@ -292,7 +308,7 @@ int pb_rules_load(const char *path, struct pb_rules *rules, char *err, size_t er
 
     memset(rules, 0, sizeof(*rules));
     config_init(&cfg);
-    if (read_config(path, &cfg, &ctx) != 0)
+    if (read_config(path, &cfg, &ctx) != 0 || check_bounds(&ctx, &cfg) != 0)
         rc = -1;
     else if ((list = config_lookup(&cfg, "scorer.rules")) != NULL)
         rc = read_list(&ctx, list, rules);

@@ -37,8 +37,9 @@ struct pb_rules {
 };
 
 /* Read scorer.rules from the configuration file at path (and what it
- * @includes). 0, or -1 with "FILE:LINE: scorer.rules[i]: what (fix)" in
- * err. No scorer.rules: 0 rules. */
+ * @includes), and check what pb_conf_load cannot (score_cap not below
+ * score_floor). 0, or -1 with "FILE:LINE: scorer.rules[i]: what (fix)"
+ * in err. No scorer.rules: 0 rules. */
 int pb_rules_load(const char *path, struct pb_rules *rules, char *err, size_t errlen);
 void pb_rules_free(struct pb_rules *rules);
 

@@ -79,6 +79,11 @@ int pb_scorer_drain(struct pb_scorer *s);
  * if Redis failed (they stay pending for the next start). */
 int pb_scorer_flush(struct pb_scorer *s);
 
+/* The group's entries pending (all consumers) and its lag (entries not
+ * yet read by any consumer; -1 if Redis cannot tell: before 7.0, or after
+ * a trim it cannot see through). 0, or -1 if Redis did not answer. */
+int pb_scorer_group_info(struct pb_scorer *s, long long *pending, long long *lag);
+
 /* ---- inside the scorer (stream.c, ahead.c, batch.c) ---------------------- */
 
 

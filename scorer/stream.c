@@ -242,6 +242,40 @@ int pb_scorer_step(struct pb_scorer *s, int block)
     return pb_scorer_new_entries(s, block);
 }
 
+/* A field of one group in an XINFO GROUPS reply (RESP2: name, value, ...). */
+static const redisReply *info_field(const redisReply *group, const char *name)
+{
+    for (size_t i = 0; i + 1 < group->elements; i += 2)
+        if (group->element[i]->type == REDIS_REPLY_STRING
+            && strcmp(group->element[i]->str, name) == 0)
+            return group->element[i + 1];
+    return NULL;
+}
+
+int pb_scorer_group_info(struct pb_scorer *s, long long *pending, long long *lag)
+{
+    redisReply *r;
+    int rc = -1;
+
+    *pending = *lag = -1;
+    if (s->c == NULL || (r = redisCommand(s->c, "XINFO GROUPS %s", s->stream)) == NULL)
+        return -1;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *g = r->element[i], *name, *v;
+        if (g->type != REDIS_REPLY_ARRAY || (name = info_field(g, "name")) == NULL
+            || name->type != REDIS_REPLY_STRING
+            || strcmp(name->str, s->conf->scorer.consumer_group) != 0)
+            continue;
+        if ((v = info_field(g, "pending")) != NULL && v->type == REDIS_REPLY_INTEGER)
+            *pending = v->integer;
+        if ((v = info_field(g, "lag")) != NULL && v->type == REDIS_REPLY_INTEGER)
+            *lag = v->integer;
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 int pb_scorer_drain(struct pb_scorer *s)
 {
     int n;

@@ -377,6 +377,58 @@ START_TEST(test_bad_scorer_setting)
 }
 END_TEST
 
+/* A cap below the floor, which no single setting shows, is refused where
+ * the cap is written. */
+START_TEST(test_cap_below_floor)
+{
+    char err[1024], want[400];
+    struct pb_rules r;
+    const char *text = "tracking = { base_url = \"https://t.example.com\"; };\n"
+                       "scorer = {\n  score_floor = 10;\n  score_cap = 5;\n};\n";
+
+    ck_assert_int_eq(tu_write_file(cpath, text, strlen(text)), 0);
+    ck_assert_int_eq(pb_rules_load(cpath, &r, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:4: scorer.score_cap: 5 is below scorer.score_floor (10)",
+             cpath);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+}
+END_TEST
+
+/* Every scorer setting is read into its field. */
+START_TEST(test_every_scorer_setting)
+{
+    load_scorer("group = \"mail\"; pidfile = \"/tmp/s.pid\"; consumer_group = \"g2\"; "
+                "consumer = \"c-1\"; batch = 7; block_ms = 20; claim_idle_ms = 2000; "
+                "claim_interval_ms = 300; half_life_days = 9; score_floor = -5; "
+                "score_cap = 99; history_days = 4; history_max = 11;",
+                "{ name = \"a\"; event = \"open\"; points = 1.5; campaign = \"x*\"; "
+                "class = \"any\"; repeat = \"per-day\"; per_day = 2; }");
+    ck_assert_ptr_null(cconf.scorer.user);
+    ck_assert_str_eq(cconf.scorer.group, "mail");
+    ck_assert_str_eq(cconf.scorer.pidfile, "/tmp/s.pid");
+    ck_assert_str_eq(cconf.scorer.consumer_group, "g2");
+    ck_assert_str_eq(cconf.scorer.consumer, "c-1");
+    ck_assert_int_eq(cconf.scorer.batch, 7);
+    ck_assert_int_eq(cconf.scorer.block_ms, 20);
+    ck_assert_int_eq(cconf.scorer.claim_idle_ms, 2000);
+    ck_assert_int_eq(cconf.scorer.claim_interval_ms, 300);
+    ck_assert_int_eq(cconf.scorer.half_life_days, 9);
+    ck_assert_int_eq(cconf.scorer.score_floor, -5);
+    ck_assert_int_eq(cconf.scorer.score_cap, 99);
+    ck_assert_int_eq(cconf.scorer.history_days, 4);
+    ck_assert_int_eq(cconf.scorer.history_max, 11);
+    ck_assert_uint_eq(crules.count, 1);
+    ck_assert_str_eq(crules.items[0].name, "a");
+    ck_assert_str_eq(crules.items[0].event, "open");
+    ck_assert_double_eq(crules.items[0].points, 1.5);
+    ck_assert_str_eq(crules.items[0].campaign, "x*");
+    ck_assert_ptr_null(crules.items[0].url);
+    ck_assert_int_eq(crules.items[0].cls, PB_RULE_ANY);
+    ck_assert_int_eq(crules.items[0].repeat, PB_REPEAT_DAILY);
+    ck_assert_int_eq(crules.items[0].per_day, 2);
+}
+END_TEST
+
 TCase *refused_tcase(void)
 {
     TCase *tc = tcase_create("refused");
@@ -385,5 +437,7 @@ TCase *refused_tcase(void)
     tcase_add_test(tc, test_bad_rules_name_line_and_fix);
     tcase_add_test(tc, test_bad_rule_in_included_file);
     tcase_add_test(tc, test_bad_scorer_setting);
+    tcase_add_test(tc, test_cap_below_floor);
+    tcase_add_test(tc, test_every_scorer_setting);
     return tc;
 }

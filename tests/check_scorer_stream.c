@@ -358,6 +358,27 @@ START_TEST(test_without_xautoclaim)
 }
 END_TEST
 
+/* What the progress line reports: pending entries and the lag. */
+START_TEST(test_group_info)
+{
+    struct pb_scorer s;
+    long long pending, lag;
+
+    load_scorer("half_life_days = 0;", EVERY_CLICK);
+    add_clicks(10, 2);
+    freeReplyObject(read_as("dead", 4));
+    scorer_open(&s, "a");
+    ck_assert_int_eq(pb_scorer_group_info(&s, &pending, &lag), 0);
+    ck_assert_int_eq(pending, 4);
+    ck_assert_int_eq(lag, 6);
+    ck_assert_int_eq(pb_scorer_drain(&s), 0);
+    ck_assert_int_eq(pb_scorer_group_info(&s, &pending, &lag), 0);
+    ck_assert_int_eq(pending, 4);       /* the dead one's, not idle long enough yet */
+    ck_assert_int_eq(lag, 0);
+    pb_scorer_free(&s);
+}
+END_TEST
+
 TCase *stream_tcase(void)
 {
     TCase *tc = tcase_create("stream");
@@ -376,5 +397,6 @@ TCase *stream_tcase(void)
     tcase_add_test(tc, test_refused_write_acknowledged);
     tcase_add_test(tc, test_redis_stalled_and_back);
     tcase_add_test(tc, test_without_xautoclaim);
+    tcase_add_test(tc, test_group_info);
     return tc;
 }
