@@ -241,7 +241,7 @@ rps() { awk -v r="$(pbval requests "$1")" -v d="$(pbval duration_us "$1")" 'BEGI
 cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"; }
 # The tracker's CPU per answered click in the run NAME (CPU_BEFORE: cpu_us before it).
 cpu_per_click() { awk -v c=$(($(cpu_us "$TRACKER_PID") - $2)) -v r="$(pbval requests "$T/$1.out")" \
-    'BEGIN { printf "%.2f", r > 0 ? c / r : 0 }'; }
+    'BEGIN { printf "%.2f", (r > 0 ? c / r : 0) }'; }
 # Clicks per second that reached Redis while wrk ran: the answers minus what
 # was still queued or journaled when it stopped (written afterwards).
 sustained() {       # sustained NAME

@@ -20,6 +20,9 @@
  * and that bookkeeping replays a record again: harmless, because every
  * command is idempotent (events.h).
  *
+ * Dropping answered records and compacting: journal_consume.c (the state
+ * both share: journal_int.h).
+ *
  * The file is flock()ed: one process per journal file.
  *
  * fsync policies: "always" syncs every append before it returns;
@@ -48,32 +51,8 @@
 #include <glib.h>
 #include "journal.h"
 #include "journal_frame.h"
+#include "journal_int.h"
 #include "log.h"
-
-#define COMPACT_HEAD (16 * 1024 * 1024)    /* consumed bytes that make a compaction due */
-#define COMPACT_REST (1024 * 1024)          /* ... when at most this much is left to copy */
-
-struct pb_journal {
-    pthread_mutex_t lock;
-    char *path;
-    int fd;
-    enum pb_fsync_policy policy;
-    off_t head;                 /* first record not yet replayed */
-    off_t end;                  /* end of the last complete record */
-    size_t backlog;             /* records in [head, end); read atomically */
-    int dirty;                  /* appended since the last fsync */
-    unsigned long syncs;        /* fsyncs done (pb_journal_syncs) */
-
-    /* policy "second": the syncing thread, started by the first append */
-    pthread_t syncer;
-    pthread_cond_t wake;        /* close: stop now */
-    int syncer_running, syncer_stop;
-};
-
-
-
-
-
 
 /* Count the good frames of a freshly opened file; cut a torn tail. */
 static int scan_file(struct pb_journal *j, char *errbuf, size_t errlen)
@@ -149,7 +128,7 @@ struct pb_journal *pb_journal_open(const char *path, enum pb_fsync_policy policy
 }
 
 /* fsync the directory so a rename or a new file survives a crash. */
-static int sync_dir(const char *path)
+int pb_journal_sync_dir(const char *path)
 {
     char *dir = g_path_get_dirname(path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
@@ -162,7 +141,7 @@ static int sync_dir(const char *path)
     return rc;
 }
 
-static int sync_locked(struct pb_journal *j)
+int pb_journal_sync_locked(struct pb_journal *j)
 {
     if (j->policy == PB_FSYNC_NEVER || !j->dirty)
         return 0;
@@ -284,10 +263,10 @@ static size_t append_chunk(struct pb_journal *j, const char *const *recs,
 static int append_sync(struct pb_journal *j)
 {
     if (j->policy == PB_FSYNC_ALWAYS)
-        return sync_locked(j);
+        return pb_journal_sync_locked(j);
     if (j->policy == PB_FSYNC_SECOND)
         syncer_start_locked(j);
-    if (j->policy == PB_FSYNC_SECOND && !j->syncer_running && sync_locked(j) != 0) {
+    if (j->policy == PB_FSYNC_SECOND && !j->syncer_running && pb_journal_sync_locked(j) != 0) {
         static struct pb_log_limit lim;
         pb_log_limited(&lim, 6, LOG_ERR, "journal %s: fsync: %s", j->path, strerror(errno));
     }
@@ -354,145 +333,7 @@ int pb_journal_sync(struct pb_journal *j)
     int rc;
 
     pthread_mutex_lock(&j->lock);
-    rc = sync_locked(j);
-    pthread_mutex_unlock(&j->lock);
-    return rc;
-}
-
-/* Copy [head, end) to a new file and put it in place of the journal. */
-static int compact_locked(struct pb_journal *j)
-{
-    char *tmp = g_strconcat(j->path, ".tmp", NULL);
-    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), in, saved, rc;
-    enum { BUF_SIZE = 65536 };
-    char *buf = g_malloc(BUF_SIZE);
-    off_t off = j->head;
-
-    if (out < 0)
-        goto fail;
-    while (off < j->end) {
-        size_t n = (size_t)MIN((off_t)BUF_SIZE, j->end - off);
-        struct iovec iov = { buf, n };
-        int r = pb_jframe_pread_full(j->fd, buf, n, off);
-        if (r != 1) {
-            if (r == 0)
-                errno = EIO;
-            goto fail;
-        }
-        if (pb_jframe_writev_full(out, &iov, 1, NULL) != 0)
-            goto fail;
-        off += (off_t)n;
-    }
-    rc = j->policy != PB_FSYNC_NEVER ? fdatasync(out) : 0;
-    saved = errno;
-    if (close(out) != 0 || rc != 0) {
-        out = -1;
-        if (rc != 0)
-            errno = saved;
-        goto fail;
-    }
-    out = -1;
-    if ((in = open(tmp, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
-        goto fail;
-    if (flock(in, LOCK_EX | LOCK_NB) != 0 || rename(tmp, j->path) != 0) {
-        saved = errno;
-        close(in);
-        errno = saved;
-        goto fail;
-    }
-    if (j->policy != PB_FSYNC_NEVER)
-        (void)sync_dir(j->path);
-    close(j->fd);
-    j->fd = in;
-    j->end -= j->head;
-    j->head = 0;
-    j->dirty = 0;
-    g_free(tmp);
-    g_free(buf);
-    return 0;
-
-fail:
-    saved = errno;
-    if (out >= 0)
-        close(out);
-    unlink(tmp);
-    g_free(tmp);
-    g_free(buf);
-    errno = saved;
-    return -1;
-}
-
-/* Drop the records before new_head (n of them). */
-static int consume_locked(struct pb_journal *j, size_t n, off_t new_head, int compact)
-{
-    j->head = new_head;
-    __atomic_store_n(&j->backlog, j->backlog - n, __ATOMIC_RELAXED);
-    if (j->head == j->end) {
-        if (ftruncate(j->fd, 0) != 0)
-            return -1;
-        j->head = j->end = 0;
-        j->dirty = 1;
-        /* "second": the syncing thread (an old record replayed again after
-         * a crash is skipped by Redis) */
-        return j->policy == PB_FSYNC_SECOND && j->syncer_running ? 0 : sync_locked(j);
-    }
-    /* A journal that is never empty (each answer comes after newer
-     * records were appended: a busy tracker) would grow for ever: once
-     * its consumed head is large and what is left small, the rest is
-     * copied to a new file. */
-    if (j->head > 0 && (compact || (j->head >= COMPACT_HEAD && j->end - j->head <= COMPACT_REST)))
-        return compact_locked(j);
-    return 0;
-}
-
-/* Offset just after the first n records from head (read and checked
- * before, so only their headers are read, a window of the file at a time:
- * one read for many records, as a tracker drops each batch it wrote);
- * -1 on error. */
-static off_t skip_records(struct pb_journal *j, size_t n)
-{
-    enum { WINDOW = 65536 };
-    char *win = g_malloc(WINDOW);
-    off_t off = j->head, win_off = 0;
-    size_t win_len = 0;
-
-    for (size_t i = 0; i < n && off < j->end; i++) {
-        size_t want = (size_t)MIN((off_t)HEADER_MAX, j->end - off), hlen, len;
-        uint32_t sum;
-
-        if (off < win_off || off + (off_t)want > win_off + (off_t)win_len) {
-            win_off = off;
-            win_len = (size_t)MIN((off_t)WINDOW, j->end - off);
-            int r = pb_jframe_pread_full(j->fd, win, win_len, win_off);
-            if (r != 1) {
-                g_free(win);
-                if (r == 0)
-                    errno = EIO;
-                return -1;
-            }
-        }
-        hlen = pb_jframe_parse_header(win + (off - win_off), want, &len, &sum);
-        if (hlen == 0) {
-            g_free(win);
-            errno = EIO;
-            return -1;
-        }
-        off += (off_t)(hlen + len + 1);
-    }
-    g_free(win);
-    return off;
-}
-
-int pb_journal_consume(struct pb_journal *j, size_t n, int compact)
-{
-    off_t off;
-    int rc = -1;
-
-    pthread_mutex_lock(&j->lock);
-    if (n > j->backlog)
-        n = j->backlog;
-    if ((off = skip_records(j, n)) >= 0)
-        rc = consume_locked(j, n, off, compact);
+    rc = pb_journal_sync_locked(j);
     pthread_mutex_unlock(&j->lock);
     return rc;
 }
@@ -548,7 +389,7 @@ long pb_journal_replay(struct pb_journal *j,
     }
     g_string_free(body, TRUE);
     pthread_mutex_lock(&j->lock);
-    rc = consume_locked(j, (size_t)done, off, stopped);
+    rc = pb_journal_consume_locked(j, (size_t)done, off, stopped);
     pthread_mutex_unlock(&j->lock);
     if (r == 0)
         errno = EIO;
@@ -567,10 +408,10 @@ void pb_journal_close(struct pb_journal *j)
     syncer_stop(j);
     if (j->fd >= 0) {
         pthread_mutex_lock(&j->lock);
-        if (j->head > 0 && compact_locked(j) != 0)
+        if (j->head > 0 && pb_journal_compact_locked(j) != 0)
             pb_log(LOG_WARNING, "journal %s: cannot drop replayed records (%s); "
                    "they will be replayed again, without effect", j->path, strerror(errno));
-        if (sync_locked(j) != 0)
+        if (pb_journal_sync_locked(j) != 0)
             pb_log(LOG_ERR, "journal %s: fsync: %s", j->path, strerror(errno));
         pthread_mutex_unlock(&j->lock);
         close(j->fd);

@@ -47,6 +47,10 @@ void pb_journal_close(struct pb_journal *j);
 long pb_journal_peek(struct pb_journal *j, size_t max,
                      int (*fn)(void *arg, const char *rec, size_t len), void *arg);
 int pb_journal_consume(struct pb_journal *j, size_t n, int compact);
+/* The same for a writer that knows the records at the head, because it
+ * appended them: their lengths, in order (no reading of the file; the
+ * frame after them is checked). */
+int pb_journal_consume_known(struct pb_journal *j, const size_t *lens, size_t n);
 /* fsync now if anything was appended since the last sync (policy
  * "second" also has a thread that does it once a second). */
 int pb_journal_sync(struct pb_journal *j);

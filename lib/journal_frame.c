@@ -29,6 +29,15 @@ int pb_jframe_header(char *out, size_t outlen, const char *rec, size_t len)
                     (unsigned)pb_jframe_checksum(rec, len));
 }
 
+size_t pb_jframe_size(size_t len)
+{
+    size_t digits = 1;
+
+    for (size_t v = len; v >= 10; v /= 10)
+        digits++;
+    return sizeof(FRAME_MAGIC) - 1 + digits + 1 + 8 + 1 + len + 1;
+}
+
 /* Read exactly n bytes at off; 1 done, 0 short (end of file), -1 error. */
 int pb_jframe_pread_full(int fd, void *buf, size_t n, off_t off)
 {

@@ -23,6 +23,8 @@
 uint32_t pb_jframe_checksum(const char *p, size_t n);
 /* The frame header of rec into out; its length. */
 int pb_jframe_header(char *out, size_t outlen, const char *rec, size_t len);
+/* The size of the whole frame of a record of len bytes. */
+size_t pb_jframe_size(size_t len);
 /* Read exactly n bytes at off; 1 done, 0 short (end of file), -1 error. */
 int pb_jframe_pread_full(int fd, void *buf, size_t n, off_t off);
 /* Parse a frame header of n bytes; its length (and *len, *sum), or 0. */

@@ -115,6 +115,19 @@ START_TEST(test_tracker_max_connections)
 }
 END_TEST
 
+/* tracker.journal = "" turns the tracker's journal off (no write-ahead:
+ * events wait in memory only). */
+START_TEST(test_tracker_journal_off)
+{
+    struct pb_conf c;
+
+    if (load_text("tracker = { journal = \"\"; };", &c) != 0)
+        ck_abort_msg("journal = \"\": %s", conf_err);
+    ck_assert_ptr_null(c.tracker.journal);
+    pb_conf_free(&c);
+}
+END_TEST
+
 START_TEST(test_tracker_rejects)
 {
     static const struct reject cases[] = {
@@ -166,6 +179,7 @@ TCase *tracker_conf_tcase(void)
     tcase_add_test(tc, test_tracker_sample);
     tcase_add_test(tc, test_tracker_every_setting);
     tcase_add_test(tc, test_tracker_max_connections);
+    tcase_add_test(tc, test_tracker_journal_off);
     tcase_add_test(tc, test_tracker_rejects);
     return tc;
 }

@@ -413,6 +413,37 @@ START_TEST(test_consume_compacts_busy_journal)
 }
 END_TEST
 
+/* A writer that knows what it appended drops records by their lengths,
+ * without reading them; wrong lengths are noticed (no frame where they
+ * end) and the records are read instead. */
+START_TEST(test_consume_known)
+{
+    struct pb_journal *j = jopen(PB_FSYNC_NEVER);
+    size_t lens[5];
+    struct collector c;
+
+    append_records(j, 0, 5);
+    for (int i = 0; i < 5; i++) {
+        GString *r = record_bytes(i);
+        lens[i] = r->len;
+        g_string_free(r, TRUE);
+    }
+    ck_assert_int_eq(pb_journal_consume_known(j, lens, 2), 0);
+    ck_assert_int_eq((int)pb_journal_backlog(j), 3);
+    lens[2] += 1;                           /* wrong: read instead */
+    ck_assert_int_eq(pb_journal_consume_known(j, lens + 2, 1), 0);
+    ck_assert_int_eq((int)pb_journal_backlog(j), 2);
+    collector_init(&c, -1);
+    ck_assert_int_eq(pb_journal_peek(j, 10, collect, &c), 2);
+    assert_records(&c, 3, 5);
+    ck_assert_int_eq(pb_journal_consume_known(j, lens + 3, 2), 0);
+    ck_assert_int_eq((int)pb_journal_backlog(j), 0);
+    ck_assert_int_eq((int)file_size(jpath), 0);
+    g_ptr_array_free(c.got, TRUE);
+    pb_journal_close(j);
+}
+END_TEST
+
 START_TEST(test_append_during_replay)
 {
     struct pb_journal *j;
@@ -511,6 +542,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tj, test_append_replay_order);
     tcase_add_test(tj, test_partial_replay);
     tcase_add_test(tj, test_consume_compacts_busy_journal);
+    tcase_add_test(tj, test_consume_known);
     tcase_add_test(tj, test_partial_replay_same_handle);
     tcase_add_test(tj, test_torn_tail);
     tcase_add_test(tj, test_reopen_backlog);

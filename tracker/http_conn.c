@@ -21,8 +21,9 @@
  * announced by activating the read event by hand.
  *
  * The barrier (pb_http_set_barrier): output that must wait for it is
- * held, the connection neither reading nor writing, and one event at the
- * end of the loop pass commits and then settles every held connection.
+ * held (the connection's events left as they are, to spare two epoll
+ * calls per request), and one event at the end of the loop pass commits
+ * and then settles every held connection.
  *
  * Timeouts are lazy: each connection keeps a deadline (moved on at every
  * answer and every write that makes progress) and one timer, re-armed
@@ -299,10 +300,9 @@ static int hold(struct pb_http_conn *c)
     if (c->out_len == c->out_sent || http.barrier_pending == NULL
         || !http.barrier_pending(http.barrier_arg))
         return 0;
-    if (!c->held) {
+    if (!c->held) {             /* its events stay as they are: no syscall */
         c->held = 1;
         g_queue_push_tail(&http.held, c);
-        want(c, 0, 0);
     }
     event_active(http.release_ev, EV_TIMEOUT, 0);
     return 1;

@@ -36,7 +36,7 @@
  * Redis as broken. Memory is bounded by queue_max events (waiting and on
  * the wire).
  *
- * Without a journal (tracker.journal unset) events live only in memory:
+ * Without a journal (tracker.journal = "") events live only in memory:
  * they wait while Redis is down, up to queue_max; past that they are
  * dropped and counted, and a crash loses what was not written yet. The
  * journal's fsync policy "second" runs on the journal's own thread
@@ -223,7 +223,9 @@ static int open_journal(const char *path, enum pb_fsync_policy fsync_policy,
                         char *errbuf, size_t errlen)
 {
     if (path == NULL || path[0] == '\0') {
-        pb_log(LOG_WARNING, "tracker.journal not set: events are lost while Redis is down");
+        pb_log(LOG_WARNING, "tracker.journal is \"\": no write-ahead journal; a crash loses "
+               "the events Redis does not have yet, and past tracker.queue_max events "
+               "waiting for Redis new ones are lost");
         return 0;
     }
     st.journal = pb_journal_open(path, fsync_policy, errbuf, errlen);

@@ -169,6 +169,22 @@ static void consume(size_t n)
                "they will be replayed again, without effect", strerror(errno));
 }
 
+/* An answered live batch: its journaled events are the journal's head
+ * (their lengths say where they end: nothing to read). */
+static void consume_batch(const struct batch *b)
+{
+    size_t lens[PB_TRACK_BATCH_MAX], n = 0;
+
+    if (b->journaled == 0 || st.journal == NULL || st.replay_broken)
+        return;
+    for (GList *l = b->items.head; l && n < PB_TRACK_BATCH_MAX; l = l->next)
+        if (((struct item *)l->data)->in_journal)
+            lens[n++] = ((struct item *)l->data)->len;
+    if (pb_journal_consume_known(st.journal, lens, n) != 0)
+        pb_log(LOG_ERR, "store: cannot drop answered journal records (%s); "
+               "they will be replayed again, without effect", strerror(errno));
+}
+
 /* Every batch of the round has its outcome: drop the records answered
  * (a prefix: after a failure the rest is replayed again, harmlessly). */
 static void replay_round_end(void)
@@ -216,7 +232,7 @@ void store_on_reply(void *owner, void *cmd, const redisReply *r)
         return;
     }
     count_answer(b, r);
-    consume(b->journaled);
+    consume_batch(b);
     st.live_events -= b->n;
     free_items(&b->items);
     g_free(b);
