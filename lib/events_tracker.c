@@ -377,15 +377,13 @@ static uint32_t block_bit(const char *number)
  * starts one. */
 static void add_bit(struct pb_track_batch *b, uint32_t bit)
 {
-    if (b->n > 0 && b->nruns > 0) {
+    if (b->nruns > 0) {         /* 0 exactly when the batch is empty (init, reset) */
         struct pb_track_bits *r = &b->runs[b->nruns - 1];
         if (r->first + r->width == bit && r->width < PB_TRACK_RUN_MAX) {
             r->width++;
             return;
         }
     }
-    if (b->n == 0)
-        b->nruns = 0;
     b->runs[b->nruns].first = bit;
     b->runs[b->nruns].width = 1;
     b->nruns++;

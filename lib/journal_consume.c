@@ -176,15 +176,15 @@ int pb_journal_consume_known(struct pb_journal *j, const size_t *lens, size_t n)
     int rc = -1;
 
     pthread_mutex_lock(&j->lock);
+    if (n > j->backlog)
+        n = j->backlog;
     off = j->head;
-    for (size_t i = 0; i < n && i < j->backlog; i++)
+    for (size_t i = 0; i < n; i++)
         off += (off_t)pb_jframe_size(lens[i]);
-    if (n > j->backlog || off > j->end || !frame_starts_at(j, off)) {
-        errno = EINVAL;         /* not what the head holds: read it instead */
-        off = skip_records(j, MIN(n, j->backlog));
-    }
+    if (off > j->end || !frame_starts_at(j, off))
+        off = skip_records(j, n);       /* not what the head holds: read it instead */
     if (off >= 0)
-        rc = pb_journal_consume_locked(j, MIN(n, j->backlog), off, 0);
+        rc = pb_journal_consume_locked(j, n, off, 0);
     pthread_mutex_unlock(&j->lock);
     return rc;
 }

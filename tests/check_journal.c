@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include "journal.h"
+#include "journal_frame.h"
 #include "testutil.h"
 #include "check_journal.h"
 
@@ -425,9 +426,16 @@ START_TEST(test_consume_known)
     append_records(j, 0, 5);
     for (int i = 0; i < 5; i++) {
         GString *r = record_bytes(i);
+        char h[HEADER_MAX];
+
         lens[i] = r->len;
+        /* the frame size consume_known adds up is the frame appended */
+        ck_assert_uint_eq(pb_jframe_size(r->len),
+                          (size_t)pb_jframe_header(h, sizeof(h), r->str, r->len) + r->len + 1);
         g_string_free(r, TRUE);
     }
+    ck_assert_uint_eq(pb_jframe_size(9), strlen("PBJ1 9 00000000\n") + 9 + 1);
+    ck_assert_uint_eq(pb_jframe_size(123456), strlen("PBJ1 123456 00000000\n") + 123456 + 1);
     ck_assert_int_eq(pb_journal_consume_known(j, lens, 2), 0);
     ck_assert_int_eq((int)pb_journal_backlog(j), 3);
     lens[2] += 1;                           /* wrong: read instead */

@@ -159,37 +159,38 @@ static void count_answer(const struct batch *b, const redisReply *r)
     }
 }
 
-/* Drop n answered records from the journal's head. */
-static void consume(size_t n)
+/* Drop n answered records from the journal's head: by their lengths
+ * when known (lens: the writer appended them, nothing to read), else by
+ * reading their headers. */
+static void consume(size_t n, const size_t *lens)
 {
+    int rc;
+
     if (n == 0 || st.journal == NULL || st.replay_broken)
         return;
-    if (pb_journal_consume(st.journal, n, 0) != 0)
+    rc = lens ? pb_journal_consume_known(st.journal, lens, n)
+              : pb_journal_consume(st.journal, n, 0);
+    if (rc != 0)
         pb_log(LOG_ERR, "store: cannot drop answered journal records (%s); "
                "they will be replayed again, without effect", strerror(errno));
 }
 
-/* An answered live batch: its journaled events are the journal's head
- * (their lengths say where they end: nothing to read). */
+/* An answered live batch: its journaled events are the journal's head. */
 static void consume_batch(const struct batch *b)
 {
     size_t lens[PB_TRACK_BATCH_MAX], n = 0;
 
-    if (b->journaled == 0 || st.journal == NULL || st.replay_broken)
-        return;
     for (GList *l = b->items.head; l && n < PB_TRACK_BATCH_MAX; l = l->next)
         if (((struct item *)l->data)->in_journal)
             lens[n++] = ((struct item *)l->data)->len;
-    if (pb_journal_consume_known(st.journal, lens, n) != 0)
-        pb_log(LOG_ERR, "store: cannot drop answered journal records (%s); "
-               "they will be replayed again, without effect", strerror(errno));
+    consume(n, lens);
 }
 
 /* Every batch of the round has its outcome: drop the records answered
  * (a prefix: after a failure the rest is replayed again, harmlessly). */
 static void replay_round_end(void)
 {
-    consume(st.replay_ok);
+    consume(st.replay_ok, NULL);
     st.replayed_run += st.replay_ok;
     st.replay_batches = st.replay_done = 0;
     if (pb_journal_backlog(st.journal) == 0) {
