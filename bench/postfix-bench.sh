@@ -10,12 +10,15 @@
 # with `smtp-source -F FILE -s 10 -m MESSAGES`, through smtpd (marked
 # ORIGINATING, so postbeacon-milter rewrites it) to an smtp-sink that only
 # counts. Timed: from the start of smtp-source until the sink has received
-# every message. REPEATS (default 3) rounds, the three ways interleaved in
-# each round (in a rotating order, after one warm-up of a tenth of the
-# messages each); the median of each way is reported, with the ratios
+# every message. REPEATS (default 5) rounds, the ways interleaved in each
+# round (in a rotating order, after one warm-up of a tenth of the messages
+# each); the median of each way is reported, with the ratios
 # postbeacon/floor (target >= 0.95) and floor/none. The time smtp-source
 # needs to hand all messages to smtpd (where the milter works) is reported
-# too. Build first (make) in $top_builddir (default: build/ of the source
+# too, and each milter's CPU time per message (user + system, all threads,
+# from /proc/PID/stat), per round and as a median, with the CPU ratios
+# beside the throughput ratios (postbeacon/floor-hdr: target <= 1.25).
+# Build first (make) in $top_builddir (default: build/ of the source
 # tree). SESSIONS (default 10) overrides the session count.
 #
 # A fourth way, floor-hdr (`floor-milter -H`: the floor plus the steps
@@ -27,7 +30,7 @@ set -eu
 
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 top_builddir=${top_builddir:-$top_srcdir/build}
-repeats=${1:-3}
+repeats=${1:-5}
 messages=${2:-2000}
 sessions=${SESSIONS:-10}
 lib=$top_srcdir/tests/lib
@@ -81,14 +84,14 @@ results=$PB_DIR/results
 declare -A pid_of=([none]="" [floor]="$floor_pid" [floor-hdr]="$floor_hdr_pid" [postbeacon]="$PB_MILTER_PID")
 hz=$(getconf CLK_TCK)
 
-# CPU time (user + system, all threads) of a process so far, in ticks.
+# CPU time of a process so far, in ticks: "user system" (all threads).
 cpu_ticks() {
-    [ -n "$1" ] || { echo 0; return; }
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+    [ -n "$1" ] || { echo 0 0; return; }
+    awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"
 }
 
 # run_way WAY N: send N copies; prints "seconds_total seconds_inject
-# milter_cpu_seconds".
+# milter_user_seconds milter_system_seconds".
 run_way() {
     local start_count t0 t1 t2 c0 c1
     start_count=$(pf_sink_count)
@@ -101,8 +104,10 @@ run_way() {
         || { echo "postfix-bench: $1: not all messages delivered" >&2; return 1; }
     t2=$(date +%s.%N)
     c1=$(cpu_ticks "${pid_of[$1]}")
-    awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c="$((c1 - c0))" -v hz="$hz" \
-        'BEGIN { printf "%.3f %.3f %.2f\n", t2 - t0, t1 - t0, c / hz }'
+    awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v hz="$hz" \
+        'BEGIN { split(c0, a, " "); split(c1, b, " ")
+                 printf "%.3f %.3f %.2f %.2f\n", t2 - t0, t1 - t0, (b[1] - a[1]) / hz,
+                        (b[2] - a[2]) / hz }'
 }
 
 echo "postfix-bench: $messages messages of $(wc -c <"$message") bytes, $sessions sessions," \
@@ -117,11 +122,14 @@ for ((round = 1; round <= repeats; round++)); do
             run_way "$way" $((messages / 10 > 0 ? messages / 10 : 1)) >/dev/null
         fi
         times=$(run_way "$way" "$messages") || exit 1
-        read -r total inject cpu <<<"$times"
-        printf 'round %d  %-10s  %6.2f s  %7.1f msg/s   (smtpd took them in %6.2f s; milter CPU %5.2f s)\n' \
+        read -r total inject user sys <<<"$times"
+        printf 'round %d  %-10s  %6.2f s  %7.1f msg/s   (smtpd took them in %6.2f s; milter CPU %s)\n' \
             "$round" "$way" "$total" "$(awk -v n="$messages" -v t="$total" 'BEGIN { print n / t }')" \
-            "$inject" "$cpu"
-        echo "$way $total $inject $cpu" >>"$results"
+            "$inject" "$(awk -v n="$messages" -v u="$user" -v s="$sys" -v w="$way" 'BEGIN {
+                if (w == "none") print "-"
+                else printf "%.3f ms/msg: user %.3f, system %.3f", 1000 * (u + s) / n,
+                            1000 * u / n, 1000 * s / n }')"
+        echo "$way $total $inject $user $sys $round" >>"$results"
     done
 done
 events_after=$(pb_redis XLEN pb:events)
@@ -131,20 +139,37 @@ python3 - "$results" "$messages" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 n = int(sys.argv[2])
-med = {}
+med, cpu = {}, {}
+# milter CPU per message (ms) of each way in each round: user + system
+per_round = {(r[0], r[5]): 1000 * (float(r[3]) + float(r[4])) / n for r in rows}
 print("\nmedian per way (end to end: until smtp-sink has every message)")
 for way in ("none", "floor", "floor-hdr", "postbeacon"):
-    total = statistics.median(float(r[1]) for r in rows if r[0] == way)
-    inject = statistics.median(float(r[2]) for r in rows if r[0] == way)
-    cpu = statistics.median(float(r[3]) for r in rows if r[0] == way)
+    mine = [r for r in rows if r[0] == way]
+    total = statistics.median(float(r[1]) for r in mine)
+    inject = statistics.median(float(r[2]) for r in mine)
     med[way] = (n / total, n / inject)
+    shown = "-"
+    if way != "none":
+        cpu[way] = statistics.median(per_round[(way, r[5])] for r in mine)
+        user = statistics.median(1000 * float(r[3]) / n for r in mine)
+        system = statistics.median(1000 * float(r[4]) / n for r in mine)
+        shown = "%.3f ms/msg (user %.3f, system %.3f)" % (cpu[way], user, system)
     print("  %-10s %8.1f msg/s   %8.1f msg/s into smtpd   milter CPU %s"
-          % (way, n / total, n / inject, "%.3f ms/msg" % (1000 * cpu / n) if way != "none" else "-"))
-print("ratios")
+          % (way, n / total, n / inject, shown))
+print("ratios (milter CPU: of the medians per message; per round in brackets)")
 for a, b in (("postbeacon", "floor"), ("floor", "none"), ("postbeacon", "none"),
              ("floor-hdr", "floor"), ("postbeacon", "floor-hdr")):
-    print("  %-10s / %-10s  %.3f   (into smtpd: %.3f)"
-          % (a, b, med[a][0] / med[b][0], med[a][1] / med[b][1]))
+    line = ("  %-10s / %-10s  %.3f   (into smtpd: %.3f)"
+            % (a, b, med[a][0] / med[b][0], med[a][1] / med[b][1]))
+    if a in cpu and b in cpu:
+        rounds = sorted({r[5] for r in rows}, key=int)
+        line += "   milter CPU %.3f [%s]" % (cpu[a] / cpu[b], " ".join(
+            "%.2f" % (per_round[(a, k)] / per_round[(b, k)]) for k in rounds))
+    print(line)
+if "postbeacon" in cpu and "floor-hdr" in cpu:
+    ratio = cpu["postbeacon"] / cpu["floor-hdr"]
+    print("postbeacon-milter CPU per message: %.3f x floor-hdr's (target <= 1.25)  %s"
+          % (ratio, "met" if ratio <= 1.25 else "not met"))
 EOF
 warm=$((messages / 10 > 0 ? messages / 10 : 1))
 echo "postbeacon-milter recorded $((events_after - events_before)) sends in Redis" \

@@ -55,6 +55,14 @@ struct scanner {
 
 #define NAME_BUF 16             /* longest tag name we need to recognise, plus one */
 
+#define HC_SPACE (PB_HC_WS | PB_HC_TAG_NAME_END | PB_HC_ATTR_NAME_END | PB_HC_UNQUOTED_END)
+const unsigned char pb_html_byte_class[256] = {
+    [' '] = HC_SPACE, ['\t'] = HC_SPACE, ['\n'] = HC_SPACE, ['\f'] = HC_SPACE, ['\r'] = HC_SPACE,
+    ['/'] = PB_HC_TAG_NAME_END | PB_HC_ATTR_NAME_END,
+    ['>'] = PB_HC_TAG_NAME_END | PB_HC_ATTR_NAME_END | PB_HC_UNQUOTED_END,
+    ['='] = PB_HC_ATTR_NAME_END,
+};
+
 /* Position after the next c at or after p, or end (setting *cut): how
  * bogus comments, DOCTYPEs and "</" + non-letter end. */
 static const char *skip_past(const char *p, const char *end, char c, int *cut)
@@ -190,7 +198,7 @@ const char *pb_html_scan_attrs(const char *base, const char *p, const char *end,
             continue;                                           /* reconsume: before attr name */
         }
         const char *name = p++;                                 /* attribute name ('=' may start it) */
-        while (p < end && !is_ws((unsigned char)*p) && *p != '/' && *p != '>' && *p != '=')
+        while (p < end && !ends_run((unsigned char)*p, PB_HC_ATTR_NAME_END))
             p++;
         size_t name_len = (size_t)(p - name);
         while (p < end && is_ws((unsigned char)*p))             /* after attribute name */
@@ -222,7 +230,7 @@ const char *pb_html_scan_attrs(const char *base, const char *p, const char *end,
             return p + 1;
         } else {
             const char *value = p;                              /* unquoted */
-            while (p < end && !is_ws((unsigned char)*p) && *p != '>')
+            while (p < end && !ends_run((unsigned char)*p, PB_HC_UNQUOTED_END))
                 p++;
             if (p >= end)
                 return NULL;
@@ -376,7 +384,7 @@ static const char *tag(struct scanner *sc, const char *lt, const char *p, int is
     const char *end = sc->end;
     char lname[NAME_BUF];
     size_t len = 0;
-    while (p < end && !is_ws((unsigned char)*p) && *p != '/' && *p != '>') {
+    while (p < end && !ends_run((unsigned char)*p, PB_HC_TAG_NAME_END)) {
         if (len < NAME_BUF)
             lname[len] = (char)to_lower((unsigned char)*p);
         len++;

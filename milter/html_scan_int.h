@@ -10,9 +10,25 @@
 #include <stddef.h>
 #include "html_scan.h"
 
+/* What ends the runs the tokenizer steps over byte by byte, one bit per
+ * kind of run, so that each step is one table look-up (html_scan.c). */
+enum {
+    PB_HC_WS = 1,               /* white space: space, \t, \n, \f, \r */
+    PB_HC_TAG_NAME_END = 2,     /* white space, '/', '>' */
+    PB_HC_ATTR_NAME_END = 4,    /* white space, '/', '>', '=' */
+    PB_HC_UNQUOTED_END = 8      /* white space, '>' */
+};
+extern const unsigned char pb_html_byte_class[256];
+
 static inline int is_ws(unsigned char c)
 {
-    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f';
+    return pb_html_byte_class[c] & PB_HC_WS;
+}
+
+/* 1 if c ends a run of the kind given (PB_HC_*). */
+static inline int ends_run(unsigned char c, unsigned kind)
+{
+    return (pb_html_byte_class[c] & kind) != 0;
 }
 
 static inline int is_alpha(unsigned char c)

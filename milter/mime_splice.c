@@ -1,18 +1,20 @@
 /*
  * mime_splice.c - pb_mime_rewrite(): rewrite the HTML and text bodies of
- * one message without re-serialising it. GMime parses a copy of the
- * message with a persistent stream, so every leaf part's content is a
- * byte range of that copy (mime_parts.c picks the parts). Each chosen part
- * is decoded, rewritten, re-encoded in its own transfer encoding and line
- * endings (mime_codec.c), and the new body is the original body with just
- * those ranges replaced: headers, boundaries, preamble, epilogue and all
- * other parts stay byte for byte as they came. A message whose structure
- * GMime finds ambiguous is left alone, with the reason mime_issue.c gives.
+ * one message without re-serialising it. GMime parses the caller's bytes
+ * in place (msg_view) with a persistent stream, so every leaf part's
+ * content is a byte range of the message (mime_parts.c picks the parts).
+ * Each chosen part is decoded, rewritten, re-encoded in its own transfer
+ * encoding and line endings (mime_codec.c), and the new body is the
+ * original body with just those ranges replaced: headers, boundaries,
+ * preamble, epilogue and all other parts stay byte for byte as they came.
+ * A message whose structure GMime finds ambiguous is left alone, with the
+ * reason mime_issue.c gives.
  *
  * Scratch buffers are reused from message to message (a pool, pool.h:
  * libmilter's worker threads come and go), so the hot path allocates
  * little beyond what GMime needs for the tree.
  */
+#include <stdint.h>
 #include <string.h>
 #include <gmime/gmime.h>
 #include "rewrite.h"
@@ -25,7 +27,6 @@
 #define SCRATCH_KEEP (1024 * 1024)
 
 struct scratch {
-    GByteArray *msg;            /* the copy GMime parses (not owned by the stream) */
     GString *decoded;           /* one part's decoded content */
     GString *rewritten;         /* one part after the rewriter */
     GString *encoded;           /* every changed part, re-encoded, back to back */
@@ -43,6 +44,7 @@ struct job {
     struct pb_link_ctx *ctx;
     const char *msg;
     size_t len, body_off;
+    GByteArray *view;           /* msg itself, as GMime's stream takes it (msg_view) */
     struct scratch *s;
     struct pb_mime_parts parts;
     struct part_result result[PB_MIME_MAX_PARTS];
@@ -61,7 +63,6 @@ static gpointer init_gmime(gpointer unused)
 static void scratch_free(gpointer data)
 {
     struct scratch *s = data;
-    g_byte_array_unref(s->msg);
     g_string_free(s->decoded, TRUE);
     g_string_free(s->rewritten, TRUE);
     g_string_free(s->encoded, TRUE);
@@ -80,7 +81,6 @@ static struct scratch *scratch_take(void)
     struct scratch *s = pb_pool_take(&scratch_pool);
     if (s == NULL) {
         s = g_new0(struct scratch, 1);
-        s->msg = g_byte_array_new();
         s->decoded = g_string_sized_new(64 * 1024);
         s->rewritten = g_string_sized_new(64 * 1024);
         s->encoded = g_string_sized_new(64 * 1024);
@@ -100,16 +100,26 @@ static void trim_string(GString **str)
 
 static void scratch_trim(struct scratch *s)
 {
-    if (s->msg->len > SCRATCH_KEEP) {
-        g_byte_array_unref(s->msg);
-        s->msg = g_byte_array_new();
-    }
     trim_string(&s->decoded);
     trim_string(&s->rewritten);
     trim_string(&s->encoded);
 }
 
 /* ---- parsing ----------------------------------------------------------- */
+
+/* msg[0..len) as a byte array for GMime's memory stream, without copying
+ * it: the array borrows the bytes (GMime only reads them; the stream does
+ * not own the array) and msg_view_end() hands them back unfreed once the
+ * tree that refers to them is gone. */
+static GByteArray *msg_view(const char *msg, size_t len)
+{
+    return g_byte_array_new_take((guint8 *)(uintptr_t)msg, len);
+}
+
+static void msg_view_end(GByteArray *view)
+{
+    (void)g_byte_array_free(view, FALSE);       /* the wrapper only */
+}
 
 static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
                               gpointer user_data)
@@ -134,11 +144,12 @@ static int check_header_block(const GByteArray *msg, gint64 headers_end, size_t 
     return -1;
 }
 
-/* Parse s->msg; NULL (why set) if GMime finds no message, reports a
+/* Parse msg; NULL (why set) if GMime finds no message, reports a
  * structural problem, or ends the header block elsewhere than body_off. */
-static GMimeMessage *parse_message(struct scratch *s, size_t body_off, char *why, size_t whylen)
+static GMimeMessage *parse_message(struct scratch *s, GByteArray *msg, size_t body_off,
+                                   char *why, size_t whylen)
 {
-    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(s->msg);
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(msg);
     g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_persist_stream(parser, TRUE);
@@ -148,8 +159,8 @@ static GMimeMessage *parse_message(struct scratch *s, size_t body_off, char *why
     gint64 headers_end = g_mime_parser_get_headers_end(parser);
     g_object_unref(parser);
     g_object_unref(stream);
-    if (pb_issues_explain(&s->issues, message, s->msg, why, whylen)
-        || check_header_block(s->msg, headers_end, body_off, why, whylen) != 0) {
+    if (pb_issues_explain(&s->issues, message, msg, why, whylen)
+        || check_header_block(msg, headers_end, body_off, why, whylen) != 0) {
         if (message != NULL)
             g_object_unref(message);
         message = NULL;
@@ -322,7 +333,7 @@ static enum pb_mime_result rewrite_message(struct job *job, GMimeMessage *messag
                                            GString *out_body, char *why, size_t whylen)
 {
     GMimeObject *top = g_mime_message_get_mime_part(message);
-    switch (pb_mime_collect(top, job->s->msg, job->body_off, &job->parts, why, whylen)) {
+    switch (pb_mime_collect(top, job->view, job->body_off, &job->parts, why, whylen)) {
     case PB_WALK_REFUSED:
         return PB_MIME_REFUSED;
     case PB_WALK_MALFORMED:
@@ -358,21 +369,20 @@ enum pb_mime_result pb_mime_rewrite(struct pb_link_ctx *ctx, const char *msg, si
     g_once(&gmime_once, init_gmime, NULL);
 
     struct scratch *s = scratch_take();
-    g_byte_array_set_size(s->msg, (guint)len);
-    if (len > 0)
-        memcpy(s->msg->data, msg, len);
     g_string_truncate(s->encoded, 0);
 
-    struct job job_store = { .ctx = ctx, .msg = msg, .len = len, .body_off = body_off, .s = s };
+    struct job job_store = { .ctx = ctx, .msg = msg, .len = len, .body_off = body_off, .s = s,
+                             .view = msg_view(msg, len) };
     struct job *job = &job_store;
     unsigned links_at_start = ctx->links_tracked;
     int pixel_at_start = ctx->pixel_placed;
     enum pb_mime_result result = PB_MIME_MALFORMED;
-    GMimeMessage *message = parse_message(s, body_off, why, whylen);
+    GMimeMessage *message = parse_message(s, job->view, body_off, why, whylen);
     if (message != NULL) {
         result = rewrite_message(job, message, out_body, why, whylen);
         g_object_unref(message);
     }
+    msg_view_end(job->view);
     if (result != PB_MIME_REWRITTEN) {
         ctx->links_tracked = links_at_start;
         ctx->pixel_placed = pixel_at_start;
