@@ -131,7 +131,7 @@ static off_t skip_records(struct pb_journal *j, size_t n)
                 return -1;
             }
         }
-        hlen = pb_jframe_parse_header(win + (off - win_off), want, &len, &sum);
+        hlen = pb_jframe_parse_header(win + (off - win_off), want, &len, &sum, NULL);
         if (hlen == 0) {
             g_free(win);
             errno = EIO;
@@ -153,7 +153,7 @@ static int frame_starts_at(struct pb_journal *j, off_t off)
     if (off == j->end)
         return 1;
     return pb_jframe_pread_full(j->fd, h, want, off) == 1
-        && pb_jframe_parse_header(h, want, &len, &sum) > 0;
+        && pb_jframe_parse_header(h, want, &len, &sum, NULL) > 0;
 }
 
 int pb_journal_consume(struct pb_journal *j, size_t n, int compact)

@@ -11,8 +11,10 @@
 #include <unistd.h>
 #include "journal_frame.h"
 
-/* FNV-1a, 32 bits: enough to tell a torn or zero-filled frame apart. */
-uint32_t pb_jframe_checksum(const char *p, size_t n)
+/* Version 1: FNV-1a, 32 bits. One multiplication per byte, each waiting
+ * for the one before: about 4 cycles a byte, most of what an append cost
+ * the tracker, which appends every event before answering it. */
+static uint32_t fnv1a(const char *p, size_t n)
 {
     uint32_t h = 2166136261u;
 
@@ -23,10 +25,61 @@ uint32_t pb_jframe_checksum(const char *p, size_t n)
     return h;
 }
 
+/* Version 2: the same idea eight bytes at a time (xor a 64-bit word in,
+ * rotate so high bits reach the low ones, multiply by the 64-bit FNV
+ * prime), the length mixed in first, folded to 32 bits. Like FNV-1a it
+ * only has to tell a torn or zero-filled frame from a whole one. */
+static uint32_t words64(const char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037u ^ (uint64_t)n;
+    const uint64_t prime = 1099511628211u;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h ^= w;
+        h = ((h << 29) | (h >> 35)) * prime;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i);
+        h ^= w;
+        h = ((h << 29) | (h >> 35)) * prime;
+    }
+    h ^= h >> 32;
+    return (uint32_t)(h * prime);
+}
+
+uint32_t pb_jframe_checksum(int version, const char *p, size_t n)
+{
+    return version == 1 ? fnv1a(p, n) : words64(p, n);
+}
+
+/* "PBJ2 <len> <8 hex>\n" without printf (the tracker writes one per
+ * event). */
 int pb_jframe_header(char *out, size_t outlen, const char *rec, size_t len)
 {
-    return snprintf(out, outlen, FRAME_MAGIC "%zu %08x\n", len,
-                    (unsigned)pb_jframe_checksum(rec, len));
+    static const char hex[] = "0123456789abcdef";
+    char digits[20];
+    size_t nd = 0, magic = sizeof(FRAME_MAGIC) - 1, o = 0;
+    uint32_t sum = words64(rec, len);
+
+    do
+        digits[nd++] = (char)('0' + len % 10);
+    while ((len /= 10) > 0);
+    if (outlen < magic + nd + 1 + 8 + 2)
+        return -1;
+    memcpy(out, FRAME_MAGIC, magic);
+    o = magic;
+    while (nd > 0)
+        out[o++] = digits[--nd];
+    out[o++] = ' ';
+    for (int shift = 28; shift >= 0; shift -= 4)
+        out[o++] = hex[(sum >> shift) & 15];
+    out[o++] = '\n';
+    out[o] = '\0';
+    return (int)o;
 }
 
 size_t pb_jframe_size(size_t len)
@@ -56,14 +109,20 @@ int pb_jframe_pread_full(int fd, void *buf, size_t n, off_t off)
     return 1;
 }
 
-/* Parse a frame header; returns its length and sets *len and *sum, or 0. */
-size_t pb_jframe_parse_header(const char *h, size_t n, size_t *len, uint32_t *sum)
+/* Parse a frame header; returns its length and sets *len, *sum and
+ * *version (if not NULL), or 0. */
+size_t pb_jframe_parse_header(const char *h, size_t n, size_t *len, uint32_t *sum, int *version)
 {
     size_t i = sizeof(FRAME_MAGIC) - 1, digits = 0, hex = 0;
     unsigned long long v = 0;
     uint32_t s = 0;
+    int ver;
 
-    if (n < i || memcmp(h, FRAME_MAGIC, i) != 0)
+    if (n >= i && memcmp(h, FRAME_MAGIC, i) == 0)
+        ver = 2;
+    else if (n >= i && memcmp(h, FRAME_MAGIC_V1, i) == 0)
+        ver = 1;
+    else
         return 0;
     for (; i < n && h[i] >= '0' && h[i] <= '9' && digits < 20; i++, digits++)
         v = v * 10 + (unsigned)(h[i] - '0');
@@ -75,6 +134,8 @@ size_t pb_jframe_parse_header(const char *h, size_t n, size_t *len, uint32_t *su
         return 0;
     *len = (size_t)v;
     *sum = s;
+    if (version != NULL)
+        *version = ver;
     return i + 1;
 }
 
@@ -88,18 +149,18 @@ int pb_jframe_read(int fd, off_t off, off_t limit, GString *body, off_t *next)
     char h[HEADER_MAX];
     size_t want = (size_t)MIN((off_t)sizeof(h), limit - off), hlen, len;
     uint32_t sum;
-    int r;
+    int r, version;
 
     if (want == 0 || (r = pb_jframe_pread_full(fd, h, want, off)) <= 0)
         return want == 0 ? 0 : r;
-    if ((hlen = pb_jframe_parse_header(h, want, &len, &sum)) == 0)
+    if ((hlen = pb_jframe_parse_header(h, want, &len, &sum, &version)) == 0)
         return 0;
     if (off + (off_t)hlen + (off_t)len + 1 > limit)
         return 0;
     g_string_set_size(body, len + 1);
     if ((r = pb_jframe_pread_full(fd, body->str, len + 1, off + (off_t)hlen)) <= 0)
         return r;
-    if (body->str[len] != '\n' || pb_jframe_checksum(body->str, len) != sum)
+    if (body->str[len] != '\n' || pb_jframe_checksum(version, body->str, len) != sum)
         return 0;
     g_string_truncate(body, len);
     *next = off + (off_t)hlen + (off_t)len + 1;

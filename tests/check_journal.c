@@ -417,6 +417,52 @@ END_TEST
 /* A writer that knows what it appended drops records by their lengths,
  * without reading them; wrong lengths are noticed (no frame where they
  * end) and the records are read instead. */
+/* A journal the previous version left (PBJ1 frames, byte-wise FNV-1a) is
+ * replayed after an upgrade, and appends go on behind it in PBJ2; a PBJ2
+ * frame with one byte of its record changed is cut off as torn. */
+START_TEST(test_reads_v1_frames)
+{
+    GString *file = g_string_new(NULL);
+    struct collector c;
+
+    for (int i = 0; i < 3; i++) {
+        GString *r = record_bytes(i);
+        g_string_append_printf(file, "PBJ1 %zu %08x\n", r->len,
+                               (unsigned)pb_jframe_checksum(1, r->str, r->len));
+        g_string_append_len(file, r->str, (gssize)r->len);
+        g_string_append_c(file, '\n');
+        g_string_free(r, TRUE);
+    }
+    ck_assert_int_eq(tu_write_file(jpath, file->str, file->len), 0);
+    struct pb_journal *j = jopen(PB_FSYNC_NEVER);
+    ck_assert_int_eq((int)pb_journal_backlog(j), 3);
+    append_records(j, 3, 5);
+    pb_journal_close(j);
+
+    size_t size;
+    char *whole = tu_read_file(jpath, &size);
+    ck_assert_ptr_nonnull(whole);
+    ck_assert_msg(memcmp(whole + file->len, "PBJ2 ", 5) == 0, "appended frames are PBJ2");
+    j = jopen(PB_FSYNC_NEVER);
+    collector_init(&c, -1);
+    ck_assert_int_eq(pb_journal_replay(j, collect, &c), 5);
+    assert_records(&c, 0, 5);
+    g_ptr_array_free(c.got, TRUE);
+    pb_journal_close(j);
+
+    /* change one byte of the record of the fourth frame (the first PBJ2) */
+    char *body = memchr(whole + file->len, '\n', size - file->len) + 1;
+    body[3] ^= 0x20;
+    ck_assert_int_eq(tu_write_file(jpath, whole, size), 0);
+    j = jopen(PB_FSYNC_NEVER);
+    ck_assert_int_eq((int)pb_journal_backlog(j), 3);
+    ck_assert_int_eq((int)file_size(jpath), (int)file->len);
+    pb_journal_close(j);
+    g_free(whole);
+    g_string_free(file, TRUE);
+}
+END_TEST
+
 START_TEST(test_consume_known)
 {
     struct pb_journal *j = jopen(PB_FSYNC_NEVER);
@@ -434,8 +480,8 @@ START_TEST(test_consume_known)
                           (size_t)pb_jframe_header(h, sizeof(h), r->str, r->len) + r->len + 1);
         g_string_free(r, TRUE);
     }
-    ck_assert_uint_eq(pb_jframe_size(9), strlen("PBJ1 9 00000000\n") + 9 + 1);
-    ck_assert_uint_eq(pb_jframe_size(123456), strlen("PBJ1 123456 00000000\n") + 123456 + 1);
+    ck_assert_uint_eq(pb_jframe_size(9), strlen("PBJ2 9 00000000\n") + 9 + 1);
+    ck_assert_uint_eq(pb_jframe_size(123456), strlen("PBJ2 123456 00000000\n") + 123456 + 1);
     ck_assert_int_eq(pb_journal_consume_known(j, lens, 2), 0);
     ck_assert_int_eq((int)pb_journal_backlog(j), 3);
     lens[2] += 1;                           /* wrong: read instead */
@@ -553,6 +599,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tj, test_consume_known);
     tcase_add_test(tj, test_partial_replay_same_handle);
     tcase_add_test(tj, test_torn_tail);
+    tcase_add_test(tj, test_reads_v1_frames);
     tcase_add_test(tj, test_reopen_backlog);
     tcase_add_test(tj, test_fsync_policies);
     tcase_add_test(tj, test_fsync_second_thread);
