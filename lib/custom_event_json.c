@@ -445,7 +445,9 @@ int pb_custom_events_parse(const struct pb_cev_ctx *ctx, const char *body, size_
 
         pb_custom_event_init(ev);
         g_ptr_array_add(got, ev);
-        g_snprintf(prefix, sizeof(prefix), batch ? "events[%zu]." : "", i);
+        prefix[0] = '\0';
+        if (batch)
+            g_snprintf(prefix, sizeof(prefix), "events[%zu].", i);
         if (parse_event(ctx, obj, prefix, ev, err) != 0) {
             rc = -1;
             break;
