@@ -12,7 +12,7 @@
  *
  * Files: custom_event.c (the fields: type, address, time, id, the event's
  * id), custom_event_json.c (a JSON object or batch into events, with
- * jansson), custom_sig.c (the request signature), events_custom.c (the
+ * jansson), custom_event_contact.c (a signup's attributes), custom_sig.c (the request signature), events_custom.c (the
  * record the tracker queues and journals).
  */
 #ifndef PB_CUSTOM_EVENT_H

@@ -10,8 +10,7 @@
  * every refusal names its field. Property values become stream fields:
  * strings as they are, numbers in their shortest exact decimal form,
  * true/false as words, objects and arrays as compact JSON; null leaves the
- * property out. The contact's attributes (a signup only) are checked
- * against what docs/scorer.md says each field holds.
+ * property out. A signup's contact attributes: custom_event_contact.c.
  *
  * The CLI's "name=value" arguments are put into the same JSON object and
  * go through the same checks (pb_custom_event_from_args).
@@ -21,12 +20,11 @@
 #include <string.h>
 #include <jansson.h>
 #include "custom_event.h"
+#include "custom_event_int.h"
 
-#define ATTR_TEXT_MAX 256       /* bytes of a contact attribute's text */
-#define TAG_MAX 64              /* bytes of a tag */
 
 /* The path of a field below prefix ("events[2]." or ""). */
-static const char *path_of(char *buf, size_t len, const char *prefix, const char *a,
+const char *cev_path_of(char *buf, size_t len, const char *prefix, const char *a,
                            const char *b)
 {
     g_snprintf(buf, len, "%s%s%s%s", prefix, a, b ? "." : "", b ? b : "");
@@ -44,7 +42,7 @@ static void real_text(double v, char *out, size_t len)
 }
 
 /* A property value as its stream text; NULL for null (left out). */
-static char *value_text(json_t *v)
+char *cev_value_text(json_t *v)
 {
     char num[40];
 
@@ -73,13 +71,13 @@ static char *value_text(json_t *v)
 }
 
 /* Append name and value to the JSON array pairs. */
-static void add_pair(json_t *pairs, const char *name, const char *value)
+void cev_add_pair(json_t *pairs, const char *name, const char *value)
 {
     json_array_append_new(pairs, json_string(name));
     json_array_append_new(pairs, json_string(value));
 }
 
-static void dump_into(GString *out, json_t *pairs)
+void cev_dump_into(GString *out, json_t *pairs)
 {
     char *text = json_dumps(pairs, JSON_COMPACT);
 
@@ -98,7 +96,7 @@ static int parse_properties(struct pb_custom_event *ev, json_t *props, const cha
     json_object_foreach(props, name, v) {
         char *text;
 
-        path_of(path, sizeof(path), prefix, "properties", name);
+        cev_path_of(path, sizeof(path), prefix, "properties", name);
         if (++n > PB_CEV_PROPS_MAX) {
             pb_cev_error_set(err, path, "more than %d properties", PB_CEV_PROPS_MAX);
             rc = -1;
@@ -108,7 +106,7 @@ static int parse_properties(struct pb_custom_event *ev, json_t *props, const cha
             rc = -1;
             break;
         }
-        if ((text = value_text(v)) == NULL)
+        if ((text = cev_value_text(v)) == NULL)
             continue;           /* null: no such property */
         if (strlen(text) > PB_CEV_VALUE_MAX) {
             pb_cev_error_set(err, path, "a value is at most %d bytes", PB_CEV_VALUE_MAX);
@@ -117,167 +115,11 @@ static int parse_properties(struct pb_custom_event *ev, json_t *props, const cha
             break;
         }
         g_snprintf(field, sizeof(field), PB_CEV_PROP_PREFIX "%s", name);
-        add_pair(pairs, field, text);
+        cev_add_pair(pairs, field, text);
         g_free(text);
     }
     if (rc == 0)
-        dump_into(ev->props, pairs);
-    json_decref(pairs);
-    return rc;
-}
-
-/* ---- a signup's contact attributes ---------------------------------------- */
-
-/* Text without control characters, 1..max bytes. */
-static int attr_text(json_t *v, size_t max, const char *path, struct pb_cev_error *err)
-{
-    const char *s = json_string_value(v);
-    size_t n = s ? json_string_length(v) : 0;
-
-    for (size_t i = 0; s && i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            s = NULL;
-    if (s == NULL || n == 0 || n > max) {
-        pb_cev_error_set(err, path, "a text of 1 to %zu bytes without control characters",
-                         max);
-        return -1;
-    }
-    return 0;
-}
-
-static int valid_birthday(const char *s)
-{
-    int y = 2000, m, d;
-    char tail;
-
-    if (strlen(s) == 7 && sscanf(s, "--%2d-%2d%c", &m, &d, &tail) == 2 && s[4] == '-')
-        ;
-    else if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3
-             || s[4] != '-' || s[7] != '-')
-        return 0;
-    return g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)(y ? y : 2000));
-}
-
-static int valid_timezone(const char *s)
-{
-    if (strcmp(s, "UTC") == 0)
-        return 1;
-    if (strchr(s, '/') == NULL || s[0] == '/' || strstr(s, "..") != NULL)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!g_ascii_isalnum(*p) && strchr("_+-/", *p) == NULL)
-            return 0;
-    return 1;
-}
-
-static int parse_tags(json_t *tags, const char *path, json_t *pairs, struct pb_cev_error *err)
-{
-    GString *joined = g_string_new(NULL);
-    json_t *t;
-    size_t i;
-
-    if (!json_is_array(tags) || json_array_size(tags) > PB_CEV_PROPS_MAX) {
-        pb_cev_error_set(err, path, "a list of at most %d tags", PB_CEV_PROPS_MAX);
-        g_string_free(joined, TRUE);
-        return -1;
-    }
-    json_array_foreach(tags, i, t) {
-        if (attr_text(t, TAG_MAX, path, err) != 0 || strchr(json_string_value(t), ',')) {
-            pb_cev_error_set(err, path, "a tag is 1 to %d bytes without \",\" or control "
-                             "characters", TAG_MAX);
-            g_string_free(joined, TRUE);
-            return -1;
-        }
-        g_string_append_printf(joined, "%s%s", i ? "," : "", json_string_value(t));
-    }
-    add_pair(pairs, "tags", joined->str);
-    g_string_free(joined, TRUE);
-    return 0;
-}
-
-static int parse_custom_attrs(json_t *custom, const char *prefix, json_t *pairs,
-                              struct pb_cev_error *err)
-{
-    const char *name;
-    char path[96], field[PB_CEV_NAME_MAX + 8];
-    json_t *v;
-
-    json_object_foreach(custom, name, v) {
-        char *text;
-
-        path_of(path, sizeof(path), prefix, "contact.custom", name);
-        if (pb_cev_check_name(name, 1, path, err) != 0)
-            return -1;
-        if (json_is_object(v) || json_is_array(v) || json_is_null(v)
-            || (json_is_string(v) && attr_text(v, ATTR_TEXT_MAX, path, err) != 0)) {
-            pb_cev_error_set(err, path, "a custom attribute is a text, number, true or false");
-            return -1;
-        }
-        text = value_text(v);
-        g_snprintf(field, sizeof(field), "attr:%s", name);
-        add_pair(pairs, field, text);
-        g_free(text);
-    }
-    return 0;
-}
-
-static const char *const text_attrs[] = {
-    "first_name", "last_name", "birthday", "city", "country", "language", "timezone", NULL
-};
-
-static int parse_text_attr(const char *name, json_t *v, const char *path, json_t *pairs,
-                           struct pb_cev_error *err)
-{
-    for (int i = 0; text_attrs[i]; i++) {
-        if (strcmp(name, text_attrs[i]) != 0)
-            continue;
-        if (attr_text(v, ATTR_TEXT_MAX, path, err) != 0)
-            return -1;
-        if (strcmp(name, "birthday") == 0 && !valid_birthday(json_string_value(v))) {
-            pb_cev_error_set(err, path, "a birthday is \"YYYY-MM-DD\" or \"--MM-DD\"");
-            return -1;
-        }
-        if (strcmp(name, "timezone") == 0 && !valid_timezone(json_string_value(v))) {
-            pb_cev_error_set(err, path, "an IANA time zone name, e.g. \"Europe/Berlin\"");
-            return -1;
-        }
-        add_pair(pairs, name, json_string_value(v));
-        return 0;
-    }
-    pb_cev_error_set(err, path, "not a contact attribute (first_name, last_name, birthday, "
-                     "city, country, language, timezone, tags, custom)");
-    return -1;
-}
-
-static int parse_contact(struct pb_custom_event *ev, json_t *contact, const char *prefix,
-                         struct pb_cev_error *err)
-{
-    json_t *pairs = json_array(), *v;
-    const char *name;
-    char path[96];
-    int rc = 0;
-
-    json_object_foreach(contact, name, v) {
-        path_of(path, sizeof(path), prefix, "contact", name);
-        if (strcmp(name, "tags") == 0)
-            rc = parse_tags(v, path, pairs, err);
-        else if (strcmp(name, "custom") == 0 && json_is_object(v))
-            rc = parse_custom_attrs(v, prefix, pairs, err);
-        else
-            rc = parse_text_attr(name, v, path, pairs, err);
-        if (rc != 0)
-            break;
-    }
-    for (size_t i = 0; rc == 0 && i < json_array_size(pairs); i += 2)
-        g_string_append_printf(ev->attr_names, "%s%s", i ? "," : "",
-                               json_string_value(json_array_get(pairs, i)));
-    if (rc == 0 && json_array_size(pairs) > 2 * PB_CEV_PROPS_MAX) {
-        pb_cev_error_set(err, path_of(path, sizeof(path), prefix, "contact", NULL),
-                         "more than %d attributes", PB_CEV_PROPS_MAX);
-        rc = -1;
-    }
-    if (rc == 0 && json_array_size(pairs) > 0)
-        dump_into(ev->attrs, pairs);
+        cev_dump_into(ev->props, pairs);
     json_decref(pairs);
     return rc;
 }
@@ -293,7 +135,7 @@ static int need_string(json_t *obj, const char *key, const char *prefix, const c
     *out = json_string_value(v);
     if (*out != NULL)
         return 0;
-    pb_cev_error_set(err, path_of(path, sizeof(path), prefix, key, NULL),
+    pb_cev_error_set(err, cev_path_of(path, sizeof(path), prefix, key, NULL),
                      v ? "must be a string" : "missing");
     return -1;
 }
@@ -311,7 +153,7 @@ static int check_keys(json_t *obj, const char *prefix, struct pb_cev_error *err)
         for (int i = 0; known[i] && !ok; i++)
             ok = strcmp(key, known[i]) == 0;
         if (!ok) {
-            pb_cev_error_set(err, path_of(path, sizeof(path), prefix, key, NULL),
+            pb_cev_error_set(err, cev_path_of(path, sizeof(path), prefix, key, NULL),
                              "unknown field (an event has email, type, time, id, properties "
                              "and, for a signup, contact)");
             return -1;
@@ -325,7 +167,7 @@ static int parse_time(struct pb_custom_event *ev, const struct pb_cev_ctx *ctx, 
 {
     char path[96];
 
-    path_of(path, sizeof(path), prefix, "time", NULL);
+    cev_path_of(path, sizeof(path), prefix, "time", NULL);
     if (t == NULL) {
         ev->ts_ms = ctx->now_ms;
         return 0;
@@ -346,7 +188,7 @@ static int parse_extras(struct pb_custom_event *ev, json_t *obj, const char *pre
     char path[96];
 
     if (props && !json_is_object(props)) {
-        pb_cev_error_set(err, path_of(path, sizeof(path), prefix, "properties", NULL),
+        pb_cev_error_set(err, cev_path_of(path, sizeof(path), prefix, "properties", NULL),
                          "must be an object of names and values");
         return -1;
     }
@@ -354,7 +196,7 @@ static int parse_extras(struct pb_custom_event *ev, json_t *obj, const char *pre
         return -1;
     if (contact == NULL)
         return 0;
-    path_of(path, sizeof(path), prefix, "contact", NULL);
+    cev_path_of(path, sizeof(path), prefix, "contact", NULL);
     if (strcmp(ev->type, "signup") != 0) {
         pb_cev_error_set(err, path, "only a signup event carries contact attributes");
         return -1;
@@ -363,7 +205,7 @@ static int parse_extras(struct pb_custom_event *ev, json_t *obj, const char *pre
         pb_cev_error_set(err, path, "must be an object of attributes");
         return -1;
     }
-    return parse_contact(ev, contact, prefix, err);
+    return cev_parse_contact(ev, contact, prefix, err);
 }
 
 static int parse_event(const struct pb_cev_ctx *ctx, json_t *obj, const char *prefix,
@@ -380,14 +222,14 @@ static int parse_event(const struct pb_cev_ctx *ctx, json_t *obj, const char *pr
     if (check_keys(obj, prefix, err) != 0
         || need_string(obj, "email", prefix, &email, err) != 0
         || need_string(obj, "type", prefix, &type, err) != 0
-        || pb_cev_set_email(ev, ctx, email, path_of(path, sizeof(path), prefix, "email", NULL),
+        || pb_cev_set_email(ev, ctx, email, cev_path_of(path, sizeof(path), prefix, "email", NULL),
                             err) != 0
-        || pb_cev_set_type(ev, type, path_of(path, sizeof(path), prefix, "type", NULL), err) != 0
+        || pb_cev_set_type(ev, type, cev_path_of(path, sizeof(path), prefix, "type", NULL), err) != 0
         || parse_time(ev, ctx, json_object_get(obj, "time"), prefix, err) != 0)
         return -1;
     if ((idv = json_object_get(obj, "id")) != NULL
         && (need_string(obj, "id", prefix, &id, err) != 0
-            || pb_cev_check_id(id, path_of(path, sizeof(path), prefix, "id", NULL), err) != 0))
+            || pb_cev_check_id(id, cev_path_of(path, sizeof(path), prefix, "id", NULL), err) != 0))
         return -1;
     if (id != NULL)
         pb_cev_set_eid(ev, id, strlen(id));
