@@ -12,7 +12,8 @@
 #   bench/events-bench.sh [ROUNDS]        (default 3)
 #
 # Environment: DURATION (s, default 10), THREADS (wrk threads, 1), CONNS
-# (connections, 16), top_builddir (default build/ of the source tree).
+# (connections, 16), BATCH (events per request, 1: more sends the batch
+# form), top_builddir (default build/ of the source tree).
 # Loopback only; stops by itself.
 set -eu
 
@@ -84,17 +85,18 @@ stop() {
 }
 
 hz=$(getconf CLK_TCK)
-echo "events-bench: $rounds rounds of ${duration}s, wrk -t$threads -c$conns, $(nproc) cores"
+echo "events-bench: $rounds rounds of ${duration}s, wrk -t$threads -c$conns, ${BATCH:-1} event(s)" \
+    "per request, $(nproc) cores"
 for r in $(seq "$rounds"); do
     start
     t0=$(cpu_ticks "$TRACKER_PID") r0=$(cpu_ticks "$REDIS_PID")
-    out=$(SECRET=$SECRET wrk -t"$threads" -c"$conns" -d"${duration}s" -s "$top_srcdir/bench/events.lua" \
+    out=$(SECRET=$SECRET BATCH=${BATCH:-1} wrk -t"$threads" -c"$conns" -d"${duration}s" -s "$top_srcdir/bench/events.lua" \
         "http://127.0.0.1:$EVPORT/e")
     for _ in $(seq 100); do [ "$(metric events_pending)" = 0 ] && break; sleep 0.1; done
     t1=$(cpu_ticks "$TRACKER_PID") r1=$(cpu_ticks "$REDIS_PID")
     accepted=$(metric custom_events_accepted_total)
     stream=$(rc XLEN pb:events)
-    rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
+    rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p' | awk -v b="${BATCH:-1}" '{print $1 * b}')
     p99=$(echo "$out" | awk '/Latency/ {print $2}')
     notok=$(echo "$out" | sed -n 's/^not 202: //p')
     [ "$stream" = "$accepted" ] || echo "events-bench: round $r: $accepted accepted but $stream in the stream" >&2

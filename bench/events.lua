@@ -3,7 +3,8 @@
 -- of timestamp "." body with the events secret, through OpenSSL's libcrypto
 -- by LuaJIT's FFI: wrk's Lua has no HMAC of its own). Bodies are unique
 -- (thread, counter), so no request is refused as a replay; 10,000 contacts,
--- three properties. Prints the answers that were not 202.
+-- three properties; BATCH (default 1) events per request, {"events": [...]}
+-- when more than one. Prints the answers that were not 202.
 local ffi = require("ffi")
 ffi.cdef [[
 const void *EVP_sha256(void);
@@ -21,11 +22,24 @@ function setup(thread)
    table.insert(threads, thread)
 end
 
-function request()
+local batch = tonumber(os.getenv("BATCH") or "1")
+
+local function event()
    counter = counter + 1
-   local body = string.format('{"email":"c%d@example.com","type":"purchase","id":"t%d-%d",' ..
+   return string.format('{"email":"c%d@example.com","type":"purchase","id":"t%d-%d",' ..
       '"properties":{"total":"%d.90","currency":"EUR","sku":"sku-%d"}}',
       counter % 10000, tid, counter, counter % 500, counter % 100)
+end
+
+function request()
+   local body
+   if batch <= 1 then
+      body = event()
+   else
+      local evs = {}
+      for i = 1, batch do evs[i] = event() end
+      body = '{"events":[' .. table.concat(evs, ",") .. ']}'
+   end
    local ts = tostring(os.time())
    local msg = ts .. "." .. body
    crypto.HMAC(crypto.EVP_sha256(), key, #key, msg, #msg, mac, maclen)

@@ -140,7 +140,8 @@ static const struct refusal {
     { "{\"email\":\"a@x.org\",\"type\":\"open\"}", "type", "own event types" },
     { "{\"email\":\"a@x.org\",\"type\":\"9lives\"}", "type", "lowercase letter" },
     { "{\"email\":\"a@x.org\",\"type\":\"a b\"}", "type", "only a-z" },
-    { "{\"email\":\"a@x.org\",\"type\":\"t\",\"time\":\"2026-12-01T10:00:00\"}", "time", "RFC 3339" },
+    { "{\"email\":\"a@x.org\",\"type\":\"t\",\"time\":\"2026-12-01T10:00:00\"}", "time",
+      "RFC 3339" },
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"time\":900000000}", "time", "before 2000" },
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"time\":1796119501}", "time", "future" },
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"time\":true}", "time", "unix seconds" },
@@ -149,7 +150,8 @@ static const struct refusal {
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"x\":1}", "x", "unknown field" },
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"properties\":[]}", "properties", "object" },
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"properties\":{\"\":1}}", "properties.", "name" },
-    { "{\"email\":\"a@x.org\",\"type\":\"t\",\"properties\":{\"a:b\":1}}", "properties.a:b", "name" },
+    { "{\"email\":\"a@x.org\",\"type\":\"t\",\"properties\":{\"a:b\":1}}", "properties.a:b",
+      "name" },
     { "{\"email\":\"a@x.org\",\"type\":\"t\",\"contact\":{}}", "contact", "only a signup" },
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"email\":\"b@x.org\"}}",
       "contact.email", "not a contact attribute" },
@@ -220,7 +222,8 @@ START_TEST(test_from_args)
     struct pb_cev_error err;
 
     pb_custom_event_init(&ev);
-    ck_assert_int_eq(pb_custom_event_from_args(&ctx, "Ann@x.org", "purchase", 3, good, &ev, &err), 0);
+    ck_assert_int_eq(pb_custom_event_from_args(&ctx, "Ann@x.org", "purchase", 3, good, &ev, &err),
+                     0);
     ck_assert_str_eq(ev.email, "ann@x.org");
     ck_assert_str_eq(ev.props->str, "[\"p:total\",\"12.50\",\"p:note\",\"a=b\",\"p:empty\",\"\"]");
     ck_assert_int_eq(ev.ts_ms, NOW_MS);
