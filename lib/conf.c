@@ -57,6 +57,8 @@ static void tracker_defaults(struct pb_tracker_conf *t)
     t->machine_click_seconds = 5;
     t->stream_max_age_days = 90;
     t->stream_maxlen = 1000000;
+    t->events_max_body = 65536;
+    t->events_window = 300;
 }
 
 static void scorer_defaults(struct pb_scorer_conf *s)
@@ -153,6 +155,7 @@ void pb_conf_free(struct pb_conf *conf)
     pb_conf_free_list(&conf->tracker.listen);
     pb_conf_free_list(&conf->tracker.admin_listen);
     pb_conf_free_list(&conf->tracker.tls_listen);
+    pb_conf_free_list(&conf->tracker.events_listen);
     pb_conf_free_list(&conf->tracker.trusted_proxies);
     memset(conf, 0, sizeof(*conf));
 }

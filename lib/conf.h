@@ -101,6 +101,11 @@ struct pb_tracker_conf {
     char *tls_cert;             /* native TLS: PEM certificate (chain), default none */
     char *tls_key;              /* PEM private key (not world-readable), default none */
     struct pb_strlist tls_listen;   /* HTTPS addresses, default none; needs tls_cert and tls_key */
+    /* custom events, POST /e (docs/custom-events.md); off unless one of the first two is set */
+    struct pb_strlist events_listen;    /* addresses serving only /e, default none */
+    int events_on_public;       /* also serve /e on listen and tls_listen, default 0 */
+    int events_max_body;        /* bytes of a POST /e body, default 65536 */
+    int events_window;          /* seconds a signed timestamp is good either way, default 300 */
 };
 
 struct pb_scorer_conf {

@@ -441,6 +441,14 @@ static const struct pb_conf_setting tracker_settings[] = {
             "days, e.g. 90 (0 = no age limit)"),
     ROW_LONG("stream_maxlen", tracker.stream_maxlen, 0, 2000000000,
              "a number of stream entries, e.g. 1000000 (0 = no length limit)"),
+    ROW_LIST("events_listen", tracker.events_listen, check_listen,
+             "a list of addresses and ports for custom events (POST /e only), e.g. "
+             "[ \"127.0.0.1:8081\" ]"),
+    ROW_BOOL("events_on_public", tracker.events_on_public),
+    ROW_INT("events_max_body", tracker.events_max_body, 1024, 16777216,
+            "bytes of a custom-event request body, e.g. 65536"),
+    ROW_INT("events_window", tracker.events_window, 10, 86400,
+            "seconds a signed request's timestamp may differ from the clock, e.g. 300"),
     END
 };
 

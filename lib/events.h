@@ -154,6 +154,21 @@ void pb_event_tracker_run_init(struct pb_track_run *run);
  * be NULL) receives the event's id (run id + number, 32 hex). */
 void pb_event_tracker_record(const char *prefix, struct pb_track_run *run,
                              const struct pb_track_record *rec, char eid[33], GString *out);
+/* The run's next event number, as 16 hex digits + NUL. */
+void pb_event_tracker_number(struct pb_track_run *run, char seq[17]);
+
+/* A custom event (custom_event.h) as a record of the same form, for the
+ * same batches: the 13 event fields are number, "custom", the type, ts,
+ * event id ("" = run id + number), contact, source ("http", "cli"), the
+ * attribute names given, the address, the properties and the attributes
+ * (JSON arrays of strings), "", "". The script writes the stream entry,
+ * the address into <p>contacts:by-email and <p>contact:<id>, a signup's
+ * attributes, and the event id at most once ('D': written before).
+ * docs/redis-schema.md. */
+struct pb_custom_event;
+void pb_event_custom_record(const char *prefix, struct pb_track_run *run,
+                            const struct pb_custom_event *ev, const char *source,
+                            GString *out);
 
 #define PB_TRACK_RUN_MAX   32                 /* bits per BITFIELD field */
 
@@ -183,7 +198,8 @@ int pb_track_batch_add(struct pb_track_batch *b, const char *rec, size_t len);
 /* The batch's script run into out (replacing it): EVALSHA sha, or EVAL
  * with the whole script when sha is NULL. Trims the stream as ret says.
  * Redis answers an array: a string with one character per event ('1'
- * written, '0' written before, 'E' refused as broken) and the error
+ * written, '0' written before, 'D' a custom event whose id was written
+ * before, 'E' refused as broken) and the error
  * message of the last refusal (or ""). */
 void pb_track_batch_command(const struct pb_track_batch *b, const struct pb_track_retention *ret,
                             const char *sha, GString *out);

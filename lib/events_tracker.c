@@ -22,6 +22,12 @@
  * older tracker (which kept only the last number written, in
  * <p>seq:<run>) are also skipped at or below that number.
  *
+ * Custom events (lib/events_custom.c: the shop's cart_abandoned, purchase,
+ * signup...) ride in the same records and batches, so they share the
+ * journal and the exactly-once bits; the script writes their stream entry,
+ * the contact's address (and a signup's attributes) and, when the sender
+ * named the event, its id once (<p>eid:<id>: a retry is answered 'D').
+ *
  * The script keeps every counter a report needs current, so no report
  * scans the stream (fields: docs/redis-schema.md):
  *
@@ -82,7 +88,7 @@ static const char batch_script[] =
     "  if b==0 and (hw<0 or tonumber(ARGV[B+(i+j-1)*F+1],16)>hw) then st[i+j]='1' new=new+1\n"
     "  else st[i+j]='0' end end i=i+w end\n"
     "if new==0 then return {table.concat(st),''} end\n"
-    "local ec,C,Cs,Us,imp,uns={},{},{},{},{},{}\n"
+    "local ec,C,Cs,Us,imp,uns,cus={},{},{},{},{},{},{}\n"
     /* field names by type and class: counter, unique counter, uniq set */
     "local N={open={human={'opens_human','unique_opens_human','open-human:'},\n"
     " machine={'opens_machine','unique_opens_machine','open-machine:'}},\n"
@@ -112,6 +118,7 @@ static const char batch_script[] =
      * than in helper functions: this loop is most of the script's own time */
     "for i=1,n do if st[i]=='1' then local o=B+(i-1)*F\n"
     " local ty,cl,ct,cn=ARGV[o+2],ARGV[o+3],ARGV[o+6],ARGV[o+7]\n"
+    " if ty=='custom' then cus[#cus+1]=i else\n"
     " local c=C[cn] if not c then c={k=P..'campaign:'..cn,l=P..'campaign-links:'..cn,\n"
     "  u=P..'uniq:',n=cn,inc={},linc={},url={},s={},L={}} C[cn]=c Cs[#Cs+1]=c end ec[i]=c\n"
     " local nm,who,ci,cs=N[ty][cl],ct~='' and ct or 'm:'..ARGV[o+5],c.inc,c.s\n"
@@ -129,7 +136,7 @@ static const char batch_script[] =
     " if cl=='human' and ty~='unsubscribe' then local mg=ARGV[o+5] s=cs['open-msg:'] or uset(c,'open-msg:')\n"
     "  if not s.seen[mg] then s.seen[mg]=true local j=s.j+1 s.j=j s.m[j]=mg\n"
     "   if ty=='click' then s.x[j]=i end end end\n"
-    "end end\n"
+    "end end end\n"
     /* uniq sets: check each and add what is new, handing every new
      * member's event (x) to found(s,x). The open-msg sets go first: a
      * click whose message is new there imputes an open, and its recipient
@@ -159,6 +166,28 @@ static const char batch_script[] =
     "end\n"
     "if #sup>0 then local r=pc('SADD',KEYS[3],unpack(sup))\n"
     " if type(r)=='table' and r.err then for _,i in ipairs(supi) do bad(i,r.err) end end end\n"
+    /* custom events (events_custom.c): an id of the sender's written once
+     * (<p>eid:<id>, 'D' when it was), the contact's address, and a
+     * signup's attributes and created_at, before the stream entry */
+    "local function dec(i,t) local good,v=pcall(cjson.decode,t)\n"
+    " if good and type(v)=='table' then return v end bad(i,'bad custom event record') return {} end\n"
+    "local function tagunion(k,new) local old=pc('HGET',k,'tags')\n"
+    " if type(old)~='string' or old=='' then return new end local seen,out={},{}\n"
+    " for t in string.gmatch(old..','..new,'[^,]+') do if not seen[t] then seen[t]=true out[#out+1]=t end end\n"
+    " return table.concat(out,',') end\n"
+    "local bm,bmi={},{}\n"
+    "for _,i in ipairs(cus) do local o=B+(i-1)*F local e,ct,em=ARGV[o+5],ARGV[o+6],ARGV[o+9]\n"
+    " if e~='' then local r=pc('SET',P..'eid:'..e,'1','NX','EX',ARGV[6])\n"
+    "  if type(r)=='table' and r.err then bad(i,r.err) elseif not r then st[i]='D' end end\n"
+    " if st[i]=='1' then local k,a=P..'contact:'..ct,{'email',em}\n"
+    "  bm[#bm+1]=em bm[#bm+1]=ct bmi[#bmi+1]=i\n"
+    "  if ARGV[o+11]~='' then local t=dec(i,ARGV[o+11]) for j=1,#t-1,2 do local f,v=t[j],t[j+1]\n"
+    "   if f=='tags' then v=tagunion(k,v) end a[#a+1]=f a[#a+1]=v end end\n"
+    "  if ARGV[o+3]=='signup' then ok(i,pc('HSETNX',k,'created_at',string.sub(ARGV[o+4],1,-4))) end\n"
+    "  if st[i]=='1' then ok(i,pc('HSET',k,unpack(a))) end end end\n"
+    /* the batch's addresses in one HSET */
+    "if #bm>0 then local r=pc('HSET',P..'contacts:by-email',unpack(bm))\n"
+    " if type(r)=='table' and r.err then for _,i in ipairs(bmi) do bad(i,r.err) end end end\n"
     /* the campaign and link counters */
     "local function hset(x,k,t) if #t>0 then ok(x,pc('HSET',k,unpack(t))) end end\n"
     "for _,c in ipairs(Cs) do local h={}\n"
@@ -179,6 +208,11 @@ static const char batch_script[] =
     " elseif ty=='open' then ok(i,pc('XADD',S,'*','type','open','eid',run..seq,'ts',ts,'msg',msg,\n"
     "  'contact',ct,'campaign',cn,'sent_at',sa,'imputed','0','ua',ua,'ip',ip,'class',cl,\n"
     "  'reason',ARGV[o+13]))\n"
+    " elseif ty=='custom' then local f={'type',cl,'eid',ARGV[o+5]~='' and ARGV[o+5] or run..seq,\n"
+    "  'ts',ts,'msg','','contact',ct,'campaign','','source',cn}\n"
+    "  if sa~='' then f[#f+1]='attrs' f[#f+1]=sa end\n"
+    "  for _,v in ipairs(dec(i,ARGV[o+10])) do f[#f+1]=v end\n"
+    "  if st[i]=='1' then ok(i,pc('XADD',S,'*',unpack(f))) end\n"
     " else ok(i,pc('XADD',S,'*','type','unsubscribe','eid',run..seq,'ts',ts,'msg',msg,\n"
     "  'contact',ct,'campaign',cn,'sent_at',sa,'ua',ua,'ip',ip,'class',cl,'reason',ARGV[o+13]))\n"
     " end end end\n"
@@ -291,20 +325,26 @@ static void append_user_agent(GString *out, const char *ua)
     append_bulk(out, ua ? ua : "", n);
 }
 
+void pb_event_tracker_number(struct pb_track_run *run, char seq[17])
+{
+    /* below 2^60: the first digit is 0, and "8" in its place names the
+     * event's imputed open */
+    uint64_t number = ++run->seq & 0x0fffffffffffffffULL;
+    uint8_t raw[8];
+
+    for (int i = 0; i < 8; i++)
+        raw[i] = (uint8_t)(number >> (56 - 8 * i));
+    pb_hex(raw, sizeof(raw), seq);
+}
+
 void pb_event_tracker_record(const char *prefix, struct pb_track_run *run,
                              const struct pb_track_record *rec, char eid[33], GString *out)
 {
     const struct pb_token *tok = rec->tok;
     char seq[17], msg[2 * PB_MSGID_LEN + 1], contact[2 * PB_CONTACT_LEN + 1] = "";
-    /* below 2^60: the first digit is 0, and "8" in its place names the
-     * event's imputed open */
-    uint64_t number = ++run->seq & 0x0fffffffffffffffULL;
-    uint8_t raw[8];
     int click = rec->type == PB_TRACK_CLICK;
 
-    for (int i = 0; i < 8; i++)
-        raw[i] = (uint8_t)(number >> (56 - 8 * i));
-    pb_hex(raw, sizeof(raw), seq);
+    pb_event_tracker_number(run, seq);
     pb_hex(tok->msg_id, PB_MSGID_LEN, msg);
     if (tok->has_contact)
         pb_hex(tok->contact, PB_CONTACT_LEN, contact);

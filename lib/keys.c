@@ -2,7 +2,8 @@
  * keys.c - load, generate and use the HMAC-SHA256 key ring (keys.h).
  *
  * File format (docs/tokens.md): one "<id> <hex secret>" line per key, ids
- * 1..255, secrets 32..64 bytes; one "contact <hex secret>" line; '#'
+ * 1..255, secrets 32..64 bytes; one "contact <hex secret>" line; up to
+ * PB_EVENTS_KEYS_MAX "events <hex secret>" lines (custom events); '#'
  * comments and blank lines. The last key line signs; all keys verify.
  *
  * Tokens are signed per link on the milter's hot path, so each key's HMAC
@@ -77,14 +78,20 @@ void pb_keys_hmac(const struct pb_key *key, const void *data, size_t len, uint8_
     OPENSSL_cleanse(&ctx, sizeof(ctx));
 }
 
+static void key_free(struct pb_key *key)
+{
+    if (key->mac_state != NULL) {
+        OPENSSL_cleanse(key->mac_state, sizeof(struct mac_state));
+        OPENSSL_free(key->mac_state);
+    }
+}
+
 void pb_keys_free(struct pb_keyring *ring)
 {
-    for (size_t i = 0; i < ring->count; i++) {
-        if (ring->keys[i].mac_state != NULL) {
-            OPENSSL_cleanse(ring->keys[i].mac_state, sizeof(struct mac_state));
-            OPENSSL_free(ring->keys[i].mac_state);
-        }
-    }
+    for (size_t i = 0; i < ring->count; i++)
+        key_free(&ring->keys[i]);
+    for (size_t i = 0; i < ring->events_count; i++)
+        key_free(&ring->events[i]);
     OPENSSL_cleanse(ring, sizeof(*ring));
     memset(ring, 0, sizeof(*ring));
 }
@@ -175,6 +182,29 @@ static int add_contact(struct key_parse *kp, int lineno, const char *hex)
     return 0;
 }
 
+/* "events <hex>": a shared secret of custom events (POST /e). */
+static int add_events_key(struct key_parse *kp, int lineno, const char *hex)
+{
+    struct pb_keyring *ring = kp->ring;
+    struct pb_key *key = &ring->events[ring->events_count];
+    const char *why;
+    long n;
+
+    if (ring->events_count == PB_EVENTS_KEYS_MAX)
+        return line_error(kp, lineno, "more than 4 events lines",
+                          "remove the secrets no shop signs with any more");
+    n = parse_secret(hex, key->secret, &why);
+    if (n < 0)
+        return line_error(kp, lineno, why, "generate one with: openssl rand -hex 32");
+    key->id = 0;
+    key->len = (size_t)n;
+    key->mac_state = mac_state_new(key->secret, key->len);
+    if (key->mac_state == NULL)
+        return line_error(kp, lineno, "out of memory", "retry");
+    ring->events_count++;
+    return 0;
+}
+
 static int add_key(struct key_parse *kp, int lineno, const char *idstr, const char *hex)
 {
     struct pb_keyring *ring = kp->ring;
@@ -185,7 +215,8 @@ static int add_key(struct key_parse *kp, int lineno, const char *idstr, const ch
     long n;
 
     if (id < 0) {
-        snprintf(what, sizeof(what), "\"%.40s\" is neither a key id nor \"contact\"", idstr);
+        snprintf(what, sizeof(what), "\"%.40s\" is neither a key id nor \"contact\" "
+                 "nor \"events\"", idstr);
         return line_error(kp, lineno, what, "key ids are numbers 1..255");
     }
     if (kp->key_line[id]) {
@@ -229,6 +260,8 @@ static int parse_line(struct key_parse *kp, int lineno, char *line)
                           "write \"<id> <hex secret>\" or \"contact <hex secret>\"");
     if (strcmp(fields[0], "contact") == 0)
         return add_contact(kp, lineno, fields[1]);
+    if (strcmp(fields[0], "events") == 0)
+        return add_events_key(kp, lineno, fields[1]);
     return add_key(kp, lineno, fields[0], fields[1]);
 }
 

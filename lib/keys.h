@@ -5,7 +5,11 @@
  * one key a line:  "<id> <secret as 64+ hex digits>", ids 1..255, and one
  * line "contact <hex>" for the stable key that turns addresses into contact
  * ids. The LAST key line signs new tokens; every listed key verifies, so a
- * key stays valid until its line is removed. Format: docs/tokens.md.
+ * key stays valid until its line is removed. Up to PB_EVENTS_KEYS_MAX lines
+ * "events <hex>" hold the shared secrets that sign custom events sent to
+ * the tracker's POST /e (docs/custom-events.md); each of them verifies, so
+ * a shop can move to a new one while the old one is still listed.
+ * Format: docs/tokens.md.
  */
 #ifndef PB_KEYS_H
 #define PB_KEYS_H
@@ -15,6 +19,7 @@
 
 #define PB_KEY_MAX 64           /* secret bytes */
 #define PB_KEY_MIN 32
+#define PB_EVENTS_KEYS_MAX 4    /* "events" lines in a key file */
 
 struct pb_key {
     uint8_t id;                 /* 1..255 */
@@ -29,6 +34,8 @@ struct pb_keyring {
     int signing;                /* index into keys[] of the newest key */
     uint8_t contact_key[PB_KEY_MAX];
     size_t contact_key_len;
+    struct pb_key events[PB_EVENTS_KEYS_MAX];  /* custom-event secrets (id 0) */
+    size_t events_count;
 };
 
 /* Load; 0 on success, -1 with "file:line: what (fix)" in errbuf.

@@ -28,7 +28,7 @@ TCase *http_limits_tcase(void);
 
 static void setup(void)
 {
-    struct pb_http_limits limits = { MAX_HEADER, MAX_BODY, 30 };
+    struct pb_http_limits limits = { MAX_HEADER, MAX_BODY, 30, 0 };
 
     th_start(&limits);
 }

@@ -316,6 +316,7 @@ static Suite *store_suite(void)
     suite_add_tcase(s, failure_tcase());
     suite_add_tcase(s, once_tcase());
     suite_add_tcase(s, crash_tcase());
+    suite_add_tcase(s, custom_tcase());
     return s;
 }
 

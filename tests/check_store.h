@@ -3,8 +3,8 @@
  * check_store.c (fixture, event and Redis helpers, main),
  * check_store_events.c (what each event writes), check_store_failure.c
  * (Redis down or slow, the journal, full disk), check_store_once.c
- * (batches written exactly once) and check_store_crash.c (the process
- * killed after answering). The tracker's store runs
+ * (batches written exactly once), check_store_crash.c (the process
+ * killed after answering) and check_store_custom.c (custom events). The tracker's store runs
  * on an event loop that the tests drive.
  */
 #ifndef PB_CHECK_STORE_H
@@ -85,5 +85,6 @@ TCase *events_tcase(void);     /* check_store_events.c */
 TCase *failure_tcase(void);    /* check_store_failure.c */
 TCase *once_tcase(void);       /* check_store_once.c */
 TCase *crash_tcase(void);      /* check_store_crash.c */
+TCase *custom_tcase(void);     /* check_store_custom.c */
 
 #endif

@@ -36,10 +36,18 @@
 struct pb_http_conn;
 struct ssl_ctx_st;              /* OpenSSL's SSL_CTX */
 
+/* What a listener serves (pb_http_listen's kind): public requests, the
+ * admin pages, or custom events only (public connections, like the first). */
+#define PB_HTTP_PUBLIC 0
+#define PB_HTTP_ADMIN  1
+#define PB_HTTP_EVENTS 2
+#define PB_HTTP_EVENTS_PATH "/e"    /* the custom-event endpoint: its own body limit */
+
 struct pb_http_limits {
     size_t max_header_size;     /* request line and headers, bytes */
     size_t max_body_size;       /* bytes (after de-chunking) */
     int timeout;                /* seconds: a whole request, an idle connection, a stalled write */
+    size_t max_events_body_size;    /* bytes, for PB_HTTP_EVENTS_PATH; 0: max_body_size */
 };
 
 /* A request as the handlers see it; valid only during the handler call. */
@@ -47,12 +55,15 @@ struct pb_http_request {
     struct pb_http_conn *conn;
     enum http_method method;
     int admin;                  /* arrived on an admin listener */
+    int events_listener;        /* arrived on a custom-events listener */
     int http_minor;             /* HTTP/1.<minor> */
     const char *path;           /* without query or fragment; NULL before the headers ended */
     size_t path_len;
     const char *user_agent;     /* the first User-Agent header; NULL if none */
     const char *content_type;   /* the first Content-Type header; NULL if none */
     const char *forwarded_for;  /* every X-Forwarded-For value joined with ","; NULL if none */
+    const char *pb_timestamp;   /* the first X-Postbeacon-Timestamp header; NULL if none */
+    const char *pb_signature;   /* the first X-Postbeacon-Signature header; NULL if none */
     const char *body;           /* not NUL-terminated; NULL if none */
     size_t body_len;
     const struct sockaddr *peer;
@@ -78,8 +89,9 @@ typedef void (*pb_http_error_handler)(struct pb_http_request *req, int status);
 int pb_http_init(struct event_base *base, pb_http_handler handler,
                  pb_http_error_handler error, char *errbuf, size_t errlen);
 /* Accept connections on the listening socket fd (non-blocking; owned by
- * the server from now on), speaking TLS on them when tls. 0 or -1. */
-int pb_http_listen(int fd, int admin, int tls, char *errbuf, size_t errlen);
+ * the server from now on), speaking TLS on them when tls; kind is
+ * PB_HTTP_PUBLIC, PB_HTTP_ADMIN or PB_HTTP_EVENTS. 0 or -1. */
+int pb_http_listen(int fd, int kind, int tls, char *errbuf, size_t errlen);
 /* The TLS context for new connections on TLS listeners (a reference is
  * taken; connections keep the one they started with). NULL: none. */
 void pb_http_set_tls(struct ssl_ctx_st *ctx);

@@ -126,7 +126,7 @@ static void conn_close(struct pb_http_conn *c)
         http.conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    if (c->admin)
+    if (c->admin == PB_HTTP_ADMIN)
         http.admin_open--;
     else
         http.public_open--;
@@ -180,7 +180,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 static size_t in_limit(void)
 {
-    return http.limits.max_header_size + http.limits.max_body_size + IN_SLACK;
+    return http.limits.max_header_size
+           + MAX(http.limits.max_body_size, http.limits.max_events_body_size) + IN_SLACK;
 }
 
 /* Drop the bytes no request needs any more. */
@@ -247,7 +248,8 @@ static void parse_input(struct pb_http_conn *c)
         } else if (err != HPE_OK) {
             int status = c->error_status ? c->error_status
                        : err == HPE_HEADER_OVERFLOW ? 431 : 400;
-            fail(c, status, status == 413 ? "body larger than tracker.max_body_size"
+            fail(c, status, status == 413 ? "body larger than tracker.max_body_size "
+                                            "(tracker.events_max_body for /e)"
                             : status == 431 ? "headers larger than tracker.max_header_size"
                             : http_errno_description(err));
         } else if (c->parser.upgrade) {
@@ -483,7 +485,7 @@ int pb_http_conn_new(int fd, const struct sockaddr_storage *peer, int admin, int
     if (http.conns != NULL)
         http.conns->prev = c;
     http.conns = c;
-    if (admin)
+    if (admin == PB_HTTP_ADMIN)
         http.admin_open++;
     else
         http.public_open++;
@@ -521,7 +523,7 @@ int pb_http_init(struct event_base *base, pb_http_handler handler,
     http.base = base;
     http.handler = handler;
     http.error = error;
-    http.limits = (struct pb_http_limits){ 16384, 4096, 10 };
+    http.limits = (struct pb_http_limits){ 16384, 4096, 10, 0 };
     http.release_ev = event_new(base, -1, 0, release_cb, NULL);
     return pb_http_listen_init(base, errbuf, errlen);
 }

@@ -30,7 +30,7 @@ struct pb_http_span {
 
 struct pb_http_conn {
     int fd;
-    int admin;
+    int admin;                  /* PB_HTTP_PUBLIC, PB_HTTP_ADMIN or PB_HTTP_EVENTS (http.h) */
     SSL *tls;                   /* NULL: plain HTTP */
     enum pb_tls_wait tls_wait;  /* what the last TLS read or write waits for */
     struct event *read_ev, *write_ev, *timer_ev;
@@ -62,6 +62,7 @@ struct pb_http_conn {
 
     struct pb_http_request req;     /* the request being parsed */
     struct pb_http_span url, path, field, user_agent, content_type, expect, body;
+    struct pb_http_span pb_timestamp, pb_signature;     /* X-Postbeacon-* */
     int path_known;             /* path set from the request line (or none there) */
     struct pb_http_span xff[PB_HTTP_MAX_XFF];
     int nxff;

@@ -27,7 +27,7 @@
 
 struct listener {
     int fd;
-    int admin;
+    int admin;                  /* the kind: PB_HTTP_PUBLIC, _ADMIN or _EVENTS */
     int tls;
     struct event *ev;
 };
@@ -101,7 +101,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             }
             return;
         }
-        if (pb_http_open(l->admin) >= (l->admin ? ADMIN_CONNECTIONS : lst.max_connections))
+        if (pb_http_open(l->admin == PB_HTTP_ADMIN)
+            >= (l->admin == PB_HTTP_ADMIN ? ADMIN_CONNECTIONS : lst.max_connections))
             refuse(fd, l->tls);
         else if (pb_http_conn_new(fd, &ss, l->admin, l->tls) != 0)
             close(fd);

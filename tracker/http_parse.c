@@ -1,8 +1,9 @@
 /*
  * http_parse.c - http_parser's callbacks for the tracker's HTTP server
  * (http_conn.h): where the request target, the few headers the tracker
- * reads (User-Agent, Content-Type, X-Forwarded-For, Expect) and the body
- * are in the read buffer, the body size limit, the framing rules of RFC
+ * reads (User-Agent, Content-Type, X-Forwarded-For, Expect, and the
+ * custom-event signature's X-Postbeacon-Timestamp and -Signature) and the
+ * body are in the read buffer, the body size limit (its own for /e), the framing rules of RFC
  * 9112 that http_parser leaves to us (no whitespace before a header's
  * colon, no Transfer-Encoding in HTTP/1.0), and the hand-over of a
  * complete request to http_conn.c.
@@ -40,7 +41,7 @@ static void span_add(struct pb_http_conn *c, struct pb_http_span *s, const char 
 void pb_http_request_reset(struct pb_http_conn *c)
 {
     c->url = c->path = c->field = c->user_agent = c->content_type = c->expect = unset;
-    c->body = unset;
+    c->body = c->pb_timestamp = c->pb_signature = unset;
     c->path_known = 0;
     c->nxff = 0;
     c->value = NULL;
@@ -52,7 +53,8 @@ void pb_http_request_reset(struct pb_http_conn *c)
     c->joined_xff = NULL;
     memset(&c->req, 0, sizeof(c->req));
     c->req.conn = c;
-    c->req.admin = c->admin;
+    c->req.admin = c->admin == PB_HTTP_ADMIN;
+    c->req.events_listener = c->admin == PB_HTTP_EVENTS;
     c->req.peer = (const struct sockaddr *)&c->peer;
 }
 
@@ -72,7 +74,8 @@ static void shift_span(struct pb_http_span *s, size_t shift)
 void pb_http_request_shift(struct pb_http_conn *c, size_t shift)
 {
     struct pb_http_span *spans[] = { &c->url, &c->path, &c->field, &c->user_agent,
-                                     &c->content_type, &c->expect, &c->body };
+                                     &c->content_type, &c->expect, &c->body,
+                                     &c->pb_timestamp, &c->pb_signature };
 
     for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
         shift_span(spans[i], shift);
@@ -102,6 +105,10 @@ static struct pb_http_span *value_slot(struct pb_http_conn *c)
         slot = &c->content_type;
     else if (name_is(name, len, "Expect", 6))
         slot = &c->expect;
+    else if (name_is(name, len, "X-Postbeacon-Timestamp", 22))
+        slot = &c->pb_timestamp;
+    else if (name_is(name, len, "X-Postbeacon-Signature", 22))
+        slot = &c->pb_signature;
     else if (name_is(name, len, "Transfer-Encoding", 17))
         c->transfer_encoding = 1;
     else if (name_is(name, len, "X-Forwarded-For", 15)) {
@@ -263,6 +270,8 @@ void pb_http_request_bind(struct pb_http_conn *c)
         return;                 /* header values are C strings only from then on */
     r->user_agent = string_at(c, &c->user_agent);
     r->content_type = string_at(c, &c->content_type);
+    r->pb_timestamp = string_at(c, &c->pb_timestamp);
+    r->pb_signature = string_at(c, &c->pb_signature);
     r->forwarded_for = c->joined_xff ? c->joined_xff
                      : c->nxff == 1 ? string_at(c, &c->xff[0]) : NULL;
     if (is_set(&c->body)) {
@@ -289,6 +298,18 @@ static int framing_faulty(const struct pb_http_conn *c, const http_parser *p)
            && (p->http_major == 0 || (p->http_major == 1 && p->http_minor == 0));
 }
 
+/* The body limit of the request whose headers are done: the custom-event
+ * endpoint has its own. */
+static size_t body_limit(const struct pb_http_conn *c)
+{
+    const struct pb_http_limits *l = pb_http_limits_now();
+
+    if (l->max_events_body_size > 0 && is_set(&c->path)
+        && strcmp(c->in + c->path.off, PB_HTTP_EVENTS_PATH) == 0)
+        return l->max_events_body_size;
+    return l->max_body_size;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -303,13 +324,15 @@ static int on_headers_complete(http_parser *p)
     terminate(c, &c->user_agent);
     terminate(c, &c->content_type);
     terminate(c, &c->expect);
+    terminate(c, &c->pb_timestamp);
+    terminate(c, &c->pb_signature);
     set_forwarded_for(c);
     if (framing_faulty(c, p)) {
         c->error_status = 400;
         return -1;
     }
     if ((p->flags & F_CONTENTLENGTH)
-        && p->content_length > (uint64_t)pb_http_limits_now()->max_body_size) {
+        && p->content_length > (uint64_t)body_limit(c)) {
         c->error_status = 413;
         return -1;
     }
@@ -330,7 +353,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     if (!is_set(&c->body)) {
         c->body.off = c->body.end = (uint32_t)(at - c->in);
     }
-    if (c->body.end - c->body.off + len > pb_http_limits_now()->max_body_size) {
+    if (c->body.end - c->body.off + len > body_limit(c)) {
         c->error_status = 413;
         return -1;
     }

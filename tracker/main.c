@@ -25,6 +25,7 @@
 #include "http_tls.h"
 #include "log.h"
 #include "metrics.h"
+#include "replay.h"
 #include "server.h"
 #include "store.h"
 
@@ -93,6 +94,14 @@ static struct pb_tracker_gen *gen_load(const char *path, char *err, size_t errle
         gen_free(gen);
         return NULL;
     }
+    if ((gen->conf.tracker.events_listen.count > 0 || gen->conf.tracker.events_on_public)
+        && gen->keys.events_count == 0) {
+        snprintf(err, errlen, "%s: tracker.events_listen or tracker.events_on_public serves "
+                 "custom events, but %s has no \"events\" line (add \"events $(openssl rand "
+                 "-hex 32)\" and give the shop that secret)", path, gen->conf.keys_file);
+        gen_free(gen);
+        return NULL;
+    }
     if (gen->conf.tracker.tls_listen.count > 0
         && (gen->tls = pb_tls_ctx_load(gen->conf.tracker.tls_cert, gen->conf.tracker.tls_key,
                                        why, sizeof(why))) == NULL) {
@@ -124,11 +133,13 @@ static void note_restart_settings(const struct pb_conf *old, const struct pb_con
         { "redis.password", offsetof(struct pb_conf, redis.password) },
         { "log.facility", offsetof(struct pb_conf, log_facility) },
     };
-    static const char *const list_names[3] = { "listen", "admin_listen", "tls_listen" };
-    const struct pb_strlist *lists[3][2] = {
+    static const char *const list_names[4] = { "listen", "admin_listen", "tls_listen",
+                                               "events_listen" };
+    const struct pb_strlist *lists[4][2] = {
         { &old->tracker.listen, &new->tracker.listen },
         { &old->tracker.admin_listen, &new->tracker.admin_listen },
         { &old->tracker.tls_listen, &new->tracker.tls_listen },
+        { &old->tracker.events_listen, &new->tracker.events_listen },
     };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -137,7 +148,7 @@ static void note_restart_settings(const struct pb_conf *old, const struct pb_con
         if (g_strcmp0(a, b) != 0)
             pb_log(LOG_NOTICE, "%s changed: takes effect after a restart", fields[i].name);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         int same = lists[i][0]->count == lists[i][1]->count;
         for (size_t j = 0; same && j < lists[i][0]->count; j++)
             same = strcmp(lists[i][0]->items[j], lists[i][1]->items[j]) == 0;
@@ -264,10 +275,14 @@ static int run(const struct pb_daemon_options *opt)
         for (int i = 0; i < 3; i++)
             event_add(signals[i], NULL);
         pb_log(LOG_INFO, "started: %zu listen address%s, TLS on %zu, admin on %zu, "
-               "configuration %s", app.current->conf.tracker.listen.count,
+               "custom events on %zu%s, configuration %s",
+               app.current->conf.tracker.listen.count,
                app.current->conf.tracker.listen.count == 1 ? "" : "es",
                app.current->conf.tracker.tls_listen.count,
-               app.current->conf.tracker.admin_listen.count, app.conf_path);
+               app.current->conf.tracker.admin_listen.count,
+               app.current->conf.tracker.events_listen.count,
+               app.current->conf.tracker.events_on_public ? " and the public ones" : "",
+               app.conf_path);
         pb_daemon_ready(0);
         event_base_dispatch(app.base);
         pb_store_stop(STORE_STOP_MS);
@@ -284,6 +299,7 @@ static int run(const struct pb_daemon_options *opt)
     retire(app.current);
     gen_free(app.boot);
     pb_metrics_reset();
+    pb_replay_free();
     return rc;
 }
 

@@ -25,10 +25,17 @@ static struct {
     unsigned long events[3][2];         /* [pb_ev_type][pb_ev_class] */
     GHashTable *machine_reasons;        /* char * -> unsigned long * */
     unsigned long reloads_ok, reloads_failed;
+    unsigned long custom_accepted;
+    unsigned long custom_refused[PB_CEV_REFUSAL_COUNT];
 } m;
 
 static const char *const route_names[PB_ROUTE_COUNT] = {
-    "click", "open", "unsubscribe", "healthz", "metrics", "other"
+    "click", "open", "unsubscribe", "event", "healthz", "metrics", "other"
+};
+/* Label values for enum pb_cev_refusal. */
+static const char *const refusal_labels[PB_CEV_REFUSAL_COUNT] = {
+    "no_secret", "signature_missing", "bad_timestamp", "expired", "signature_malformed",
+    "bad_signature", "replayed", "invalid", "too_large", "method", "unavailable"
 };
 /* Label values for the token statuses (pb_token_status order). */
 static const char *const status_labels[UNSAFE_URL + 1] = {
@@ -97,6 +104,17 @@ void pb_metrics_reload(int ok)
         m.reloads_ok++;
     else
         m.reloads_failed++;
+}
+
+void pb_metrics_custom_accepted(unsigned n)
+{
+    m.custom_accepted += n;
+}
+
+void pb_metrics_custom_refused(enum pb_cev_refusal why)
+{
+    if ((int)why >= 0 && why < PB_CEV_REFUSAL_COUNT)
+        m.custom_refused[why]++;
 }
 
 void pb_metrics_reset(void)
@@ -178,6 +196,23 @@ static void counter(GString *out, const char *name, const char *help, unsigned l
     g_string_append_printf(out, "%s %lu\n", name, v);
 }
 
+static void render_custom(GString *out, const struct pb_store_stats *st)
+{
+    counter(out, "postbeacon_tracker_custom_events_accepted_total",
+            "Custom events accepted by POST /e (answered 202, queued and journaled).",
+            m.custom_accepted);
+    counter(out, "postbeacon_tracker_custom_events_duplicate_total",
+            "Custom events Redis skipped because their id was written before (a retry).",
+            st->duplicates);
+    header(out, "postbeacon_tracker_custom_requests_refused_total", "counter",
+           "POST /e requests refused, by reason (401: signature_missing, bad_timestamp, "
+           "expired, signature_malformed, bad_signature, replayed, no_secret; 400: invalid; "
+           "413: too_large; 405: method; 503: unavailable).");
+    for (int i = 0; i < PB_CEV_REFUSAL_COUNT; i++)
+        g_string_append_printf(out, "postbeacon_tracker_custom_requests_refused_total{reason="
+                               "\"%s\"} %lu\n", refusal_labels[i], m.custom_refused[i]);
+}
+
 static void gauge(GString *out, const char *name, const char *help, unsigned long v)
 {
     header(out, name, "gauge", help);
@@ -245,4 +280,5 @@ void pb_metrics_render(GString *out, const struct pb_store_stats *stats,
                            m.reloads_ok, m.reloads_failed);
     render_connections(out, http);
     render_store(out, stats);
+    render_custom(out, stats);
 }

@@ -4,7 +4,7 @@
  * body, metrics) and recording an event (classification + the store).
  *
  * Handlers: click.c (/c/<token>), open.c (/o/<token>[.gif|.png]),
- * unsubscribe.c (/u/<token>). server.c parses the request into a struct
+ * unsubscribe.c (/u/<token>), event_route.c (POST /e: custom events). server.c parses the request into a struct
  * pb_request and calls one of them; each answers before it returns.
  */
 #ifndef PB_TRACKER_ROUTES_H
@@ -42,6 +42,9 @@ struct pb_request {
 void pb_route_click(struct pb_request *r);
 void pb_route_open(struct pb_request *r);
 void pb_route_unsubscribe(struct pb_request *r);
+void pb_route_event(struct pb_request *r);
+/* The JSON answer to a POST /e the HTTP server refused (413, 400). */
+void pb_event_reply_error(struct pb_request *r, int status);
 
 /* ---- answers (reply.c) --------------------------------------------------- */
 

@@ -76,9 +76,11 @@ static int parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *
 }
 
 /* The setting a listener comes from, for messages. */
-static const char *listen_setting(int admin, int tls)
+static const char *listen_setting(int kind, int tls)
 {
-    return admin ? "tracker.admin_listen" : tls ? "tracker.tls_listen" : "tracker.listen";
+    return kind == PB_HTTP_ADMIN ? "tracker.admin_listen"
+         : kind == PB_HTTP_EVENTS ? "tracker.events_listen"
+         : tls ? "tracker.tls_listen" : "tracker.listen";
 }
 
 static int open_listener(const char *spec, int admin, int tls, char *errbuf, size_t errlen)
@@ -131,7 +133,10 @@ int pb_server_bind(const struct pb_tracker_conf *tc, char *errbuf, size_t errlen
         if (open_listener(tc->tls_listen.items[i], 0, 1, errbuf, errlen) != 0)
             return -1;
     for (size_t i = 0; i < tc->admin_listen.count; i++)
-        if (open_listener(tc->admin_listen.items[i], 1, 0, errbuf, errlen) != 0)
+        if (open_listener(tc->admin_listen.items[i], PB_HTTP_ADMIN, 0, errbuf, errlen) != 0)
+            return -1;
+    for (size_t i = 0; i < tc->events_listen.count; i++)
+        if (open_listener(tc->events_listen.items[i], PB_HTTP_EVENTS, 0, errbuf, errlen) != 0)
             return -1;
     return 0;
 }
@@ -187,9 +192,26 @@ static enum pb_route admin_route(const char *path)
     return PB_ROUTE_OTHER;
 }
 
+/* 1 if the request is for the custom-event endpoint and it is served here. */
+static int is_event_request(const struct pb_http_request *req)
+{
+    return req->path != NULL && strcmp(req->path, PB_HTTP_EVENTS_PATH) == 0
+           && (req->events_listener || srv.gen->conf.tracker.events_on_public);
+}
+
 static void public_request(struct pb_request *r, struct pb_http_request *req)
 {
     const struct public_route *route = find_public_route(req->path);
+
+    if (is_event_request(req)) {
+        r->route = PB_ROUTE_EVENT;
+        pb_route_event(r);
+        return;
+    }
+    if (req->events_listener) {     /* serves /e only */
+        pb_reply_not_found(r);
+        return;
+    }
 
     if (route == NULL) {
         pb_reply_not_found(r);
@@ -259,6 +281,10 @@ static void handle_error(struct pb_http_request *req, int status)
     fill_request(&r, req);
     if (req->admin) {
         r.route = admin_route(req->path);
+    } else if (is_event_request(req)) {
+        r.route = PB_ROUTE_EVENT;
+        pb_event_reply_error(&r, status);
+        return;
     } else if ((route = find_public_route(req->path)) != NULL) {
         r.route = route->route;
     }
@@ -275,6 +301,8 @@ static void apply_limits(const struct pb_tracker_conf *tc)
     struct pb_http_limits limits = {
         .max_header_size = (size_t)tc->max_header_size,
         .max_body_size = (size_t)tc->max_body_size,
+        .max_events_body_size = tc->events_listen.count > 0 || tc->events_on_public
+                                ? (size_t)tc->events_max_body : 0,
         .timeout = tc->timeout,
     };
 

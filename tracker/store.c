@@ -44,6 +44,7 @@
  */
 #include <signal.h>
 #include <string.h>
+#include "custom_event.h"
 #include "log.h"
 #include "store_int.h"
 
@@ -86,6 +87,8 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- submitting ------------------------------------------------------------- */
 
+static struct item *item_of_cmd(void);
+
 /* The event as one record (lib/events_tracker.c). */
 static struct item *build_item(const struct pb_tracker_event *ev)
 {
@@ -102,11 +105,25 @@ static struct item *build_item(const struct pb_tracker_event *ev)
         .client_ip = ev->client_ip,
         .reason = ev->class_reason,
     };
-    struct item *it;
 
     g_string_truncate(st.cmd, 0);
     pb_event_tracker_record(st.prefix, &st.run, &rec, NULL, st.cmd);
-    it = g_malloc(sizeof(*it) + st.cmd->len);
+    return item_of_cmd();
+}
+
+/* A custom event (lib/custom_event.h) as one record of the same form. */
+static struct item *build_custom_item(const struct pb_custom_event *ev, const char *source)
+{
+    g_string_truncate(st.cmd, 0);
+    pb_event_custom_record(st.prefix, &st.run, ev, source, st.cmd);
+    return item_of_cmd();
+}
+
+/* The record in st.cmd as an item. */
+static struct item *item_of_cmd(void)
+{
+    struct item *it = g_malloc(sizeof(*it) + st.cmd->len);
+
     memset(it, 0, sizeof(*it));
     it->link.data = it;
     it->len = st.cmd->len;
@@ -122,23 +139,49 @@ static void lost_event(const char *why)
     pb_log_limited(&lim, 6, LOG_ERR, "store: %s; event lost", why);
 }
 
-void pb_store_submit(const struct pb_tracker_event *ev)
+/* 1 if an event may be queued now; else it is lost and counted. */
+static int may_submit(void)
 {
     if (!st.running) {
         lost_event("not running");
-        return;
+        return 0;
     }
     if (st.journal == NULL && store_live_count() >= st.queue_max) {
         lost_event("queue full and no journal");
-        return;
+        return 0;
     }
-    g_queue_push_tail_link(&st.uncommitted, &build_item(ev)->link);
+    return 1;
+}
+
+int pb_store_room(size_t n)
+{
+    return st.running && (st.journal != NULL || store_live_count() + n <= st.queue_max);
+}
+
+/* Queue it for the next commit (which runs after this loop pass). */
+static void queue_item(struct item *it)
+{
+    g_queue_push_tail_link(&st.uncommitted, &it->link);
     if (st.uncommitted.length >= PB_TRACK_BATCH_MAX) {
         pb_store_commit();
     } else if (!st.flush_pending) {
         st.flush_pending = 1;
         event_active(st.flush, EV_TIMEOUT, 0);
     }
+}
+
+void pb_store_submit(const struct pb_tracker_event *ev)
+{
+    if (may_submit())
+        queue_item(build_item(ev));
+}
+
+int pb_store_submit_custom(const struct pb_custom_event *ev, const char *source)
+{
+    if (!may_submit())
+        return -1;
+    queue_item(build_custom_item(ev, source));
+    return 0;
 }
 
 int pb_store_uncommitted(void)

@@ -37,6 +37,14 @@ int pb_store_start(struct event_base *base, const struct pb_conf *conf,
 /* Queue the event's record (never blocks). With a journal it is appended
  * there at the next commit, before its answer may leave. */
 void pb_store_submit(const struct pb_tracker_event *ev);
+/* Queue a custom event (lib/custom_event.h) the same way, as one record
+ * of the same batches; source names the way in ("http", "cli"). 0, or -1
+ * if it could not be queued (not running; no journal and memory full):
+ * lost and counted, so the caller must not answer that it was taken. */
+struct pb_custom_event;
+int pb_store_submit_custom(const struct pb_custom_event *ev, const char *source);
+/* 1 if pb_store_submit_custom would take n events now. */
+int pb_store_room(size_t n);
 /* Events submitted and not yet in the journal: their answers must wait
  * for pb_store_commit (the HTTP server's barrier, http.h). */
 int pb_store_uncommitted(void);
@@ -52,6 +60,7 @@ void pb_store_stop(int timeout_ms);
 
 struct pb_store_stats {
     unsigned long written, journaled, replayed, journal_errors, dropped;
+    unsigned long duplicates;   /* custom events whose id Redis had written before */
     size_t queued, backlog;     /* events in memory; records in the journal (both until
                                    Redis has them: an event may be in both) */
     size_t pending;             /* events not yet written, each counted once */

@@ -130,7 +130,9 @@ void store_pump(void)
 
 /* Count what Redis answered for b: per event '1' written, '0' written
  * before (by this process if b is ours: its reply was lost, so it counts
- * now), 'E' refused (broken: dropped, never retried); an error reply
+ * now), 'D' a custom event whose id was written before (a sender's
+ * retry: counted in duplicates), 'E' refused (broken: dropped, never
+ * retried); an error reply
  * refuses the whole batch. */
 static void count_answer(const struct batch *b, const redisReply *r)
 {
@@ -144,6 +146,7 @@ static void count_answer(const struct batch *b, const redisReply *r)
             char a = r->element[0]->str[i];
             st.stats.written += a == '1' || (a == '0' && b->ours);
             refused += a == 'E';
+            st.stats.duplicates += a == 'D';
         }
         why = r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "?";
     } else if (r->type == REDIS_REPLY_INTEGER) {    /* an older tracker's record */
