@@ -86,10 +86,12 @@ static void add_seg(struct pb_tpl_text *out, const struct pb_tpl_seg *seg)
 
 static void add_literal(struct pb_tpl_text *out, const char *s, size_t len)
 {
-    struct pb_tpl_seg seg = { .lit = g_strndup(s, len), .len = len };
+    struct pb_tpl_seg seg = { .lit = NULL, .len = len };
 
-    if (len > 0)
-        add_seg(out, &seg);
+    if (len == 0)
+        return;
+    seg.lit = g_strndup(s, len);
+    add_seg(out, &seg);
 }
 
 /* The placeholder in body[0..len) ("name" or "name|default"). */

@@ -151,6 +151,23 @@ START_TEST(test_header_injection)
 }
 END_TEST
 
+/* Specials in a name cannot add an address to To. */
+START_TEST(test_to_name_quoted)
+{
+    struct pb_template *t = ct_load(CT_ALT_TEMPLATE);
+    struct pb_tpl_value v[] = { { "first_name", "Eve\" <evil@example.net>, \"x" },
+                                { "last_name", "Doe, John (x) <y@example.net>;" } };
+    struct ct_msg m;
+
+    ct_render(t, "eve@example.org", v, 2, NULL, 0, &m);
+    ck_assert_int_eq(ct_count_addresses(&m, "To"), 1);
+    ck_assert_str_eq(m.to_addr, "eve@example.org");
+    ck_assert_str_eq(m.to_name, "Eve\" <evil@example.net>, \"x Doe, John (x) <y@example.net>;");
+    ct_msg_free(&m);
+    pb_tpl_free(t);
+}
+END_TEST
+
 /* Date, Message-ID, MIME-Version, From, Reply-To, the campaign header,
  * transfer encodings. */
 START_TEST(test_message_headers)
@@ -271,6 +288,7 @@ static Suite *template_suite(void)
     tcase_add_test(tc, test_html_escaped);
     tcase_add_test(tc, test_subject_rfc2047);
     tcase_add_test(tc, test_header_injection);
+    tcase_add_test(tc, test_to_name_quoted);
     tcase_add_test(tc, test_message_headers);
     tcase_add_test(tc, test_milter_accepts);
     tcase_add_test(tc, test_campaign_names);
