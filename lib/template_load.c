@@ -14,6 +14,8 @@
 #include <gmime/gmime.h>
 #include "template_int.h"
 
+#define TEMPLATE_MAX (1024 * 1024)      /* bytes: a mail's text, not a download */
+
 /* One load in progress. */
 struct load {
     struct pb_template *t;
@@ -22,6 +24,7 @@ struct load {
     size_t len;
     char *err;
     size_t errlen;
+    int has_to;                 /* a To header was read */
 };
 
 static gpointer init_once(gpointer unused)
@@ -150,7 +153,7 @@ static int one_header(struct load *l, GMimeHeader *h, int *has_subject)
         return parse_mailbox(l, line, "Reply-To", value, &t->reply_name, &t->reply_addr);
     if (strcasecmp(name, "From") == 0 || strcasecmp(name, "Reply-To") == 0
         || (strcasecmp(name, "Subject") == 0 && *has_subject)
-        || (strcasecmp(name, "To") == 0 && t->to_name.n > 0))
+        || (strcasecmp(name, "To") == 0 && l->has_to))
         return fail(l, line, "a second %s header; remove one", name);
     if (strcasecmp(name, "Subject") == 0) {
         *has_subject = 1;
@@ -160,6 +163,7 @@ static int one_header(struct load *l, GMimeHeader *h, int *has_subject)
         if (strchr(value, '@') != NULL && strstr(value, "{{") == NULL)
             return fail(l, line, "%s: holds the display name only, e.g. To: {{first_name}} "
                         "{{last_name}}; the address is always the contact's", "To");
+        l->has_to = 1;
         return compile_header(l, line, "To", value, &t->to_name);
     }
     return add_other_header(l, line, name, value);
@@ -338,7 +342,7 @@ struct pb_template *pb_tpl_load(const char *path, const struct pb_tpl_opts *opts
                                 char *err, size_t errlen)
 {
     struct pb_template *t = g_new0(struct pb_template, 1);
-    struct load l = { t, opts, NULL, 0, err, errlen };
+    struct load l = { t, opts, NULL, 0, err, errlen, 0 };
     GError *gerr = NULL;
     gchar *buf = NULL;
     gsize len = 0;
@@ -355,7 +359,9 @@ struct pb_template *pb_tpl_load(const char *path, const struct pb_tpl_opts *opts
     }
     l.buf = buf;
     l.len = len;
-    int rc = load_file(&l);
+    int rc = len > TEMPLATE_MAX ? fail(&l, 0, "%s", "over 1 MB (a template is one mail's "
+                                       "text; link to large content instead)")
+                                : load_file(&l);
     g_free(buf);
     if (rc != 0) {
         pb_tpl_free(t);

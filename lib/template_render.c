@@ -117,6 +117,10 @@ static GMimeObject *make_body(const struct pb_template *t, const struct pb_tpl_i
     if (text == NULL || html == NULL)
         return text != NULL ? text : html;
     GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+    char boundary[40] = "=-pb-";
+
+    pb_random_hex(16, boundary + 5);    /* GMime's own reads /dev/urandom each time */
+    g_mime_multipart_set_boundary(alt, boundary);
     g_mime_multipart_add(alt, text);    /* the last part is the preferred one */
     g_mime_multipart_add(alt, html);
     g_object_unref(text);
@@ -180,6 +184,7 @@ static void add_mailbox(InternetAddressList *list, const char *name, const char 
 {
     InternetAddress *a = internet_address_mailbox_new(name && *name ? name : NULL, addr);
 
+    internet_address_set_charset(a, "utf-8");   /* else GMime picks iso-8859-1 where it can */
     internet_address_list_add(list, a);
     g_object_unref(a);
 }

@@ -70,12 +70,24 @@ START_TEST(test_structure)
     assert_refused("From: not an address\nSubject: Hi\n\nbody\n", 1, "From: not one address");
     assert_refused(HDRS "To: max@example.com\n\nbody\n", 3, "the display name only");
     assert_refused(HDRS "Subject: again\n\nbody\n", 3, "a second Subject");
+    assert_refused(HDRS "To:\nTo: {{first_name}}\n\nbody\n", 4, "a second To");
     assert_refused(HDRS "Content-Type: text/plain; charset=iso-8859-1\n\nbody\n", 5,
                    "charset iso-8859-1");
     assert_refused(HDRS "Content-Type: image/png\n\nbody\n", 5, "a png part");
     assert_refused(HDRS "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
                    "Content-Type: text/plain\n\nx\n--b--\n", 0, "multipart/mixed");
     assert_refused(HDRS "\nGr\xfc\xdf" "e\n", 4, "not UTF-8");
+}
+END_TEST
+
+START_TEST(test_too_large)
+{
+    GString *big = g_string_new(HDRS "\n");
+
+    while (big->len <= 1024 * 1024)
+        g_string_append(big, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n");
+    assert_refused(big->str, 0, "over 1 MB");
+    g_string_free(big, TRUE);
 }
 END_TEST
 
@@ -149,6 +161,7 @@ Suite *template_errors_suite(void)
     tcase_add_test(tc, test_placeholder_in_multipart_line);
     tcase_add_test(tc, test_unterminated);
     tcase_add_test(tc, test_structure);
+    tcase_add_test(tc, test_too_large);
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_check_dir);
     tcase_add_test(tc, test_bad_input);
