@@ -7,7 +7,10 @@
  * permanent one (retrying cannot help), with the reason in one line.
  *
  * Nothing here retries or logs: the caller (the scorer's send step, the
- * CLI's `send`) owns the retry policy and the log line.
+ * CLI's `send`) owns the retry policy and the log line. The command way
+ * waits for its child with waitpid(): a caller must not set SIGCHLD to
+ * SIG_IGN (the child would be reaped unseen and count as a timeout), and
+ * submissions from several threads at once are fine.
  */
 #ifndef PB_SUBMIT_H
 #define PB_SUBMIT_H

@@ -81,7 +81,8 @@ int pb_tpl_campaign(const char *workflow, const char *step, const char *variant,
                     char out[65], char *err, size_t errlen);
 
 /* Load every "*.eml" file of dir (`config check`, the scorer's -n); 0 if
- * all load, else the number that failed, every message in err, one a line. */
+ * all load, else the number that failed (1 if dir cannot be read), every
+ * message in err, one a line. */
 int pb_tpl_check_dir(const char *dir, const struct pb_tpl_opts *opts, char *err, size_t errlen);
 
 #endif
