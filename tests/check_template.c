@@ -46,6 +46,33 @@ START_TEST(test_placeholders_and_defaults)
 }
 END_TEST
 
+/* A template saved with CRLF line breaks renders like one with LF. */
+START_TEST(test_crlf_template)
+{
+    GString *src = g_string_new(CT_ALT_TEMPLATE);
+    struct pb_tpl_value v[] = { { "first_name", "Max" } };
+    struct ct_msg m;
+
+    for (size_t i = 0; i < src->len; i++)
+        if (src->str[i] == '\n')
+            g_string_insert_c(src, (gssize)i++, '\r');
+    struct pb_template *t = ct_load(src->str), *lf = ct_load(CT_ALT_TEMPLATE);
+    struct ct_msg want;
+    ct_render(t, "max@example.org", v, 1, NULL, 0, &m);
+    ct_render(lf, "max@example.org", v, 1, NULL, 0, &want);
+    ck_assert_str_eq(m.subject, "Grüße, Max!");
+    ck_assert_ptr_nonnull(strstr(m.text, "Hallo Max, schön"));
+    ck_assert_str_eq(m.text, want.text);
+    ck_assert_str_eq(m.html, want.html);
+    ck_assert_ptr_null(strchr(m.raw->str, '\r'));
+    ct_msg_free(&m);
+    ct_msg_free(&want);
+    pb_tpl_free(t);
+    pb_tpl_free(lf);
+    g_string_free(src, TRUE);
+}
+END_TEST
+
 /* ---- HTML -------------------------------------------------------------- */
 
 static int has_element(GumboNode *n, GumboTag tag)
@@ -287,6 +314,7 @@ static Suite *template_suite(void)
 
     tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_test(tc, test_placeholders_and_defaults);
+    tcase_add_test(tc, test_crlf_template);
     tcase_add_test(tc, test_html_escaped);
     tcase_add_test(tc, test_subject_rfc2047);
     tcase_add_test(tc, test_header_injection);
