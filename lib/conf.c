@@ -118,6 +118,9 @@ void pb_conf_defaults(struct pb_conf *conf)
     conf->milter.max_message_size = 10 * 1024 * 1024;
     tracker_defaults(&conf->tracker);
     scorer_defaults(&conf->scorer);
+    conf->submit.command = strdup("/usr/sbin/sendmail -t -i -f ${sender}");
+    conf->submit.timeout = 60;
+    conf->templates.dir = strdup(SYSCONFDIR "/postbeacon/templates");
 }
 
 void pb_conf_free_list(struct pb_strlist *list)
@@ -143,6 +146,8 @@ void pb_conf_free(struct pb_conf *conf)
         &conf->tracker.bots_file, &conf->tracker.tls_cert, &conf->tracker.tls_key,
         &conf->scorer.user, &conf->scorer.group, &conf->scorer.pidfile,
         &conf->scorer.consumer_group, &conf->scorer.consumer,
+        &conf->submit.command, &conf->submit.smtp, &conf->submit.from, &conf->submit.reply_to,
+        &conf->submit.envelope_sender, &conf->templates.dir,
     };
 
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)

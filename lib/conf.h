@@ -126,6 +126,20 @@ struct pb_scorer_conf {
     /* scorer.rules is read by postbeacon-scorer itself (scorer/rules.c). */
 };
 
+/* How follow-up mail is made and handed to the MTA (template.h, submit.h). */
+struct pb_submit_conf {
+    char *command;              /* default "/usr/sbin/sendmail -t -i -f ${sender}" */
+    char *smtp;                 /* "host:port" or smtp(s):// URL: SMTP instead of the command; NULL */
+    char *from;                 /* From of templates without one, e.g. "Shop <news@example.com>"; NULL */
+    char *reply_to;             /* Reply-To of templates without one; NULL */
+    char *envelope_sender;      /* MAIL FROM / -f; NULL = the message's From address */
+    int timeout;                /* seconds one submission may take, default 60 */
+};
+
+struct pb_templates_conf {
+    char *dir;                  /* default SYSCONFDIR "/postbeacon/templates" */
+};
+
 struct pb_conf {
     char *path;                 /* the file this came from */
     char *keys_file;            /* keys.file, default "/etc/postbeacon/keys" */
@@ -136,6 +150,8 @@ struct pb_conf {
     struct pb_milter_conf milter;
     struct pb_tracker_conf tracker;
     struct pb_scorer_conf scorer;
+    struct pb_submit_conf submit;
+    struct pb_templates_conf templates;
 };
 
 /* Load and validate; 0 on success, -1 with a message in errbuf. On failure

@@ -277,6 +277,44 @@ static int check_language(char *value, char *why, size_t whylen)
     return reject(why, whylen, value, "is not a page language (use \"en\", \"de\" or \"fr\")");
 }
 
+/* submit.command: an absolute program path, then its words (no shell). */
+static int check_command(char *value, char *why, size_t whylen)
+{
+    for (const char *p = value; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t')
+            return reject(why, whylen, value, "has a control character");
+    if (value[0] == '/')
+        return 0;
+    return reject(why, whylen, value, "does not start with an absolute program path (e.g. "
+                  "\"/usr/sbin/sendmail -t -i -f ${sender}\"; no shell is used)");
+}
+
+/* submit.smtp: "host:port", or an smtp:// or smtps:// URL. */
+static int check_smtp_server(char *value, char *why, size_t whylen)
+{
+    const char *colon = strrchr(value, ':');
+    int url = strncmp(value, "smtp://", 7) == 0 || strncmp(value, "smtps://", 8) == 0;
+
+    if (!has_space_or_control(value) && (url || (colon != NULL && colon != value
+                                                 && strspn(colon + 1, "0123456789") > 0
+                                                 && colon[1 + strspn(colon + 1, "0123456789")]
+                                                    == '\0')))
+        return 0;
+    return reject(why, whylen, value, "is not \"host:port\" or an smtp:// URL (e.g. "
+                  "\"127.0.0.1:25\" or \"smtps://mail.example.com:465\")");
+}
+
+/* submit.from, submit.reply_to: one mailbox, e.g. "Shop <news@example.com>". */
+static int check_mailbox(char *value, char *why, size_t whylen)
+{
+    for (const char *p = value; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return reject(why, whylen, value, "has a control character");
+    if (strchr(value, '@') != NULL && strchr(value, ',') == NULL)
+        return 0;
+    return reject(why, whylen, value, "is not one address (e.g. \"Shop <news@example.com>\")");
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 /* One row of each type; the fields a type does not use stay 0 or NULL. */
@@ -477,6 +515,27 @@ static const struct pb_conf_setting scorer_settings[] = {
     END
 };
 
+static const struct pb_conf_setting submit_settings[] = {
+    ROW_STR("command", submit.command, 0, check_command,
+            "a command line, e.g. \"/usr/sbin/sendmail -t -i -f ${sender}\""),
+    ROW_STR("smtp", submit.smtp, PB_CF_EMPTY_NULL, check_smtp_server,
+            "\"host:port\" of an SMTP server, e.g. \"127.0.0.1:25\", or \"\" for the command"),
+    ROW_STR("from", submit.from, PB_CF_EMPTY_NULL, check_mailbox,
+            "an address, e.g. \"Shop <news@example.com>\", or \"\""),
+    ROW_STR("reply_to", submit.reply_to, PB_CF_EMPTY_NULL, check_mailbox,
+            "an address, e.g. \"Service <service@example.com>\", or \"\""),
+    ROW_STR("envelope_sender", submit.envelope_sender, PB_CF_EMPTY_NULL, check_mailto,
+            "an address, e.g. \"bounces@example.com\", or \"\" for the From address"),
+    ROW_INT("timeout", submit.timeout, 1, 3600, "seconds, e.g. 60"),
+    END
+};
+
+static const struct pb_conf_setting templates_settings[] = {
+    ROW_STR("dir", templates.dir, 0, check_abs_path,
+            "a folder, e.g. \"/etc/postbeacon/templates\""),
+    END
+};
+
 const struct pb_conf_section pb_conf_sections[] = {
     { "tracking", tracking_settings, 0, "tracking = { base_url = \"https://t.example.com\"; };" },
     { "keys", keys_settings, 0, "keys = { file = \"/etc/postbeacon/keys\"; };" },
@@ -487,6 +546,9 @@ const struct pb_conf_section pb_conf_sections[] = {
       "milter = { socket = \"unix:/run/postbeacon/milter.sock\"; };" },
     { "tracker", tracker_settings, 0, "tracker = { listen = [ \"127.0.0.1:8080\" ]; };" },
     { "scorer", scorer_settings, 0, "scorer = { rules = ( ... ); };" },
+    { "submit", submit_settings, 0, "submit = { from = \"Shop <news@example.com>\"; };" },
+    { "templates", templates_settings, 0,
+      "templates = { dir = \"/etc/postbeacon/templates\"; };" },
     { NULL, NULL, 0, NULL }
 };
 

@@ -409,6 +409,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_more_rejects);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tracker_conf_tcase());
+    suite_add_tcase(s, submit_conf_tcase());
     return s;
 }
 

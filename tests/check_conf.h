@@ -32,5 +32,7 @@ void assert_rejected(const struct reject *cases, size_t n);
 
 /* The tracker section's tests (check_conf_tracker.c). */
 TCase *tracker_conf_tcase(void);
+/* The submit and templates sections' tests (check_conf_submit.c). */
+TCase *submit_conf_tcase(void);
 
 #endif

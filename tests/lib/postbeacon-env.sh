@@ -32,6 +32,19 @@ pb_have_redis() {
     command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1
 }
 
+# pb_skip_unless_postfix: exit 77 (skipped) unless Postfix, smtp-sink and
+# redis-server are installed (private-postfix.sh sourced) and we are root.
+pb_skip_unless_postfix() {
+    if ! pf_have_postfix || ! pb_have_redis; then
+        echo "SKIP: postfix, smtp-sink or redis-server not installed"
+        exit 77
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: needs root to run a private Postfix instance (CI runs as root)"
+        exit 77
+    fi
+}
+
 pb_env_init() {
     PB_BUILD=$1
     PB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pb-env.XXXXXX") || pb_env_die "mktemp failed"
