@@ -1,0 +1,120 @@
+/*
+ * reeval.c - after a reload that changed the fit rules, the grade or a
+ * segment, every contact is evaluated again, in the background: one SCAN
+ * of <p>contact:* per step (scorer.batch keys at a time), the contacts it
+ * finds passed to the batch script as re-evaluation entries, between the
+ * batches of events. Evaluating a contact twice changes nothing the
+ * second time, so a pass cut short (a restart) needs no bookkeeping; it
+ * starts again with the next reload. Progress goes to the log.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "events.h"
+#include "scorer.h"
+
+#define PROGRESS_MS 10000       /* a progress line at most this often (real time) */
+
+void pb_scorer_reeval_start(struct pb_scorer *s)
+{
+    struct pb_sc_reeval *rv = &s->reeval;
+
+    memset(rv, 0, sizeof(*rv));
+    rv->active = 1;
+    snprintf(rv->cursor, sizeof(rv->cursor), "0");
+    rv->started_ms = rv->logged_ms = pb_scorer_real_now_ms();
+    pb_log(LOG_INFO, "segments changed: re-evaluating every contact in the background");
+}
+
+/* A key of the SCAN that is a contact hash: <p>contact:<id>, not one of
+ * its :scores or :rules lists. The id, or NULL. */
+static const char *contact_of(const struct pb_scorer *s, const redisReply *key)
+{
+    size_t plen = strlen(s->conf->redis.prefix) + strlen(PB_KEY_CONTACT);
+    const char *id;
+
+    if (key->type != REDIS_REPLY_STRING || key->len <= plen)
+        return NULL;
+    id = key->str + plen;
+    return pb_scorer_contact_ok(id) ? id : NULL;
+}
+
+static int run_found(struct pb_scorer *s, const redisReply *keys)
+{
+    struct pb_apply a;
+    GString *kinds = g_string_new(NULL);
+    long long now = s->now_ms();
+    int n, rc = 0;
+
+    pb_apply_init(&a, s->conf->redis.prefix, s->stream, &s->rules->segs);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *id = contact_of(s, keys->element[i]);
+        struct pb_apply_entry e = {
+            .kind = PB_APPLY_REEVAL, .id = "", .contact = id, .ts = now, .eid = "",
+            .type = "", .msg = "", .campaign = "",
+        };
+        if (id == NULL)
+            continue;
+        pb_apply_add(&a, &e);
+        g_string_append_c(kinds, 'r');
+    }
+    n = (int)a.entries;
+    if (n > 0) {
+        unsigned long long before = s->stats.changes;
+        rc = pb_scorer_run_built(s, &a, kinds);
+        s->reeval.changes += s->stats.changes - before;
+    } else {
+        g_string_free(kinds, TRUE);
+    }
+    pb_apply_free(&a);
+    s->reeval.contacts += (unsigned long long)n;
+    return rc != 0 ? -1 : n;
+}
+
+static void progress(struct pb_scorer *s, int finished)
+{
+    struct pb_sc_reeval *rv = &s->reeval;
+    long long now = pb_scorer_real_now_ms();
+
+    if (!finished && now - rv->logged_ms < PROGRESS_MS)
+        return;
+    rv->logged_ms = now;
+    pb_log(LOG_INFO, "re-evaluation of segments %s: %llu contacts, %llu segment changes, "
+           "%.1f s", finished ? "done" : "going on", rv->contacts, rv->changes,
+           (double)(now - rv->started_ms) / 1000.0);
+}
+
+int pb_scorer_reeval_step(struct pb_scorer *s)
+{
+    struct pb_sc_reeval *rv = &s->reeval;
+    redisReply *r;
+    int n;
+
+    if (!rv->active)
+        return 0;
+    r = redisCommand(s->c, "SCAN %s MATCH %s%s* COUNT %d", rv->cursor, s->conf->redis.prefix,
+                     PB_KEY_CONTACT, s->conf->scorer.batch);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        pb_log_limited(&s->limit, 10, LOG_ERR, "SCAN for the re-evaluation: %s",
+                       r == NULL ? s->c->errstr : r->type == REDIS_REPLY_ERROR ? r->str
+                                                                              : "unexpected reply");
+        if (r != NULL)
+            freeReplyObject(r);
+        pb_scorer_disconnect(s);
+        return -1;
+    }
+    snprintf(rv->cursor, sizeof(rv->cursor), "%s", r->element[0]->str);
+    n = run_found(s, r->element[1]);
+    freeReplyObject(r);
+    if (n < 0) {
+        pb_scorer_disconnect(s);
+        return -1;
+    }
+    if (strcmp(rv->cursor, "0") == 0) {
+        rv->active = 0;
+        progress(s, 1);
+    } else {
+        progress(s, 0);
+    }
+    return n > 0 ? n : 1;       /* 1: a SCAN step that found only other keys still counts */
+}
