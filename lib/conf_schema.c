@@ -471,7 +471,7 @@ static const struct pb_conf_setting scorer_settings[] = {
     { "fit", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
       "a list of fit rules ( { name = \"berlin\"; attribute = \"city\"; equals = \"Berlin\"; "
       "points = 10; }, ... )" },
-    { "grade", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
+    { "grade", PB_CT_EXTERNAL, 0, PB_CF_GROUP, NULL, 0, 0, NULL,
       "{ fit = [ 60, 40, 20 ]; behaviour = [ 100, 50, 20 ]; }" },
     { "segments", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
       "a list of segments ( { name = \"mql\"; behaviour_at_least = 50; }, ... )" },

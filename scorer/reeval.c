@@ -9,20 +9,71 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <glib.h>
 #include "events.h"
 #include "scorer.h"
 
 #define PROGRESS_MS 10000       /* a progress line at most this often (real time) */
 
-void pb_scorer_reeval_start(struct pb_scorer *s)
+/* The names of old's segments that the current rules do not have. */
+static char **removed(const struct pb_segdefs *old, const struct pb_segdefs *now)
+{
+    GPtrArray *names = g_ptr_array_new();
+
+    for (size_t i = 0; i < old->count; i++) {
+        size_t j = 0;
+        while (j < now->count && strcmp(now->items[j].name, old->items[i].name) != 0)
+            j++;
+        if (j == now->count)
+            g_ptr_array_add(names, g_strdup(old->items[i].name));
+    }
+    g_ptr_array_add(names, NULL);
+    return (char **)g_ptr_array_free(names, FALSE);
+}
+
+void pb_scorer_reeval_start(struct pb_scorer *s, const struct pb_segdefs *old)
 {
     struct pb_sc_reeval *rv = &s->reeval;
+    char **drop = removed(old, &s->rules->segs);
 
+    if (rv->drop != NULL) {     /* a pass cut short by this reload: drop both lists */
+        char **both = g_strdupv(drop);
+        for (char **d = rv->drop; *d; d++)
+            if (!g_strv_contains((const char *const *)both, *d)) {
+                size_t n = g_strv_length(both);
+                both = g_renew(char *, both, n + 2);
+                both[n] = g_strdup(*d);
+                both[n + 1] = NULL;
+            }
+        g_strfreev(drop);
+        g_strfreev(rv->drop);
+        drop = both;
+    }
     memset(rv, 0, sizeof(*rv));
+    rv->drop = drop;
     rv->active = 1;
     snprintf(rv->cursor, sizeof(rv->cursor), "0");
     rv->started_ms = rv->logged_ms = pb_scorer_real_now_ms();
-    pb_log(LOG_INFO, "segments changed: re-evaluating every contact in the background");
+    pb_log(LOG_INFO, "fit rules, grade or segments changed: re-evaluating every contact in "
+           "the background%s", drop[0] ? " (and deleting the sets of removed segments)" : "");
+}
+
+/* DEL <p>segment:<name> of each removed segment: 0, or -1 (logged). */
+static int drop_removed(struct pb_scorer *s)
+{
+    char **drop = s->reeval.drop;
+
+    for (size_t i = 0; drop != NULL && drop[i]; i++) {
+        redisReply *r = redisCommand(s->c, "DEL %s%s%s", s->conf->redis.prefix, PB_KEY_SEGMENT,
+                                     drop[i]);
+        if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+            return pb_scorer_fail(s, r, "DEL of a removed segment's set");
+        pb_log(LOG_INFO, "segment %s is no longer configured: its set deleted", drop[i]);
+        freeReplyObject(r);
+    }
+    g_strfreev(drop);
+    s->reeval.drop = NULL;
+    return 0;
 }
 
 /* A key of the SCAN that is a contact hash: <p>contact:<id>, not one of
@@ -91,18 +142,13 @@ int pb_scorer_reeval_step(struct pb_scorer *s)
 
     if (!rv->active)
         return 0;
+    if (drop_removed(s) != 0)
+        return -1;
     r = redisCommand(s->c, "SCAN %s MATCH %s%s* COUNT %d", rv->cursor, s->conf->redis.prefix,
                      PB_KEY_CONTACT, s->conf->scorer.batch);
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2
-        || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
-        pb_log_limited(&s->limit, 10, LOG_ERR, "SCAN for the re-evaluation: %s",
-                       r == NULL ? s->c->errstr : r->type == REDIS_REPLY_ERROR ? r->str
-                                                                              : "unexpected reply");
-        if (r != NULL)
-            freeReplyObject(r);
-        pb_scorer_disconnect(s);
-        return -1;
-    }
+        || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
+        return pb_scorer_fail(s, r, "SCAN for the re-evaluation");
     snprintf(rv->cursor, sizeof(rv->cursor), "%s", r->element[0]->str);
     n = run_found(s, r->element[1]);
     freeReplyObject(r);

@@ -34,6 +34,7 @@ struct pb_sc_reeval {
     unsigned long long contacts;    /* evaluated so far in this pass */
     unsigned long long changes;     /* segment changes they made */
     long long started_ms, logged_ms;
+    char **drop;                    /* sets of segments no longer configured, to DEL (g_strfreev) */
 };
 
 /* One batch's script command, built and not yet answered. */
@@ -130,7 +131,11 @@ int pb_scorer_wakeups(struct pb_scorer *s);
 /* One batch of a reload's re-evaluation, if one is going on: the
  * contacts evaluated, 0 when none is, -1 if Redis failed. reeval.c */
 int pb_scorer_reeval_step(struct pb_scorer *s);
-void pb_scorer_reeval_start(struct pb_scorer *s);
+/* Start a pass; the segments of old that rules no longer has are dropped. */
+void pb_scorer_reeval_start(struct pb_scorer *s, const struct pb_segdefs *old);
+/* A command that failed (r NULL, an error or not what was expected):
+ * logged (what: the command), r freed, the connection dropped; -1. */
+int pb_scorer_fail(struct pb_scorer *s, redisReply *r, const char *what);
 /* A contact id as it may appear in a key: 1..64 of 0-9, a-z. batch.c */
 int pb_scorer_contact_ok(const char *contact);
 /* Run the entries built into a (wake-ups, re-evaluations): 0, or -1 if

@@ -90,7 +90,7 @@ static const char helpers[] =
     "local function crossings(s,t0)\n"
     "  if hl<=0 or s==0 then return end\n"
     "  for _,T in ipairs(BT) do\n"
-    "    if T~=0 and (s>0)==(T>0) and math.abs(s)>math.abs(T) then\n"
+    "    if T~=0 and (s>0)==(T>0) and math.abs(s)>=math.abs(T) then\n"
     "      at(math.floor(t0+hl*math.log(s/T)/math.log(2))+1)\n"
     "    end\n"
     "  end\n"

@@ -40,6 +40,7 @@ int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
 {
     char *script = pb_apply_script_new(&rules->segs);
     int changed = s->script != NULL && strcmp(script, s->script) != 0;
+    const struct pb_rules *old = s->rules;
 
     s->rules = rules;
     s->set.half_life_ms = (long long)sc->half_life_days * 86400000LL;
@@ -53,11 +54,10 @@ int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
     pb_apply_sha(s->script, s->sha);
     s->wake_check_ms = 0;
     /* the same rules give the same script: only a change re-evaluates */
-    if (changed && (rules->segs.count > 0 || rules->segs.nfit > 0 || rules->segs.has_grade)) {
-        pb_scorer_reeval_start(s);
-        return 1;
-    }
-    return 0;
+    if (!changed)
+        return 0;
+    pb_scorer_reeval_start(s, &old->segs);
+    return 1;
 }
 
 void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struct pb_rules *rules,
@@ -88,6 +88,7 @@ void pb_scorer_free(struct pb_scorer *s)
     g_free(s->consumer);
     g_free(s->stream);
     g_free(s->script);
+    g_strfreev(s->reeval.drop);
     memset(s, 0, sizeof(*s));
 }
 
@@ -137,7 +138,7 @@ int pb_scorer_connect(struct pb_scorer *s, char *err, size_t errlen)
     return 0;
 }
 
-static int fail(struct pb_scorer *s, redisReply *r, const char *what)
+int pb_scorer_fail(struct pb_scorer *s, redisReply *r, const char *what)
 {
     if (r == NULL)
         pb_log_limited(&s->limit, 10, LOG_ERR, "%s: %s", what,
@@ -163,7 +164,7 @@ static int read_own(struct pb_scorer *s)
     r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0",
                      sc->consumer_group, s->consumer, sc->batch, s->stream);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        return fail(s, r, "XREADGROUP");
+        return pb_scorer_fail(s, r, "XREADGROUP");
     entries = pb_scorer_read_entries(r);
     n = entries ? (int)entries->elements : 0;
     if (n > 0 && pb_scorer_batch(s, entries) != 0) {
@@ -195,7 +196,7 @@ static int claim_batch(struct pb_scorer *s)
     }
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
         || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
-        return fail(s, r, "XAUTOCLAIM");
+        return pb_scorer_fail(s, r, "XAUTOCLAIM");
     snprintf(s->claim_cursor, sizeof(s->claim_cursor), "%s", r->element[0]->str);
     entries = r->element[1];
     /* Redis 7: ids trimmed while pending, which XAUTOCLAIM has just taken

@@ -51,15 +51,8 @@ int pb_scorer_wakeups(struct pb_scorer *s)
         return 0;
     r = redisCommand(s->c, "ZRANGEBYSCORE %s%s -inf %lld LIMIT 0 %d", s->conf->redis.prefix,
                      PB_KEY_WAKE, now, s->conf->scorer.batch);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        pb_log_limited(&s->limit, 10, LOG_ERR, "ZRANGEBYSCORE %swake: %s", s->conf->redis.prefix,
-                       r == NULL ? s->c->errstr : r->type == REDIS_REPLY_ERROR ? r->str
-                                                                              : "unexpected reply");
-        if (r != NULL)
-            freeReplyObject(r);
-        pb_scorer_disconnect(s);
-        return -1;
-    }
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return pb_scorer_fail(s, r, "ZRANGEBYSCORE of the wake-ups");
     if (r->elements < (size_t)s->conf->scorer.batch)
         s->wake_check_ms = now + WAKE_POLL_MS;     /* all due ones are in this batch */
     kinds = g_string_new(NULL);
