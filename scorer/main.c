@@ -94,19 +94,29 @@ static struct gen *gen_load(const char *path, char *err, size_t errlen)
     return g;
 }
 
+/* "3 scoring rules" and, when there are any, ", 2 fit rules, 8 segments, grade". */
+static void describe(const struct pb_rules *r, char *buf, size_t len)
+{
+    const struct pb_segdefs *d = &r->segs;
+    int n = snprintf(buf, len, "%zu scoring rule%s", r->count, r->count == 1 ? "" : "s");
+
+    if (n > 0 && (size_t)n < len && (d->nfit > 0 || d->count > 0 || d->has_grade))
+        snprintf(buf + n, len - (size_t)n, ", %zu fit rule%s, %zu segment%s%s", d->nfit,
+                 d->nfit == 1 ? "" : "s", d->count, d->count == 1 ? "" : "s",
+                 d->has_grade ? ", grade" : "");
+}
+
 static int check_config(const char *path)
 {
-    char err[1024];
+    char err[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
 
     if (g == NULL) {
         fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
         return 1;
     }
-    printf(PB_SCORER_NAME ": configuration OK (%s; %zu scoring rule%s, %zu fit rule%s, "
-           "%zu segment%s%s)\n", path, g->rules.count, g->rules.count == 1 ? "" : "s",
-           g->rules.segs.nfit, g->rules.segs.nfit == 1 ? "" : "s", g->rules.segs.count,
-           g->rules.segs.count == 1 ? "" : "s", g->rules.segs.has_grade ? ", grade" : "");
+    describe(&g->rules, what, sizeof(what));
+    printf(PB_SCORER_NAME ": configuration OK (%s; %s)\n", path, what);
     gen_free(g);
     return 0;
 }
@@ -141,7 +151,7 @@ static void set_signals(void)
  * freed (not the first generation: the connection's settings are its). */
 static void reload(const char *path, struct pb_scorer *s, struct gen *boot, struct gen **current)
 {
-    char err[1024];
+    char err[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
 
     reload_wanted = 0;
@@ -149,11 +159,9 @@ static void reload(const char *path, struct pb_scorer *s, struct gen *boot, stru
         pb_log(LOG_ERR, "reload failed, keeping the rules loaded before: %s", err);
         return;
     }
-    pb_log(LOG_INFO, "configuration reloaded from %s: %zu scoring rule%s, %zu fit rule%s, "
-           "%zu segment%s (Redis and stream settings take effect after a restart)", path,
-           g->rules.count, g->rules.count == 1 ? "" : "s", g->rules.segs.nfit,
-           g->rules.segs.nfit == 1 ? "" : "s", g->rules.segs.count,
-           g->rules.segs.count == 1 ? "" : "s");
+    describe(&g->rules, what, sizeof(what));
+    pb_log(LOG_INFO, "configuration reloaded from %s: %s (Redis and stream settings take "
+           "effect after a restart)", path, what);
     pb_scorer_set_rules(s, &g->conf.scorer, &g->rules);
     if (*current != boot)
         gen_free(*current);
@@ -323,9 +331,9 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     pb_scorer_init(&s, &boot->conf, &boot->rules, opt->extra_arg);
     if (ring.contact_key_len > 0)
         s.ring = &ring;
-    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %zu scoring rule%s%s",
-           s.consumer, boot->conf.scorer.consumer_group, s.stream, boot->rules.count,
-           boot->rules.count == 1 ? "" : "s", once ? ", --once" : "");
+    describe(&boot->rules, err, sizeof(err));
+    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s", s.consumer,
+           boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "");
     pb_daemon_ready(0);
     rc = once ? run_once(&s) : run_loop(path, &s, boot);
     pb_scorer_free(&s);
