@@ -105,13 +105,12 @@ static const char helpers[] =
 
 /* The contact's state, then the memberships, then the changes. */
 static const char evaluate_head[] =
-    "local function evaluate(k,cid,t,cause)\n"
+    "local function evaluate(k,cid,t,cause,h)\n"
     "  local ck=KEYS[k]\n"
-    "  local raw=redis.call('HGETALL',ck)\n"
-    "  if #raw==0 then return 0 end\n"
-    "  local h,stale={},{}\n"
-    "  for j=1,#raw,2 do\n"
-    "    local f=raw[j] h[f]=raw[j+1]\n"
+    "  h=h or hash(ck)\n"
+    "  if next(h)==nil then return 0 end\n"
+    "  local stale={}\n"
+    "  for f in pairs(h) do\n"
     "    if string.sub(f,1,4)=='seg:' and not SEGIDX[string.sub(f,5)] then stale[#stale+1]=f end\n"
     "  end\n"
     "  if #stale>0 then redis.call('HDEL',ck,unpack(stale)) end\n"
