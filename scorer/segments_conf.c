@@ -142,6 +142,22 @@ static int read_interest(struct pb_rule_ctx *r, struct pb_segment *seg)
     return pb_rc_get_days(r, "within_days", &seg->days);
 }
 
+/* grade = [ "A1", ... ]: needs scorer.grade (read before the segments). */
+static int read_grades(struct pb_rule_ctx *r, const struct pb_segdefs *d, struct pb_segment *seg)
+{
+    seg->kind = PB_SEG_GRADE;
+    if (!d->has_grade)
+        return pb_rc_fail_member(r, "grade", "%s", "needs scorer.grade = { fit = [ ... ]; "
+                                 "behaviour = [ ... ]; } to define the grades");
+    if (pb_rc_get_strings(r, "grade", &seg->grades, 0) != 0)
+        return -1;
+    for (char **g = seg->grades; *g; g++)
+        if (strlen(*g) != 2 || (*g)[0] < 'A' || (*g)[0] > 'D' || (*g)[1] < '1' || (*g)[1] > '4')
+            return pb_rc_fail_member(r, "grade", "\"%s\" is not a grade (A1 .. D4: fit band "
+                                     "A-D, behaviour band 1-4)", *g);
+    return 0;
+}
+
 /* Names of earlier segments into a -1-terminated index list. */
 static int read_refs(struct pb_rule_ctx *r, const struct pb_segdefs *d, const char *name,
                      int **out)
@@ -225,10 +241,8 @@ static int read_kind(struct pb_rule_ctx *r, const struct pb_segdefs *d, struct p
                                  SEGMENT_KINDS " (combine kinds with all = [ ... ])");
     if ((rc = read_threshold(r, seg)) != 1)
         return rc;
-    if (has(r, "grade")) {
-        seg->kind = PB_SEG_GRADE;
-        return pb_rc_get_strings(r, "grade", &seg->grades, 0);
-    }
+    if (has(r, "grade"))
+        return read_grades(r, d, seg);
     if (has(r, "clicked") || has(r, "clicked_campaign"))
         return read_interest(r, seg);
     if (has(r, "within_days"))

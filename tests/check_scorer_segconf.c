@@ -63,6 +63,11 @@ START_TEST(test_bad_fit_and_grade)
     assert_refused("grade = { fit = [ 10, 20, 30 ]; behaviour = [ 3, 2, 1 ]; };", 5,
                    "scorer.grade.fit: thresholds must descend");
     assert_refused("grade = { fit = [ 30, 20, 10 ]; };", 5, "scorer.grade: expected");
+    assert_refused("segments = ( { name = \"a\"; grade = [ \"A1\" ]; } );", 5,
+                   "grade: needs scorer.grade");
+    assert_refused("grade = { fit = [ 30, 20, 10 ]; behaviour = [ 3, 2, 1 ]; };\n"
+                   "segments = ( { name = \"a\"; grade = [ \"A1\", \"E5\" ]; } );", 6,
+                   "\"E5\" is not a grade (A1 .. D4");
 }
 END_TEST
 

@@ -418,6 +418,58 @@ START_TEST(test_suppressed_and_combinations)
 }
 END_TEST
 
+/* The grade follows the decayed score across a band at its crossing time. */
+START_TEST(test_grade_band_by_decay)
+{
+    long long h = 10 * DAY_MS, tc;
+
+    load_scorer("half_life_days = 10; grade = { fit = [ 50, 30, 10 ]; behaviour = [ 100, 50, 20 ]; };"
+                "segments = ( { name = \"a-leads\"; grade = [ \"D1\" ]; } );",
+                "{ name = \"click\"; event = \"click\"; points = 150; }");
+    add(click("c1", "m1", T0, "https://shop.example.com/"));
+    run_at(T0);
+    assert_field("c1", "grade", "D1");
+    ck_assert_int_eq(member_since("a-leads", "c1"), T0);
+    tc = wake_at("c1");
+    ck_assert(pb_score_at(150, T0, tc - 1, h) >= 100);
+    ck_assert(pb_score_at(150, T0, tc, h) < 100);
+    run_at(tc);
+    assert_field("c1", "grade", "D2");
+    ck_assert_int_eq(member_since("a-leads", "c1"), -1);
+    ck_assert_int_eq(log_time("a-leads", "c1", "leave"), tc);
+}
+END_TEST
+
+/* A wake-up delivered twice (two scorers took it from <p>wake): the
+ * contact changes once; the second finds it no longer due. */
+START_TEST(test_wake_up_twice_changes_once)
+{
+    struct pb_apply_entry e = { .kind = PB_APPLY_WAKE, .id = "", .contact = "c1", .eid = "",
+                                .type = "", .msg = "", .campaign = "" };
+    struct pb_scorer s;
+    struct pb_apply a;
+    int n;
+
+    load_scorer("segments = ( { name = \"active\"; active_days = 30; } );", "");
+    add(open_ev("c1", "m1", T0));
+    run_at(T0);
+    fake_now = T0 + 30 * DAY_MS;
+    scorer_open(&s, "t1");
+    pb_apply_init(&a, "pb:", "pb:events", &crules.segs);
+    pb_apply_add(&a, &e);
+    pb_apply_add(&a, &e);
+    ck_assert_int_eq(pb_scorer_run_built(&s, &a, g_string_new("ww")), 0);
+    pb_apply_free(&a);
+    ck_assert_int_eq(s.stats.wakes, 1);
+    ck_assert_int_eq(s.stats.changes, 1);
+    pb_scorer_free(&s);
+    ck_assert_int_eq(member_since("active", "c1"), -1);
+    g_free(log_field("active", "c1", "leave", "at", &n));
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(wake_at("c1"), -1);
+}
+END_TEST
+
 /* ---- reload --------------------------------------------------------------- */
 
 START_TEST(test_reload_reevaluates)
@@ -478,6 +530,8 @@ TCase *segments_tcase(void)
     tcase_add_test(tc, test_attribute_segments_and_birthday_week);
     tcase_add_test(tc, test_dormant_and_active);
     tcase_add_test(tc, test_suppressed_and_combinations);
+    tcase_add_test(tc, test_grade_band_by_decay);
+    tcase_add_test(tc, test_wake_up_twice_changes_once);
     tcase_add_test(tc, test_reload_reevaluates);
     return tc;
 }
