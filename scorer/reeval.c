@@ -15,17 +15,29 @@
 
 #define PROGRESS_MS 10000       /* a progress line at most this often (real time) */
 
-/* The names of old's segments that the current rules do not have. */
-static char **removed(const struct pb_segdefs *old, const struct pb_segdefs *now)
+static int configured(const struct pb_segdefs *d, const char *name)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (strcmp(d->items[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The segments to drop: those of old that now does not have, and those a
+ * pass cut short by this reload had still to drop (unless now has them
+ * again). NULL-terminated. */
+static char **removed(char **pending, const struct pb_segdefs *old, const struct pb_segdefs *now)
 {
     GPtrArray *names = g_ptr_array_new();
 
+    for (size_t i = 0; pending != NULL && pending[i]; i++)
+        if (!configured(now, pending[i]))
+            g_ptr_array_add(names, g_strdup(pending[i]));
     for (size_t i = 0; i < old->count; i++) {
-        size_t j = 0;
-        while (j < now->count && strcmp(now->items[j].name, old->items[i].name) != 0)
-            j++;
-        if (j == now->count)
-            g_ptr_array_add(names, g_strdup(old->items[i].name));
+        const char *name = old->items[i].name;
+        int listed = pending != NULL && g_strv_contains((const char *const *)pending, name);
+        if (!configured(now, name) && !listed)
+            g_ptr_array_add(names, g_strdup(name));
     }
     g_ptr_array_add(names, NULL);
     return (char **)g_ptr_array_free(names, FALSE);
@@ -34,21 +46,9 @@ static char **removed(const struct pb_segdefs *old, const struct pb_segdefs *now
 void pb_scorer_reeval_start(struct pb_scorer *s, const struct pb_segdefs *old)
 {
     struct pb_sc_reeval *rv = &s->reeval;
-    char **drop = removed(old, &s->rules->segs);
+    char **drop = removed(rv->drop, old, &s->rules->segs);
 
-    if (rv->drop != NULL) {     /* a pass cut short by this reload: drop both lists */
-        char **both = g_strdupv(drop);
-        for (char **d = rv->drop; *d; d++)
-            if (!g_strv_contains((const char *const *)both, *d)) {
-                size_t n = g_strv_length(both);
-                both = g_renew(char *, both, n + 2);
-                both[n] = g_strdup(*d);
-                both[n + 1] = NULL;
-            }
-        g_strfreev(drop);
-        g_strfreev(rv->drop);
-        drop = both;
-    }
+    g_strfreev(rv->drop);
     memset(rv, 0, sizeof(*rv));
     rv->drop = drop;
     rv->active = 1;

@@ -212,7 +212,7 @@ static void condition(struct gen *g, const struct pb_cond *c)
         g_string_append_c(out, ')');
         break;
     case PB_COND_AGE:
-        g_string_append_printf(out, "age_in(h,");
+        g_string_append(out, "age_in(h,");
         number(out, c->min);
         g_string_append_c(out, ',');
         number(out, c->max);
