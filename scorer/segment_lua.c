@@ -314,12 +314,14 @@ static void membership(struct gen *g, const struct pb_segment *seg, size_t i)
         string_set(g, seg->grades);
         g_string_append(out, "[grade or '']==true");
         break;
-    case PB_SEG_INTEREST:
+    case PB_SEG_INTEREST: {
+        char *field = g_strconcat("int:", seg->name, NULL);
         g_string_append(out, "since_ms(h,");
-        quote(out, "int:");
-        g_string_append(out, "..SEGNAME[");
-        g_string_append_printf(out, "%zu],%d)", i + 1, seg->days);
+        quote(out, field);
+        g_string_append_printf(out, ",%d)", seg->days);
+        g_free(field);
         break;
+    }
     case PB_SEG_ATTRIBUTE: condition(g, &seg->cond); break;
     case PB_SEG_DORMANT: g_string_append_printf(out, "dormant(h,%d)", seg->days); break;
     case PB_SEG_ACTIVE: g_string_append_printf(out, "since_ms(h,'last_human',%d)", seg->days);
