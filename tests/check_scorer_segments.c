@@ -243,6 +243,9 @@ START_TEST(test_signup_creates_contact)
                                 "city", "Berlin", NULL };
     const char *const again[] = { "email", "ann@example.com", "first_name", "Anna", NULL };
     const char *const nobody[] = { "first_name", "Nobody", NULL };
+    const char *const by_mail[] = { "email", "ANN@example.com", "city", "Hamburg", NULL };
+    const char *const forged[] = { "email", "bob@example.com", "contact", "0123456789abcdef",
+                                   "first_name", "Bob", NULL };
     struct pb_keyring ring;
     struct pb_scorer s;
     uint8_t raw[PB_CONTACT_LEN];
@@ -255,6 +258,8 @@ START_TEST(test_signup_creates_contact)
     add(xadd_kv("signup", NULL, T0 - 5000, ann));
     add(xadd_kv("signup", NULL, T0 - 4000, nobody));        /* no address: nothing */
     add(xadd_kv("signup", NULL, T0 - 3000, again));         /* a second signup */
+    add(xadd_kv("profile", NULL, T0 - 2000, by_mail));      /* found by its address */
+    add(xadd_kv("signup", NULL, T0 - 1000, forged));        /* id not of its address */
     scorer_open(&s, "t1");
     s.ring = &ring;
     ck_assert_int_eq(pb_scorer_drain(&s), 0);
@@ -268,7 +273,8 @@ START_TEST(test_signup_creates_contact)
     v = g_strdup_printf("%lld", (T0 - 5000) / 1000);
     assert_field(id, "created_at", v);          /* the first signup's time */
     g_free(v);
-    assert_field(id, "fit", "10");              /* recomputed at the signup */
+    assert_field(id, "city", "Hamburg");
+    assert_field(id, "fit", "10");              /* recomputed at each change */
     ck_assert_int_eq(member_since("good-fit", id), -1);
     ck_assert_int_eq(key_count("pb:contact:*"), 1);
     ck_assert_int_eq(pending_count(), 0);
