@@ -184,6 +184,23 @@ static void string_set(struct gen *g, char *const *values)
     g_string_append_printf(g->out, "S%u", g->sets);
 }
 
+/* fn(h[attribute], min, max), or fn(h, min, max) without an attribute. */
+static void range_call(GString *out, const char *fn, const char *attribute,
+                       const struct pb_cond *c)
+{
+    g_string_append_printf(out, "%s(h", fn);
+    if (attribute != NULL) {
+        g_string_append_c(out, '[');
+        quote(out, attribute);
+        g_string_append_c(out, ']');
+    }
+    g_string_append_c(out, ',');
+    number(out, c->min);
+    g_string_append_c(out, ',');
+    number(out, c->max);
+    g_string_append_c(out, ')');
+}
+
 /* A condition as a Lua expression on the hash h. */
 static void condition(struct gen *g, const struct pb_cond *c)
 {
@@ -198,13 +215,7 @@ static void condition(struct gen *g, const struct pb_cond *c)
         g_string_append(out, "]) or '\\001']==true");
         break;
     case PB_COND_RANGE:
-        g_string_append(out, "inr(h[");
-        quote(out, c->attribute);
-        g_string_append(out, "],");
-        number(out, c->min);
-        g_string_append_c(out, ',');
-        number(out, c->max);
-        g_string_append_c(out, ')');
+        range_call(out, "inr", c->attribute, c);
         break;
     case PB_COND_TAG:
         g_string_append(out, "has_tag(h['tags'],");
@@ -212,11 +223,7 @@ static void condition(struct gen *g, const struct pb_cond *c)
         g_string_append_c(out, ')');
         break;
     case PB_COND_AGE:
-        g_string_append(out, "age_in(h,");
-        number(out, c->min);
-        g_string_append_c(out, ',');
-        number(out, c->max);
-        g_string_append_c(out, ')');
+        range_call(out, "age_in", NULL, c);
         break;
     case PB_COND_BIRTHDAY:
         g_string_append_printf(out, "bday_within(h,%d)", c->days);
