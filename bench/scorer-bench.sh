@@ -9,6 +9,7 @@
 #
 #   bench/scorer-bench.sh [EVENTS]      # default 500000; top_builddir=... if not build/
 #   RUNS="1 2 1 2" SCORER=path/to/postbeacon-scorer bench/scorer-bench.sh   # runs, other binary
+#   SEGMENTS=1 bench/scorer-bench.sh    # with 5 fit rules, a grade and 8 segments
 #
 # Reports events/s per run (wall time), the scorer's and Redis' CPU time per
 # event, and Redis memory per scored contact. See bench/README.md.
@@ -46,8 +47,29 @@ scorer = {
         { name = "purchase"; event = "purchase"; points = 40; },
         { name = "sent"; event = "sent"; points = 0.1; repeat = "once-per-campaign"; }
     );
-};
 END
+# Segments of every kind (the sample configuration's), with fit rules and a grade.
+[ -n "${SEGMENTS:-}" ] && cat >>"$T/postbeacon.conf" <<END
+    fit = (
+        { name = "dach"; attribute = "country"; in = [ "DE", "AT", "CH" ]; points = 20; },
+        { name = "german"; attribute = "language"; equals = "de"; points = 5; },
+        { name = "customer"; tag = "customer"; points = 15; },
+        { name = "adult"; age = [ 25, 65 ]; points = 10; },
+        { name = "company"; attribute = "attr:employees"; range = [ 50, 100000 ]; points = 20; }
+    );
+    grade = { fit = [ 40, 25, 10 ]; behaviour = [ 100, 50, 20 ]; };
+    segments = (
+        { name = "mql"; behaviour_at_least = 20; },
+        { name = "sql"; behaviour_at_least = 50; },
+        { name = "interest-sofas"; clicked = "*/sofas*"; within_days = 30; },
+        { name = "dormant"; dormant_days = 5; },
+        { name = "active"; active_days = 3; },
+        { name = "suppressed"; suppressed = true; },
+        { name = "birthday-week"; birthday_within_days = 7; },
+        { name = "a-leads"; grade = [ "A1", "A2", "B1" ]; }
+    );
+END
+echo "};" >>"$T/postbeacon.conf"
 
 # The mix: 45% sent, 35% open (40% of them machine: privacy proxies), 17%
 # click (10% machine, 1 in 10 to /pricing), 2% unsubscribe, 1% purchase.
@@ -64,7 +86,8 @@ awk -v n="$N" -v now="$(date +%s%3N)" 'BEGIN {
             extra = "link 2 url https://shop.example.com/" (rand() < 0.1 ? "pricing" : "sofas") "?utm_source=newsletter" }
         else if (r < 0.99) { t = "unsubscribe"; extra = "" }
         else { t = "purchase"; extra = "amount 99"; cls = "" }
-        printf "XADD pb:events * type %s eid %032x ts %d msg %s contact %016x campaign %s %s%s\r\n",
+        # %.0f, not %d: mawk caps %d at 2^31 - 1 (every ts came out as 2147483647, in 1970)
+        printf "XADD pb:events * type %s eid %032x ts %.0f msg %s contact %016x campaign %s %s%s\r\n",
             t, i, ts, msg, c, camp, extra, (cls == "" ? "" : " ua Mozilla/5.0 ip 192.0.2.0 class " cls " reason -")
     }
 }' >"$T/events.resp"
@@ -109,6 +132,8 @@ run() {                         # run SCORERS
         printf "%d contacts scored, Redis memory +%.0f bytes per contact, %d left pending\n",
             $8, ($7 - $6) / $8, $9 }'
     grep -h "done:" "$T"/s*.log | sed 's/^/    /'
+    [ -n "${SEGMENTS:-}" ] && echo "    segment members: $(for g in mql sql interest-sofas dormant active suppressed a-leads; do printf '%s %s, ' $g "$(rc ZCARD pb:segment:$g)"; done)wake-ups queued $(rc ZCARD pb:wake), log $(rc XLEN pb:segment-log)"
+    return 0
 }
 
 echo "== XADD ceiling (redis-benchmark, 16 clients, pipeline 32, entries like the mix)"
@@ -117,5 +142,5 @@ redis-benchmark -s "$SOCK" -q -n 500000 -c 16 -P 32 XADD pb:bench '*' type click
     contact 0123456789abcdef campaign news-1 link 2 url https://shop.example.com/sofas \
     ua Mozilla/5.0 ip 192.0.2.0 class human reason - | tr '\r' '\n' | grep -v '^$' | tail -1
 rc DEL pb:bench >/dev/null
-echo "== $N events, 100k contacts, 20 campaigns, 10 rules, batch ${BATCH:-256}"
+echo "== $N events, 100k contacts, 20 campaigns, 10 rules${SEGMENTS:+, 5 fit rules, grade, 8 segments}, batch ${BATCH:-256}"
 for k in ${RUNS:-1 2}; do run "$k"; done

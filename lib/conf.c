@@ -73,6 +73,7 @@ static void scorer_defaults(struct pb_scorer_conf *s)
     s->half_life_days = 30;
     s->history_days = 90;
     s->history_max = 500;
+    s->segment_log_maxlen = 1000000;
 }
 
 void pb_conf_defaults(struct pb_conf *conf)

@@ -123,7 +123,9 @@ struct pb_scorer_conf {
     int score_cap;              /* highest score, default 0 = no cap */
     int history_days;           /* score history kept, default 90 */
     int history_max;            /* at most this many history entries per contact, default 500 */
-    /* scorer.rules is read by postbeacon-scorer itself (scorer/rules.c). */
+    long segment_log_maxlen;    /* <p>segment-log kept (~ entries), default 1000000 */
+    /* scorer.rules, fit, grade and segments are read by postbeacon-scorer
+     * itself (scorer/rules.c, scorer/segments_conf.c). */
 };
 
 /* How follow-up mail is made and handed to the MTA (template.h, submit.h). */

@@ -512,6 +512,15 @@ static const struct pb_conf_setting scorer_settings[] = {
             "entries per contact, e.g. 500"),
     { "rules", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
       "a list of rules ( { name = \"pricing\"; event = \"click\"; points = 10; }, ... )" },
+    ROW_LONG("segment_log_maxlen", scorer.segment_log_maxlen, 1000, 2000000000,
+             "entries of <prefix>segment-log kept, e.g. 1000000"),
+    { "fit", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
+      "a list of fit rules ( { name = \"berlin\"; attribute = \"city\"; equals = \"Berlin\"; "
+      "points = 10; }, ... )" },
+    { "grade", PB_CT_EXTERNAL, 0, PB_CF_GROUP, NULL, 0, 0, NULL,
+      "{ fit = [ 60, 40, 20 ]; behaviour = [ 100, 50, 20 ]; }" },
+    { "segments", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
+      "a list of segments ( { name = \"mql\"; behaviour_at_least = 50; }, ... )" },
     END
 };
 

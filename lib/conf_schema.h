@@ -28,6 +28,7 @@ enum pb_conf_type {
 /* Flags for string settings and list items. */
 #define PB_CF_EMPTY_NULL 0x01   /* "" means unset: stored as NULL */
 #define PB_CF_REQUIRED   0x02   /* must be present in the file */
+#define PB_CF_GROUP      0x04   /* PB_CT_EXTERNAL: a group { ... }, not a list */
 
 struct pb_conf_word {
     const char *word;

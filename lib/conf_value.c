@@ -224,7 +224,9 @@ int pb_conf_apply_setting(struct pb_conf_ctx *ctx, const config_setting_t *s, co
     case PB_CT_LIST:
         return get_list(ctx, s, where, set, (struct pb_strlist *)(void *)field);
     case PB_CT_EXTERNAL:
-        if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        if ((set->flags & PB_CF_GROUP) && config_setting_type(s) != CONFIG_TYPE_GROUP)
+            return pb_conf_wrong_type(ctx, s, where, "a group { ... }", set);
+        if (!(set->flags & PB_CF_GROUP) && config_setting_type(s) != CONFIG_TYPE_LIST)
             return pb_conf_wrong_type(ctx, s, where, "a list ( { ... }, ... )", set);
         return 0;
     }

@@ -73,6 +73,10 @@ void pb_event_new_id(char out[33]);
 #define PB_KEY_BY_EMAIL  "contacts:by-email"  /* hash address -> contact id */
 #define PB_KEY_CAMPAIGNS "campaigns"          /* set of campaign names */
 #define PB_KEY_CAMPAIGN  "campaign:"          /* + name: hash of counters */
+/* The scorer's global keys (docs/scorer.md, "Segments"). */
+#define PB_KEY_SEGMENT     "segment:"         /* + segment name: zset contact id -> entry ms */
+#define PB_KEY_SEGMENT_LOG "segment-log"      /* stream of segment entries and exits */
+#define PB_KEY_WAKE        "wake"             /* zset contact id -> next timed change ms */
 
 #define PB_EVENT_ID_TTL  604800     /* seconds an event id is remembered (7 days) */
 #define PB_EVENTS_MAXLEN 1000000    /* approximate stream length kept (XADD MAXLEN ~) */

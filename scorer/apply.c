@@ -15,17 +15,23 @@
 #include <string.h>
 #include "apply.h"
 #include "events.h"
+#include "segment_lua.h"
 
-/* KEYS: stream, then per contact: contact hash, history list, repeat hash.
+/* KEYS: stream, wake, segment log, suppressed, by-email, the segments'
+ * sets; then per contact: contact hash, history list, repeat hash.
  * ARGV: 1 group, 2 now ms, 3 half-life ms, 4 floor, 5 cap ("" none),
- * 6 history ms, 7 history max, 8 entries; per entry: id, contact key
- * index (0 none), ts, eid, effects; per effect: rule, points, repeat
- * letter, scope, limit. Answer: {one char per entry, last refusal}. */
-static const char script[] =
+ * 6 history ms, 7 history max, 8 entries, 9 segment log length; per
+ * entry: kind, id, contact, contact key index (0 none), ts, eid, type,
+ * human, attributes (n, then name value ...), interest segments (n,
+ * numbers), effects (n; per effect: rule, points, repeat letter, scope,
+ * limit). Answer: {one char per entry, last refusal, segment changes}.
+ * Between head and tail: the generated part (segment_lua.c). */
+static const char script_head[] =
     "local stream,group=KEYS[1],ARGV[1]\n"
     "local now,hl=tonumber(ARGV[2]),tonumber(ARGV[3])\n"
     "local floor,cap=tonumber(ARGV[4]),tonumber(ARGV[5])\n"
     "local keep,hmax,n=tonumber(ARGV[6]),tonumber(ARGV[7]),tonumber(ARGV[8])\n"
+    "local logmax=ARGV[9]\n"
     "local function fmt(x) return string.format('%.10g',x) end\n"
     "local function decay(v,dt)\n"
     "  if hl<=0 or dt<=0 then return v end\n"
@@ -66,14 +72,21 @@ static const char script[] =
     "end\n"
     /* one entry's effects: the rules its repeat state allows, one score
      * write and one history push for all of them */
-    "local function effects(k,fx,nfx,ts,eid)\n"
+    /* the contact hash as a table, read once per entry when there are
+     * segments; h below is that table (kept current) or nil */
+    "local function hash(ck)\n"
+    "  local raw,h=redis.call('HGETALL',ck),{}\n"
+    "  for j=1,#raw,2 do h[raw[j]]=raw[j+1] end\n"
+    "  return h\n"
+    "end\n"
+    "local function effects(k,fx,nfx,ts,eid,h)\n"
     "  local c,s,t0,lines=KEYS[k],nil,nil,{}\n"
     "  for f=0,nfx-1 do\n"
     "    local b=fx+5*f\n"
     "    local rule,pts=ARGV[b],tonumber(ARGV[b+1])\n"
     "    if allowed(KEYS[k+2],rule,ARGV[b+2],ARGV[b+3],tonumber(ARGV[b+4]),ts) then\n"
     "      if s==nil then\n"
-    "        local cur=redis.call('HMGET',c,'score','score_at')\n"
+    "        local cur=h and {h['score'],h['score_at']} or redis.call('HMGET',c,'score','score_at')\n"
     "        s,t0=tonumber(cur[1]) or 0,tonumber(cur[2]) or ts\n"
     "      end\n"
     "      s,t0=add(s,t0,pts,ts)\n"
@@ -81,44 +94,101 @@ static const char script[] =
     "    end\n"
     "  end\n"
     "  if s==nil then return false end\n"
-    "  redis.call('HSET',c,'score',fmt(s),'score_at',string.format('%d',t0))\n"
+    "  local sv,tv=fmt(s),string.format('%d',t0)\n"
+    "  redis.call('HSET',c,'score',sv,'score_at',tv)\n"
+    "  if h then h['score'],h['score_at']=sv,tv end\n"
     "  log(KEYS[k+1],lines)\n"
     "  return true\n"
+    "end\n";
+
+/* The entries: attributes, activity, score, then the contact's segments. */
+static const char script_tail[] =
+    /* a profile or signup event's attributes ("" deletes one) */
+    "local function set(ck,h,f,v)\n"
+    "  if v=='' then redis.call('HDEL',ck,f) v=nil else redis.call('HSET',ck,f,v) end\n"
+    "  if h then h[f]=v end\n"
     "end\n"
-    "local out,err,i={},'',9\n"
-    "for e=1,n do\n"
-    "  local id,k,ts,eid,nfx=ARGV[i],tonumber(ARGV[i+1]),tonumber(ARGV[i+2]),ARGV[i+3],"
-    "tonumber(ARGV[i+4])\n"
-    "  local fx=i+5\n"
-    "  i=fx+5*nfx\n"
-    "  if redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
-    "  elseif k==0 or nfx==0 then out[e]='1'\n"
-    "  else\n"
-    "    local ok,changed=pcall(effects,k,fx,nfx,ts,eid)\n"
-    "    if not ok then out[e]='E' err=tostring(changed and (changed.err or changed))\n"
-    "    elseif changed then out[e]='2' else out[e]='1' end\n"
+    "local function profile(ck,ab,na,kind,ts,cid,h)\n"
+    "  for j=0,na-1 do\n"
+    "    local f,v=ARGV[ab+2*j],ARGV[ab+2*j+1]\n"
+    "    set(ck,h,f,v)\n"
+    "    if kind=='s' and f=='email' and v~='' then redis.call('HSET',KEYS[5],v,cid) end\n"
     "  end\n"
+    "  if kind=='s' and redis.call('HSETNX',ck,'created_at',string.format('%d',"
+    "math.floor(ts/1000)))==1 and h then h['created_at']=string.format('%d',math.floor(ts/1000)) end\n"
     "end\n"
-    "return {table.concat(out),err}\n";
+    /* field f of the contact hash := max(f, ts) */
+    "local function latest(ck,h,f,ts)\n"
+    "  local l\n"
+    "  if h then l=tonumber(h[f]) else l=tonumber(redis.call('HGET',ck,f)) end\n"
+    "  if not l or ts>l then set(ck,h,f,string.format('%d',ts)) end\n"
+    "end\n"
+    "local function entry(kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,fx,nfx)\n"
+    "  local ck=KEYS[k]\n"
+    "  local h=EVAL and hash(ck) or nil\n"
+    "  if na>0 then profile(ck,ab,na,kind,ts,cid,h) end\n"
+    "  if human=='1' then latest(ck,h,'last_human',ts) end\n"
+    "  for j=0,ni-1 do latest(ck,h,'int:'..SEGNAME[tonumber(ARGV[ib+j])],ts) end\n"
+    "  local scored=nfx>0 and effects(k,fx,nfx,ts,eid,h)\n"
+    "  local ch=0\n"
+    "  if EVAL then ch=evaluate(k,cid,ts,'event '..typ..' '..eid,h) end\n"
+    "  return scored,ch\n"
+    "end\n"
+    "local function wake(k,cid)\n"
+    "  local due=redis.call('ZSCORE',KEYS[2],cid)\n"
+    "  if not due or tonumber(due)>now then return false,0 end\n"
+    "  redis.call('ZREM',KEYS[2],cid) redis.call('HDEL',KEYS[k],'wake')\n"
+    "  return true,evaluate(k,cid,tonumber(due),'wake')\n"
+    "end\n"
+    "local out,err,changes,i={},'',0,10\n"
+    "for e=1,n do\n"
+    "  local kind,id,cid,k,ts,eid,typ,human=ARGV[i],ARGV[i+1],ARGV[i+2],tonumber(ARGV[i+3]),"
+    "tonumber(ARGV[i+4]),ARGV[i+5],ARGV[i+6],ARGV[i+7]\n"
+    "  local na=tonumber(ARGV[i+8]) local ab=i+9 i=ab+2*na\n"
+    "  local ni=tonumber(ARGV[i]) local ib=i+1 i=ib+ni\n"
+    "  local nfx=tonumber(ARGV[i]) local fx=i+1 i=fx+5*nfx\n"
+    "  local ok,a,b=true,false,0\n"
+    "  if kind=='w' then ok,a,b=pcall(wake,k,cid) if ok and not a then out[e]='0' end\n"
+    "  elseif kind=='r' then ok,a=pcall(evaluate,k,cid,now,'reload') b=a\n"
+    "  elseif redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
+    "  elseif k>0 then ok,a,b=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,fx,nfx)\n"
+    "  end\n"
+    "  if not ok then out[e]='E' err=tostring(a and (a.err or a)) b=0\n"
+    "  elseif not out[e] then out[e]=(kind=='e' or kind=='s') and a and '2' or '1' end\n"
+    "  changes=changes+(tonumber(b) or 0)\n"
+    "end\n"
+    "return {table.concat(out),err,changes}\n";
 
-const char *pb_apply_script(void)
+char *pb_apply_script_new(const struct pb_segdefs *defs)
 {
-    return script;
+    GString *text = g_string_new(script_head);
+
+    pb_segment_lua(defs, text);
+    g_string_append(text, script_tail);
+    return g_string_free(text, FALSE);
 }
 
-void pb_apply_sha(char sha[41])
+void pb_apply_sha(const char *script, char sha[41])
 {
-    pb_event_script_sha(script, sizeof(script) - 1, sha);
+    pb_event_script_sha(script, strlen(script), sha);
 }
 
-void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key)
+void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key,
+                   const struct pb_segdefs *defs)
 {
     a->keys = g_ptr_array_new_with_free_func(g_free);
     a->args = g_ptr_array_new_with_free_func(g_free);
     a->contact_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     a->prefix = prefix;
+    a->evaluate = defs->count > 0 || defs->nfit > 0 || defs->has_grade;
     a->entries = 0;
     g_ptr_array_add(a->keys, g_strdup(stream_key));
+    g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_WAKE, NULL));
+    g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_SEGMENT_LOG, NULL));
+    g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_SUPPRESSED, NULL));
+    g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_BY_EMAIL, NULL));
+    for (size_t i = 0; i < defs->count; i++)
+        g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_SEGMENT, defs->items[i].name, NULL));
 }
 
 void pb_apply_free(struct pb_apply *a)
@@ -155,27 +225,48 @@ static const char *repeat_scope(const struct pb_rule *rule, const char *msg,
     return "";
 }
 
-void pb_apply_add(struct pb_apply *a, const char *id, const char *contact, long long ts,
-                  const char *eid, const char *msg, const char *campaign,
-                  const struct pb_rule *const *rules, size_t n)
+static void arg(struct pb_apply *a, const char *s)
 {
-    unsigned k = 0;
+    g_ptr_array_add(a->args, g_strdup(s));
+}
 
-    if (contact[0] == '\0')
-        n = 0;                  /* campaign-level tracking: nothing per contact */
-    if (n > 0)
-        k = contact_keys(a, contact);
-    g_ptr_array_add(a->args, g_strdup(id));
-    g_ptr_array_add(a->args, g_strdup_printf("%u", k));
-    g_ptr_array_add(a->args, g_strdup_printf("%lld", ts));
-    g_ptr_array_add(a->args, g_strdup(eid[0] ? eid : "-"));
-    g_ptr_array_add(a->args, g_strdup_printf("%zu", n));
-    for (size_t i = 0; i < n; i++) {
-        g_ptr_array_add(a->args, g_strdup(rules[i]->name));
-        g_ptr_array_add(a->args, g_strdup_printf("%.10g", rules[i]->points));
-        g_ptr_array_add(a->args, g_strdup_printf("%c", (char)rules[i]->repeat));
-        g_ptr_array_add(a->args, g_strdup(repeat_scope(rules[i], msg, campaign)));
-        g_ptr_array_add(a->args, g_strdup_printf("%d", rules[i]->per_day));
+/* Whether the entry needs its contact's keys at all. */
+static int needs_contact(const struct pb_apply *a, const struct pb_apply_entry *e)
+{
+    if (e->contact[0] == '\0')
+        return 0;           /* campaign-level tracking: nothing per contact */
+    return e->nrules > 0 || e->nattrs > 0 || a->evaluate || e->kind == PB_APPLY_WAKE
+           || e->kind == PB_APPLY_REEVAL;
+}
+
+void pb_apply_add(struct pb_apply *a, const struct pb_apply_entry *e)
+{
+    int with = needs_contact(a, e);
+    size_t nrules = with ? e->nrules : 0, nattrs = with ? e->nattrs : 0;
+    size_t ninterest = with ? e->ninterest : 0;
+
+    g_ptr_array_add(a->args, g_strdup_printf("%c", (char)e->kind));
+    arg(a, e->id);
+    arg(a, e->contact);
+    g_ptr_array_add(a->args, g_strdup_printf("%u", with ? contact_keys(a, e->contact) : 0));
+    g_ptr_array_add(a->args, g_strdup_printf("%lld", e->ts));
+    arg(a, e->eid[0] ? e->eid : "-");
+    arg(a, e->type[0] ? e->type : "-");
+    arg(a, e->human ? "1" : "0");
+    g_ptr_array_add(a->args, g_strdup_printf("%zu", nattrs));
+    for (size_t i = 0; i < 2 * nattrs; i++)
+        arg(a, e->attrs[i]);
+    g_ptr_array_add(a->args, g_strdup_printf("%zu", ninterest));
+    for (size_t i = 0; i < ninterest; i++)
+        g_ptr_array_add(a->args, g_strdup_printf("%d", e->interest[i] + 1));
+    g_ptr_array_add(a->args, g_strdup_printf("%zu", nrules));
+    for (size_t i = 0; i < nrules; i++) {
+        const struct pb_rule *r = e->rules[i];
+        arg(a, r->name);
+        g_ptr_array_add(a->args, g_strdup_printf("%.10g", r->points));
+        g_ptr_array_add(a->args, g_strdup_printf("%c", (char)r->repeat));
+        arg(a, repeat_scope(r, e->msg, e->campaign));
+        g_ptr_array_add(a->args, g_strdup_printf("%d", r->per_day));
     }
     a->entries++;
 }
@@ -198,6 +289,7 @@ char **pb_apply_command(const struct pb_apply *a, const char sha[41], const char
     g_ptr_array_add(v, g_strdup_printf("%lld", set->history_ms));
     g_ptr_array_add(v, g_strdup_printf("%d", set->history_max));
     g_ptr_array_add(v, g_strdup_printf("%zu", a->entries));
+    g_ptr_array_add(v, g_strdup_printf("%ld", set->segment_log_max));
     for (unsigned i = 0; i < a->args->len; i++)
         g_ptr_array_add(v, g_strdup(a->args->pdata[i]));
     *argc = (int)v->len;

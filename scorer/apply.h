@@ -1,8 +1,10 @@
 /*
  * apply.h - the batch script: for each entry of a batch, acknowledge it
  * in the consumer group and, if it was still pending, apply its effects
- * (behaviour score with lazy decay, repeat state, score history), all in
- * one script run. docs/scorer.md ("The batch script").
+ * (attributes, behaviour score with lazy decay, repeat state, score
+ * history) and evaluate the contact's fit, grade and segments, all in
+ * one script run; wake-ups and re-evaluations of contacts ride in the
+ * same batches. docs/scorer.md ("The batch script").
  */
 #ifndef PB_SCORER_APPLY_H
 #define PB_SCORER_APPLY_H
@@ -10,6 +12,7 @@
 #include <stddef.h>
 #include <glib.h>
 #include "rules.h"
+#include "segments.h"
 
 /* How scores change: from the scorer section (reloadable). */
 struct pb_apply_settings {
@@ -18,6 +21,30 @@ struct pb_apply_settings {
     int cap;                    /* 0 = none */
     long long history_ms;       /* history kept */
     int history_max;
+    long segment_log_max;       /* <p>segment-log MAXLEN ~ */
+};
+
+/* What an entry of the batch is. */
+enum pb_apply_kind {
+    PB_APPLY_EVENT = 'e',       /* a stream entry */
+    PB_APPLY_SIGNUP = 's',      /* a stream entry that creates its contact */
+    PB_APPLY_WAKE = 'w',        /* a due wake-up of a contact */
+    PB_APPLY_REEVAL = 'r'       /* a contact re-evaluated after a reload */
+};
+
+struct pb_apply_entry {
+    enum pb_apply_kind kind;
+    const char *id;             /* stream id ("" for a wake-up or re-evaluation) */
+    const char *contact;        /* "" = none */
+    long long ts;
+    const char *eid, *type, *msg, *campaign;
+    int human;                  /* a human open or click (for activity segments) */
+    const char *const *attrs;   /* name, value, ... (2 * nattrs): attributes to set */
+    size_t nattrs;
+    const int *interest;        /* interest segments the click matched (0-based) */
+    size_t ninterest;
+    const struct pb_rule *const *rules;     /* scoring rules matched */
+    size_t nrules;
 };
 
 /* One batch's command being built. */
@@ -26,26 +53,25 @@ struct pb_apply {
     GPtrArray *args;            /* ARGV after the fixed part */
     GHashTable *contact_key;    /* contact id -> its first key's index in KEYS (1-based) */
     const char *prefix;
+    int evaluate;               /* fit, grade or segments configured */
     size_t entries;
 };
 
-void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key);
+void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key,
+                   const struct pb_segdefs *defs);
 void pb_apply_free(struct pb_apply *a);
 
-/* Add one entry: its stream id, contact ("" = none), event time, event
- * id, and the rules it matched (n of them) with its message and campaign
- * for their repeat scope. An entry without effects is acknowledged only. */
-void pb_apply_add(struct pb_apply *a, const char *id, const char *contact, long long ts,
-                  const char *eid, const char *msg, const char *campaign,
-                  const struct pb_rule *const *rules, size_t n);
+/* Add one entry. One without a contact, or without anything to do for
+ * it, is acknowledged only. */
+void pb_apply_add(struct pb_apply *a, const struct pb_apply_entry *e);
 
 /* The EVALSHA command (argv of argc strings, g_free each with
  * g_strfreev): group, now, settings, then the entries added. */
 char **pb_apply_command(const struct pb_apply *a, const char sha[41], const char *group,
                         long long now_ms, const struct pb_apply_settings *set, int *argc);
 
-/* The script's text and its SHA1. */
-const char *pb_apply_script(void);
-void pb_apply_sha(char sha[41]);
+/* The script's text for these definitions (g_free it) and its SHA1. */
+char *pb_apply_script_new(const struct pb_segdefs *defs);
+void pb_apply_sha(const char *script, char sha[41]);
 
 #endif

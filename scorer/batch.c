@@ -6,29 +6,106 @@
  */
 #include <string.h>
 #include <glib.h>
+#include "contact.h"
 #include "scorer.h"
 
-#define MATCH_MAX 64            /* rules one event can match */
+#define MATCH_MAX 64            /* rules (or interest segments) one event can match */
+#define EMAIL_MAX 320
 #define CONTACT_MAX 64          /* longest contact field taken as an id */
 
 /* What an entry was, to count the script's answer for it. */
-enum entry_kind { KIND_PLAIN = 'p', KIND_NO_CONTACT = 'n', KIND_TRIMMED = 't' };
+enum entry_kind {
+    KIND_PLAIN = 'p', KIND_NO_CONTACT = 'n', KIND_TRIMMED = 't',
+    KIND_WAKE = 'w', KIND_REEVAL = 'r'
+};
 
 /* A contact id goes into key names: 1..64 of 0-9 and a-z (the writers'
  * are 16 hex digits), so no field can name another contact's key. */
-static int contact_ok(const char *contact)
+int pb_scorer_contact_ok(const char *contact)
 {
     size_t n = strspn(contact, "0123456789abcdefghijklmnopqrstuvwxyz");
 
     return n > 0 && n <= CONTACT_MAX && contact[n] == '\0';
 }
 
+/* Whether the event counts for activity segments (dormant, active). */
+static int human_activity(const struct pb_sc_event *ev)
+{
+    return (strcmp(ev->type, "open") == 0 || strcmp(ev->type, "click") == 0)
+           && strcmp(ev->cls, "machine") != 0;
+}
+
+/* A profile or signup event: its attributes, the contact id from the
+ * normalised address (email) when the event has none (into id), and for
+ * a signup the address itself. An entry as the tracker and the importer
+ * write it has only the contact id (its writer put the address and the
+ * attributes into the contact hash in the same script as the entry):
+ * fit and segments are then evaluated from the hash. 0, or -1 (logged)
+ * if it cannot apply. */
+static int profile_of(struct pb_scorer *s, struct pb_sc_event *ev, struct pb_apply_entry *e,
+                      char email[EMAIL_MAX], char id[2 * PB_CONTACT_LEN + 1])
+{
+    uint8_t raw[PB_CONTACT_LEN];
+    int signup = strcmp(ev->type, "signup") == 0;
+    int has_email = pb_address_normalise(ev->email, email, EMAIL_MAX) > 0;
+    const char *why = NULL;
+
+    id[0] = '\0';
+    if (has_email && s->ring != NULL) {
+        pb_contact_id(s->ring, email, raw);
+        pb_hex(raw, PB_CONTACT_LEN, id);
+    }
+    if (signup && !has_email && ev->contact[0] == '\0')
+        why = "a signup without an address or contact";
+    else if (ev->contact[0] == '\0' && id[0] == '\0')
+        why = has_email ? "no contact id, and no contact key (keys.file) to compute it"
+                        : "neither contact nor email";
+    else if (ev->contact[0] != '\0' && id[0] != '\0' && strcmp(ev->contact, id) != 0)
+        why = "the contact id is not that of its address";
+    if (why != NULL) {
+        pb_log_limited(&s->limit, 10, LOG_WARNING, "entry %s (%s): %s: acknowledged, nothing "
+                       "changed", ev->id, ev->type, why);
+        return -1;
+    }
+    if (ev->contact[0] == '\0')
+        ev->contact = id;
+    e->attrs = ev->attrs;
+    e->nattrs = ev->nattrs;
+    if (signup)
+        e->kind = PB_APPLY_SIGNUP;
+    if (signup && has_email) {
+        ev->attrs[2 * ev->nattrs] = "email";
+        ev->attrs[2 * ev->nattrs + 1] = email;
+        e->nattrs++;
+    }
+    return 0;
+}
+
+static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_event *ev,
+                      GString *kinds)
+{
+    const struct pb_rule *matched[MATCH_MAX];
+    int interest[MATCH_MAX];
+    char email[EMAIL_MAX], id[2 * PB_CONTACT_LEN + 1];
+    struct pb_apply_entry e = {
+        .kind = PB_APPLY_EVENT, .id = ev->id, .ts = ev->ts, .eid = ev->eid, .type = ev->type,
+        .msg = ev->msg, .campaign = ev->campaign, .rules = matched, .interest = interest,
+    };
+
+    if (pb_sc_event_has_attrs(ev) && profile_of(s, ev, &e, email, id) != 0)
+        ev->contact = "";
+    e.contact = ev->contact;
+    e.human = s->rules->segs.count > 0 && human_activity(ev);
+    e.nrules = pb_rules_match(s->rules, ev, matched, MATCH_MAX);
+    e.ninterest = pb_segdefs_interest(&s->rules->segs, ev, interest, MATCH_MAX);
+    pb_apply_add(a, &e);
+    g_string_append_c(kinds, ev->contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
+}
+
 static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply *entry,
                       long long now, GString *kinds)
 {
     struct pb_sc_event ev;
-    const struct pb_rule *matched[MATCH_MAX];
-    size_t n;
 
     if (pb_sc_event_parse(entry, &ev) != 0) {
         pb_log_limited(&s->limit, 10, LOG_WARNING, "an entry of %s is not [id, fields]: "
@@ -36,27 +113,27 @@ static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply 
         return;
     }
     if (ev.trimmed) {
-        pb_apply_add(a, ev.id, "", 0, "", "", "", NULL, 0);
+        struct pb_apply_entry e = { .kind = PB_APPLY_EVENT, .id = ev.id, .contact = "",
+                                    .eid = "", .type = "", .msg = "", .campaign = "" };
+        pb_apply_add(a, &e);
         g_string_append_c(kinds, KIND_TRIMMED);
         return;
     }
     if (ev.ts > now)
         ev.ts = now;            /* a writer's clock ahead of ours: not in the future */
-    if (ev.contact[0] != '\0' && !contact_ok(ev.contact)) {
+    if (ev.contact[0] != '\0' && !pb_scorer_contact_ok(ev.contact)) {
         pb_log_limited(&s->limit, 10, LOG_WARNING, "entry %s: contact \"%.80s\" is not an id: "
                        "scored as without contact", ev.id, ev.contact);
         ev.contact = "";
     }
-    n = pb_rules_match(s->rules, &ev, matched, MATCH_MAX);
-    pb_apply_add(a, ev.id, ev.contact, ev.ts, ev.eid, ev.msg, ev.campaign, matched, n);
-    g_string_append_c(kinds, ev.contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
+    add_event(s, a, &ev, kinds);
 }
 
 /* Redis lost the script (restart, fail-over, SCRIPT FLUSH): load it and
  * run the batch once more. */
 static redisReply *run_again(struct pb_scorer *s, const struct pb_sc_batch *b)
 {
-    redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", pb_apply_script());
+    redisReply *r = redisCommand(s->c, "SCRIPT LOAD %s", s->script);
 
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         return r;
@@ -70,6 +147,12 @@ static void count_answer(struct pb_scorer *s, const char *answer, const char *ki
     size_t n = strlen(kinds);
 
     for (size_t i = 0; i < n && answer[i]; i++) {
+        if (kinds[i] == KIND_WAKE || kinds[i] == KIND_REEVAL) {
+            s->stats.wakes += kinds[i] == KIND_WAKE && answer[i] != '0';
+            s->stats.reevaluated += kinds[i] == KIND_REEVAL;
+            s->stats.refused += answer[i] == 'E';
+            continue;
+        }
         if (answer[i] == '0') {
             s->stats.duplicates++;
             continue;
@@ -98,13 +181,15 @@ static int take_reply(struct pb_scorer *s, redisReply *r, const char *kinds)
                        "is retried): %s", r->str);
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
         || r->element[0]->type != REDIS_REPLY_STRING
-        || r->element[1]->type != REDIS_REPLY_STRING) {
+        || r->element[1]->type != REDIS_REPLY_STRING
+        || r->element[2]->type != REDIS_REPLY_INTEGER) {
         pb_log_limited(&s->limit, 10, LOG_ERR, "unexpected answer of the batch script");
         return -1;
     }
     count_answer(s, r->element[0]->str, kinds, r->element[1]->str);
+    s->stats.changes += (unsigned long long)r->element[2]->integer;
     s->stats.batches++;
     return 0;
 }
@@ -124,7 +209,7 @@ int pb_scorer_prepare(struct pb_scorer *s, const redisReply *entries, struct pb_
 
     memset(b, 0, sizeof(*b));
     b->kinds = g_string_new(NULL);
-    pb_apply_init(&a, s->conf->redis.prefix, s->stream);
+    pb_apply_init(&a, s->conf->redis.prefix, s->stream, &s->rules->segs);
     for (size_t i = 0; entries != NULL && i < entries->elements; i++)
         add_entry(s, &a, entries->element[i], now, b->kinds);
     b->entries = a.entries;
@@ -160,5 +245,16 @@ int pb_scorer_batch(struct pb_scorer *s, const redisReply *entries)
 
     if (pb_scorer_prepare(s, entries, &b) == 0)
         return 0;
+    return pb_scorer_answer(s, &b, redisCommandArgv(s->c, b.argc, (const char **)b.argv, NULL));
+}
+
+int pb_scorer_run_built(struct pb_scorer *s, struct pb_apply *a, GString *kinds)
+{
+    struct pb_sc_batch b = { 0 };
+
+    b.kinds = kinds;
+    b.entries = a->entries;
+    b.argv = pb_apply_command(a, s->sha, s->conf->scorer.consumer_group, s->now_ms(), &s->set,
+                              &b.argc);
     return pb_scorer_answer(s, &b, redisCommandArgv(s->c, b.argc, (const char **)b.argv, NULL));
 }

@@ -8,6 +8,28 @@
 #include <string.h>
 #include "entry.h"
 
+/* The attribute fields of profile and signup events (docs/redis-schema.md). */
+static const char *const attr_fields[] = {
+    "first_name", "last_name", "birthday", "city", "country", "language", "timezone", "tags",
+    NULL
+};
+
+static int attr_field(const char *name)
+{
+    if (strncmp(name, "attr:", 5) == 0)
+        return name[5] != '\0'
+               && name[5 + strspn(name + 5, "abcdefghijklmnopqrstuvwxyz0123456789_")] == '\0';
+    for (const char *const *f = attr_fields; *f; f++)
+        if (strcmp(*f, name) == 0)
+            return 1;
+    return 0;
+}
+
+int pb_sc_event_has_attrs(const struct pb_sc_event *ev)
+{
+    return strcmp(ev->type, "profile") == 0 || strcmp(ev->type, "signup") == 0;
+}
+
 static long long id_ms(const char *id)
 {
     return strtoll(id, NULL, 10);
@@ -23,6 +45,7 @@ static void set_field(struct pb_sc_event *ev, const char *name, const char *valu
         { "campaign", offsetof(struct pb_sc_event, campaign) },
         { "url", offsetof(struct pb_sc_event, url) },
         { "class", offsetof(struct pb_sc_event, cls) },
+        { "email", offsetof(struct pb_sc_event, email) },
     };
 
     if (strcmp(name, "ts") == 0) {
@@ -37,6 +60,11 @@ static void set_field(struct pb_sc_event *ev, const char *name, const char *valu
             *(const char **)(void *)((char *)ev + fields[i].off) = value;
             return;
         }
+    if (attr_field(name) && ev->nattrs < PB_SC_ATTRS_MAX) {
+        ev->attrs[2 * ev->nattrs] = name;
+        ev->attrs[2 * ev->nattrs + 1] = value;
+        ev->nattrs++;
+    }
 }
 
 int pb_sc_event_parse(const redisReply *entry, struct pb_sc_event *ev)
@@ -45,6 +73,7 @@ int pb_sc_event_parse(const redisReply *entry, struct pb_sc_event *ev)
 
     memset(ev, 0, sizeof(*ev));
     ev->type = ev->eid = ev->msg = ev->contact = ev->campaign = ev->url = ev->cls = "";
+    ev->email = "";
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
         || entry->element[0]->type != REDIS_REPLY_STRING)
         return -1;

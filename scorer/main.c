@@ -25,6 +25,7 @@
 #include <glib.h>
 #include <hiredis/hiredis.h>
 #include "daemon.h"
+#include "keys.h"
 #include "log.h"
 #include "rules.h"
 #include "scorer.h"
@@ -38,6 +39,9 @@ struct gen {
     struct pb_conf conf;
     struct pb_rules rules;
 };
+
+/* The contact key, for signup events that carry only an address. */
+static struct pb_keyring ring;
 
 static volatile sig_atomic_t stop_signal, reload_wanted;
 
@@ -90,17 +94,29 @@ static struct gen *gen_load(const char *path, char *err, size_t errlen)
     return g;
 }
 
+/* "3 scoring rules" and, when there are any, ", 2 fit rules, 8 segments, grade". */
+static void describe(const struct pb_rules *r, char *buf, size_t len)
+{
+    const struct pb_segdefs *d = &r->segs;
+    int n = snprintf(buf, len, "%zu scoring rule%s", r->count, r->count == 1 ? "" : "s");
+
+    if (n > 0 && (size_t)n < len && (d->nfit > 0 || d->count > 0 || d->has_grade))
+        snprintf(buf + n, len - (size_t)n, ", %zu fit rule%s, %zu segment%s%s", d->nfit,
+                 d->nfit == 1 ? "" : "s", d->count, d->count == 1 ? "" : "s",
+                 d->has_grade ? ", grade" : "");
+}
+
 static int check_config(const char *path)
 {
-    char err[1024];
+    char err[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
 
     if (g == NULL) {
         fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
         return 1;
     }
-    printf(PB_SCORER_NAME ": configuration OK (%s; %zu scoring rule%s)\n", path,
-           g->rules.count, g->rules.count == 1 ? "" : "s");
+    describe(&g->rules, what, sizeof(what));
+    printf(PB_SCORER_NAME ": configuration OK (%s; %s)\n", path, what);
     gen_free(g);
     return 0;
 }
@@ -135,7 +151,7 @@ static void set_signals(void)
  * freed (not the first generation: the connection's settings are its). */
 static void reload(const char *path, struct pb_scorer *s, struct gen *boot, struct gen **current)
 {
-    char err[1024];
+    char err[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
 
     reload_wanted = 0;
@@ -143,13 +159,13 @@ static void reload(const char *path, struct pb_scorer *s, struct gen *boot, stru
         pb_log(LOG_ERR, "reload failed, keeping the rules loaded before: %s", err);
         return;
     }
+    describe(&g->rules, what, sizeof(what));
+    pb_log(LOG_INFO, "configuration reloaded from %s: %s (Redis and stream settings take "
+           "effect after a restart)", path, what);
     pb_scorer_set_rules(s, &g->conf.scorer, &g->rules);
     if (*current != boot)
         gen_free(*current);
     *current = g;
-    pb_log(LOG_INFO, "configuration reloaded from %s: %zu scoring rule%s (Redis and stream "
-           "settings take effect after a restart)", path, g->rules.count,
-           g->rules.count == 1 ? "" : "s");
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -185,9 +201,10 @@ static void log_totals(const struct pb_scorer *s, const char *what)
     const struct pb_sc_stats *st = &s->stats;
 
     pb_log(LOG_INFO, "%s: %llu entries done (%llu scored, %llu without contact, %llu trimmed "
-           "while pending, %llu refused), %llu duplicates skipped, %llu claimed, %llu batches",
+           "while pending, %llu refused), %llu duplicates skipped, %llu claimed, %llu batches, "
+           "%llu wake-ups, %llu segment changes, %llu contacts re-evaluated",
            what, st->done, st->scored, st->no_contact, st->trimmed, st->refused, st->duplicates,
-           st->claimed, st->batches);
+           st->claimed, st->batches, st->wakes, st->changes, st->reevaluated);
 }
 
 /* Once a minute when there was work: what was done, and how far behind
@@ -278,6 +295,11 @@ static int start(const struct pb_daemon_options *opt, int once, const struct gen
     }
     if (!once && pb_daemon_write_pidfile(pidfile, err, errlen) != 0)
         return -1;
+    if (pb_keys_load(g->conf.keys_file, 1, &ring, err, errlen) != 0) {
+        pb_log(LOG_NOTICE, "no contact key (%s): signup and profile events without a contact "
+               "id are acknowledged and change nothing", err);
+        memset(&ring, 0, sizeof(ring));
+    }
     if (pb_daemon_drop_privileges("scorer", sc->user, sc->group, err, errlen) != 0) {
         pb_daemon_remove_pidfile(pidfile);
         return -1;
@@ -307,12 +329,15 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     }
     set_signals();
     pb_scorer_init(&s, &boot->conf, &boot->rules, opt->extra_arg);
-    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %zu scoring rule%s%s",
-           s.consumer, boot->conf.scorer.consumer_group, s.stream, boot->rules.count,
-           boot->rules.count == 1 ? "" : "s", once ? ", --once" : "");
+    if (ring.contact_key_len > 0)
+        s.ring = &ring;
+    describe(&boot->rules, err, sizeof(err));
+    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s", s.consumer,
+           boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "");
     pb_daemon_ready(0);
     rc = once ? run_once(&s) : run_loop(path, &s, boot);
     pb_scorer_free(&s);
+    pb_keys_free(&ring);
     pb_daemon_remove_pidfile(pidfile);
     g_free(pidfile);
     gen_free(boot);

@@ -15,10 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libconfig.h>
-#include "conf_value.h"
+#include "rule_ctx.h"
 #include "rules.h"
 
-#define RULE_NAME_MAX 64
 #define EVENT_NAME_MAX 32
 #define POINTS_MAX 1000000.0
 
@@ -36,144 +35,77 @@ static const struct { const char *word; enum pb_rule_class cls; } class_words[] 
     { "human", PB_RULE_HUMAN }, { "machine", PB_RULE_MACHINE }, { "any", PB_RULE_ANY },
 };
 
-/* One rule being read: where to report and what it is called so far. */
-struct rule_ctx {
-    struct pb_conf_ctx *conf;
-    const config_setting_t *group;
-    char where[96];             /* "scorer.rules[2]" or "scorer.rules[2] (\"name\")" */
-};
-
-static int only_chars(const char *s, const char *allowed, size_t max)
-{
-    size_t n = strspn(s, allowed);
-
-    return n > 0 && n <= max && s[n] == '\0';
-}
-
-/* A string member of the rule, or NULL (absent); -1 if not a string. */
-static int get_str(struct rule_ctx *r, const char *name, const char **out)
-{
-    const config_setting_t *s = config_setting_get_member(r->group, name);
-
-    *out = NULL;
-    if (s == NULL)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING)
-        return pb_conf_fail_at(r->conf, s, "%s: %s: expected a string in double quotes, got %s",
-                               r->where, name, pb_conf_type_name(config_setting_type(s)));
-    *out = config_setting_get_string(s);
-    return 0;
-}
-
-static int fail_member(struct rule_ctx *r, const char *name, const char *fmt, const char *value)
-{
-    const config_setting_t *s = config_setting_get_member(r->group, name);
-    char msg[512];
-
-    snprintf(msg, sizeof(msg), fmt, value);
-    return pb_conf_fail_at(r->conf, s ? s : r->group, "%s: %s: %s", r->where, name, msg);
-}
-
-static int check_members(struct rule_ctx *r)
-{
-    int n = config_setting_length(r->group);
-
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *s = config_setting_get_elem(r->group, (unsigned)i);
-        const char *name = config_setting_name(s);
-        int known = 0;
-        for (const char *const *f = rule_fields; *f && !known; f++)
-            known = strcmp(*f, name) == 0;
-        if (!known)
-            return pb_conf_fail_at(r->conf, s, "%s: unknown setting %s (a rule has name, event, "
-                                   "points, campaign, url, class, repeat, per_day)",
-                                   r->where, name);
-    }
-    return 0;
-}
-
-static int read_name(struct rule_ctx *r, const struct pb_rules *done, struct pb_rule *rule)
+static int read_name(struct pb_rule_ctx *r, const struct pb_rules *done, struct pb_rule *rule)
 {
     const char *name;
 
-    if (get_str(r, "name", &name) != 0)
+    if (pb_rc_read_name(r, "pricing-click", &name) != 0)
         return -1;
-    if (name == NULL)
-        return pb_conf_fail_at(r->conf, r->group, "%s: name is required (add e.g. name = "
-                               "\"pricing-click\";)", r->where);
-    if (!only_chars(name, "abcdefghijklmnopqrstuvwxyz0123456789_-", RULE_NAME_MAX))
-        return fail_member(r, "name", "\"%s\" must be 1..64 of a-z, 0-9, _ and -", name);
     for (size_t i = 0; i < done->count; i++)
         if (strcmp(done->items[i].name, name) == 0)
-            return fail_member(r, "name", "\"%s\" is used by an earlier rule (names must be "
-                               "unique: the repeat state and the history use them)", name);
+            return pb_rc_fail_member(r, "name", "\"%s\" is used by an earlier rule (names "
+                                     "must be unique: the repeat state and the history use "
+                                     "them)", name);
     rule->name = strdup(name);
-    snprintf(r->where + strlen(r->where), sizeof(r->where) - strlen(r->where), " (\"%s\")",
-             name);
     return 0;
 }
 
-static int read_event(struct rule_ctx *r, struct pb_rule *rule)
+static int read_event(struct pb_rule_ctx *r, struct pb_rule *rule)
 {
     const char *event;
 
-    if (get_str(r, "event", &event) != 0)
+    if (pb_rc_get_str(r, "event", &event) != 0)
         return -1;
     if (event == NULL)
         return pb_conf_fail_at(r->conf, r->group, "%s: event is required (add e.g. event = "
                                "\"click\"; sent, open, click, unsubscribe or a custom event "
                                "name)", r->where);
-    if (!only_chars(event, "abcdefghijklmnopqrstuvwxyz0123456789_", EVENT_NAME_MAX))
-        return fail_member(r, "event", "\"%s\" is not an event type (sent, open, click, "
+    if (!pb_rc_only_chars(event, "abcdefghijklmnopqrstuvwxyz0123456789_", EVENT_NAME_MAX))
+        return pb_rc_fail_member(r, "event", "\"%s\" is not an event type (sent, open, click, "
                            "unsubscribe or a custom name of a-z, 0-9 and _)", event);
     rule->event = strdup(event);
     return 0;
 }
 
-static int read_points(struct rule_ctx *r, struct pb_rule *rule)
+static int read_points(struct pb_rule_ctx *r, struct pb_rule *rule)
 {
-    const config_setting_t *s = config_setting_get_member(r->group, "points");
-    int type = s ? config_setting_type(s) : CONFIG_TYPE_NONE;
+    int present;
 
-    if (s == NULL)
+    if (pb_rc_get_number(r, "points", &rule->points, &present) != 0)
+        return -1;
+    if (!present)
         return pb_conf_fail_at(r->conf, r->group, "%s: points is required (add e.g. points = "
                                "10; or -20 for an unsubscribe)", r->where);
-    if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
-        rule->points = (double)config_setting_get_int64(s);
-    else if (type == CONFIG_TYPE_FLOAT)
-        rule->points = config_setting_get_float(s);
-    else
-        return pb_conf_fail_at(r->conf, s, "%s: points: expected a number, got %s (write e.g. "
-                               "points = 10;)", r->where, pb_conf_type_name(type));
     if (rule->points == 0 || rule->points > POINTS_MAX || rule->points < -POINTS_MAX)
-        return pb_conf_fail_at(r->conf, s, "%s: points: %g is out of range (use a non-zero "
-                               "number within -1000000..1000000)", r->where, rule->points);
+        return pb_conf_fail_at(r->conf, config_setting_get_member(r->group, "points"),
+                               "%s: points: %g is out of range (use a non-zero number within "
+                               "-1000000..1000000)", r->where, rule->points);
     return 0;
 }
 
-static int read_patterns(struct rule_ctx *r, struct pb_rule *rule)
+static int read_patterns(struct pb_rule_ctx *r, struct pb_rule *rule)
 {
     const char *campaign, *url;
 
-    if (get_str(r, "campaign", &campaign) != 0 || get_str(r, "url", &url) != 0)
+    if (pb_rc_get_str(r, "campaign", &campaign) != 0 || pb_rc_get_str(r, "url", &url) != 0)
         return -1;
     if (campaign != NULL && *campaign == '\0')
-        return fail_member(r, "campaign", "\"%s\" is empty (leave campaign out to match every "
+        return pb_rc_fail_member(r, "campaign", "\"%s\" is empty (leave campaign out to match every "
                            "campaign, or give a pattern such as \"spring-*\")", campaign);
     if (url != NULL && (*url == '\0' || strcmp(rule->event, "click") != 0))
-        return fail_member(r, "url", "\"%s\": a url pattern needs event = \"click\" and must "
+        return pb_rc_fail_member(r, "url", "\"%s\": a url pattern needs event = \"click\" and must "
                            "not be empty (e.g. \"*/pricing*\")", url);
     rule->campaign = campaign ? strdup(campaign) : NULL;
     rule->url = url ? strdup(url) : NULL;
     return 0;
 }
 
-static int read_class(struct rule_ctx *r, struct pb_rule *rule)
+static int read_class(struct pb_rule_ctx *r, struct pb_rule *rule)
 {
     const char *word;
 
     rule->cls = PB_RULE_HUMAN;
-    if (get_str(r, "class", &word) != 0)
+    if (pb_rc_get_str(r, "class", &word) != 0)
         return -1;
     if (word == NULL)
         return 0;
@@ -182,17 +114,17 @@ static int read_class(struct rule_ctx *r, struct pb_rule *rule)
             rule->cls = class_words[i].cls;
             return 0;
         }
-    return fail_member(r, "class", "\"%s\" is not one of human, machine, any", word);
+    return pb_rc_fail_member(r, "class", "\"%s\" is not one of human, machine, any", word);
 }
 
-static int read_repeat(struct rule_ctx *r, struct pb_rule *rule)
+static int read_repeat(struct pb_rule_ctx *r, struct pb_rule *rule)
 {
     const config_setting_t *per_day = config_setting_get_member(r->group, "per_day");
     const char *word;
     int found = 0;
 
     rule->repeat = PB_REPEAT_EVERY;
-    if (get_str(r, "repeat", &word) != 0)
+    if (pb_rc_get_str(r, "repeat", &word) != 0)
         return -1;
     for (size_t i = 0; word != NULL && i < sizeof(repeat_words) / sizeof(repeat_words[0]); i++)
         if (strcmp(word, repeat_words[i].word) == 0) {
@@ -200,7 +132,7 @@ static int read_repeat(struct rule_ctx *r, struct pb_rule *rule)
             found = 1;
         }
     if (word != NULL && !found)
-        return fail_member(r, "repeat", "\"%s\" is not one of every-time, once-per-message, "
+        return pb_rc_fail_member(r, "repeat", "\"%s\" is not one of every-time, once-per-message, "
                            "once-per-campaign, once, per-day", word);
     if (rule->repeat != PB_REPEAT_DAILY && per_day != NULL)
         return pb_conf_fail_at(r->conf, per_day, "%s: per_day needs repeat = \"per-day\"",
@@ -230,15 +162,16 @@ static void rule_free(struct pb_rule *rule)
 static int read_rule(struct pb_conf_ctx *conf, const config_setting_t *group, int index,
                      const struct pb_rules *done, struct pb_rule *rule)
 {
-    struct rule_ctx r = { conf, group, "" };
+    struct pb_rule_ctx r;
 
-    snprintf(r.where, sizeof(r.where), "scorer.rules[%d]", index);
     memset(rule, 0, sizeof(*rule));
-    if (config_setting_type(group) != CONFIG_TYPE_GROUP)
-        return pb_conf_fail_at(conf, group, "%s: expected a rule { name = ...; event = ...; "
-                               "points = ...; }, got %s", r.where,
-                               pb_conf_type_name(config_setting_type(group)));
-    if (read_name(&r, done, rule) != 0 || check_members(&r) != 0 || read_event(&r, rule) != 0
+    if (pb_rc_start(&r, conf, group, "scorer.rules", index, "a rule { name = ...; event = "
+                    "...; points = ...; }") != 0)
+        return -1;
+    if (read_name(&r, done, rule) != 0
+        || pb_rc_check_members(&r, rule_fields, "name, event, points, campaign, url, class, "
+                               "repeat, per_day") != 0
+        || read_event(&r, rule) != 0
         || read_points(&r, rule) != 0 || read_patterns(&r, rule) != 0
         || read_class(&r, rule) != 0 || read_repeat(&r, rule) != 0) {
         rule_free(rule);
@@ -310,8 +243,11 @@ int pb_rules_load(const char *path, struct pb_rules *rules, char *err, size_t er
     config_init(&cfg);
     if (read_config(path, &cfg, &ctx) != 0 || check_bounds(&ctx, &cfg) != 0)
         rc = -1;
-    else if ((list = config_lookup(&cfg, "scorer.rules")) != NULL)
-        rc = read_list(&ctx, list, rules);
+    else if ((list = config_lookup(&cfg, "scorer.rules")) != NULL
+             && read_list(&ctx, list, rules) != 0)
+        rc = -1;
+    else
+        rc = pb_segdefs_read(&ctx, &cfg, &rules->segs);
     config_destroy(&cfg);
     if (rc != 0)
         pb_rules_free(rules);
@@ -323,6 +259,7 @@ void pb_rules_free(struct pb_rules *rules)
     for (size_t i = 0; rules->items != NULL && i < rules->count; i++)
         rule_free(&rules->items[i]);
     free(rules->items);
+    pb_segdefs_free(&rules->segs);
     memset(rules, 0, sizeof(*rules));
 }
 

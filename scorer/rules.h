@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include "entry.h"
+#include "segments.h"
 
 enum pb_rule_class { PB_RULE_HUMAN, PB_RULE_MACHINE, PB_RULE_ANY };
 
@@ -34,9 +35,11 @@ struct pb_rule {
 struct pb_rules {
     struct pb_rule *items;
     size_t count;
+    struct pb_segdefs segs;     /* scorer.fit, scorer.grade, scorer.segments */
 };
 
-/* Read scorer.rules from the configuration file at path (and what it
+/* Read scorer.rules, and scorer.fit, scorer.grade and scorer.segments
+ * (segments.h), from the configuration file at path (and what it
  * @includes), and check what pb_conf_load cannot (score_cap not below
  * score_floor). 0, or -1 with "FILE:LINE: scorer.rules[i]: what (fix)"
  * in err. No scorer.rules: 0 rules. */

@@ -22,6 +22,19 @@ struct pb_sc_stats {
     unsigned long long refused;     /* ... of which a write was refused (logged) */
     unsigned long long duplicates;  /* delivered again, acknowledged before: skipped */
     unsigned long long claimed;     /* taken over from another consumer */
+    unsigned long long wakes;       /* due wake-ups evaluated */
+    unsigned long long changes;     /* segment entries and exits */
+    unsigned long long reevaluated; /* contacts re-evaluated after a reload */
+};
+
+/* A reload's re-evaluation of every contact (reeval.c). */
+struct pb_sc_reeval {
+    int active;
+    char cursor[32];                /* SCAN position */
+    unsigned long long contacts;    /* evaluated so far in this pass */
+    unsigned long long changes;     /* segment changes they made */
+    long long started_ms, logged_ms;
+    char **drop;                    /* sets of segments no longer configured, to DEL (g_strfreev) */
 };
 
 /* One batch's script command, built and not yet answered. */
@@ -36,10 +49,12 @@ struct pb_scorer {
     const struct pb_conf *conf;     /* redis and scorer sections (not owned) */
     const struct pb_rules *rules;   /* not owned */
     struct pb_apply_settings set;
+    const struct pb_keyring *ring;  /* the contact key, for signup events without an id; may be NULL */
+    char *script;                   /* the batch script generated for the rules (g_free) */
     char *consumer;
     char *stream;                   /* <p>events */
     redisContext *c;                /* NULL while disconnected */
-    char sha[41];
+    char sha[41];                   /* of script */
     long long (*now_ms)(void);      /* the clock: real time unless a test sets one */
     int own_pending_done;           /* this connection has read its own pending entries */
     long long next_claim_ms;        /* when to look for others' idle entries */
@@ -47,6 +62,8 @@ struct pb_scorer {
     int no_autoclaim;               /* Redis before 6.2: no XAUTOCLAIM (logged once) */
     struct pb_sc_batch next;        /* ahead.c: built from entries read ahead, not sent */
     redisReply *ahead;              /* ahead.c: entries read ahead, not built */
+    long long wake_check_ms;        /* when to look at <p>wake again (scorer's clock) */
+    struct pb_sc_reeval reeval;
     struct pb_sc_stats stats;
     struct pb_log_limit limit;
 };
@@ -56,9 +73,11 @@ void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struc
                     const char *consumer);
 /* New rules and scoring settings (half-life, floor, cap, history) from
  * sc: a reload. The connection and its settings (redis, prefix, group,
- * batch, timing) stay those given to pb_scorer_init. */
-void pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
-                         const struct pb_rules *rules);
+ * batch, timing) stay those given to pb_scorer_init. When the fit rules,
+ * grade or segments changed, every contact is re-evaluated in the
+ * background (reeval.c); 1 if that was started, else 0. */
+int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
+                        const struct pb_rules *rules);
 void pb_scorer_free(struct pb_scorer *s);
 
 /* Connect, load the script, create the group if missing. 0 or -1 (why). */
@@ -105,5 +124,22 @@ int pb_scorer_new_entries(struct pb_scorer *s, int block);
 void pb_scorer_drop_ahead(struct pb_scorer *s);
 
 long long pb_scorer_real_now_ms(void);
+
+/* Due wake-ups (<p>wake up to now), at most one batch: their number, or
+ * -1 if Redis failed (logged, connection dropped). wake.c */
+int pb_scorer_wakeups(struct pb_scorer *s);
+/* One batch of a reload's re-evaluation, if one is going on: the
+ * contacts evaluated, 0 when none is, -1 if Redis failed. reeval.c */
+int pb_scorer_reeval_step(struct pb_scorer *s);
+/* Start a pass; the segments of old that rules no longer has are dropped. */
+void pb_scorer_reeval_start(struct pb_scorer *s, const struct pb_segdefs *old);
+/* A command that failed (r NULL, an error or not what was expected):
+ * logged (what: the command), r freed, the connection dropped; -1. */
+int pb_scorer_fail(struct pb_scorer *s, redisReply *r, const char *what);
+/* A contact id as it may appear in a key: 1..64 of 0-9, a-z. batch.c */
+int pb_scorer_contact_ok(const char *contact);
+/* Run the entries built into a (wake-ups, re-evaluations): 0, or -1 if
+ * Redis failed (logged). kinds: one character per entry. batch.c */
+int pb_scorer_run_built(struct pb_scorer *s, struct pb_apply *a, GString *kinds);
 
 #endif

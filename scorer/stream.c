@@ -35,15 +35,29 @@ static char *host_name(void)
     return g_strdup(name);
 }
 
-void pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
-                         const struct pb_rules *rules)
+int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
+                        const struct pb_rules *rules)
 {
+    char *script = pb_apply_script_new(&rules->segs);
+    int changed = s->script != NULL && strcmp(script, s->script) != 0;
+    const struct pb_rules *old = s->rules;
+
     s->rules = rules;
     s->set.half_life_ms = (long long)sc->half_life_days * 86400000LL;
     s->set.floor = sc->score_floor;
     s->set.cap = sc->score_cap;
     s->set.history_ms = (long long)sc->history_days * 86400000LL;
     s->set.history_max = sc->history_max;
+    s->set.segment_log_max = sc->segment_log_maxlen;
+    g_free(s->script);
+    s->script = script;
+    pb_apply_sha(s->script, s->sha);
+    s->wake_check_ms = 0;
+    /* the same rules give the same script: only a change re-evaluates */
+    if (!changed)
+        return 0;
+    pb_scorer_reeval_start(s, &old->segs);
+    return 1;
 }
 
 void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struct pb_rules *rules,
@@ -57,7 +71,6 @@ void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struc
     s->consumer = consumer ? g_strdup(consumer) : host_name();
     s->stream = g_strconcat(conf->redis.prefix, PB_KEY_EVENTS, NULL);
     s->now_ms = pb_scorer_real_now_ms;
-    pb_apply_sha(s->sha);
     snprintf(s->claim_cursor, sizeof(s->claim_cursor), "0-0");
 }
 
@@ -74,6 +87,8 @@ void pb_scorer_free(struct pb_scorer *s)
     pb_scorer_disconnect(s);
     g_free(s->consumer);
     g_free(s->stream);
+    g_free(s->script);
+    g_strfreev(s->reeval.drop);
     memset(s, 0, sizeof(*s));
 }
 
@@ -111,7 +126,7 @@ int pb_scorer_connect(struct pb_scorer *s, char *err, size_t errlen)
     tv.tv_sec = (time_t)(ms / 1000);
     tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
     redisSetTimeout(s->c, tv);
-    if (simple(s, redisCommand(s->c, "SCRIPT LOAD %s", pb_apply_script()), NULL,
+    if (simple(s, redisCommand(s->c, "SCRIPT LOAD %s", s->script), NULL,
                "SCRIPT LOAD", err, errlen) != 0
         || simple(s, redisCommand(s->c, "XGROUP CREATE %s %s 0 MKSTREAM", s->stream,
                                   sc->consumer_group), "BUSYGROUP", "XGROUP CREATE", err,
@@ -123,7 +138,7 @@ int pb_scorer_connect(struct pb_scorer *s, char *err, size_t errlen)
     return 0;
 }
 
-static int fail(struct pb_scorer *s, redisReply *r, const char *what)
+int pb_scorer_fail(struct pb_scorer *s, redisReply *r, const char *what)
 {
     if (r == NULL)
         pb_log_limited(&s->limit, 10, LOG_ERR, "%s: %s", what,
@@ -149,7 +164,7 @@ static int read_own(struct pb_scorer *s)
     r = redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0",
                      sc->consumer_group, s->consumer, sc->batch, s->stream);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        return fail(s, r, "XREADGROUP");
+        return pb_scorer_fail(s, r, "XREADGROUP");
     entries = pb_scorer_read_entries(r);
     n = entries ? (int)entries->elements : 0;
     if (n > 0 && pb_scorer_batch(s, entries) != 0) {
@@ -181,7 +196,7 @@ static int claim_batch(struct pb_scorer *s)
     }
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
         || r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
-        return fail(s, r, "XAUTOCLAIM");
+        return pb_scorer_fail(s, r, "XAUTOCLAIM");
     snprintf(s->claim_cursor, sizeof(s->claim_cursor), "%s", r->element[0]->str);
     entries = r->element[1];
     /* Redis 7: ids trimmed while pending, which XAUTOCLAIM has just taken
@@ -238,6 +253,15 @@ int pb_scorer_step(struct pb_scorer *s, int block)
         n = claim_batch(s);
         if (n != 0)
             return n;
+    }
+    if ((n = pb_scorer_wakeups(s)) != 0)
+        return n;
+    /* a reload's re-evaluation goes on between the batches of events */
+    if ((n = pb_scorer_reeval_step(s)) < 0)
+        return -1;
+    if (n > 0) {
+        int m = pb_scorer_new_entries(s, 0);
+        return m < 0 ? -1 : n + m;
     }
     return pb_scorer_new_entries(s, block);
 }

@@ -100,6 +100,27 @@ int rules_error(const char *rules, char *err, size_t errlen)
     return 0;
 }
 
+void load_rules_into(const char *settings, const char *rules, struct pb_rules *out)
+{
+    char err[1024];
+
+    write_conf(settings, rules);
+    ck_assert_msg(pb_rules_load(cpath, out, err, sizeof(err)) == 0, "%s", err);
+}
+
+int settings_error(const char *settings, char *err, size_t errlen)
+{
+    struct pb_rules r;
+
+    write_conf(settings, "");
+    err[0] = '\0';
+    if (pb_rules_load(cpath, &r, err, errlen) == 0) {
+        pb_rules_free(&r);
+        return -1;
+    }
+    return 0;
+}
+
 void scorer_open(struct pb_scorer *s, const char *consumer)
 {
     char err[512];
@@ -122,10 +143,9 @@ struct pb_sc_stats drain_as(const char *consumer)
     return st;
 }
 
-char *xadd(const char *type, const char *contact, const char *campaign, const char *msg,
-           long long ts, const char *cls, const char *url)
+char *xadd_kv(const char *type, const char *contact, long long ts, const char *const *kv)
 {
-    const char *argv[32];
+    const char *argv[80];
     char eid[40], tsbuf[32];
     int n = 0;
     redisReply *r;
@@ -137,16 +157,29 @@ char *xadd(const char *type, const char *contact, const char *campaign, const ch
     argv[n++] = "type"; argv[n++] = type;
     argv[n++] = "eid"; argv[n++] = eid;
     argv[n++] = "ts"; argv[n++] = tsbuf;
-    if (msg) { argv[n++] = "msg"; argv[n++] = msg; }
     if (contact) { argv[n++] = "contact"; argv[n++] = contact; }
-    if (campaign) { argv[n++] = "campaign"; argv[n++] = campaign; }
-    if (url) { argv[n++] = "url"; argv[n++] = url; }
-    if (cls) { argv[n++] = "class"; argv[n++] = cls; }
+    for (size_t i = 0; kv[i] && n < 78; i++)
+        argv[n++] = kv[i];
     r = redisCommandArgv(cc, n, argv, NULL);
     ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STRING, "XADD failed");
     id = g_strdup(r->str);
     freeReplyObject(r);
     return id;
+}
+
+char *xadd(const char *type, const char *contact, const char *campaign, const char *msg,
+           long long ts, const char *cls, const char *url)
+{
+    const char *kv[16];
+    int n = 0;
+
+    if (msg) { kv[n++] = "msg"; kv[n++] = msg; }
+    if (contact) { kv[n++] = "contact"; kv[n++] = contact; }
+    if (campaign) { kv[n++] = "campaign"; kv[n++] = campaign; }
+    if (url) { kv[n++] = "url"; kv[n++] = url; }
+    if (cls) { kv[n++] = "class"; kv[n++] = cls; }
+    kv[n] = NULL;
+    return xadd_kv(type, NULL, ts, kv);
 }
 
 char *click(const char *contact, const char *msg, long long ts, const char *url)
@@ -159,7 +192,7 @@ char *open_ev(const char *contact, const char *msg, long long ts)
     return xadd("open", contact, "spring-sale", msg, ts, "human", NULL);
 }
 
-static char *hget(const char *contact, const char *field)
+char *contact_field(const char *contact, const char *field)
 {
     redisReply *r = redisCommand(cc, "HGET pb:contact:%s %s", contact, field);
     char *v;
@@ -172,7 +205,7 @@ static char *hget(const char *contact, const char *field)
 
 double stored_score(const char *contact)
 {
-    char *v = hget(contact, "score");
+    char *v = contact_field(contact, "score");
     double d = v ? g_ascii_strtod(v, NULL) : 0;
 
     g_free(v);
@@ -181,7 +214,7 @@ double stored_score(const char *contact)
 
 long long stored_at(const char *contact)
 {
-    char *v = hget(contact, "score_at");
+    char *v = contact_field(contact, "score_at");
     long long t = v ? g_ascii_strtoll(v, NULL, 10) : -1;
 
     g_free(v);
@@ -254,6 +287,8 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, rules_tcase());
     suite_add_tcase(s, refused_tcase());
     suite_add_tcase(s, stream_tcase());
+    suite_add_tcase(s, segments_tcase());
+    suite_add_tcase(s, segment_conf_tcase());
     return s;
 }
 

@@ -3,8 +3,11 @@
  * check_scorer.c (fixture: a private redis-server, the configuration
  * file with its rules, a fake clock; event and Redis helpers; main),
  * check_scorer_rules.c (each rule kind, repeat policy, decay, floor and
- * cap, and refused rules) and check_scorer_stream.c (the consumer group:
- * duplicates, restarts, claims, trimmed entries, two scorers).
+ * cap, and refused rules), check_scorer_stream.c (the consumer group:
+ * duplicates, restarts, claims, trimmed entries, two scorers),
+ * check_scorer_segments.c (fit, grade, every segment kind, wake-ups,
+ * reload) and check_scorer_segconf.c (their configuration, refused
+ * definitions).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -37,6 +40,11 @@ void load_scorer(const char *settings, const char *rules);
  * only: its message in err (0) or 0 rules loaded (-1 returned). */
 int rules_error(const char *rules, char *err, size_t errlen);
 
+/* The file written with these settings and rules, its rules loaded into
+ * out (a reload; the test fails if refused; pb_rules_free it). */
+void load_rules_into(const char *settings, const char *rules, struct pb_rules *out);
+/* As rules_error, for settings (fit, grade, segments) with no rules. */
+int settings_error(const char *settings, char *err, size_t errlen);
 /* A scorer on the fixture's Redis, with the fake clock, connected. */
 void scorer_open(struct pb_scorer *s, const char *consumer);
 /* A scorer that processes everything pending (pb_scorer_drain) and
@@ -47,6 +55,11 @@ struct pb_sc_stats drain_as(const char *consumer);
  * [url U] class K; the entry id (g_free it). A NULL field is left out. */
 char *xadd(const char *type, const char *contact, const char *campaign, const char *msg,
            long long ts, const char *cls, const char *url);
+/* XADD pb:events * type T eid <n> ts ts [contact C] then the name,
+ * value pairs of kv (NULL-terminated); the entry id (g_free it). */
+char *xadd_kv(const char *type, const char *contact, long long ts, const char *const *kv);
+/* HGET pb:contact:<contact> field, or NULL (g_free it). */
+char *contact_field(const char *contact, const char *field);
 /* A human click / open of contact c in campaign "spring-sale". */
 char *click(const char *contact, const char *msg, long long ts, const char *url);
 char *open_ev(const char *contact, const char *msg, long long ts);
@@ -71,5 +84,7 @@ long long key_count(const char *pattern);
 TCase *rules_tcase(void);       /* check_scorer_rules.c */
 TCase *refused_tcase(void);     /* check_scorer_rules.c */
 TCase *stream_tcase(void);      /* check_scorer_stream.c */
+TCase *segments_tcase(void);    /* check_scorer_segments.c */
+TCase *segment_conf_tcase(void);    /* check_scorer_segconf.c */
 
 #endif

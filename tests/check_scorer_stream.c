@@ -100,6 +100,32 @@ START_TEST(test_same_entries_twice)
 }
 END_TEST
 
+/* The same entries run twice with segments: one entry into the segment,
+ * one log line, one wake-up; the second run changes nothing. */
+START_TEST(test_segment_entry_twice)
+{
+    struct pb_scorer s;
+    redisReply *r;
+
+    load_scorer("half_life_days = 10; segments = ( { name = \"mql\"; behaviour_at_least = 3; } );",
+                EVERY_CLICK);
+    add_clicks(4, 1);
+    r = read_as("a", 4);
+    scorer_open(&s, "a");
+    ck_assert_int_eq(pb_scorer_batch(&s, entries_of(r)), 0);
+    ck_assert_int_eq(s.stats.changes, 1);
+    ck_assert_int_eq(pb_scorer_batch(&s, entries_of(r)), 0);
+    ck_assert_int_eq(s.stats.duplicates, 4);
+    ck_assert_int_eq(s.stats.changes, 1);
+    ck_assert_double_eq_tol(total_score(1), 4, 1e-6);
+    ck_assert_int_eq(tr_integer(cc, "ZCARD pb:segment:mql"), 1);
+    ck_assert_int_eq(tr_integer(cc, "XLEN pb:segment-log"), 1);
+    ck_assert_int_eq(tr_integer(cc, "ZCARD pb:wake"), 1);
+    freeReplyObject(r);
+    pb_scorer_free(&s);
+}
+END_TEST
+
 /* A slow consumer's entries claimed and applied by another; when the
  * slow one gets to its batch at last, it applies nothing. */
 START_TEST(test_slow_consumer_after_claim)
@@ -386,6 +412,7 @@ TCase *stream_tcase(void)
     tcase_add_checked_fixture(tc, scorer_setup, scorer_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_same_entries_twice);
+    tcase_add_test(tc, test_segment_entry_twice);
     tcase_add_test(tc, test_slow_consumer_after_claim);
     tcase_add_test(tc, test_restart_takes_own_pending);
     tcase_add_test(tc, test_dead_consumer_claimed_when_idle);

@@ -7,7 +7,8 @@
 # sharing a backlog (both take part, together every event once; one
 # pidfile each, a second scorer of the same name refused), SIGHUP
 # with new rules (used from then on) and with a bad file (logged, the old
-# rules kept), SIGTERM (exit 0, the stop line; in the middle of a backlog:
+# rules kept), SIGHUP with a changed segment (every contact re-evaluated,
+# progress in the log), SIGTERM (exit 0, the stop line; in the middle of a backlog:
 # every entry it had read, the batches read ahead too, done).
 #
 # Run by `make check` (top_builddir and top_srcdir in the environment).
@@ -37,7 +38,7 @@ redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save "" --appe
     --daemonize yes --pidfile "$T/redis.pid" --logfile "$T/redis.log" || exit 99
 wait_for 5 test -S "$SOCK" || { echo "ERROR: redis did not start"; exit 99; }
 
-write_conf() {                  # write_conf POINTS [EXTRA RULE TEXT]
+write_conf() {                  # write_conf POINTS [EXTRA RULE TEXT [SCORER SETTINGS]]
     cat >"$CONF" <<END
 tracking = { base_url = "https://t.example.com"; };
 redis = { socket = "$SOCK"; };
@@ -47,6 +48,7 @@ scorer = {
     batch = 50;
     block_ms = 200;
     half_life_days = 0;
+    ${3:-}
     rules = (
         { name = "click"; event = "click"; points = $1; }${2:-}
     );
@@ -90,7 +92,12 @@ write_conf 1 ',
 out=$("$SCORER" -n -c "$CONF" 2>&1); st=$?
 expect "-n refuses a bad rule (exit 1)" equals "$st" 1
 expect "-n names file, line, rule and fix" contains "$out" \
-    "$CONF:11: scorer.rules[1] (\"b\"): repeat: \"weekly\" is not one of every-time,"
+    "$CONF:12: scorer.rules[1] (\"b\"): repeat: \"weekly\" is not one of every-time,"
+write_conf 1 "" 'segments = ( { name = "mql"; behaviour_at_least = 5; }, { name = "x"; all = [ "sql" ]; } );'
+out=$("$SCORER" -n -c "$CONF" 2>&1); st=$?
+expect "-n refuses a bad segment (exit 1)" equals "$st" 1
+expect "-n names its file, line and fix" contains "$out" \
+    "$CONF:9: scorer.segments[1] (\"x\"): all: \"sql\" is not a segment defined before this one"
 
 # ---- SIGKILL in the middle of a backlog, then a restart -----------------------------
 write_conf 1
@@ -149,7 +156,7 @@ write_conf 2 ',
         { name = "c"; event = "click"; pionts = 5; }'
 kill -HUP $H
 expect "a bad file on SIGHUP is logged with its line" wait_for 5 grep -q \
-    "reload failed, keeping the rules loaded before: $CONF:11: scorer.rules\[1\] (\"c\"): unknown setting pionts" "$T/h.log"
+    "reload failed, keeping the rules loaded before: $CONF:12: scorer.rules\[1\] (\"c\"): unknown setting pionts" "$T/h.log"
 add_clicks 100 200
 expect "... and the old rules stay in use" wait_for 10 sh -c \
     "[ \"\$(redis-cli -s '$SOCK' EVAL \"$SUM_SCORES\" 0)\" = 500 ]"
@@ -157,6 +164,27 @@ kill -TERM $H
 wait $H; st=$?
 expect "SIGTERM: exit 0" equals "$st" 0
 expect "SIGTERM: the stop line counts the entries" equals "$(done_in "$T/h.log")" 300
+
+# ---- SIGHUP with a changed segment: every contact re-evaluated, in the background --------
+rc FLUSHALL >/dev/null
+write_conf 1 "" 'segments = ( { name = "mql"; behaviour_at_least = 5; } );'
+"$SCORER" -f -c "$CONF" -i g >"$T/g.log" 2>&1 &
+G=$!
+PIDS+=($G)
+add_clicks 300                  # 3 points for each of k0..k99
+expect "the scorer scores the clicks" wait_for 10 sh -c \
+    "[ \"\$(redis-cli -s '$SOCK' EVAL \"$SUM_SCORES\" 0)\" = 300 ]"
+expect "... below mql's threshold of 5: mql is empty" equals "$(rc ZCARD pb:segment:mql)" 0
+write_conf 1 "" 'segments = ( { name = "mql"; behaviour_at_least = 3; } );'
+kill -HUP $G
+expect "SIGHUP with mql at 3 re-evaluates all 100 contacts (log)" wait_for 10 grep -q \
+    "re-evaluation of segments done: 100 contacts, 100 segment changes" "$T/g.log"
+expect "... and puts them in mql" equals "$(rc ZCARD pb:segment:mql)" 100
+expect "... each entry logged with its cause" equals \
+    "$(rc XRANGE pb:segment-log - + | grep -c '^reload$')" 100
+kill -TERM $G
+wait $G; st=$?
+expect "... and stops with exit 0" equals "$st" 0
 
 # ---- SIGTERM in the middle of a backlog ------------------------------------------------
 rc FLUSHALL >/dev/null

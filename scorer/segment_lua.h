@@ -1,0 +1,15 @@
+/*
+ * segment_lua.h - fit rules, grade and segments as the Lua the batch
+ * script runs (segment_lua.c). The text needs, defined before it in the
+ * script: now, hl, logmax, decay(v, dt), fmt(x), hash(key).
+ */
+#ifndef PB_SCORER_SEGMENT_LUA_H
+#define PB_SCORER_SEGMENT_LUA_H
+
+#include <glib.h>
+#include "segments.h"
+
+/* Append the generated Lua for d to out. */
+void pb_segment_lua(const struct pb_segdefs *d, GString *out);
+
+#endif
