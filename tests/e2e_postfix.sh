@@ -25,14 +25,7 @@ tool=$top_builddir/tests/token-tool
 # shellcheck source=lib/postbeacon-env.sh
 . "$lib/postbeacon-env.sh"
 
-if ! pf_have_postfix || ! pb_have_redis; then
-    echo "SKIP: postfix, smtp-sink or redis-server not installed"
-    exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root to run a private Postfix instance (CI runs as root)"
-    exit 77
-fi
+pb_skip_unless_postfix
 
 . "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
 # run_check ARGS: run e2e_check.py, count its ok / not ok lines; output

@@ -45,14 +45,7 @@ rate=${RATE:-150}
 # shellcheck source=lib/postbeacon-env.sh
 . "$lib/postbeacon-env.sh"
 
-if ! pf_have_postfix || ! pb_have_redis; then
-    echo "SKIP: postfix, smtp-sink or redis-server not installed"
-    exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root to run a private Postfix instance (CI runs as root)"
-    exit 77
-fi
+pb_skip_unless_postfix
 . "$lib/tap.sh"
 
 pb_env_init "$top_builddir"
