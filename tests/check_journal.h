@@ -8,6 +8,8 @@
 #define PB_CHECK_JOURNAL_H
 
 #include <check.h>
+#include <sys/types.h>
+#include <glib.h>
 #include <hiredis/hiredis.h>
 #include "events.h"
 #include "journal.h"
@@ -20,6 +22,22 @@ extern int redis_pid;
 void journal_setup(void);
 void journal_teardown(void);
 struct pb_journal *jopen(enum pb_fsync_policy policy);
+
+/* Record i: variable length, with newlines, NULs and frame-like text;
+ * append_records() appends records from..to-1. */
+GString *record_bytes(int i);
+void append_records(struct pb_journal *j, int from, int to);
+/* Collects records; fails (returns -1) at record number `fail_at`. */
+struct collector {
+    GPtrArray *got;             /* GString * */
+    long fail_at;
+    struct pb_journal *append_to;   /* append "extra" when "trigger" is seen */
+};
+void collector_init(struct collector *c, long fail_at);
+int collect(void *arg, const char *rec, size_t len);     /* a replay callback */
+/* The collected records are exactly record_bytes(from..to-1). */
+void assert_records(const struct collector *c, int from, int to);
+off_t file_size(const char *path);
 /* Checked fixture: journal_setup() and a redis-server on `sock`; the
  * teardown stops it (if running) and removes the directory. */
 void redis_setup(void);
@@ -38,6 +56,7 @@ const char *entry_field(const redisReply *entry, const char *name);
 void sample_record(struct pb_sent_record *rec, unsigned n, int with_contact);
 void msg_hex(const struct pb_sent_record *rec, char out[17]);
 
+TCase *frames_tcase(void);   /* check_journal_frames.c */
 TCase *events_tcase(void);   /* check_events.c */
 TCase *record_tcase(void);   /* check_record.c */
 
