@@ -159,6 +159,9 @@ static const struct refusal {
       "contact.birthday", "--MM-DD" },
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"timezone\":\"Berlin\"}}",
       "contact.timezone", "IANA" },
+    /* shaped like a zone, but the system's zoneinfo has none of that name */
+    { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"timezone\":\"Mars/Olympus\"}}",
+      "contact.timezone", "IANA" },
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"city\":\"a\\nb\"}}",
       "contact.city", "control" },
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"tags\":[\"a,b\"]}}",
