@@ -1,7 +1,7 @@
 /*
  * export.c - postbeacon contacts export: every contact with an address
  * (<p>contacts:by-email, read with HSCAN; the hashes pipelined a page at
- * a time) as CSV with the import's columns, custom attributes as their
+ * a time) as CSV with the import's columns, sorted by address, custom attributes as their
  * own columns (attr:<name> written <name>), so that the file imports back
  * unchanged (import.c). Quoting by table.c's pb_csv_field.
  */
@@ -68,6 +68,16 @@ static const char *get(const redisReply *h, const char *field)
     return "";
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int by_email(const void *a, const void *b)
+{
+    return strcmp(get(*(redisReply *const *)a, "email"), get(*(redisReply *const *)b, "email"));
+}
+
 /* The custom attribute fields of all hashes, sorted. */
 static GPtrArray *attr_columns(GPtrArray *hashes)
 {
@@ -81,7 +91,7 @@ static GPtrArray *attr_columns(GPtrArray *hashes)
                 && g_hash_table_add(seen, h->element[j]->str))
                 g_ptr_array_add(cols, h->element[j]->str);
     }
-    g_ptr_array_sort(cols, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort(cols, by_name);
     g_hash_table_destroy(seen);
     return cols;
 }
@@ -95,8 +105,10 @@ static void write_csv(FILE *fp, GPtrArray *hashes, GPtrArray *attrs, char sep)
         pb_csv_field(fp, fixed[i], sep);
     }
     for (guint i = 0; i < attrs->len; i++) {
+        const char *field = g_ptr_array_index(attrs, i);
         fputc(sep, fp);
-        pb_csv_field(fp, (const char *)g_ptr_array_index(attrs, i) + 5, sep);
+        /* "plan" for attr:plan; "attr:city" where the name is a column's */
+        pb_csv_field(fp, g_strv_contains(fixed, field + 5) ? field : field + 5, sep);
     }
     fputs("\r\n", fp);
     for (guint r = 0; r < hashes->len; r++) {
@@ -129,6 +141,7 @@ static int export_to(struct pb_cli *cli, const char *out, char sep)
         pb_cli_error("%s: cannot create: %m", out);
         goto done;
     }
+    g_ptr_array_sort(hashes, by_email);
     attrs = attr_columns(hashes);
     write_csv(fp, hashes, attrs, sep);
     g_ptr_array_free(attrs, TRUE);

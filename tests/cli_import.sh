@@ -111,10 +111,12 @@ expect "--welcome: new contacts' entries carry p:welcome 1" equals \
 : "$ann_entry"
 
 # ---- export round-trips -----------------------------------------------------------
+# a custom attribute named like a column (a signup's custom "city") is exported as attr:city
+rc HSET "pb:contact:$(contact_of hal@example.com)" attr:city Beuel >/dev/null
 pb contacts export -o "$T/out.csv"
 expect "export: exit 0" equals "$code" 0
 expect "export: header" equals "$(head -1 "$T/out.csv")" \
-    "$(printf 'email,first_name,last_name,birthday,city,country,language,timezone,tags,notes,plan\r')"
+    "$(printf 'email,first_name,last_name,birthday,city,country,language,timezone,tags,attr:city,notes,plan\r')"
 expect "export: one line per contact (plus the line breaks inside values)" equals \
     "$(python3 -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1], newline="")))))' "$T/out.csv")" 7
 pb contacts export --separator ';' -o "$T/out-de.csv"
