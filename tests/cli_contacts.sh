@@ -135,6 +135,13 @@ pb contacts erase ann@example.com
 expect "erase without a terminal and without --yes: exit 2" equals "$code" 2
 expect "erase without --yes: says to add it" contains "$out" "--yes"
 expect "erase without --yes: nothing erased" equals "$(rc HGET pb:contacts:by-email ann@example.com)" "$ANN"
+if command -v script >/dev/null 2>&1; then
+    # on a terminal (script(1) gives it one) erase asks; "n" keeps everything
+    printf 'n\n' | script -qec "$PB -c $CONF contacts erase bob@example.com" /dev/null >"$T/tty.out" 2>&1
+    expect "erase on a terminal: asks" contains "$(cat "$T/tty.out")" "Erase everything about bob@example.com"
+    expect "erase on a terminal, answered n: nothing erased" equals \
+        "$(rc HGET pb:contacts:by-email bob@example.com)" "$BOB"
+fi
 pb contacts erase --yes ann@example.com
 expect "erase --yes: exit 0" equals "$code" 0
 # every key's content, whatever its type

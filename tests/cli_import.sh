@@ -150,6 +150,11 @@ expect "100k rows: 100,000 signup entries" equals "$(entries)" 100000
 expect "100k rows: the last row's fields" equals "$(hget user99999@example.org attr:score_hint)" 99999
 pb contacts import "$T/big.csv"
 expect "100k rows again: all unchanged" contains "$out" "0 new, 0 changed, 100000 unchanged"
+expect "no progress bar when not on a terminal" lacks "$out" "importing ["
+if command -v script >/dev/null 2>&1; then
+    script -qec "$PB -c $CONF contacts import $T/big.csv" /dev/null >"$T/tty.out" 2>&1
+    expect "a progress bar on a terminal" contains "$(cat "$T/tty.out")" "importing ["
+fi
 expect "100k rows again: no entry added" equals "$(entries)" 100000
 
 # ---- usage and header errors ---------------------------------------------------------------
