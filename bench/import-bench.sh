@@ -11,10 +11,7 @@ N=${1:-100000} ROUNDS=${ROUNDS:-3}
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$top_srcdir/tests/lib/cli-test.sh"
-ct_init pbimportbench
-ct_write_conf
-ct_start_redis
-"$PB" -c "$CONF" keys generate >/dev/null
+ct_setup pbimportbench
 python3 - "$T/rows.csv" "$N" <<'PY'
 import sys
 n = int(sys.argv[2])

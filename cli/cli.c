@@ -96,20 +96,29 @@ int pb_cli_getopt(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, cha
     }
 }
 
-int pb_cli_parse_simple(struct pb_cli *cli, const struct pb_cli_opts *o, int argc,
-                        char **argv)
+int pb_cli_parse_flag(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, char **argv,
+                      int *flag)
 {
-    int help = 0, c = pb_cli_getopt(cli, o, argc, argv, &help);
+    int help = 0, c;
 
-    if (c == '?')
-        return PB_EXIT_USAGE;
-    if (c != -1)
-        return pb_cli_usage_error(o, "unknown option %s", argv[optind - 1]);
+    while ((c = pb_cli_getopt(cli, o, argc, argv, &help)) != -1) {
+        if (c == '?')
+            return PB_EXIT_USAGE;
+        if (flag == NULL)
+            return pb_cli_usage_error(o, "unknown option %s", argv[optind - 1]);
+        *flag = 1;
+    }
     if (help) {
         pb_cli_print_help(o, stdout);
         return PB_EXIT_OK;
     }
     return -1;
+}
+
+int pb_cli_parse_simple(struct pb_cli *cli, const struct pb_cli_opts *o, int argc,
+                        char **argv)
+{
+    return pb_cli_parse_flag(cli, o, argc, argv, NULL);
 }
 
 int pb_cli_run_email(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, char **argv,

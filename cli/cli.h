@@ -63,6 +63,10 @@ int pb_cli_getopt(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, cha
  * -1 to go on (optind at the first operand). */
 int pb_cli_parse_simple(struct pb_cli *cli, const struct pb_cli_opts *o, int argc,
                         char **argv);
+/* The same for a subcommand whose own options are flags: any of them sets
+ * *flag to 1. */
+int pb_cli_parse_flag(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, char **argv,
+                      int *flag);
 /* The whole command line of a subcommand that takes one EMAIL and no
  * options of its own: parse it and run fn(cli, email); an exit code. */
 int pb_cli_run_email(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, char **argv,

@@ -99,18 +99,11 @@ static void add_key_row(struct pb_table *t, const char *id, int line, const char
 static int keys_list(struct pb_cli *cli, int argc, char **argv)
 {
     static const char *const cols[] = { "id", "line", "role", "bits", "fingerprint", "secret" };
-    int help = 0, show = 0, c;
+    int show = 0, rc = pb_cli_parse_flag(cli, &list_opts, argc, argv, &show);
     struct pb_table *t;
 
-    while ((c = pb_cli_getopt(cli, &list_opts, argc, argv, &help)) != -1)
-        if (c == '?')
-            return PB_EXIT_USAGE;
-        else
-            show = 1;
-    if (help) {
-        pb_cli_print_help(&list_opts, stdout);
-        return PB_EXIT_OK;
-    }
+    if (rc >= 0)
+        return rc;
     if (optind < argc)
         return pb_cli_usage_error(&list_opts, "unexpected argument %s", argv[optind]);
     if (pb_cli_keys(cli) != 0)
@@ -135,19 +128,12 @@ static int keys_list(struct pb_cli *cli, int argc, char **argv)
 
 static int keys_rotate(struct pb_cli *cli, int argc, char **argv)
 {
-    int help = 0, events = 0, c, id = 0;
+    int events = 0, id = 0, rc = pb_cli_parse_flag(cli, &rot_opts, argc, argv, &events);
     char err[1024];
     const char *path;
 
-    while ((c = pb_cli_getopt(cli, &rot_opts, argc, argv, &help)) != -1)
-        if (c == '?')
-            return PB_EXIT_USAGE;
-        else
-            events = 1;
-    if (help) {
-        pb_cli_print_help(&rot_opts, stdout);
-        return PB_EXIT_OK;
-    }
+    if (rc >= 0)
+        return rc;
     if (optind < argc)
         return pb_cli_usage_error(&rot_opts, "unexpected argument %s", argv[optind]);
     if (keys_path(cli, &path) != 0)

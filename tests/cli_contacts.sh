@@ -17,10 +17,7 @@ set -u
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$top_srcdir/tests/lib/cli-test.sh"
-ct_init pbcontacts
-ct_write_conf
-ct_start_redis
-"$PB" -c "$CONF" keys generate >/dev/null || exit 99
+ct_setup pbcontacts
 printf 'email,first_name,city,tags\nann@example.com,Ann,Köln,vip\nbob@example.com,Bob,Bonn,\n' >"$T/c.csv"
 "$PB" -c "$CONF" contacts import "$T/c.csv" >/dev/null || exit 99
 ANN=$(contact_of ann@example.com) BOB=$(contact_of bob@example.com)

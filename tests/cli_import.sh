@@ -17,10 +17,7 @@ set -u
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$top_srcdir/tests/lib/cli-test.sh"
-ct_init pbimport
-ct_write_conf
-ct_start_redis
-"$PB" -c "$CONF" keys generate >/dev/null || exit 99
+ct_setup pbimport
 
 entries() { rc XLEN pb:events; }
 hget() { rc HGET "pb:contact:$(contact_of "$1")" "$2"; }

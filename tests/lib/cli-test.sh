@@ -6,7 +6,8 @@
 #
 #   ct_init TAG          checks, $T, trap, $KEYS $CONF $SOCK
 #   ct_write_conf        $CONF: Redis on $SOCK, keys $KEYS, tracker bots file
-#   ct_start_redis       redis-server on $SOCK ($REDIS_PID)
+#   ct_start_redis       redis-server on $SOCK ($REDIS_PID; tests/lib/redis-test.sh)
+#   ct_setup TAG         ct_init, ct_write_conf, ct_start_redis and keys generate
 #   pb ARGS...           the CLI with -c $CONF; output in $out, exit code in $code
 #   rc CMD...            redis-cli against the private Redis
 #   contact_of ADDRESS   the contact id, computed with openssl from the key file
@@ -15,6 +16,7 @@ PB=$top_builddir/cli/postbeacon
 REDIS_PID='' T=''
 
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/redis-test.sh"
 
 ct_cleanup() {
     [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
@@ -42,13 +44,13 @@ scorer = { half_life_days = 30; };
 CONF
 }
 
-rc() { redis-cli -s "$SOCK" "$@"; }
-redis_up() { [ "$(rc ping 2>/dev/null)" = PONG ]; }
-ct_start_redis() {
-    redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --dir "$T" --save "" \
-        --appendonly no --daemonize no --logfile "$T/redis.log" >/dev/null 2>&1 &
-    REDIS_PID=$!
-    wait_for 10 redis_up || { echo "ERROR: redis did not start"; exit 99; }
+ct_start_redis() { start_private_redis; }
+# ct_setup TAG: all of the above and a key file (keys generate).
+ct_setup() {
+    ct_init "$1"
+    ct_write_conf
+    ct_start_redis
+    "$PB" -c "$CONF" keys generate >/dev/null || exit 99
 }
 
 pb() { out=$("$PB" -c "$CONF" "$@" 2>&1 </dev/null); code=$?; }
