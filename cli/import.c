@@ -99,6 +99,7 @@ static int read_csv(struct reader *rd, FILE *fp, char sep)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    int last_nl = 0;
 
     if (csv_init(&p, 0) != 0) {
         pb_cli_error("out of memory");
@@ -107,6 +108,7 @@ static int read_csv(struct reader *rd, FILE *fp, char sep)
     while (!rd->failed && (n = getline(&line, &cap, fp)) >= 0) {
         char *s = line;
         rd->line++;
+        last_nl = n > 0 && line[n - 1] == '\n';
         if (rd->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
             s += 3, n -= 3;
         if (rd->line == 1 && sep == 0)
@@ -128,8 +130,17 @@ static int read_csv(struct reader *rd, FILE *fp, char sep)
         pb_cli_error("%s: read error: %s", rd->imp->file, strerror(errno));
         rd->failed = 1;
     }
-    if (!rd->failed)
+    /* a row still open after a final line break is inside quotes that
+     * never close: everything from its line on would be one value */
+    if (!rd->failed && !rd->between_rows && last_nl && rd->header_done) {
+        fprintf(stderr, "%s:%ld: a quoted field opened on this line is never closed (the "
+                "row and the %ld line%s after it skipped)\n", rd->imp->file, rd->row_line,
+                rd->line - rd->row_line, rd->line - rd->row_line == 1 ? "" : "s");
+        rd->imp->n.rows++;
+        rd->imp->n.invalid++;
+    } else if (!rd->failed) {
         csv_fini(&p, on_field, on_row, rd);
+    }
     csv_free(&p);
     free(line);
     return rd->failed ? -1 : 0;

@@ -154,6 +154,14 @@ if command -v script >/dev/null 2>&1; then
 fi
 expect "100k rows again: no entry added" equals "$(entries)" 100000
 
+# ---- a quote that never closes ----------------------------------------------------
+printf 'email,first_name\nkim@example.com,Kim\nlea@example.com,"Lea\nmax@example.com,Max\n' >"$T/open.csv"
+pb contacts import "$T/open.csv"
+expect "an unclosed quote: exit 1" equals "$code" 1
+expect "an unclosed quote: its line named" contains "$out" "open.csv:3: a quoted field opened on this line is never closed"
+expect "an unclosed quote: the rows before it imported" equals "$(hget kim@example.com first_name)" Kim
+expect "an unclosed quote: nothing of it imported" equals "$(rc HEXISTS pb:contacts:by-email lea@example.com)" 0
+
 # ---- usage and header errors ---------------------------------------------------------------
 pb contacts import
 expect "import without a file: exit 2" equals "$code" 2
