@@ -109,6 +109,12 @@ sed -i "s|^tracker = { user = \"\";|tracker = { user = \"\"; trusted_proxies = [
 pb config check
 expect "config check, a bad setting: exit 1, file and line" equals "$code:$(printf '%s' "$out" | grep -c "$CONF:4: tracker.trusted_proxies")" "1:1"
 ct_write_conf
+# no Redis in this test: a command that needs it says so, once, and exits 1
+printf 'email\nx@example.com\n' >"$T/one.csv"
+pb contacts import "$T/one.csv"
+expect "Redis unreachable: exit 1" equals "$code" 1
+expect "Redis unreachable: one clear line naming the socket" equals \
+    "$(printf '%s\n' "$out" | grep -c "cannot reach Redis at unix:$SOCK")/$(printf '%s\n' "$out" | wc -l)" "1/1"
 "$PB" -c "$CONF" config check --bogus >/dev/null 2>&1
 expect "config check --bogus: exit 2" equals "$?" 2
 "$PB" -c "$T/missing.conf" config check >/dev/null 2>&1
