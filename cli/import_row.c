@@ -251,6 +251,10 @@ struct imp_row *imp_check_row(struct importer *imp, long line, GPtrArray *cells)
         const char *why;
         if (col->kind == IMP_EMAIL || *value == '\0')
             continue;
+        if (!g_utf8_validate(value, -1, NULL))
+            return refuse(imp, row, line, col->field, NULL, "not UTF-8 (a spreadsheet's "
+                          "\"CSV\" may be Windows-1252: save as \"CSV UTF-8\", or convert "
+                          "with iconv -f cp1252 -t utf-8)");
         if (col->kind != IMP_ATTR)
             g_strstrip(value);
         if (*value == '\0')

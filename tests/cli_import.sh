@@ -154,6 +154,13 @@ if command -v script >/dev/null 2>&1; then
 fi
 expect "100k rows again: no entry added" equals "$(entries)" 100000
 
+# ---- a Windows-1252 file -----------------------------------------------------------
+printf 'email;city\r\nnia@example.com;K\xf6ln\r\nola@example.com;Bonn\r\n' >"$T/cp1252.csv"
+pb contacts import "$T/cp1252.csv"
+expect "a value that is not UTF-8: exit 1" equals "$code" 1
+expect "a value that is not UTF-8: named, with the fix" contains "$out" "cp1252.csv:2: city: not UTF-8"
+expect "a value that is not UTF-8: the other rows imported" equals "$(hget ola@example.com city)" Bonn
+
 # ---- a quote that never closes ----------------------------------------------------
 printf 'email,first_name\nkim@example.com,Kim\nlea@example.com,"Lea\nmax@example.com,Max\n' >"$T/open.csv"
 pb contacts import "$T/open.csv"
