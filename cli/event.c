@@ -10,8 +10,6 @@
 #include "custom_event.h"
 #include "events.h"
 
-#define MAX_FUTURE_MS 300000    /* the tracker's default events_window */
-
 static const struct pb_cli_opts opts = {
     .usage = "event EMAIL TYPE [NAME=VALUE...]",
     .help = "Records a custom event (docs/custom-events.md) for the contact EMAIL:\n"
@@ -72,7 +70,9 @@ int pb_cmd_event(struct pb_cli *cli, int argc, char **argv)
         return pb_cli_usage_error(&opts, "give an address and an event type");
     if (pb_cli_keys(cli) != 0)
         return PB_EXIT_ERROR;
-    ctx = (struct pb_cev_ctx){ &cli->keys, pb_event_now_ms(), MAX_FUTURE_MS };
+    /* a time ahead of the clock as far as the tracker allows (events_window) */
+    ctx = (struct pb_cev_ctx){ &cli->keys, pb_event_now_ms(),
+                               (long long)cli->conf.tracker.events_window * 1000 };
     pb_custom_event_init(&ev);
     if (pb_custom_event_from_args(&ctx, argv[optind], argv[optind + 1], argc - optind - 2,
                                   argv + optind + 2, &ev, &err) != 0) {
