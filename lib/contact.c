@@ -86,3 +86,22 @@ void pb_hex(const uint8_t *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+void pb_contact_erased_id(const struct pb_keyring *ring, const char *normalised,
+                          char out[2 * PB_ERASED_LEN + 1])
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    size_t n = strlen(normalised);
+    unsigned char *data = malloc(sizeof(PB_ERASED_TAG) + n);
+
+    /* another input than the contact id's: the erased mark names no contact id */
+    if (data == NULL)
+        abort();
+    memcpy(data, PB_ERASED_TAG, sizeof(PB_ERASED_TAG));
+    memcpy(data + sizeof(PB_ERASED_TAG), normalised, n);
+    HMAC(EVP_sha256(), ring->contact_key, (int)ring->contact_key_len, data,
+         sizeof(PB_ERASED_TAG) + n, mac, &maclen);
+    free(data);
+    pb_hex(mac, PB_ERASED_LEN, out);
+}

@@ -18,4 +18,14 @@ void pb_hex(const uint8_t *in, size_t n, char *out);
 /* Normalised address into out (outlen incl. NUL); returns length or -1. */
 long pb_address_normalise(const char *address, char *out, size_t outlen);
 
+/* The mark an erased address leaves in <p>erased (docs/redis-schema.md,
+ * "Erasing a contact"): HMAC-SHA256 with the contact key over "erased",
+ * a NUL and the normalised address, 16 bytes as 32 hex. Not the contact
+ * id (another input, another length), so no key left behind names the
+ * erased contact's id; a later import of the same address finds it. */
+#define PB_ERASED_LEN 16
+#define PB_ERASED_TAG "erased"
+void pb_contact_erased_id(const struct pb_keyring *ring, const char *normalised,
+                          char out[2 * PB_ERASED_LEN + 1]);
+
 #endif

@@ -3,58 +3,30 @@
  * object of a custom event, docs/custom-events.md), checked against what
  * docs/scorer.md says each field of <p>contact:<id> holds: texts without
  * control characters, a real birthday ("YYYY-MM-DD" or "--MM-DD"), an
- * IANA time zone name, tags without ",", custom attributes named
+ * IANA time zone name the system knows (lib/contact_attr.c), tags without ",", custom attributes named
  * [a-z0-9_] (stored as attr:<name>). They become ev->attrs, the pairs the
  * tracker's script writes into the contact's hash, and ev->attr_names,
  * the names the stream entry carries (never the values).
  */
 #include <stdio.h>
 #include <string.h>
+#include "contact_attr.h"
 #include "custom_event_int.h"
 
-#define ATTR_TEXT_MAX 256       /* bytes of a contact attribute's text */
-#define TAG_MAX 64              /* bytes of a tag */
+#define ATTR_TEXT_MAX PB_ATTR_TEXT_MAX
+#define TAG_MAX PB_ATTR_TAG_MAX
 
 /* Text without control characters, 1..max bytes. */
 static int attr_text(json_t *v, size_t max, const char *path, struct pb_cev_error *err)
 {
     const char *s = json_string_value(v);
-    size_t n = s ? json_string_length(v) : 0;
 
-    for (size_t i = 0; s && i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            s = NULL;
-    if (s == NULL || n == 0 || n > max) {
+    if (s == NULL || !pb_attr_text_valid(s, json_string_length(v), max)) {
         pb_cev_error_set(err, path, "a text of 1 to %zu bytes without control characters",
                          max);
         return -1;
     }
     return 0;
-}
-
-static int valid_birthday(const char *s)
-{
-    int y = 2000, m, d;
-    char tail;
-
-    if (strlen(s) == 7 && sscanf(s, "--%2d-%2d%c", &m, &d, &tail) == 2 && s[4] == '-')
-        ;
-    else if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3
-             || s[4] != '-' || s[7] != '-')
-        return 0;
-    return g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)(y ? y : 2000));
-}
-
-static int valid_timezone(const char *s)
-{
-    if (strcmp(s, "UTC") == 0)
-        return 1;
-    if (strchr(s, '/') == NULL || s[0] == '/' || strstr(s, "..") != NULL)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!g_ascii_isalnum(*p) && strchr("_+-/", *p) == NULL)
-            return 0;
-    return 1;
 }
 
 static int parse_tags(json_t *tags, const char *path, json_t *pairs, struct pb_cev_error *err)
@@ -120,11 +92,11 @@ static int parse_text_attr(const char *name, json_t *v, const char *path, json_t
             continue;
         if (attr_text(v, ATTR_TEXT_MAX, path, err) != 0)
             return -1;
-        if (strcmp(name, "birthday") == 0 && !valid_birthday(json_string_value(v))) {
+        if (strcmp(name, "birthday") == 0 && !pb_attr_birthday_valid(json_string_value(v))) {
             pb_cev_error_set(err, path, "a birthday is \"YYYY-MM-DD\" or \"--MM-DD\"");
             return -1;
         }
-        if (strcmp(name, "timezone") == 0 && !valid_timezone(json_string_value(v))) {
+        if (strcmp(name, "timezone") == 0 && !pb_attr_timezone_valid(json_string_value(v))) {
             pb_cev_error_set(err, path, "an IANA time zone name, e.g. \"Europe/Berlin\"");
             return -1;
         }

@@ -106,6 +106,7 @@ long long pb_event_now_ms(void);
 #define PB_KEY_CAMPAIGN_LINKS "campaign-links:"  /* + campaign name: per-link counters */
 #define PB_KEY_UNIQ       "uniq:"             /* + set name + ":" + campaign: who was counted */
 #define PB_KEY_SUPPRESSED "suppressed"        /* set of unsubscribed contact ids */
+#define PB_KEY_ERASED     "erased"            /* set of erased addresses' marks (pb_contact_erased_id) */
 #define PB_EVENT_UA_MAX   512                 /* User-Agent bytes kept in an event */
 
 enum pb_track_type { PB_TRACK_OPEN, PB_TRACK_CLICK, PB_TRACK_UNSUBSCRIBE };

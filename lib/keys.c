@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include "keys.h"
+#include "keys_int.h"
 
 #define HMAC_BLOCK 64
 
@@ -178,6 +179,7 @@ static int add_contact(struct key_parse *kp, int lineno, const char *hex)
     if (n < 0)
         return line_error(kp, lineno, why, "generate one with: openssl rand -hex 32");
     kp->ring->contact_key_len = (size_t)n;
+    kp->ring->contact_line = lineno;
     kp->contact_line = lineno;
     return 0;
 }
@@ -197,6 +199,7 @@ static int add_events_key(struct key_parse *kp, int lineno, const char *hex)
     if (n < 0)
         return line_error(kp, lineno, why, "generate one with: openssl rand -hex 32");
     key->id = 0;
+    key->line = lineno;
     key->len = (size_t)n;
     key->mac_state = mac_state_new(key->secret, key->len);
     if (key->mac_state == NULL)
@@ -233,6 +236,7 @@ static int add_key(struct key_parse *kp, int lineno, const char *idstr, const ch
     if (key->mac_state == NULL)
         return line_error(kp, lineno, "out of memory", "retry");
     kp->key_line[id] = lineno;
+    key->line = lineno;
     ring->signing = (int)ring->count;
     ring->count++;
     return 0;
@@ -356,7 +360,7 @@ int pb_keys_load(const char *path, int check_mode, struct pb_keyring *ring,
 }
 
 /* n random bytes as lowercase hex into out (2n+1 bytes); 0 on success. */
-static int random_hex(size_t n, char *out)
+int pb_keys_random_hex(size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     uint8_t bytes[PB_KEY_MAX];
@@ -387,7 +391,7 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /* Write text to fd and fsync it; 0 on success, else errbuf is set. */
-static int write_key_text(const char *path, int fd, const char *text, char *errbuf,
+int pb_keys_write_text(const char *path, int fd, const char *text, char *errbuf,
                           size_t errlen)
 {
     if (write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
@@ -397,12 +401,12 @@ static int write_key_text(const char *path, int fd, const char *text, char *errb
     return 0;
 }
 
-static int create_key_file(const char *path, int fd, char *errbuf, size_t errlen)
+int pb_keys_create_text(const char *path, int fd, char *errbuf, size_t errlen)
 {
     char contact[2 * 32 + 1], secret[2 * 32 + 1], text[512];
     int rc;
 
-    if (random_hex(32, contact) != 0 || random_hex(32, secret) != 0) {
+    if (pb_keys_random_hex(32, contact) != 0 || pb_keys_random_hex(32, secret) != 0) {
         snprintf(errbuf, errlen, "%s: no random bytes from OpenSSL", path);
         return -1;
     }
@@ -412,60 +416,10 @@ static int create_key_file(const char *path, int fd, char *errbuf, size_t errlen
              "contact %s\n"
              "# <id> <secret>: the last key line signs new tokens.\n"
              "1 %s\n", contact, secret);
-    rc = write_key_text(path, fd, text, errbuf, errlen);
+    rc = pb_keys_write_text(path, fd, text, errbuf, errlen);
     OPENSSL_cleanse(text, sizeof(text));
     OPENSSL_cleanse(secret, sizeof(secret));
     OPENSSL_cleanse(contact, sizeof(contact));
-    return rc;
-}
-
-/* The id after the signing key's, wrapping 255 -> 1 and skipping ids in use. */
-static int next_key_id(const struct pb_keyring *ring)
-{
-    int id = pb_keys_signing(ring)->id;
-
-    for (int tries = 0; tries < 255; tries++) {
-        id = id % 255 + 1;
-        if (pb_keys_find(ring, (uint8_t)id) == NULL)
-            return id;
-    }
-    return -1;
-}
-
-static int append_key(const char *path, char *errbuf, size_t errlen)
-{
-    struct pb_keyring ring;
-    char secret[2 * 32 + 1], text[160], last = '\n';
-    int fd, id, rc;
-    off_t size;
-
-    if (pb_keys_load(path, 1, &ring, errbuf, errlen) != 0)
-        return -1;
-    id = next_key_id(&ring);
-    pb_keys_free(&ring);
-    if (id < 0) {
-        snprintf(errbuf, errlen, "%s: all 255 key ids are in use (remove old key lines "
-                 "once their tokens no longer matter)", path);
-        return -1;
-    }
-    fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    size = lseek(fd, 0, SEEK_END);
-    if (size > 0 && pread(fd, &last, 1, size - 1) != 1)
-        last = '\n';
-    if (random_hex(32, secret) != 0) {
-        snprintf(errbuf, errlen, "%s: no random bytes from OpenSSL", path);
-        close(fd);
-        return -1;
-    }
-    snprintf(text, sizeof(text), "%s%d %s\n", last == '\n' ? "" : "\n", id, secret);
-    rc = write_key_text(path, fd, text, errbuf, errlen);
-    OPENSSL_cleanse(text, sizeof(text));
-    OPENSSL_cleanse(secret, sizeof(secret));
-    close(fd);
     return rc;
 }
 
@@ -474,13 +428,15 @@ int pb_keys_generate(const char *path, char *errbuf, size_t errlen)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int rc;
 
+    int new_id;
+
     if (fd < 0 && errno == EEXIST)
-        return append_key(path, errbuf, errlen);
+        return pb_keys_rotate(path, &new_id, errbuf, errlen);
     if (fd < 0) {
         snprintf(errbuf, errlen, "%s: cannot create: %s", path, strerror(errno));
         return -1;
     }
-    rc = create_key_file(path, fd, errbuf, errlen);
+    rc = pb_keys_create_text(path, fd, errbuf, errlen);
     close(fd);
     if (rc != 0)
         unlink(path);

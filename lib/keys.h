@@ -26,6 +26,7 @@ struct pb_key {
     uint8_t secret[PB_KEY_MAX];
     size_t len;
     void *mac_state;            /* precomputed HMAC ipad/opad state (keys.c) */
+    int line;                   /* line of the key file it is on */
 };
 
 struct pb_keyring {
@@ -34,6 +35,7 @@ struct pb_keyring {
     int signing;                /* index into keys[] of the newest key */
     uint8_t contact_key[PB_KEY_MAX];
     size_t contact_key_len;
+    int contact_line;           /* line of the contact key */
     struct pb_key events[PB_EVENTS_KEYS_MAX];  /* custom-event secrets (id 0) */
     size_t events_count;
 };
@@ -53,5 +55,20 @@ void pb_keys_hmac(const struct pb_key *key, const void *data, size_t len, uint8_
  * or, if it exists, append a new key with the next id. Used by `postbeacon keys`
  * and the demo/test scripts. 0 on success. */
 int pb_keys_generate(const char *path, char *errbuf, size_t errlen);
+
+/* ---- editing a key file (keys_edit.c) ------------------------------------
+ * Each writes the whole new file to a temporary file beside it (mode 0600,
+ * or the old file's mode and owner), fsyncs it and renames it over the
+ * old one: a crash leaves the old file or the new one, never half of one.
+ * Comments and the other lines stay as they were. 0, or -1 with errbuf. */
+
+/* A new file: a contact key and key 1; refuses a file that exists. */
+int pb_keys_create(const char *path, char *errbuf, size_t errlen);
+/* Append a new random signing key (the next free id); *new_id gets it. */
+int pb_keys_rotate(const char *path, int *new_id, char *errbuf, size_t errlen);
+/* Append a new random "events" secret (custom events). */
+int pb_keys_add_events(const char *path, char *errbuf, size_t errlen);
+/* Remove the line of key id; refuses the signing key (the last key line). */
+int pb_keys_retire(const char *path, int id, char *errbuf, size_t errlen);
 
 #endif

@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake autoconf-archive libtool pkg-config
  libmilter-dev libhiredis-dev libevent-dev libssl-dev libconfig-dev
- libgmime-3.0-dev liburiparser-dev libjansson-dev libcurl4-openssl-dev libgumbo-dev libhttp-parser-dev check
+ libgmime-3.0-dev liburiparser-dev libjansson-dev libcurl4-openssl-dev libcsv-dev libgumbo-dev libhttp-parser-dev check
  postfix redis-server redis-tools miltertest python3 openssl clang
  libclang-rt-14-dev procps curl"
 

@@ -2,13 +2,16 @@
  * check_custom_event.c - custom events from JSON or CLI arguments into
  * struct pb_custom_event (lib/custom_event*.c), their checks and the
  * field each refusal names, the event ids, the request signature
- * (lib/custom_sig.c), and the key file's "events" lines (lib/keys.c).
+ * (lib/custom_sig.c), the key file's "events" lines (lib/keys.c), the
+ * attribute checks every way in shares (lib/contact_attr.c) and the
+ * erased address's mark (lib/contact.c).
  * No Redis here: what the tracker writes is check_store_custom.c.
  */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 #include "contact.h"
+#include "contact_attr.h"
 #include "custom_event.h"
 #include "testutil.h"
 
@@ -158,6 +161,9 @@ static const struct refusal {
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"birthday\":\"--02-30\"}}",
       "contact.birthday", "--MM-DD" },
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"timezone\":\"Berlin\"}}",
+      "contact.timezone", "IANA" },
+    /* shaped like a zone, but the system's zoneinfo has none of that name */
+    { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"timezone\":\"Mars/Olympus\"}}",
       "contact.timezone", "IANA" },
     { "{\"email\":\"a@x.org\",\"type\":\"signup\",\"contact\":{\"city\":\"a\\nb\"}}",
       "contact.city", "control" },
@@ -317,6 +323,45 @@ START_TEST(test_events_key_lines)
 }
 END_TEST
 
+START_TEST(test_attribute_checks)
+{
+    ck_assert(pb_attr_birthday_valid("1990-04-23"));
+    ck_assert(pb_attr_birthday_valid("--02-29"));       /* a leap day without a year */
+    ck_assert(!pb_attr_birthday_valid("2023-02-29"));
+    ck_assert(!pb_attr_birthday_valid("1990-4-23"));
+    ck_assert(!pb_attr_birthday_valid("-990-04-23"));
+    ck_assert(!pb_attr_birthday_valid("--13-01"));
+    ck_assert(pb_attr_timezone_valid("Europe/Berlin"));
+    ck_assert(pb_attr_timezone_valid("America/Argentina/Buenos_Aires"));
+    ck_assert(pb_attr_timezone_valid("UTC"));
+    ck_assert(!pb_attr_timezone_valid("Mars/Olympus"));
+    ck_assert(!pb_attr_timezone_valid("Europe/Berlni"));
+    ck_assert(!pb_attr_timezone_valid("../../etc/passwd"));
+    ck_assert(!pb_attr_timezone_valid("/usr/share/zoneinfo/UTC"));
+    ck_assert(!pb_attr_timezone_valid("CET-1"));        /* a POSIX TZ string, not a name */
+    ck_assert(pb_attr_text_valid("Köln", 5, 256));
+    ck_assert(!pb_attr_text_valid("a\nb", 3, 256));
+    ck_assert(!pb_attr_text_valid("", 0, 256));
+}
+END_TEST
+
+START_TEST(test_erased_mark)
+{
+    char mark[33], again[33], id_hex[17];
+    uint8_t id[PB_CONTACT_LEN];
+
+    pb_contact_erased_id(&ring, "ann@example.com", mark);
+    pb_contact_erased_id(&ring, "ann@example.com", again);
+    ck_assert_str_eq(mark, again);
+    ck_assert_uint_eq(strlen(mark), 32);
+    pb_contact_id(&ring, "ann@example.com", id);
+    pb_hex(id, sizeof(id), id_hex);
+    ck_assert_ptr_null(strstr(mark, id_hex));          /* names no contact id */
+    pb_contact_erased_id(&ring, "bob@example.com", again);
+    ck_assert_str_ne(mark, again);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("custom_event");
@@ -329,6 +374,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_refusals, 0, sizeof(refusals) / sizeof(refusals[0]));
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_from_args);
+    tcase_add_test(tc, test_attribute_checks);
+    tcase_add_test(tc, test_erased_mark);
     suite_add_tcase(s, tc);
     tc = tcase_create("signature");
     tcase_add_test(tc, test_signature);

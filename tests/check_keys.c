@@ -1,7 +1,9 @@
 /*
  * check_keys.c - unit tests for the key ring (lib/keys.c): file modes,
  * parse errors with file:line, duplicates, which key signs, generating and
- * rotating key files, and the precomputed HMAC against OpenSSL's HMAC().
+ * rotating key files, editing them (keys_edit.c: create, rotate, events
+ * secrets, retire; other lines and the mode kept), and the precomputed
+ * HMAC against OpenSSL's HMAC().
  */
 #include <check.h>
 #include <pthread.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <glib.h>
 #include "keys.h"
 #include "testutil.h"
 
@@ -238,6 +241,77 @@ START_TEST(test_generate_refuses_bad_file)
 }
 END_TEST
 
+/* ---- editing (keys_edit.c) ---------------------------------------------- */
+
+static char *read_all(void)
+{
+    gchar *text = NULL;
+
+    ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+START_TEST(test_edit_create_refuses_existing)
+{
+    struct stat st;
+
+    ck_assert_int_eq(pb_keys_create(path, err, sizeof(err)), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(pb_keys_create(path, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "exists already"));
+}
+END_TEST
+
+START_TEST(test_edit_retire_keeps_the_rest)
+{
+    static const char text[] = "# keys\ncontact " HEX64 "\n1 " KEY1 "\n# old\n2 " KEY2 "\n";
+    struct stat st;
+    char *now;
+
+    write_keys(text, 0640);
+    ck_assert_int_eq(pb_keys_retire(path, 2, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":5: key 2 signs new tokens"));
+    ck_assert_int_eq(pb_keys_retire(path, 9, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no key 9"));
+    now = read_all();
+    ck_assert_str_eq(now, text);        /* refusals change nothing */
+    g_free(now);
+    ck_assert_int_eq(pb_keys_retire(path, 1, err, sizeof(err)), 0);
+    now = read_all();
+    ck_assert_str_eq(now, "# keys\ncontact " HEX64 "\n# old\n2 " KEY2 "\n");
+    g_free(now);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0640);      /* the old file's mode */
+}
+END_TEST
+
+START_TEST(test_edit_rotate_and_events)
+{
+    static const char text[] = "contact " HEX64 "\n1 " KEY1;   /* no final newline */
+    struct pb_keyring ring;
+    int id = 0;
+    char *now;
+
+    write_keys(text, 0600);
+    ck_assert_int_eq(pb_keys_rotate(path, &id, err, sizeof(err)), 0);
+    ck_assert_int_eq(id, 2);
+    now = read_all();
+    ck_assert(strncmp(now, text, strlen(text)) == 0 && now[strlen(text)] == '\n');
+    g_free(now);
+    for (int i = 0; i < PB_EVENTS_KEYS_MAX; i++)
+        ck_assert_int_eq(pb_keys_add_events(path, err, sizeof(err)), 0);
+    ck_assert_int_eq(pb_keys_add_events(path, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "events lines"));
+    ck_assert_int_eq(pb_keys_load(path, 1, &ring, err, sizeof(err)), 0);
+    ck_assert_int_eq(pb_keys_signing(&ring)->id, 2);
+    ck_assert_int_eq(pb_keys_signing(&ring)->line, 3);
+    ck_assert_uint_eq(ring.events_count, PB_EVENTS_KEYS_MAX);
+    ck_assert_int_eq(ring.contact_line, 1);
+    pb_keys_free(&ring);
+}
+END_TEST
+
 START_TEST(test_hmac_matches_openssl)
 {
     struct pb_keyring ring;
@@ -335,6 +409,9 @@ static Suite *keys_suite(void)
     tcase_add_test(tc, test_generate_appends_rotation);
     tcase_add_test(tc, test_generate_wraps_and_skips_used_ids);
     tcase_add_test(tc, test_generate_refuses_bad_file);
+    tcase_add_test(tc, test_edit_create_refuses_existing);
+    tcase_add_test(tc, test_edit_retire_keeps_the_rest);
+    tcase_add_test(tc, test_edit_rotate_and_events);
     tcase_add_test(tc, test_hmac_matches_openssl);
     tcase_add_test(tc, test_hmac_concurrent);
     tcase_add_test(tc, test_free_wipes);

@@ -22,6 +22,7 @@ HTTP="python3 $top_srcdir/tests/lib/http_request.py"
 REDIS_PID='' TRACKER_PID='' T=''
 
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/redis-test.sh"
 
 tt_cleanup() {
     [ -n "$TRACKER_PID" ] && kill -9 "$TRACKER_PID" 2>/dev/null && wait "$TRACKER_PID" 2>/dev/null
@@ -79,14 +80,7 @@ CONF
     } >"$CONF"
 }
 
-rc() { redis-cli -s "$SOCK" "$@"; }
-redis_up() { [ "$(rc ping 2>/dev/null)" = PONG ]; }
-tt_start_redis() {
-    redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --dir "$T" --save "" \
-        --appendonly no --daemonize no --logfile "$T/redis.log" >/dev/null 2>&1 &
-    REDIS_PID=$!
-    wait_for 10 redis_up || { echo "ERROR: redis did not start"; exit 99; }
-}
+tt_start_redis() { start_private_redis; }
 
 mint() { "$TOOL" mint "$KEYS" "$@"; }
 OLD=$(($(date +%s) - 3600))

@@ -1,0 +1,105 @@
+/*
+ * config.c - postbeacon config check: every check the daemons make with
+ * -n, for all sections at once (milter, tracker, scorer and the key file),
+ * so that one command tells whether every program would start. Each
+ * failure names the file, the line and the fix (the loaders' messages);
+ * all failures are listed, not only the first.
+ */
+#include <string.h>
+#include "cli.h"
+#include "classify.h"
+#include "clientip.h"
+#include "http_tls.h"
+#include "rules.h"
+
+static const struct pb_cli_opts opts = {
+    .usage = "config check [-c FILE]",
+    .help = "Checks postbeacon.conf (all sections), the key file, the tracker's bots file,\n"
+            "trusted proxies, TLS certificate and key, and the scorer's rules, as\n"
+            "postbeacon-milter -n, postbeacon-tracker -n and postbeacon-scorer -n do.\n",
+};
+
+/* The tracker's checks beyond the file itself (tracker/main.c, gen_load). */
+static int check_tracker(const struct pb_conf *conf, const struct pb_keyring *keys)
+{
+    char err[1024], why[256];
+    struct pb_bots *bots = pb_bots_load(conf->tracker.bots_file, err, sizeof(err));
+    struct pb_netlist proxies;
+    int bad = 0;
+
+    if (bots == NULL) {
+        pb_cli_error("tracker: %s", err);
+        bad++;
+    } else {
+        pb_bots_free(bots);
+    }
+    if (pb_netlist_parse(&conf->tracker.trusted_proxies, &proxies, why, sizeof(why)) != 0) {
+        pb_cli_error("%s: tracker.trusted_proxies: %s", conf->path, why);
+        bad++;
+    } else {
+        pb_netlist_free(&proxies);
+    }
+    if (keys && (conf->tracker.events_listen.count > 0 || conf->tracker.events_on_public)
+        && keys->events_count == 0) {
+        pb_cli_error("%s: tracker.events_listen or tracker.events_on_public serves custom "
+                     "events, but %s has no \"events\" line (add one: postbeacon keys "
+                     "rotate --events)", conf->path, conf->keys_file);
+        bad++;
+    }
+    if (conf->tracker.tls_listen.count > 0) {
+        SSL_CTX *tls = pb_tls_ctx_load(conf->tracker.tls_cert, conf->tracker.tls_key, why,
+                                       sizeof(why));
+        if (tls == NULL) {
+            pb_cli_error("%s: %s", conf->path, why);
+            bad++;
+        } else {
+            SSL_CTX_free(tls);
+        }
+    }
+    return bad;
+}
+
+static int check_all(struct pb_cli *cli)
+{
+    struct pb_rules rules = { 0 };
+    char err[1024];
+    int bad = 0, keys_ok;
+
+    if (pb_cli_conf(cli) != 0)
+        return PB_EXIT_ERROR;   /* the sections cannot be read without the file */
+    keys_ok = pb_cli_keys(cli) == 0;
+    bad += !keys_ok;
+    bad += check_tracker(&cli->conf, keys_ok ? &cli->keys : NULL);
+    if (pb_rules_load(cli->conf_path, &rules, err, sizeof(err)) != 0) {
+        pb_cli_error("scorer: %s", err);
+        bad++;
+    }
+    if (bad)
+        return PB_EXIT_ERROR;
+    printf(PB_CLI_NAME ": configuration OK (%s; keys %s: %zu signing key%s, %zu events "
+           "secret%s; %zu scoring rule%s)\n", cli->conf_path, cli->conf.keys_file,
+           cli->keys.count, cli->keys.count == 1 ? "" : "s", cli->keys.events_count,
+           cli->keys.events_count == 1 ? "" : "s", rules.count, rules.count == 1 ? "" : "s");
+    pb_rules_free(&rules);
+    return PB_EXIT_OK;
+}
+
+static int config_check(struct pb_cli *cli, int argc, char **argv)
+{
+    int rc = pb_cli_parse_simple(cli, &opts, argc, argv);
+
+    if (rc >= 0)
+        return rc;
+    if (optind < argc)
+        return pb_cli_usage_error(&opts, "unexpected argument %s", argv[optind]);
+    return check_all(cli);
+}
+
+int pb_cmd_config(struct pb_cli *cli, int argc, char **argv)
+{
+    static const struct pb_cli_cmd cmds[] = {
+        { "check", "check the configuration, keys and rules (as the daemons' -n)", config_check },
+        { NULL, NULL, NULL },
+    };
+    return pb_cli_dispatch(cli, "config", cmds, argc, argv);
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# cli_keys.sh - postbeacon keys generate|list|rotate|retire and config
+# check, against files in a temporary directory (no Redis needed):
+# the key file's mode (0600, or the mode it had) and contents after each
+# change, no temporary file left behind, secrets never printed without
+# --show-secrets, the signing key not retirable, file:line in errors, and
+# the exit codes (0 ok, 1 error, 2 usage).
+#
+# Run by `make check`. Exit 77 (skip) only when openssl or python3 is missing.
+set -u
+
+top_builddir=${top_builddir:-$(pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$top_srcdir/tests/lib/cli-test.sh"
+ct_init pbkeys
+ct_write_conf
+
+mode() { stat -c %a "$1"; }
+hex64='[0-9a-f]\{64\}'
+
+# ---- generate ----------------------------------------------------------------
+pb keys generate
+expect "generate: exit 0" equals "$code" 0
+expect "generate: mode 0600" equals "$(mode "$KEYS")" 600
+expect "generate: one contact line" equals "$(grep -c "^contact $hex64\$" "$KEYS")" 1
+expect "generate: key 1" equals "$(grep -c "^1 $hex64\$" "$KEYS")" 1
+expect "generate: nothing else but comments" equals "$(grep -vc '^#' "$KEYS")" 2
+secret1=$(sed -n 's/^1 //p' "$KEYS") contact=$(sed -n 's/^contact //p' "$KEYS")
+expect "generate: no secret printed" lacks "$out" "$secret1"
+before=$(md5sum <"$KEYS")
+pb keys generate
+expect "generate again: exit 1" equals "$code" 1
+expect "generate again: says it exists" contains "$out" "exists already"
+expect "generate again: the file is unchanged" equals "$(md5sum <"$KEYS")" "$before"
+
+# ---- list ----------------------------------------------------------------------
+pb keys list
+expect "list: exit 0" equals "$code" 0
+expect "list: key 1 signs" contains "$out" "signs, verifies"
+expect "list: no secret" lacks "$out" "$secret1"
+expect "list: no contact key" lacks "$out" "$contact"
+pb keys list --show-secrets
+expect "list --show-secrets: prints key 1's secret" contains "$out" "$secret1"
+pb keys list --json
+expect "list --json: valid JSON with the contact line's number" equals \
+    "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["id"], d[0]["line"], "secret" in d[0])')" \
+    "contact $(grep -n '^contact' "$KEYS" | cut -d: -f1) False"
+pb keys list --csv
+expect "list --csv: a header line" contains "$out" "id,line,role,bits,fingerprint"
+
+# ---- rotate -------------------------------------------------------------------------
+old=$(cat "$KEYS")
+pb keys rotate
+expect "rotate: exit 0" equals "$code" 0
+expect "rotate: names key 2" contains "$out" "added key 2"
+expect "rotate: the old lines stay, in order" equals "$(head -n "$(printf '%s\n' "$old" | wc -l)" "$KEYS")" "$old"
+expect "rotate: key 2 is the last line" equals "$(tail -1 "$KEYS" | grep -c "^2 $hex64\$")" 1
+expect "rotate: mode 0600" equals "$(mode "$KEYS")" 600
+expect "rotate: no temporary file left" equals "$(ls "$T" | grep -c tmp)" 0
+pb keys list
+expect "rotate: key 2 signs now" contains "$(printf '%s\n' "$out" | grep '^2 ')" "signs"
+chmod 640 "$KEYS"
+pb keys rotate --events
+expect "rotate --events: exit 0" equals "$code" 0
+expect "rotate --events: an events line" equals "$(grep -c "^events $hex64\$" "$KEYS")" 1
+expect "rotate: keeps the file's mode 0640" equals "$(mode "$KEYS")" 640
+chmod 600 "$KEYS"
+
+# ---- retire -----------------------------------------------------------------------------
+pb keys retire 2
+expect "retire the signing key: exit 1" equals "$code" 1
+expect "retire the signing key: names file and line" contains "$out" "$KEYS:$(grep -n '^2 ' "$KEYS" | cut -d: -f1): key 2 signs"
+pb keys retire 1
+expect "retire 1: exit 0" equals "$code" 0
+expect "retire 1: its line is gone" equals "$(grep -c '^1 ' "$KEYS")" 0
+expect "retire 1: key 2, contact and events stay" equals "$(grep -vc '^#' "$KEYS")" 3
+expect "retire 1: the contact key is unchanged" equals "$(sed -n 's/^contact //p' "$KEYS")" "$contact"
+expect "retire 1: mode 0600" equals "$(mode "$KEYS")" 600
+pb keys retire 7
+expect "retire an unknown id: exit 1" equals "$code" 1
+pb keys retire x
+expect "retire x: usage error, exit 2" equals "$code" 2
+pb keys retire
+expect "retire without an id: exit 2" equals "$code" 2
+pb keys rotate --json
+expect "rotate --json: exit 2 (no table)" equals "$code" 2
+pb keys frobnicate
+expect "unknown subcommand: exit 2" equals "$code" 2
+pb keys list --help
+expect "list --help: exit 0 with the usage" equals "$code:${out:0:30}" "0:usage: postbeacon keys list [-"
+
+# ---- config check ------------------------------------------------------------------------
+pb config check
+expect "config check: exit 0" equals "$code" 0
+expect "config check: says OK" contains "$out" "configuration OK"
+echo "1 zz" >>"$KEYS"
+pb config check
+expect "config check, a bad key line: exit 1" equals "$code" 1
+expect "config check, a bad key line: file and line" contains "$out" "$KEYS:$(wc -l <"$KEYS"):"
+sed -i '$d' "$KEYS"
+sed -i "s|bots_file = \"[^\"]*\"|bots_file = \"$T/none\"|" "$CONF"
+sed -i "s|^scorer = .*|scorer = { half_life_days = 30; rules = ( { name = \"Bad Name\"; event = \"click\"; points = 5; } ); };|" "$CONF"
+pb config check
+expect "config check, two problems: exit 1" equals "$code" 1
+expect "config check: the missing bots file is named" contains "$out" "$T/none"
+expect "config check: the bad scoring rule is named too, with file and line" contains "$out" "$CONF:5: scorer.rules"
+ct_write_conf
+sed -i "s|^tracker = { user = \"\";|tracker = { user = \"\"; trusted_proxies = [ \"300.1.1.1/8\" ];|" "$CONF"
+pb config check
+expect "config check, a bad setting: exit 1, file and line" equals "$code:$(printf '%s' "$out" | grep -c "$CONF:4: tracker.trusted_proxies")" "1:1"
+ct_write_conf
+# no Redis in this test: a command that needs it says so, once, and exits 1
+printf 'email\nx@example.com\n' >"$T/one.csv"
+pb contacts import "$T/one.csv"
+expect "Redis unreachable: exit 1" equals "$code" 1
+expect "Redis unreachable: one clear line naming the socket" equals \
+    "$(printf '%s\n' "$out" | grep -c "cannot reach Redis at unix:$SOCK")/$(printf '%s\n' "$out" | wc -l)" "1/1"
+"$PB" -c "$CONF" config check --bogus >/dev/null 2>&1
+expect "config check --bogus: exit 2" equals "$?" 2
+"$PB" -c "$T/missing.conf" config check >/dev/null 2>&1
+expect "config check of a missing file: exit 1" equals "$?" 1
+tap_finish
