@@ -1,7 +1,9 @@
 /*
  * show.c - postbeacon contacts show EMAIL: the contact's attributes, its
  * behaviour score decayed to now (lib/score.c, the one formula every
- * reader uses), whether it is suppressed, its score history with reasons
+ * reader uses), whether it is suppressed, the segments it is in with
+ * their entry times (the scorer's seg:<segment> fields of the contact
+ * hash, docs/scorer.md), its score history with reasons
  * (<p>contact:<id>:scores, newest first) and its recent events: the
  * newest SHOW_SCAN entries of the stream are read (XREVRANGE with a
  * bound, so a big stream costs the same) and the contact's are shown.
@@ -18,11 +20,13 @@
 #define SHOW_HISTORY 20         /* score history lines shown */
 #define SHOW_EVENTS 20          /* events shown */
 #define SHOW_SCAN 5000          /* newest stream entries searched for them */
+#define SEG_FIELD "seg:"        /* + segment: unix ms the contact entered it */
 
 static const struct pb_cli_opts opts = {
     .usage = "contacts show [--json|--csv] EMAIL",
     .help = "Shows the contact's attributes, decayed behaviour score, suppression,\n"
-            "score history (why the score is what it is) and recent events.\n",
+            "segments with their entry times, score history (why the score is what\n"
+            "it is) and recent events.\n",
     .formats = 1,
 };
 
@@ -91,7 +95,8 @@ static struct pb_table *attributes(const struct shown *s, const char *id)
     for (size_t i = 0; i + 1 < s->hash->elements; i += 2) {
         row[0] = s->hash->element[i]->str;
         row[1] = s->hash->element[i + 1]->str;
-        pb_table_add(t, row);
+        if (strncmp(row[0], SEG_FIELD, strlen(SEG_FIELD)) != 0)    /* segments(): own table */
+            pb_table_add(t, row);
     }
     g_snprintf(score, sizeof(score), "%.2f", s->score);
     row[0] = "score_now";
@@ -100,6 +105,25 @@ static struct pb_table *attributes(const struct shown *s, const char *id)
     row[0] = "suppressed";
     row[1] = s->suppressed->integer ? "yes" : "no";
     pb_table_add(t, row);
+    return t;
+}
+
+/* The segments the contact is in, from its seg:<segment> fields. */
+static struct pb_table *segments(const struct shown *s)
+{
+    static const char *const cols[] = { "segment", "since" };
+    struct pb_table *t = pb_table_new(2, cols);
+    size_t prefix = strlen(SEG_FIELD);
+
+    for (size_t i = 0; i + 1 < s->hash->elements; i += 2) {
+        const char *field = s->hash->element[i]->str;
+        char since[32];
+        if (strncmp(field, SEG_FIELD, prefix) != 0 || field[prefix] == '\0')
+            continue;
+        when(strtoll(s->hash->element[i + 1]->str, NULL, 10), since);
+        const char *row[2] = { field + prefix, since };
+        pb_table_add(t, row);
+    }
     return t;
 }
 
@@ -144,22 +168,26 @@ static struct pb_table *events(const struct shown *s, const char *id)
     return t;
 }
 
-static void print_text(struct pb_table *a, struct pb_table *h, struct pb_table *e,
-                       enum pb_out_format f)
+static void print_text(struct pb_table *a, struct pb_table *g, struct pb_table *h,
+                       struct pb_table *e, enum pb_out_format f)
 {
     pb_table_print(a, f, stdout);
+    printf("%s", f == PB_OUT_TEXT ? "\nsegments:\n" : "\n");
+    pb_table_print(g, f, stdout);
     printf("%s", f == PB_OUT_TEXT ? "\nscore history (newest first):\n" : "\n");
     pb_table_print(h, f, stdout);
     printf("%s", f == PB_OUT_TEXT ? "\nrecent events (newest first):\n" : "\n");
     pb_table_print(e, f, stdout);
 }
 
-/* --json: the three tables as one object. */
-static void print_json(struct pb_table *a, struct pb_table *h, struct pb_table *e)
+/* --json: the four tables as one object. */
+static void print_json(struct pb_table *a, struct pb_table *g, struct pb_table *h,
+                       struct pb_table *e)
 {
     json_t *obj = json_object();
 
     json_object_set_new(obj, "contact", pb_table_json(a));
+    json_object_set_new(obj, "segments", pb_table_json(g));
     json_object_set_new(obj, "score_history", pb_table_json(h));
     json_object_set_new(obj, "events", pb_table_json(e));
     pb_json_print(obj, stdout);
@@ -172,12 +200,14 @@ static int show(struct pb_cli *cli, const char *email)
     int rc = PB_EXIT_ERROR;
 
     if (pb_cli_find_contact(cli, email, id, addr) == 0 && load(cli, id, &s) == 0) {
-        struct pb_table *a = attributes(&s, id), *h = history(&s), *e = events(&s, id);
+        struct pb_table *a = attributes(&s, id), *g = segments(&s), *h = history(&s),
+                        *e = events(&s, id);
         if (cli->format == PB_OUT_JSON)
-            print_json(a, h, e);
+            print_json(a, g, h, e);
         else
-            print_text(a, h, e, cli->format);
+            print_text(a, g, h, e, cli->format);
         pb_table_free(a);
+        pb_table_free(g);
         pb_table_free(h);
         pb_table_free(e);
         rc = PB_EXIT_OK;

@@ -46,7 +46,8 @@ expect "show --help: exit 0" equals "$code" 0
 
 # ---- show: decayed score, history, events ------------------------------------------------
 # 80 points 30 days ago with a half-life of 30 days: 40 now
-rc HSET "pb:contact:$ANN" score 80 score_at $((now_ms - 30 * 86400000)) >/dev/null
+rc HSET "pb:contact:$ANN" score 80 score_at $((now_ms - 30 * 86400000)) \
+    seg:mql 1796119200000 fit 15 grade B2 >/dev/null
 rc RPUSH "pb:contact:$ANN:scores" "$((now_ms - 30 * 86400000)) pricing-click 15 80 9f1c0000000000000000000000000001" \
     "$((now_ms - 31 * 86400000)) open-human 65 65 9f1c0000000000000000000000000000" >/dev/null
 rc XADD pb:events '*' type click eid e1 ts "$now_ms" msg 00000000000000aa contact "$ANN" \
@@ -60,10 +61,13 @@ expect "show: the city" contains "$out" "Köln"
 expect "show: the history's reason" contains "$out" "pricing-click  15"
 expect "show: the contact's click" contains "$out" "https://shop.example.com/pricing"
 expect "show: not another contact's" lacks "$out" "https://shop.example.com/bob"
+expect "show: the segment with its entry time" contains "$out" "mql      2026-12-01 10:00:00Z"
+expect "show: the grade" equals "$(line_of grade)" "grade B2"
 pb contacts show --json ann@example.com
 expect "show --json: the score" equals "$(json '[r["value"] for r in d["contact"] if r["field"]=="score_now"][0]')" "40.00"
 expect "show --json: two history entries, newest first" equals "$(json '[h["rule"] for h in d["score_history"]]')" "['pricing-click', 'open-human']"
 expect "show --json: the events" equals "$(json 'len(d["events"])')" 2
+expect "show --json: the segments" equals "$(json '[(g["segment"], g["since"]) for g in d["segments"]]')" "[('mql', '2026-12-01 10:00:00Z')]"
 
 # ---- unsubscribe / resubscribe ------------------------------------------------------------
 pb contacts unsubscribe ann@example.com
