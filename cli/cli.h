@@ -118,6 +118,10 @@ int pb_cmd_config(struct pb_cli *cli, int argc, char **argv);
 int pb_cmd_keys(struct pb_cli *cli, int argc, char **argv);
 int pb_cmd_contacts(struct pb_cli *cli, int argc, char **argv);
 int pb_cmd_event(struct pb_cli *cli, int argc, char **argv);
+struct pb_custom_event;
+/* ev written once through the tracker's batch script; its event id into
+ * eid. PB_EXIT_OK or PB_EXIT_ERROR (said). event.c */
+int pb_cli_write_event(struct pb_cli *cli, const struct pb_custom_event *ev, char eid[33]);
 
 /* contacts subcommands */
 int pb_contacts_import(struct pb_cli *cli, int argc, char **argv);

@@ -3,7 +3,10 @@
  * export.c, show.c, erase.c, export_data.c) and unsubscribe/resubscribe,
  * which change the suppression list <p>suppressed and the contact's
  * unsubscribed_at exactly as the tracker's unsubscribe does
- * (lib/events_tracker.c: SADD, HSETNX with unix seconds).
+ * (lib/events_tracker.c: SADD, HSETNX with unix seconds), then announce
+ * the change with a `profile` entry naming unsubscribed_at, so that the
+ * scorer moves the contact into or out of its suppression segment at once
+ * (an `unsubscribe` entry belongs to a message the tracker saw).
  */
 #include <string.h>
 #include "cli.h"
@@ -21,6 +24,25 @@ static const struct pb_cli_opts resub_opts = {
             "Only with the person's consent.\n",
 };
 
+/* A profile entry for the contact naming unsubscribed_at (its value is
+ * in the hash already): the scorer re-evaluates the contact's segments. */
+static int announce(struct pb_cli *cli, const char *id, const char *addr)
+{
+    struct pb_custom_event ev;
+    char eid[33];
+    int rc;
+
+    pb_custom_event_init(&ev);
+    g_strlcpy(ev.type, "profile", sizeof(ev.type));
+    g_strlcpy(ev.email, addr, sizeof(ev.email));
+    g_strlcpy(ev.contact, id, sizeof(ev.contact));
+    ev.ts_ms = pb_event_now_ms();
+    g_string_assign(ev.attr_names, "unsubscribed_at");
+    rc = pb_cli_write_event(cli, &ev, eid);
+    pb_custom_event_clear(&ev);
+    return rc;
+}
+
 static int set_suppressed(struct pb_cli *cli, const char *email, int on)
 {
     char id[17], addr[PB_CEV_EMAIL_MAX + 1], *sup, *key;
@@ -36,6 +58,10 @@ static int set_suppressed(struct pb_cli *cli, const char *email, int on)
         r2 = on ? pb_cli_cmd(cli, "recording unsubscribed_at", "HSETNX %s unsubscribed_at %lld",
                              key, pb_event_now_ms() / 1000)
                 : pb_cli_cmd(cli, "clearing unsubscribed_at", "HDEL %s unsubscribed_at", key);
+    if (r2 && announce(cli, id, addr) != PB_EXIT_OK) {
+        freeReplyObject(r2);
+        r2 = NULL;
+    }
     if (r2)
         printf("%s %s%s\n", addr, on ? "unsubscribed" : "resubscribed",
                r1->integer == 0 ? on ? " (it already was)" : " (it was not suppressed)" : "");

@@ -17,7 +17,9 @@ static const struct pb_cli_opts opts = {
             "NAME=VALUE. The address becomes a contact if it is not one yet.\n",
 };
 
-static int write_event(struct pb_cli *cli, const struct pb_custom_event *ev)
+/* ev written once by the tracker's batch script (one record, a fresh
+ * run id); its event id into eid. PB_EXIT_OK, or PB_EXIT_ERROR (said). */
+int pb_cli_write_event(struct pb_cli *cli, const struct pb_custom_event *ev, char eid[33])
 {
     struct pb_track_retention ret = {
         .msg_days = cli->conf.redis.retention_days,
@@ -28,10 +30,9 @@ static int write_event(struct pb_cli *cli, const struct pb_custom_event *ev)
     struct pb_track_batch b;
     GString *rec = g_string_new(NULL), *cmd = g_string_new(NULL);
     redisReply *r = NULL;
-    char eid[33];
 
     pb_event_tracker_run_init(&run);
-    g_snprintf(eid, sizeof(eid), "%s%016llx", run.id, (unsigned long long)run.seq + 1);
+    g_snprintf(eid, 33, "%s%016llx", run.id, (unsigned long long)run.seq + 1);
     pb_event_custom_record(cli->conf.redis.prefix, &run, ev, "cli", rec);
     pb_track_batch_init(&b);
     pb_track_batch_add(&b, rec->str, rec->len);
@@ -47,8 +48,6 @@ static int write_event(struct pb_cli *cli, const struct pb_custom_event *ev)
         freeReplyObject(r);
         r = NULL;
     }
-    if (r)
-        printf("%s %s %s\n", ev->type, ev->email, eid);
     pb_track_batch_free(&b);
     g_string_free(rec, TRUE);
     g_string_free(cmd, TRUE);
@@ -82,7 +81,9 @@ int pb_cmd_event(struct pb_cli *cli, int argc, char **argv)
         pb_custom_event_clear(&ev);
         return PB_EXIT_ERROR;
     }
-    rc = write_event(cli, &ev);
+    char eid[33];
+    if ((rc = pb_cli_write_event(cli, &ev, eid)) == PB_EXIT_OK)
+        printf("%s %s %s\n", ev.type, ev.email, eid);
     pb_custom_event_clear(&ev);
     return rc;
 }

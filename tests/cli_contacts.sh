@@ -74,11 +74,18 @@ pb contacts unsubscribe ann@example.com
 expect "unsubscribe: exit 0" equals "$code" 0
 expect "unsubscribe: on the suppression list" equals "$(rc SISMEMBER pb:suppressed "$ANN")" 1
 expect "unsubscribe: unsubscribed_at in seconds" equals "$(rc HGET "pb:contact:$ANN" unsubscribed_at | wc -c)" 11
+last=$(rc XREVRANGE pb:events + - COUNT 1 | tail -n +2 | paste -d= - - | tr '\n' ' ')
+expect "unsubscribe: announced to the scorer (a profile entry naming unsubscribed_at)" contains "$last" \
+    "type=profile"
+expect "unsubscribe: the entry names the contact and the field" contains "$last" \
+    "contact=$ANN campaign= source=cli attrs=unsubscribed_at"
 pb contacts show ann@example.com
 expect "show: suppressed" equals "$(line_of suppressed)" "suppressed yes"
 pb contacts resubscribe ann@example.com
 expect "resubscribe: off the list" equals "$(rc SISMEMBER pb:suppressed "$ANN")" 0
 expect "resubscribe: unsubscribed_at gone" equals "$(rc HEXISTS "pb:contact:$ANN" unsubscribed_at)" 0
+last=$(rc XREVRANGE pb:events + - COUNT 1 | tail -n +2 | paste -d= - - | tr '\n' ' ')
+expect "resubscribe: announced to the scorer" contains "$last" "contact=$ANN campaign= source=cli attrs=unsubscribed_at"
 pb contacts unsubscribe ann@example.com
 
 # ---- event -----------------------------------------------------------------------------
