@@ -74,6 +74,8 @@ static void scorer_defaults(struct pb_scorer_conf *s)
     s->history_days = 90;
     s->history_max = 500;
     s->segment_log_maxlen = 1000000;
+    s->workflow_tries = 5;
+    s->workflow_retry_s = 300;
 }
 
 void pb_conf_defaults(struct pb_conf *conf)

@@ -124,6 +124,8 @@ struct pb_scorer_conf {
     int history_days;           /* score history kept, default 90 */
     int history_max;            /* at most this many history entries per contact, default 500 */
     long segment_log_maxlen;    /* <p>segment-log kept (~ entries), default 1000000 */
+    int workflow_tries;         /* submissions of a follow-up before it fails, default 5 */
+    int workflow_retry_s;       /* first retry after a temporary failure (doubling), default 300 */
     /* scorer.rules, fit, grade and segments are read by postbeacon-scorer
      * itself (scorer/rules.c, scorer/segments_conf.c). */
 };

@@ -521,6 +521,13 @@ static const struct pb_conf_setting scorer_settings[] = {
       "{ fit = [ 60, 40, 20 ]; behaviour = [ 100, 50, 20 ]; }" },
     { "segments", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
       "a list of segments ( { name = \"mql\"; behaviour_at_least = 50; }, ... )" },
+    { "workflows", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
+      "a list of workflows ( { name = \"welcome\"; trigger = { signup = true; }; "
+      "steps = ( ... ); }, ... )" },
+    ROW_INT("workflow_tries", scorer.workflow_tries, 1, 100,
+            "submissions of a follow-up before it is recorded as failed, e.g. 5"),
+    ROW_INT("workflow_retry_s", scorer.workflow_retry_s, 1, 86400,
+            "seconds to the first retry after a temporary failure (then doubling), e.g. 300"),
     END
 };
 

@@ -16,9 +16,11 @@
 #include "apply.h"
 #include "events.h"
 #include "segment_lua.h"
+#include "workflows.h"
 
 /* KEYS: stream, wake, segment log, suppressed, by-email, the segments'
- * sets; then per contact: contact hash, history list, repeat hash.
+ * sets, the workflows' due-step queue and log; then per contact: contact
+ * hash, history list, repeat hash.
  * ARGV: 1 group, 2 now ms, 3 half-life ms, 4 floor, 5 cap ("" none),
  * 6 history ms, 7 history max, 8 entries, 9 segment log length; per
  * entry: kind, id, contact, contact key index (0 none), ts, eid, type,
@@ -132,6 +134,7 @@ static const char script_tail[] =
     "  local scored=nfx>0 and effects(k,fx,nfx,ts,eid,h)\n"
     "  local ch=0\n"
     "  if EVAL then ch=evaluate(k,cid,ts,'event '..typ..' '..eid,h) end\n"
+    "  if WFON then wf_entry(ck,cid,kind,typ,ts) end\n"
     "  return scored,ch\n"
     "end\n"
     "local function wake(k,cid)\n"
@@ -159,11 +162,12 @@ static const char script_tail[] =
     "end\n"
     "return {table.concat(out),err,changes}\n";
 
-char *pb_apply_script_new(const struct pb_segdefs *defs)
+char *pb_apply_script_new(const struct pb_rules *rules)
 {
     GString *text = g_string_new(script_head);
 
-    pb_segment_lua(defs, text);
+    pb_workflow_lua(&rules->wf, rules->segs.count, text);
+    pb_segment_lua(&rules->segs, text);
     g_string_append(text, script_tail);
     return g_string_free(text, FALSE);
 }
@@ -174,13 +178,15 @@ void pb_apply_sha(const char *script, char sha[41])
 }
 
 void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key,
-                   const struct pb_segdefs *defs)
+                   const struct pb_rules *rules)
 {
+    const struct pb_segdefs *defs = &rules->segs;
+
     a->keys = g_ptr_array_new_with_free_func(g_free);
     a->args = g_ptr_array_new_with_free_func(g_free);
     a->contact_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     a->prefix = prefix;
-    a->evaluate = defs->count > 0 || defs->nfit > 0 || defs->has_grade;
+    a->evaluate = defs->count > 0 || defs->nfit > 0 || defs->has_grade || rules->wf.count > 0;
     a->entries = 0;
     g_ptr_array_add(a->keys, g_strdup(stream_key));
     g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_WAKE, NULL));
@@ -189,6 +195,8 @@ void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_ke
     g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_BY_EMAIL, NULL));
     for (size_t i = 0; i < defs->count; i++)
         g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_SEGMENT, defs->items[i].name, NULL));
+    g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_WF_DUE, NULL));
+    g_ptr_array_add(a->keys, g_strconcat(prefix, PB_KEY_WF_LOG, NULL));
 }
 
 void pb_apply_free(struct pb_apply *a)

@@ -209,7 +209,7 @@ int pb_scorer_prepare(struct pb_scorer *s, const redisReply *entries, struct pb_
 
     memset(b, 0, sizeof(*b));
     b->kinds = g_string_new(NULL);
-    pb_apply_init(&a, s->conf->redis.prefix, s->stream, &s->rules->segs);
+    pb_apply_init(&a, s->conf->redis.prefix, s->stream, s->rules);
     for (size_t i = 0; entries != NULL && i < entries->elements; i++)
         add_entry(s, &a, entries->element[i], now, b->kinds);
     b->entries = a.entries;
