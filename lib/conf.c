@@ -76,6 +76,7 @@ static void scorer_defaults(struct pb_scorer_conf *s)
     s->segment_log_maxlen = 1000000;
     s->workflow_tries = 5;
     s->workflow_retry_s = 300;
+    s->workflow_cap_days = 7;
 }
 
 void pb_conf_defaults(struct pb_conf *conf)

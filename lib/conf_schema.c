@@ -528,6 +528,10 @@ static const struct pb_conf_setting scorer_settings[] = {
             "submissions of a follow-up before it is recorded as failed, e.g. 5"),
     ROW_INT("workflow_retry_s", scorer.workflow_retry_s, 1, 86400,
             "seconds to the first retry after a temporary failure (then doubling), e.g. 300"),
+    ROW_INT("workflow_cap", scorer.workflow_cap, 0, 1000,
+            "follow-ups sent to one contact per workflow_cap_days at most, e.g. 3 (0 = no cap)"),
+    ROW_INT("workflow_cap_days", scorer.workflow_cap_days, 1, 365,
+            "days of the frequency cap's period, e.g. 7"),
     END
 };
 

@@ -29,8 +29,12 @@ static const char common[] =
 
 /* KEYS: due, in flight, suppressed, log; per item: contact hash, the
  * condition's segment set (the queue when none). ARGV: now, log length,
- * owner, n; per item: member, kind, tag, next step, its delay, has
- * condition. Answer per item: {code, reason, contact hash}. */
+ * owner, n, frequency cap (0 none), its period ms; per item: member,
+ * kind, tag, next step, its delay, condition's segment name or "".
+ * Answer per item: {code, reason, contact hash}. A send step within the
+ * cap reserves its place in the contact's wfcap (times of recent sends);
+ * one over it goes back into the queue for when the oldest send leaves
+ * the period (code 'f'). */
 static const char claim_body[] =
     "local DUE,INF,SUP,WLOG=KEYS[1],KEYS[2],KEYS[3],KEYS[4]\n"
     "%s"
@@ -44,6 +48,21 @@ static const char claim_body[] =
     "  if add and not found then l[#l+1]=tag end\n"
     "  if #l==0 then redis.call('HDEL',ck,'tags')\n"
     "  else redis.call('HSET',ck,'tags',table.concat(l,',')) end\n"
+    "end\n"
+    "local CAP,PER=tonumber(ARGV[5]),tonumber(ARGV[6])\n"
+    "local function capped(ck,m,cid,wf,st)\n"
+    "  local keep,oldest={},nil\n"
+    "  for x in string.gmatch(redis.call('HGET',ck,'wfcap') or '','[^,]+') do\n"
+    "    local t=tonumber(x)\n"
+    "    if t and t>now-PER then keep[#keep+1]=x if not oldest or t<oldest then oldest=t end end\n"
+    "  end\n"
+    "  if #keep>=CAP then\n"
+    "    redis.call('ZADD',DUE,string.format('%%d',oldest+PER),m)\n"
+    "    log(cid,wf,st,'deferred','frequency cap') return true\n"
+    "  end\n"
+    "  keep[#keep+1]=string.match(ARGV[3],'(%%d+)$')\n"      /* the owner's time */
+    "  redis.call('HSET',ck,'wfcap',table.concat(keep,','))\n"
+    "  return false\n"
     "end\n"
     "local function one(i,b)\n"
     "  local m,kind,tag,nx,nd,hs=ARGV[b],ARGV[b+1],ARGV[b+2],ARGV[b+3],ARGV[b+4],ARGV[b+5]\n"
@@ -69,27 +88,38 @@ static const char claim_body[] =
     "    log(cid,wf,st,'done',(kind=='t' and 'tag ' or 'untag ')..tag)\n"
     "    queue_next(ck,cid,wf,st,nx,nd) return {'d',''}\n"
     "  end\n"
+    "  if kind=='s' and CAP>0 and capped(ck,m,cid,wf,st) then return {'f',''} end\n"
     "  redis.call('HSET',ck,sf,'inflight') redis.call('HSET',INF,m,ARGV[3])\n"
     "  return {'c','',redis.call('HGETALL',ck)}\n"
     "end\n"
-    "local out,b={},5\n"
+    "local out,b={},7\n"
     "for i=1,tonumber(ARGV[4]) do out[i]=one(i,b) b=b+6 end\n"
     "return out\n";
 
 /* KEYS: due, in flight, log, uncertain; per item: contact hash. ARGV:
  * now, log length, n; per item: member, owner, status, reason, retry at,
- * next step, its delay. Answer: one character per item ('1' settled,
- * '-' its mark was not owner any more). */
+ * next step, its delay, its frequency-cap reservation ("" none: released
+ * unless sent or uncertain). Answer: one character per item ('1'
+ * settled, '-' its mark was not owner any more). */
 static const char settle_body[] =
     "local DUE,INF,WLOG,UNC=KEYS[1],KEYS[2],KEYS[3],KEYS[4]\n"
     "%s"
+    "local function release(ck,res)\n"
+    "  local l,done={},false\n"
+    "  for x in string.gmatch(redis.call('HGET',ck,'wfcap') or '','[^,]+') do\n"
+    "    if x==res and not done then done=true else l[#l+1]=x end\n"
+    "  end\n"
+    "  if #l==0 then redis.call('HDEL',ck,'wfcap')\n"
+    "  else redis.call('HSET',ck,'wfcap',table.concat(l,',')) end\n"
+    "end\n"
     "local out,b={},4\n"
     "for i=1,tonumber(ARGV[3]) do\n"
-    "  local m,own,status,why,at,nx,nd=ARGV[b],ARGV[b+1],ARGV[b+2],ARGV[b+3],ARGV[b+4],"
-    "ARGV[b+5],ARGV[b+6]\n"
-    "  local ck=KEYS[4+i] b=b+7\n"
+    "  local m,own,status,why,at,nx,nd,res=ARGV[b],ARGV[b+1],ARGV[b+2],ARGV[b+3],ARGV[b+4],"
+    "ARGV[b+5],ARGV[b+6],ARGV[b+7]\n"
+    "  local ck=KEYS[4+i] b=b+8\n"
     "  if redis.call('HGET',INF,m)~=own then out[i]='-' else\n"
     "    out[i]='1' redis.call('HDEL',INF,m)\n"
+    "    if res~='' and status~='sent' and status~='uncertain' then release(ck,res) end\n"
     "    local cid,wf,st=split(m)\n"
     "    local sf='wfs:'..wf..'|'..st\n"
     "    if status=='retry' then\n"
@@ -221,6 +251,8 @@ int pb_wf_claim(struct pb_scorer *s, GPtrArray *items, const char *owner)
     start(s, claim_body, names, &k, &a);
     add(a, owner);
     g_ptr_array_add(a, g_strdup_printf("%u", items->len));
+    g_ptr_array_add(a, g_strdup_printf("%d", s->conf->scorer.workflow_cap));
+    g_ptr_array_add(a, g_strdup_printf("%lld", s->conf->scorer.workflow_cap_days * 86400000LL));
     for (unsigned i = 0; i < items->len; i++)
         claim_item_args(s, k, a, items->pdata[i]);
     r = run(s, k, a, "the workflow claim script");
@@ -237,6 +269,18 @@ int pb_wf_claim(struct pb_scorer *s, GPtrArray *items, const char *owner)
     }
     freeReplyObject(r);
     return 0;
+}
+
+/* The time a capped send step's claim reserved in wfcap (that of its
+ * in-flight mark "<scorer> <ms>"), or "". */
+static const char *reservation(const struct pb_scorer *s, const struct pb_wf_item *it)
+{
+    const char *sp = strrchr(it->owner, ' ');
+
+    if (s->conf->scorer.workflow_cap <= 0 || it->step == NULL || it->step->kind != PB_WF_SEND
+        || sp == NULL)
+        return "";
+    return sp + 1;
 }
 
 int pb_wf_settle(struct pb_scorer *s, GPtrArray *items)
@@ -258,6 +302,7 @@ int pb_wf_settle(struct pb_scorer *s, GPtrArray *items)
         add(a, it->reason);
         g_ptr_array_add(a, g_strdup_printf("%lld", it->retry_at));
         next_args(a, it);
+        add(a, reservation(s, it));
     }
     r = run(s, k, a, "the workflow settle script");
     g_ptr_array_free(k, TRUE);

@@ -471,6 +471,49 @@ START_TEST(test_event_trigger_cart_abandoned)
 }
 END_TEST
 
+/* Two workflows on the same entry, at most one follow-up a day: the
+ * second waits until the first leaves the period; a failed send gives
+ * its place back. */
+#define TWO "workflow_cap = 1; workflow_cap_days = 1; workflows = ( " \
+    "{ name = \"a\"; trigger = { segment = \"mql\"; on = \"enter\"; }; steps = ( " \
+    "{ name = \"one\"; send = \"welcome-1.en.eml\"; } ); }, " \
+    "{ name = \"b\"; trigger = { segment = \"mql\"; on = \"enter\"; }; steps = ( " \
+    "{ name = \"two\"; send = \"welcome-2.en.eml\"; delay_hours = 1; } ); } );"
+
+START_TEST(test_frequency_cap_defers)
+{
+    char why[300];
+
+    load_wf("0", TWO);
+    contact("c1", "anna@example.org", "Anna");
+    enter_mql("c1", T0);
+    run_at(T0);
+    ck_assert_int_eq(messages(), 1);
+    run_at(T0 + HOUR_MS);
+    ck_assert_int_eq(messages(), 1);
+    ck_assert_int_eq(logged("two", "deferred", why, sizeof(why)), 1);
+    ck_assert_str_eq(why, "frequency cap");
+    assert_status("c1", "b", "two", "queued");
+    ck_assert_int_eq(zscore("pb:wf:due", "c1|b|two"), T0 + DAY_MS);
+    run_at(T0 + DAY_MS);
+    ck_assert_int_eq(messages(), 2);
+    MESSAGE(2, "X-Campaign: b:two");
+}
+END_TEST
+
+START_TEST(test_frequency_cap_failed_send_released)
+{
+    load_wf("1", TWO);
+    contact("c1", "anna@example.org", "Anna");
+    enter_mql("c1", T0);
+    run_at(T0);
+    assert_status("c1", "a", "one", "failed");
+    run_at(T0 + HOUR_MS);           /* the failed one did not use the day's place */
+    ck_assert_int_eq(messages(), 2);
+    ck_assert_int_eq(logged("two", "deferred", NULL, 0), 0);
+}
+END_TEST
+
 TCase *workflows_tcase(void)
 {
     TCase *tc = tcase_create("workflows");
@@ -489,5 +532,7 @@ TCase *workflows_tcase(void)
     tcase_add_test(tc, test_mql_handoff_notify_and_tag);
     tcase_add_test(tc, test_signup_starts_welcome);
     tcase_add_test(tc, test_event_trigger_cart_abandoned);
+    tcase_add_test(tc, test_frequency_cap_defers);
+    tcase_add_test(tc, test_frequency_cap_failed_send_released);
     return tc;
 }
