@@ -43,6 +43,8 @@ struct pb_apply_entry {
     size_t nattrs;
     const int *interest;        /* interest segments the click matched (0-based) */
     size_t ninterest;
+    const int *wf;              /* workflows whose event trigger it matched (0-based) */
+    size_t nwf;
     const struct pb_rule *const *rules;     /* scoring rules matched */
     size_t nrules;
 };

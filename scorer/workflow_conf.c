@@ -6,18 +6,22 @@
  * name are loaded separately (pb_workflows_load_templates) because they
  * need the templates and submit sections.
  */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
 #include "rule_ctx.h"
 #include "segments.h"
+#include "entry.h"
 #include "template.h"
 #include "workflows.h"
 
 #define DELAY_MAX_DAYS 3650.0
 
 static const char *const wf_fields[] = { "name", "trigger", "exit_events", "steps", NULL };
-static const char *const trigger_fields[] = { "segment", "on", "signup", "event", NULL };
+static const char *const trigger_fields[] = {
+    "segment", "on", "signup", "event", "campaign", "url", NULL
+};
 static const char *const step_fields[] = {
     "name", "send", "notify", "template", "tag", "untag", "delay_minutes", "delay_hours",
     "delay_days", "if_segment", NULL
@@ -48,6 +52,21 @@ static int read_segment_ref(struct pb_rule_ctx *r, const struct pb_segdefs *d, c
     return 0;
 }
 
+/* An event trigger's campaign and url patterns (optional). */
+static int read_patterns(struct pb_rule_ctx *r, struct pb_workflow *w)
+{
+    const char *campaign, *url;
+
+    if (pb_rc_get_str(r, "campaign", &campaign) != 0 || pb_rc_get_str(r, "url", &url) != 0)
+        return -1;
+    if (url != NULL && strcmp(w->event, "click") != 0)
+        return pb_rc_fail_member(r, "url", "%s", "only a click has a URL: write event = "
+                                 "\"click\"; or leave url out");
+    w->campaign = g_strdup(campaign);
+    w->url = g_strdup(url);
+    return 0;
+}
+
 static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, struct pb_workflow *w)
 {
     const config_setting_t *g = config_setting_get_member(wr->group, "trigger");
@@ -62,11 +81,15 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
     r.group = g;
     if (g_strlcpy(r.where, wr->where, sizeof(r.where) - 8) < sizeof(r.where) - 8)
         g_strlcat(r.where, ".trigger", sizeof(r.where));
-    if (pb_rc_check_members(&r, trigger_fields, "segment, on, signup, event") != 0
+    if (pb_rc_check_members(&r, trigger_fields, "segment, on, signup, event, campaign, url") != 0
         || read_segment_ref(&r, d, "segment", &w->segment) != 0
         || pb_rc_get_str(&r, "on", &on) != 0 || pb_rc_get_str(&r, "event", &event) != 0)
         return -1;
     su = config_setting_get_member(g, "signup");
+    if (event == NULL && (config_setting_get_member(g, "campaign") != NULL
+                          || config_setting_get_member(g, "url") != NULL))
+        return pb_rc_fail_member(&r, NULL, "%s", "campaign and url go with event = \"...\"; "
+                                 "only");
     if (w->segment >= 0 && event == NULL && su == NULL) {
         if (on == NULL || (strcmp(on, "enter") != 0 && strcmp(on, "leave") != 0))
             return pb_rc_fail_member(&r, on ? "on" : NULL, "%s", "a segment trigger needs "
@@ -87,7 +110,7 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
                                      event);
         w->trigger = PB_WF_EVENT;
         w->event = g_strdup(event);
-        return 0;
+        return read_patterns(&r, w);
     }
     return pb_rc_fail_member(&r, NULL, "%s", "give exactly one kind: segment = \"mql\"; on = "
                              "\"enter\"; or signup = true; or event = \"cart_abandoned\";");
@@ -257,6 +280,8 @@ void pb_workflows_free(struct pb_workflows *w)
         g_free(wf->steps);
         g_free(wf->name);
         g_free(wf->event);
+        g_free(wf->campaign);
+        g_free(wf->url);
         g_free(wf->segment_name);
         g_strfreev(wf->exit_events);
     }
@@ -285,6 +310,23 @@ int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *co
                 return -1;
         }
     return 0;
+}
+
+size_t pb_workflows_match(const struct pb_workflows *w, const struct pb_sc_event *ev, int *out,
+                          size_t max)
+{
+    size_t n = 0;
+
+    if (strcmp(ev->cls, "machine") == 0)
+        return 0;
+    for (size_t i = 0; i < w->count && n < max; i++) {
+        const struct pb_workflow *wf = &w->items[i];
+        if (wf->trigger == PB_WF_EVENT && strcmp(wf->event, ev->type) == 0
+            && (wf->campaign == NULL || fnmatch(wf->campaign, ev->campaign, 0) == 0)
+            && (wf->url == NULL || fnmatch(wf->url, ev->url, FNM_CASEFOLD) == 0))
+            out[n++] = (int)i;
+    }
+    return n;
 }
 
 const struct pb_workflow *pb_workflow_find(const struct pb_workflows *w, const char *name)

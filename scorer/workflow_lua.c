@@ -11,6 +11,8 @@
  * queued, and adds <contact>|<workflow>|<step> to the due-step queue at
  * the trigger's time plus the first step's delay. An exit event writes
  * wfx:<workflow>; the claim script (workflow_claim.c) skips what follows.
+ * Event triggers are matched in C (patterns: pb_workflows_match), which
+ * passes the numbers of the workflows an entry starts.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +37,7 @@ static const char functions[] =
     "  local l=WFSEG[seg..'|'..op]\n"
     "  if l then wf_start(ck,cid,l,tonumber(t),op..' '..seg) end\n"
     "end\n"
-    "local function wf_entry(ck,cid,kind,typ,ts)\n"
+    "local function wf_entry(ck,cid,kind,typ,ts,wb,nw)\n"
     "  local x=WFEXIT[typ]\n"
     "  if x then for _,w in ipairs(x) do\n"
     "    if redis.call('HEXISTS',ck,'wf:'..w)==1 and "
@@ -44,7 +46,11 @@ static const char functions[] =
     "    end\n"
     "  end end\n"
     "  if kind=='s' and #WFSIGNUP>0 then wf_start(ck,cid,WFSIGNUP,ts,'signup') end\n"
-    "  if WFEVENT[typ] then wf_start(ck,cid,WFEVENT[typ],ts,'event '..typ) end\n"
+    "  if nw>0 then\n"
+    "    local l={}\n"
+    "    for j=0,nw-1 do l[#l+1]=WFLIST[tonumber(ARGV[wb+j])] end\n"
+    "    wf_start(ck,cid,l,ts,'event '..typ)\n"
+    "  end\n"
     "end\n";
 
 /* A Lua string literal: names are [a-z0-9_-], but quote anything else. */
@@ -106,11 +112,6 @@ static char *segment_key(const struct pb_workflow *wf)
                                                                               : "leave");
 }
 
-static char *event_key(const struct pb_workflow *wf)
-{
-    return wf->trigger == PB_WF_EVENT ? g_strdup(wf->event) : NULL;
-}
-
 static char *signup_key(const struct pb_workflow *wf)
 {
     return wf->trigger == PB_WF_SIGNUP ? g_strdup("s") : NULL;
@@ -150,7 +151,10 @@ void pb_workflow_lua(const struct pb_workflows *w, size_t nseg, GString *out)
     g_string_append_printf(out, "local WFDUE,WFLOG=KEYS[%zu],KEYS[%zu]\nlocal WFON=%s\n",
                            6 + nseg, 7 + nseg, w->count > 0 ? "true" : "false");
     keyed_table(out, "WFSEG", w, segment_key);
-    keyed_table(out, "WFEVENT", w, event_key);
+    g_string_append(out, "local WFLIST={");      /* by number: the event triggers C matched */
+    for (size_t i = 0; i < w->count; i++)
+        start_item(out, &w->items[i]);
+    g_string_append(out, "}\n");
     keyed_table(sig, "WFS", w, signup_key);
     /* WFS={['s']={...}}: the list alone is what wf_start takes */
     g_string_append_printf(out, "%slocal WFSIGNUP=WFS['s'] or {}\n", sig->str);

@@ -18,6 +18,7 @@ struct pb_template;
 struct pb_conf_ctx;
 struct config_t;
 struct pb_segdefs;
+struct pb_sc_event;
 
 enum pb_wf_trigger { PB_WF_ENTER, PB_WF_LEAVE, PB_WF_SIGNUP, PB_WF_EVENT };
 
@@ -46,6 +47,7 @@ struct pb_workflow {
     int segment;                /* enter, leave: the segment's index */
     char *segment_name;         /* ... and name */
     char *event;                /* event: the type */
+    char *campaign, *url;       /* event: fnmatch(3) patterns (url case-insensitive), or NULL */
     char **exit_events;         /* event types that end it for the contact (NULL-terminated) */
     struct pb_wf_step *steps;
     size_t nsteps;
@@ -66,6 +68,12 @@ void pb_workflows_free(struct pb_workflows *w);
  * "file:line: what (fix)" of the first that fails in err. */
 int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *conf,
                                 char *err, size_t errlen);
+
+/* The workflows whose event trigger ev matches (type, patterns; a
+ * machine open or click never does): their indexes into out (at most
+ * max); their number. */
+size_t pb_workflows_match(const struct pb_workflows *w, const struct pb_sc_event *ev, int *out,
+                          size_t max);
 
 /* The workflow and step of these names, or NULL. */
 const struct pb_workflow *pb_workflow_find(const struct pb_workflows *w, const char *name);

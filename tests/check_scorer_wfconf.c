@@ -46,6 +46,12 @@ START_TEST(test_refused_workflows)
     assert_refused(SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; }; steps = ( "
                    "{ name = \"a\"; tag = \"x\"; }, { name = \"a\"; tag = \"y\"; } ); } );",
                    "used by an earlier step");
+    assert_refused(SEGS " workflows = ( { name = \"w\"; trigger = { event = \"open\"; url = "
+                   "\"*\"; }; steps = ( { name = \"a\"; tag = \"x\"; } ); } );",
+                   "only a click has a URL");
+    assert_refused(SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; campaign = "
+                   "\"x\"; }; steps = ( { name = \"a\"; tag = \"x\"; } ); } );",
+                   "campaign and url go with event");
 }
 END_TEST
 

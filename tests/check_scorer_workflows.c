@@ -71,6 +71,22 @@ static void contact(const char *c, const char *email, const char *first)
     freeReplyObject(r);
 }
 
+/* load_wf(status, settings) and contacts c1..cn: Anna, Ben, Cleo, Dan. */
+static void load_with(const char *status, const char *settings, int n)
+{
+    static const char *const people[][2] = {
+        { "anna@example.org", "Anna" }, { "ben@example.org", "Ben" },
+        { "cleo@example.org", "Cleo" }, { "dan@example.org", "Dan" },
+    };
+
+    load_wf(status, settings);
+    for (int i = 0; i < n && i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "c%d", i + 1);
+        contact(id, people[i][0], people[i][1]);
+    }
+}
+
 static void run_at(long long now)
 {
     fake_now = now;
@@ -170,8 +186,7 @@ static void enter_mql(const char *c, long long ts)
 
 START_TEST(test_entry_sends_after_delay)
 {
-    load_wf("0", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
     run_at(T0);
     ck_assert_int_eq(zscore("pb:wf:due", "c1|follow|first"), T0 + 2 * HOUR_MS);
@@ -213,8 +228,7 @@ START_TEST(test_entry_twice_one_followup)
     struct pb_scorer s;
     redisReply *r;
 
-    load_wf("0", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
     r = read_as("a", 10);
     scorer_open(&s, "a");
@@ -246,8 +260,7 @@ static void claim_and_die(const char *consumer)
     struct pb_wf_item *it = g_new0(struct pb_wf_item, 1);
     char owner[64];
 
-    load_wf("0", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
     run_at(T0);
     fake_now = T0 + 2 * HOUR_MS;
@@ -303,8 +316,7 @@ START_TEST(test_condition_fails_skipped)
 {
     char why[300];
 
-    load_wf("0", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
     event("refund", "c1", T0 + HOUR_MS);    /* leaves mql before the step is due */
     run_at(T0 + HOUR_MS);
@@ -324,8 +336,7 @@ START_TEST(test_exit_event_ends_workflow)
 {
     char why[300];
 
-    load_wf("0", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
     event("purchase", "c1", T0 + HOUR_MS);
     run_at(T0 + HOUR_MS);
@@ -344,8 +355,7 @@ START_TEST(test_suppressed_never_sent)
 {
     char why[300];
 
-    load_wf("0", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
     run_at(T0);
     tr_integer(cc, "SADD pb:suppressed c1");
@@ -366,8 +376,7 @@ START_TEST(test_temporary_retried_then_failed)
     char why[300];
     long long due = T0 + 2 * HOUR_MS;
 
-    load_wf("75", "workflow_tries = 3; workflow_retry_s = 60; " FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("75", "workflow_tries = 3; workflow_retry_s = 60; " FOLLOW, 1);
     enter_mql("c1", T0);
     run_at(T0);
     run_at(due);
@@ -393,8 +402,7 @@ END_TEST
 
 START_TEST(test_permanent_failure_not_retried)
 {
-    load_wf("1", FOLLOW);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("1", FOLLOW, 1);
     enter_mql("c1", T0);
     run_at(T0);
     run_at(T0 + 2 * HOUR_MS);
@@ -415,8 +423,7 @@ START_TEST(test_mql_handoff_notify_and_tag)
 {
     char *tags;
 
-    load_wf("0", HANDOFF);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", HANDOFF, 1);
     tr_integer(cc, "HSET pb:contact:c1 tags customer");
     enter_mql("c1", T0);
     run_at(T0);
@@ -456,9 +463,7 @@ END_TEST
  * purchase in between: none. */
 START_TEST(test_event_trigger_cart_abandoned)
 {
-    load_wf("0", CART);
-    contact("c1", "anna@example.org", "Anna");
-    contact("c2", "ben@example.org", "Ben");
+    load_with("0", CART, 2);
     event("cart_abandoned", "c1", T0);
     event("cart_abandoned", "c2", T0);
     event("purchase", "c2", T0 + HOUR_MS);
@@ -468,6 +473,30 @@ START_TEST(test_event_trigger_cart_abandoned)
     MESSAGE(1, "To: Anna <anna@example.org>", "Subject: You left something in your cart",
             "X-Campaign: cart:reminder");
     assert_status("c2", "cart", "reminder", "skipped");
+}
+END_TEST
+
+#define PRICING "workflows = ( { name = \"pricing\"; trigger = { event = \"click\"; " \
+    "url = \"*/PRICING*\"; campaign = \"spring-*\"; }; steps = ( { name = \"offer\"; " \
+    "send = \"welcome-1.en.eml\"; } ); } );"
+
+/* An event trigger with URL and campaign patterns: only a human click on
+ * a matching URL of a matching campaign starts it. */
+START_TEST(test_event_trigger_patterns)
+{
+    load_with("0", PRICING, 4);
+    g_free(xadd("click", "c1", "spring-sale", "00000000000000b1", T0, "human",
+                "https://shop.example.com/pricing/"));
+    g_free(xadd("click", "c2", "spring-sale", "00000000000000b2", T0, "human",
+                "https://shop.example.com/sofas/"));
+    g_free(xadd("click", "c3", "autumn", "00000000000000b3", T0, "human",
+                "https://shop.example.com/pricing/"));
+    g_free(xadd("click", "c4", "spring-sale", "00000000000000b4", T0, "machine",
+                "https://shop.example.com/pricing/"));
+    run_at(T0);
+    ck_assert_int_eq(messages(), 1);
+    MESSAGE(1, "To: Anna <anna@example.org>", "X-Campaign: pricing:offer");
+    ck_assert_int_eq(tr_integer(cc, "XLEN pb:wf:log"), 2);     /* queued, sent */
 }
 END_TEST
 
@@ -484,8 +513,7 @@ START_TEST(test_frequency_cap_defers)
 {
     char why[300];
 
-    load_wf("0", TWO);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("0", TWO, 1);
     enter_mql("c1", T0);
     run_at(T0);
     ck_assert_int_eq(messages(), 1);
@@ -503,8 +531,7 @@ END_TEST
 
 START_TEST(test_frequency_cap_failed_send_released)
 {
-    load_wf("1", TWO);
-    contact("c1", "anna@example.org", "Anna");
+    load_with("1", TWO, 1);
     enter_mql("c1", T0);
     run_at(T0);
     assert_status("c1", "a", "one", "failed");
@@ -532,6 +559,7 @@ TCase *workflows_tcase(void)
     tcase_add_test(tc, test_mql_handoff_notify_and_tag);
     tcase_add_test(tc, test_signup_starts_welcome);
     tcase_add_test(tc, test_event_trigger_cart_abandoned);
+    tcase_add_test(tc, test_event_trigger_patterns);
     tcase_add_test(tc, test_frequency_cap_defers);
     tcase_add_test(tc, test_frequency_cap_failed_send_released);
     return tc;

@@ -104,7 +104,7 @@ sed "s|dir = \"/etc/postbeacon/templates\"|dir = \"$top_srcdir/config/templates\
     "$top_srcdir/config/postbeacon.conf" >"$T/sample.conf"
 out=$("$SCORER" -n -c "$T/sample.conf" 2>&1); st=$?
 expect "-n accepts the sample configuration" equals "$st" 0
-expect "-n counts its workflows" contains "$out" "2 workflows)"
+expect "-n counts its workflows" contains "$out" "3 workflows)"
 mkdir -p "$T/out"
 write_conf 1 "" 'workflows = ( { name = "welcome"; trigger = { signup = true; };
       steps = ( { name = "hello"; send = "welcome-1.en.eml"; } ); } );'
