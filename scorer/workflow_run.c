@@ -149,6 +149,14 @@ static void deliver(struct pb_scorer *s, struct pb_wf_item *it)
     enum pb_submit_status st = PB_SUBMIT_PERMANENT;
     int tries;
 
+    if (it->step->kind == PB_WF_SEND
+        && (it->retry_at = pb_wf_quiet_until(&s->conf->scorer, pb_wf_item_field(it, "timezone"),
+                                             s->now_ms())) > 0) {
+        it->status = "deferred";
+        snprintf(it->reason, sizeof(it->reason), "quiet hours");
+        g_string_free(msg, TRUE);
+        return;
+    }
     snprintf(key, sizeof(key), "wft:%s|%s", it->wfname, it->stepname);
     tries_f = pb_wf_item_field(it, key);
     tries = (tries_f ? atoi(tries_f) : 0) + 1;

@@ -96,6 +96,26 @@ START_TEST(test_workflow_reload_no_reeval)
 }
 END_TEST
 
+/* scorer.timezone must name a time zone; quiet hours are 0..23. */
+START_TEST(test_bad_timezone_refused)
+{
+    struct pb_conf c;
+    char err[1024];
+
+    settings_error("timezone = \"Mars/Olympus_Mons\";", err, sizeof(err));
+    ck_assert_int_eq(pb_conf_load(cpath, &c, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "is not a time zone") != NULL, "%s", err);
+    settings_error("quiet_from = 24;", err, sizeof(err));
+    ck_assert_int_eq(pb_conf_load(cpath, &c, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "quiet_from") != NULL, "%s", err);
+    settings_error("timezone = \"Europe/Berlin\"; quiet_from = 21; quiet_to = 8;", err,
+                   sizeof(err));
+    ck_assert_msg(pb_conf_load(cpath, &c, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(c.scorer.timezone, "Europe/Berlin");
+    pb_conf_free(&c);
+}
+END_TEST
+
 TCase *workflow_conf_tcase(void)
 {
     TCase *tc = tcase_create("workflow_conf");
@@ -104,5 +124,6 @@ TCase *workflow_conf_tcase(void)
     tcase_add_test(tc, test_refused_workflows);
     tcase_add_test(tc, test_missing_template_refused);
     tcase_add_test(tc, test_workflow_reload_no_reeval);
+    tcase_add_test(tc, test_bad_timezone_refused);
     return tc;
 }

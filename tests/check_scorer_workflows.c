@@ -541,6 +541,36 @@ START_TEST(test_frequency_cap_failed_send_released)
 }
 END_TEST
 
+#define QUIET "quiet_from = 22; quiet_to = 8; workflows = ( { name = \"w\"; trigger = { " \
+    "segment = \"mql\"; on = \"enter\"; }; steps = ( { name = \"now\"; " \
+    "send = \"welcome-1.en.eml\"; } ); } );"
+
+/* 08:00 UTC is 03:00 in New York: that contact's mail waits for 08:00
+ * there (13:00 UTC); one without a time zone (UTC) gets it at once. */
+START_TEST(test_quiet_hours_in_contact_timezone)
+{
+    char why[300];
+
+    load_with("0", QUIET, 2);
+    tr_integer(cc, "HSET pb:contact:c1 timezone America/New_York");
+    enter_mql("c1", T0);
+    enter_mql("c2", T0);
+    run_at(T0);
+    ck_assert_int_eq(messages(), 1);
+    MESSAGE(1, "To: Ben <ben@example.org>");
+    ck_assert_int_eq(logged("now", "deferred", why, sizeof(why)), 1);
+    ck_assert_str_eq(why, "quiet hours");
+    ck_assert_int_eq(zscore("pb:wf:due", "c1|w|now"), T0 + 5 * HOUR_MS);
+    assert_status("c1", "w", "now", "queued");
+    run_at(T0 + 5 * HOUR_MS - 1);
+    ck_assert_int_eq(messages(), 1);
+    run_at(T0 + 5 * HOUR_MS);
+    ck_assert_int_eq(messages(), 2);
+    MESSAGE(2, "To: Anna <anna@example.org>");
+    ck_assert_ptr_null(contact_field("c1", "wft:w|now"));   /* not counted as a try */
+}
+END_TEST
+
 TCase *workflows_tcase(void)
 {
     TCase *tc = tcase_create("workflows");
@@ -561,6 +591,7 @@ TCase *workflows_tcase(void)
     tcase_add_test(tc, test_event_trigger_cart_abandoned);
     tcase_add_test(tc, test_event_trigger_patterns);
     tcase_add_test(tc, test_frequency_cap_defers);
+    tcase_add_test(tc, test_quiet_hours_in_contact_timezone);
     tcase_add_test(tc, test_frequency_cap_failed_send_released);
     return tc;
 }
