@@ -74,6 +74,11 @@ static void scorer_defaults(struct pb_scorer_conf *s)
     s->history_days = 90;
     s->history_max = 500;
     s->segment_log_maxlen = 1000000;
+    s->workflow_tries = 5;
+    s->workflow_retry_s = 300;
+    s->workflow_cap_days = 7;
+    s->quiet_from = s->quiet_to = -1;
+    s->timezone = strdup("UTC");
 }
 
 void pb_conf_defaults(struct pb_conf *conf)
@@ -146,7 +151,7 @@ void pb_conf_free(struct pb_conf *conf)
         &conf->tracker.pidfile, &conf->tracker.journal, &conf->tracker.language,
         &conf->tracker.bots_file, &conf->tracker.tls_cert, &conf->tracker.tls_key,
         &conf->scorer.user, &conf->scorer.group, &conf->scorer.pidfile,
-        &conf->scorer.consumer_group, &conf->scorer.consumer,
+        &conf->scorer.consumer_group, &conf->scorer.consumer, &conf->scorer.timezone,
         &conf->submit.command, &conf->submit.smtp, &conf->submit.from, &conf->submit.reply_to,
         &conf->submit.envelope_sender, &conf->templates.dir,
     };

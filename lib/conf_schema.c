@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <glib.h>
 #include <uriparser/Uri.h>
 #include "conf.h"
 #include "conf_schema.h"
@@ -114,6 +115,17 @@ static int check_word(char *value, char *why, size_t whylen)
     if (*value != '\0' && !has_space_or_control(value))
         return 0;
     return reject(why, whylen, value, "must be non-empty, without spaces or control characters");
+}
+
+static int check_timezone(char *value, char *why, size_t whylen)
+{
+    GTimeZone *tz = g_time_zone_new_identifier(value);
+
+    if (tz == NULL)
+        return reject(why, whylen, value, "is not a time zone (an IANA name such as "
+                      "\"Europe/Berlin\", or \"UTC\")");
+    g_time_zone_unref(tz);
+    return 0;
 }
 
 static int check_abs_path(char *value, char *why, size_t whylen)
@@ -521,6 +533,23 @@ static const struct pb_conf_setting scorer_settings[] = {
       "{ fit = [ 60, 40, 20 ]; behaviour = [ 100, 50, 20 ]; }" },
     { "segments", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
       "a list of segments ( { name = \"mql\"; behaviour_at_least = 50; }, ... )" },
+    { "workflows", PB_CT_EXTERNAL, 0, 0, NULL, 0, 0, NULL,
+      "a list of workflows ( { name = \"welcome\"; trigger = { signup = true; }; "
+      "steps = ( ... ); }, ... )" },
+    ROW_INT("workflow_tries", scorer.workflow_tries, 1, 100,
+            "submissions of a follow-up before it is recorded as failed, e.g. 5"),
+    ROW_INT("workflow_retry_s", scorer.workflow_retry_s, 1, 86400,
+            "seconds to the first retry after a temporary failure (then doubling), e.g. 300"),
+    ROW_INT("workflow_cap", scorer.workflow_cap, 0, 1000,
+            "follow-ups sent to one contact per workflow_cap_days at most, e.g. 3 (0 = no cap)"),
+    ROW_INT("workflow_cap_days", scorer.workflow_cap_days, 1, 365,
+            "days of the frequency cap's period, e.g. 7"),
+    ROW_INT("quiet_from", scorer.quiet_from, -1, 23,
+            "the hour quiet hours start in the contact's time zone, e.g. 21 (-1 = none)"),
+    ROW_INT("quiet_to", scorer.quiet_to, -1, 23,
+            "the hour quiet hours end in the contact's time zone, e.g. 8 (-1 = none)"),
+    ROW_STR("timezone", scorer.timezone, 0, check_timezone,
+            "the time zone of contacts without one, e.g. \"Europe/Berlin\""),
     END
 };
 

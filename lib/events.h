@@ -77,6 +77,10 @@ void pb_event_new_id(char out[33]);
 #define PB_KEY_SEGMENT     "segment:"         /* + segment name: zset contact id -> entry ms */
 #define PB_KEY_SEGMENT_LOG "segment-log"      /* stream of segment entries and exits */
 #define PB_KEY_WAKE        "wake"             /* zset contact id -> next timed change ms */
+#define PB_KEY_WF_DUE      "wf:due"           /* zset contact|workflow|step -> due ms */
+#define PB_KEY_WF_INFLIGHT "wf:inflight"      /* hash contact|workflow|step -> "<scorer> <ms>" */
+#define PB_KEY_WF_LOG      "wf:log"           /* stream of follow-up steps and what became of them */
+#define PB_KEY_WF_UNCERTAIN "wf:uncertain"    /* zset contact|workflow|step -> ms found in flight */
 
 #define PB_EVENT_ID_TTL  604800     /* seconds an event id is remembered (7 days) */
 #define PB_EVENTS_MAXLEN 1000000    /* approximate stream length kept (XADD MAXLEN ~) */

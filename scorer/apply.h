@@ -43,6 +43,8 @@ struct pb_apply_entry {
     size_t nattrs;
     const int *interest;        /* interest segments the click matched (0-based) */
     size_t ninterest;
+    const int *wf;              /* workflows whose event trigger it matched (0-based) */
+    size_t nwf;
     const struct pb_rule *const *rules;     /* scoring rules matched */
     size_t nrules;
 };
@@ -58,7 +60,7 @@ struct pb_apply {
 };
 
 void pb_apply_init(struct pb_apply *a, const char *prefix, const char *stream_key,
-                   const struct pb_segdefs *defs);
+                   const struct pb_rules *rules);
 void pb_apply_free(struct pb_apply *a);
 
 /* Add one entry. One without a contact, or without anything to do for
@@ -71,7 +73,7 @@ char **pb_apply_command(const struct pb_apply *a, const char sha[41], const char
                         long long now_ms, const struct pb_apply_settings *set, int *argc);
 
 /* The script's text for these definitions (g_free it) and its SHA1. */
-char *pb_apply_script_new(const struct pb_segdefs *defs);
+char *pb_apply_script_new(const struct pb_rules *rules);
 void pb_apply_sha(const char *script, char sha[41]);
 
 #endif

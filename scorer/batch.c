@@ -71,7 +71,9 @@ static int profile_of(struct pb_scorer *s, struct pb_sc_event *ev, struct pb_app
         ev->contact = id;
     e->attrs = ev->attrs;
     e->nattrs = ev->nattrs;
-    if (signup)
+    /* an import's new contacts start the signup workflows (welcome) only
+     * when imported with --welcome (docs/redis-schema.md) */
+    if (signup && (strcmp(ev->source, "import") != 0 || strcmp(ev->welcome, "1") == 0))
         e->kind = PB_APPLY_SIGNUP;
     if (signup && has_email) {
         ev->attrs[2 * ev->nattrs] = "email";
@@ -85,11 +87,12 @@ static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_even
                       GString *kinds)
 {
     const struct pb_rule *matched[MATCH_MAX];
-    int interest[MATCH_MAX];
+    int interest[MATCH_MAX], wf[MATCH_MAX];
     char email[EMAIL_MAX], id[2 * PB_CONTACT_LEN + 1];
     struct pb_apply_entry e = {
         .kind = PB_APPLY_EVENT, .id = ev->id, .ts = ev->ts, .eid = ev->eid, .type = ev->type,
         .msg = ev->msg, .campaign = ev->campaign, .rules = matched, .interest = interest,
+        .wf = wf,
     };
 
     if (pb_sc_event_has_attrs(ev) && profile_of(s, ev, &e, email, id) != 0)
@@ -98,6 +101,7 @@ static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_even
     e.human = s->rules->segs.count > 0 && human_activity(ev);
     e.nrules = pb_rules_match(s->rules, ev, matched, MATCH_MAX);
     e.ninterest = pb_segdefs_interest(&s->rules->segs, ev, interest, MATCH_MAX);
+    e.nwf = pb_workflows_match(&s->rules->wf, ev, wf, MATCH_MAX);
     pb_apply_add(a, &e);
     g_string_append_c(kinds, ev->contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
 }
@@ -209,7 +213,7 @@ int pb_scorer_prepare(struct pb_scorer *s, const redisReply *entries, struct pb_
 
     memset(b, 0, sizeof(*b));
     b->kinds = g_string_new(NULL);
-    pb_apply_init(&a, s->conf->redis.prefix, s->stream, &s->rules->segs);
+    pb_apply_init(&a, s->conf->redis.prefix, s->stream, s->rules);
     for (size_t i = 0; entries != NULL && i < entries->elements; i++)
         add_entry(s, &a, entries->element[i], now, b->kinds);
     b->entries = a.entries;

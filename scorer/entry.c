@@ -46,6 +46,8 @@ static void set_field(struct pb_sc_event *ev, const char *name, const char *valu
         { "url", offsetof(struct pb_sc_event, url) },
         { "class", offsetof(struct pb_sc_event, cls) },
         { "email", offsetof(struct pb_sc_event, email) },
+        { "source", offsetof(struct pb_sc_event, source) },
+        { "p:welcome", offsetof(struct pb_sc_event, welcome) },
     };
 
     if (strcmp(name, "ts") == 0) {
@@ -73,6 +75,7 @@ int pb_sc_event_parse(const redisReply *entry, struct pb_sc_event *ev)
 
     memset(ev, 0, sizeof(*ev));
     ev->type = ev->eid = ev->msg = ev->contact = ev->campaign = ev->url = ev->cls = "";
+    ev->source = ev->welcome = "";
     ev->email = "";
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
         || entry->element[0]->type != REDIS_REPLY_STRING)

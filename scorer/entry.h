@@ -16,6 +16,8 @@ struct pb_sc_event {
     const char *type;           /* "" if missing */
     const char *eid, *msg, *contact, *campaign, *url, *cls;    /* "" if missing */
     const char *email;          /* profile, signup: the address ("" if missing) */
+    const char *source;         /* custom events: http, cli, import ("" if missing) */
+    const char *welcome;        /* an import's signup: p:welcome, "1" with --welcome */
     long long ts;               /* event time (ms); the id's time if missing or bad */
     const char *attrs[2 * (PB_SC_ATTRS_MAX + 1)];  /* attribute fields: name, value, ... (room for one more) */
     size_t nattrs;

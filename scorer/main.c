@@ -87,7 +87,8 @@ static struct gen *gen_load(const char *path, char *err, size_t errlen)
         free(g);
         return NULL;
     }
-    if (pb_rules_load(path, &g->rules, err, errlen) != 0) {
+    if (pb_rules_load(path, &g->rules, err, errlen) != 0
+        || pb_workflows_load_templates(&g->rules.wf, &g->conf, err, errlen) != 0) {
         gen_free(g);
         return NULL;
     }
@@ -101,9 +102,12 @@ static void describe(const struct pb_rules *r, char *buf, size_t len)
     int n = snprintf(buf, len, "%zu scoring rule%s", r->count, r->count == 1 ? "" : "s");
 
     if (n > 0 && (size_t)n < len && (d->nfit > 0 || d->count > 0 || d->has_grade))
-        snprintf(buf + n, len - (size_t)n, ", %zu fit rule%s, %zu segment%s%s", d->nfit,
-                 d->nfit == 1 ? "" : "s", d->count, d->count == 1 ? "" : "s",
-                 d->has_grade ? ", grade" : "");
+        n += snprintf(buf + n, len - (size_t)n, ", %zu fit rule%s, %zu segment%s%s", d->nfit,
+                      d->nfit == 1 ? "" : "s", d->count, d->count == 1 ? "" : "s",
+                      d->has_grade ? ", grade" : "");
+    if (n > 0 && (size_t)n < len && r->wf.count > 0)
+        snprintf(buf + n, len - (size_t)n, ", %zu workflow%s", r->wf.count,
+                 r->wf.count == 1 ? "" : "s");
 }
 
 static int check_config(const char *path)
@@ -202,9 +206,11 @@ static void log_totals(const struct pb_scorer *s, const char *what)
 
     pb_log(LOG_INFO, "%s: %llu entries done (%llu scored, %llu without contact, %llu trimmed "
            "while pending, %llu refused), %llu duplicates skipped, %llu claimed, %llu batches, "
-           "%llu wake-ups, %llu segment changes, %llu contacts re-evaluated",
+           "%llu wake-ups, %llu segment changes, %llu contacts re-evaluated; follow-ups: %llu "
+           "sent, %llu skipped, %llu retried, %llu failed, %llu uncertain",
            what, st->done, st->scored, st->no_contact, st->trimmed, st->refused, st->duplicates,
-           st->claimed, st->batches, st->wakes, st->changes, st->reevaluated);
+           st->claimed, st->batches, st->wakes, st->changes, st->reevaluated, st->wf_sent,
+           st->wf_skipped, st->wf_retried, st->wf_failed, st->wf_uncertain);
 }
 
 /* Once a minute when there was work: what was done, and how far behind

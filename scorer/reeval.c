@@ -96,7 +96,7 @@ static int run_found(struct pb_scorer *s, const redisReply *keys)
     long long now = s->now_ms();
     int n, rc = 0;
 
-    pb_apply_init(&a, s->conf->redis.prefix, s->stream, &s->rules->segs);
+    pb_apply_init(&a, s->conf->redis.prefix, s->stream, s->rules);
     for (size_t i = 0; i < keys->elements; i++) {
         const char *id = contact_of(s, keys->element[i]);
         struct pb_apply_entry e = {

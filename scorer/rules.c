@@ -247,7 +247,8 @@ int pb_rules_load(const char *path, struct pb_rules *rules, char *err, size_t er
              && read_list(&ctx, list, rules) != 0)
         rc = -1;
     else
-        rc = pb_segdefs_read(&ctx, &cfg, &rules->segs);
+        rc = pb_segdefs_read(&ctx, &cfg, &rules->segs) != 0
+             || pb_workflows_read(&ctx, &cfg, &rules->segs, &rules->wf) != 0 ? -1 : 0;
     config_destroy(&cfg);
     if (rc != 0)
         pb_rules_free(rules);
@@ -260,6 +261,7 @@ void pb_rules_free(struct pb_rules *rules)
         rule_free(&rules->items[i]);
     free(rules->items);
     pb_segdefs_free(&rules->segs);
+    pb_workflows_free(&rules->wf);
     memset(rules, 0, sizeof(*rules));
 }
 

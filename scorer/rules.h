@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "entry.h"
 #include "segments.h"
+#include "workflows.h"
 
 enum pb_rule_class { PB_RULE_HUMAN, PB_RULE_MACHINE, PB_RULE_ANY };
 
@@ -36,6 +37,7 @@ struct pb_rules {
     struct pb_rule *items;
     size_t count;
     struct pb_segdefs segs;     /* scorer.fit, scorer.grade, scorer.segments */
+    struct pb_workflows wf;     /* scorer.workflows (templates not loaded by pb_rules_load) */
 };
 
 /* Read scorer.rules, and scorer.fit, scorer.grade and scorer.segments

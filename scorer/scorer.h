@@ -25,6 +25,11 @@ struct pb_sc_stats {
     unsigned long long wakes;       /* due wake-ups evaluated */
     unsigned long long changes;     /* segment entries and exits */
     unsigned long long reevaluated; /* contacts re-evaluated after a reload */
+    unsigned long long wf_sent;     /* follow-ups submitted (workflow_run.c) */
+    unsigned long long wf_skipped;  /* ... skipped when due (a condition failed) */
+    unsigned long long wf_retried;  /* ... put back after a temporary failure */
+    unsigned long long wf_failed;   /* ... failed for good */
+    unsigned long long wf_uncertain;    /* ... found in flight after a stop: not resent */
 };
 
 /* A reload's re-evaluation of every contact (reeval.c). */
@@ -63,6 +68,7 @@ struct pb_scorer {
     struct pb_sc_batch next;        /* ahead.c: built from entries read ahead, not sent */
     redisReply *ahead;              /* ahead.c: entries read ahead, not built */
     long long wake_check_ms;        /* when to look at <p>wake again (scorer's clock) */
+    long long wf_check_ms;          /* when to look at <p>wf:due again (workflow_run.c) */
     struct pb_sc_reeval reeval;
     struct pb_sc_stats stats;
     struct pb_log_limit limit;
@@ -138,6 +144,13 @@ void pb_scorer_reeval_start(struct pb_scorer *s, const struct pb_segdefs *old);
 int pb_scorer_fail(struct pb_scorer *s, redisReply *r, const char *what);
 /* A contact id as it may appear in a key: 1..64 of 0-9, a-z. batch.c */
 int pb_scorer_contact_ok(const char *contact);
+/* Due follow-up steps of the workflows, at most one batch, looked for at
+ * most every 100 ms of the scorer's clock unless a full batch was due:
+ * abandoned
+ * in-flight marks settled as uncertain first, then the due steps
+ * claimed, submitted and settled. Their number, or -1 if Redis failed
+ * (logged, connection dropped). workflow_run.c */
+int pb_wf_run(struct pb_scorer *s);
 /* Run the entries built into a (wake-ups, re-evaluations): 0, or -1 if
  * Redis failed (logged). kinds: one character per entry. batch.c */
 int pb_scorer_run_built(struct pb_scorer *s, struct pb_apply *a, GString *kinds);

@@ -11,7 +11,7 @@
  * order; their sets are KEYS[5 + i]) and evaluate(k, cid, at, cause),
  * which recomputes fit, grade and every membership of the contact whose
  * hash is KEYS[k], records each entry and exit (segment_changed: the
- * hook for workflows) and sets the contact's next wake-up in <p>wake.
+ * hook: it calls the workflows' wf_segment) and sets the contact's next wake-up in <p>wake.
  * docs/scorer.md ("Segments").
  */
 #include <stdio.h>
@@ -96,11 +96,12 @@ static const char helpers[] =
     "  end\n"
     "end\n"
     /* the hook: every entry and exit passes here (workflows add theirs) */
-    "local function segment_changed(cid,seg,op,t,since,cause)\n"
+    "local function segment_changed(ck,cid,seg,op,t,since,cause)\n"
     "  local a={'MAXLEN','~',logmax,'*','segment',seg,'contact',cid,'op',op,'at',t}\n"
     "  if since then a[#a+1]='since' a[#a+1]=since end\n"
     "  a[#a+1]='cause' a[#a+1]=cause\n"
     "  redis.call('XADD',KEYS[3],unpack(a))\n"
+    "  wf_segment(ck,cid,seg,op,t)\n"
     "end\n";
 
 /* The contact's state, then the memberships, then the changes. */
@@ -131,10 +132,10 @@ static const char evaluate_tail[] =
     "    local was=h[f]\n"
     "    if m[i] and not was then\n"
     "      redis.call('ZADD',KEYS[5+i],ts,cid) redis.call('HSET',ck,f,ts)\n"
-    "      segment_changed(cid,SEGNAME[i],'enter',ts,nil,cause) changes=changes+1\n"
+    "      segment_changed(ck,cid,SEGNAME[i],'enter',ts,nil,cause) changes=changes+1\n"
     "    elseif was and not m[i] then\n"
     "      redis.call('ZREM',KEYS[5+i],cid) redis.call('HDEL',ck,f)\n"
-    "      segment_changed(cid,SEGNAME[i],'leave',ts,was,cause) changes=changes+1\n"
+    "      segment_changed(ck,cid,SEGNAME[i],'leave',ts,was,cause) changes=changes+1\n"
     "    end\n"
     "  end\n"
     "  local w=nxt and string.format('%d',nxt)\n"

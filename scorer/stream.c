@@ -16,6 +16,7 @@
 #include "events.h"
 #include "redis_conn.h"
 #include "scorer.h"
+#include "segment_lua.h"
 
 long long pb_scorer_real_now_ms(void)
 {
@@ -35,11 +36,26 @@ static char *host_name(void)
     return g_strdup(name);
 }
 
+/* Whether the fit rules, grade or segments differ (their Lua does): a
+ * change of the workflows alone re-evaluates nothing. */
+static int segments_changed(const struct pb_rules *old, const struct pb_rules *rules)
+{
+    GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+    int changed;
+
+    pb_segment_lua(&old->segs, a);
+    pb_segment_lua(&rules->segs, b);
+    changed = !g_string_equal(a, b);
+    g_string_free(a, TRUE);
+    g_string_free(b, TRUE);
+    return changed;
+}
+
 int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
                         const struct pb_rules *rules)
 {
-    char *script = pb_apply_script_new(&rules->segs);
-    int changed = s->script != NULL && strcmp(script, s->script) != 0;
+    char *script = pb_apply_script_new(rules);
+    int changed = s->script != NULL && s->rules != NULL && segments_changed(s->rules, rules);
     const struct pb_rules *old = s->rules;
 
     s->rules = rules;
@@ -53,7 +69,8 @@ int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
     s->script = script;
     pb_apply_sha(s->script, s->sha);
     s->wake_check_ms = 0;
-    /* the same rules give the same script: only a change re-evaluates */
+    s->wf_check_ms = 0;
+    /* only a change of what decides memberships re-evaluates */
     if (!changed)
         return 0;
     pb_scorer_reeval_start(s, &old->segs);
@@ -256,6 +273,8 @@ int pb_scorer_step(struct pb_scorer *s, int block)
     }
     if ((n = pb_scorer_wakeups(s)) != 0)
         return n;
+    if ((n = pb_wf_run(s)) != 0)
+        return n;
     /* a reload's re-evaluation goes on between the batches of events */
     if ((n = pb_scorer_reeval_step(s)) < 0)
         return -1;
@@ -311,6 +330,9 @@ int pb_scorer_drain(struct pb_scorer *s)
         return -1;
     /* step stops at the first empty source; go through the others too */
     while (strcmp(s->claim_cursor, "0-0") != 0 && (n = claim_batch(s)) >= 0)
+        ;
+    /* and the follow-ups due now, those the steps above queued included */
+    while (n >= 0 && (s->wf_check_ms = 0, n = pb_wf_run(s)) > 0)
         ;
     return n < 0 ? -1 : 0;
 }

@@ -56,7 +56,7 @@ int pb_scorer_wakeups(struct pb_scorer *s)
     if (r->elements < (size_t)s->conf->scorer.batch)
         s->wake_check_ms = now + WAKE_POLL_MS;     /* all due ones are in this batch */
     kinds = g_string_new(NULL);
-    pb_apply_init(&a, s->conf->redis.prefix, s->stream, &s->rules->segs);
+    pb_apply_init(&a, s->conf->redis.prefix, s->stream, s->rules);
     n = (int)add_due(s, r, &a, kinds);
     freeReplyObject(r);
     if (n == 0) {

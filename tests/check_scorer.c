@@ -62,29 +62,42 @@ void scorer_teardown(void)
     g_free(cmd);
 }
 
-static void write_conf(const char *settings, const char *rules)
+static void write_conf_with(const char *top, const char *settings, const char *rules)
 {
     char *text = g_strdup_printf(
         "tracking = { base_url = \"https://t.example.com\"; };\n"
         "redis = { socket = \"%s\"; };\n"
+        "%s%s"
         "scorer = {\n"
         "  user = \"\";\n"
         "  %s\n"
         "  rules = (\n%s\n  );\n"
-        "};\n", csock, settings, rules);
+        "};\n", csock, top, *top ? "\n" : "", settings, rules);
 
     ck_assert_int_eq(tu_write_file(cpath, text, strlen(text)), 0);
     g_free(text);
 }
 
-void load_scorer(const char *settings, const char *rules)
+static void write_conf(const char *settings, const char *rules)
+{
+    write_conf_with("", settings, rules);
+}
+
+void load_scorer_with(const char *top, const char *settings, const char *rules)
 {
     char err[1024];
 
-    write_conf(settings, rules);
+    write_conf_with(top, settings, rules);
     ck_assert_msg(pb_conf_load(cpath, &cconf, err, sizeof(err)) == 0, "%s", err);
     ck_assert_msg(pb_rules_load(cpath, &crules, err, sizeof(err)) == 0, "%s", err);
     loaded = 1;
+    ck_assert_msg(pb_workflows_load_templates(&crules.wf, &cconf, err, sizeof(err)) == 0, "%s",
+                  err);
+}
+
+void load_scorer(const char *settings, const char *rules)
+{
+    load_scorer_with("", settings, rules);
 }
 
 int rules_error(const char *rules, char *err, size_t errlen)
@@ -289,6 +302,8 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, stream_tcase());
     suite_add_tcase(s, segments_tcase());
     suite_add_tcase(s, segment_conf_tcase());
+    suite_add_tcase(s, workflows_tcase());
+    suite_add_tcase(s, workflow_conf_tcase());
     return s;
 }
 

@@ -6,8 +6,9 @@
  * cap, and refused rules), check_scorer_stream.c (the consumer group:
  * duplicates, restarts, claims, trimmed entries, two scorers),
  * check_scorer_segments.c (fit, grade, every segment kind, wake-ups,
- * reload) and check_scorer_segconf.c (their configuration, refused
- * definitions).
+ * reload), check_scorer_segconf.c (their configuration, refused
+ * definitions), check_scorer_workflows.c (follow-up workflows) and
+ * check_scorer_wfconf.c (their configuration).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -36,6 +37,9 @@ void scorer_teardown(void);
  * { }, may be "") and rules (the text inside rules = ( ... )), then load
  * configuration and rules (the test fails if either is refused). */
 void load_scorer(const char *settings, const char *rules);
+/* As load_scorer, with top-level sections top (e.g. "submit = { ... };")
+ * before scorer; the workflows' templates loaded too. */
+void load_scorer_with(const char *top, const char *settings, const char *rules);
 /* The file written as load_scorer writes it, loaded by pb_rules_load
  * only: its message in err (0) or 0 rules loaded (-1 returned). */
 int rules_error(const char *rules, char *err, size_t errlen);
@@ -86,5 +90,7 @@ TCase *refused_tcase(void);     /* check_scorer_rules.c */
 TCase *stream_tcase(void);      /* check_scorer_stream.c */
 TCase *segments_tcase(void);    /* check_scorer_segments.c */
 TCase *segment_conf_tcase(void);    /* check_scorer_segconf.c */
+TCase *workflows_tcase(void);       /* check_scorer_workflows.c */
+TCase *workflow_conf_tcase(void);   /* check_scorer_wfconf.c */
 
 #endif

@@ -486,7 +486,7 @@ START_TEST(test_wake_up_twice_changes_once)
     run_at(T0);
     fake_now = T0 + 30 * DAY_MS;
     scorer_open(&s, "t1");
-    pb_apply_init(&a, "pb:", "pb:events", &crules.segs);
+    pb_apply_init(&a, "pb:", "pb:events", &crules);
     pb_apply_add(&a, &e);
     pb_apply_add(&a, &e);
     ck_assert_int_eq(pb_scorer_run_built(&s, &a, g_string_new("ww")), 0);

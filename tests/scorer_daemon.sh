@@ -99,6 +99,30 @@ expect "-n refuses a bad segment (exit 1)" equals "$st" 1
 expect "-n names its file, line and fix" contains "$out" \
     "$CONF:9: scorer.segments[1] (\"x\"): all: \"sql\" is not a segment defined before this one"
 
+# ---- workflows: the shipped sample, and a welcome mail through --once ------------
+sed "s|dir = \"/etc/postbeacon/templates\"|dir = \"$top_srcdir/config/templates\"|" \
+    "$top_srcdir/config/postbeacon.conf" >"$T/sample.conf"
+out=$("$SCORER" -n -c "$T/sample.conf" 2>&1); st=$?
+expect "-n accepts the sample configuration" equals "$st" 0
+expect "-n counts its workflows" contains "$out" "3 workflows)"
+mkdir -p "$T/out"
+write_conf 1 "" 'workflows = ( { name = "welcome"; trigger = { signup = true; };
+      steps = ( { name = "hello"; send = "welcome-1.en.eml"; } ); } );'
+printf 'submit = { command = "/bin/sh %s %s 0 0"; };\ntemplates = { dir = "%s"; };\n' \
+    "$top_srcdir/tests/lib/capture-submit.sh" "$T/out" "$top_srcdir/config/templates" >>"$CONF"
+out=$("$SCORER" -n -c "$CONF" 2>&1); st=$?
+expect "-n accepts a workflow" equals "$st" 0
+rc XADD pb:events '*' type signup eid "$(printf '%032x' 7777)" ts "$(date +%s%3N)" \
+    contact w1 email wf@example.org first_name Wanda >/dev/null
+"$SCORER" -f --once -c "$CONF" >"$T/wf.log" 2>&1; st=$?
+expect "--once with a workflow exits 0" equals "$st" 0
+expect "--once sent the welcome mail" contains "$(cat "$T/out/1.eml" 2>/dev/null)" \
+    "Subject: Welcome to Example Shop, Wanda!"
+expect "--once logs the follow-ups" contains "$(cat "$T/wf.log")" "follow-ups: 1 sent"
+"$SCORER" -f --once -c "$CONF" >/dev/null 2>&1
+expect "a second --once sends nothing more" equals "$(ls "$T/out" | grep -c 'eml$')" 1
+rc FLUSHALL >/dev/null
+
 # ---- SIGKILL in the middle of a backlog, then a restart -----------------------------
 write_conf 1
 add_clicks 20000

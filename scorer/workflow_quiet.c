@@ -1,0 +1,45 @@
+/*
+ * workflow_quiet.c - quiet hours (scorer.quiet_from .. quiet_to) in the
+ * contact's time zone (its timezone field, else scorer.timezone): a
+ * follow-up due at night for the contact is shifted to the next allowed
+ * time, not skipped (workflow_run.c). GLib's time zone database does the
+ * conversion, daylight saving included.
+ */
+#include "workflow_run.h"
+
+/* Whether local hour h is within [from, to), the window may wrap midnight. */
+static int quiet_hour(int h, int from, int to)
+{
+    return from < to ? h >= from && h < to : h >= from || h < to;
+}
+
+long long pb_wf_quiet_until(const struct pb_scorer_conf *sc, const char *zone, long long now_ms)
+{
+    GTimeZone *tz = NULL;
+    GDateTime *utc, *local, *end;
+    long long until = 0;
+
+    if (sc->quiet_from < 0 || sc->quiet_to < 0 || sc->quiet_from == sc->quiet_to)
+        return 0;
+    if (zone != NULL && *zone != '\0')
+        tz = g_time_zone_new_identifier(zone);
+    if (tz == NULL && (tz = g_time_zone_new_identifier(sc->timezone)) == NULL)
+        tz = g_time_zone_new_utc();
+    utc = g_date_time_new_from_unix_utc(now_ms / 1000);
+    local = g_date_time_to_timezone(utc, tz);
+    if (quiet_hour(g_date_time_get_hour(local), sc->quiet_from, sc->quiet_to)) {
+        GDateTime *day = g_date_time_new(tz, g_date_time_get_year(local),
+                                         g_date_time_get_month(local),
+                                         g_date_time_get_day_of_month(local), sc->quiet_to, 0, 0);
+        /* the end of the window is today at quiet_to, or tomorrow once past it */
+        end = g_date_time_get_hour(local) >= sc->quiet_to ? g_date_time_add_days(day, 1)
+                                                          : g_date_time_ref(day);
+        until = (long long)g_date_time_to_unix(end) * 1000;
+        g_date_time_unref(end);
+        g_date_time_unref(day);
+    }
+    g_date_time_unref(local);
+    g_date_time_unref(utc);
+    g_time_zone_unref(tz);
+    return until;
+}
