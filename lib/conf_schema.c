@@ -4,328 +4,17 @@
  * Each row says what the setting is, where the loader stores it in struct
  * pb_conf, what values are allowed and the help text errors quote. The
  * value checkers for strings that have a shape (URLs, addresses, header
- * names, ...) live here too, beside the rows that use them. Defaults are
+ * names, ...) are in conf_check.c. Defaults are
  * in conf.c (pb_conf_defaults) and documented in conf.h, the sample
  * config/postbeacon.conf and postbeacon.conf(5).
  */
-#include <arpa/inet.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 #include <glib.h>
-#include <uriparser/Uri.h>
 #include "conf.h"
+#include "conf_check.h"
 #include "conf_schema.h"
 #include "log.h"
 #include "token.h"
-
-/* ---- value checkers ---------------------------------------------------- */
-
-static void lowercase_ascii(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
-}
-
-static int has_space_or_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-            return 1;
-    return 0;
-}
-
-/* Every checker's refusal: '"value" problem (fix)' in why; returns -1. */
-static int reject(char *why, size_t whylen, const char *value, const char *problem)
-{
-    snprintf(why, whylen, "\"%s\" %s", value, problem);
-    return -1;
-}
-
-static int range_len(const UriTextRangeA *r)
-{
-    return r->first ? (int)(r->afterLast - r->first) : 0;
-}
-
-/* Why a parsed http(s) URL is not a bare origin, or NULL if it is one. */
-static const char *origin_problem(const UriUriA *uri, const char *value)
-{
-    int scheme_len = range_len(&uri->scheme);
-
-    if (!((scheme_len == 4 && strncasecmp(uri->scheme.first, "http", 4) == 0)
-          || (scheme_len == 5 && strncasecmp(uri->scheme.first, "https", 5) == 0)))
-        return "is not an http or https URL";
-    if (range_len(&uri->hostText) == 0)
-        return "has no host name";
-    if (uri->userInfo.first != NULL || uri->query.first != NULL
-        || uri->fragment.first != NULL || strpbrk(value, "?#") != NULL)
-        return "has a user name, query or fragment; give only scheme, host and port";
-    if (uri->pathHead != NULL
-        && (uri->pathHead->next != NULL || range_len(&uri->pathHead->text) != 0))
-        return "has a path; the tracker serves /c/, /o/ and /u/ at the root of its "
-               "own host name";
-    return NULL;
-}
-
-/* tracking.base_url: http(s)://host[:port], normalised to lowercase and
- * no trailing '/'. */
-static int check_base_url(char *value, char *why, size_t whylen)
-{
-    UriUriA uri;
-    const char *errpos, *problem = "is not a URL";
-    size_t n;
-
-    if (uriParseSingleUriA(&uri, value, &errpos) == URI_SUCCESS) {
-        problem = origin_problem(&uri, value);
-        uriFreeUriMembersA(&uri);
-    }
-    if (problem != NULL) {
-        snprintf(why, whylen, "\"%s\" %s (use e.g. \"https://t.example.com\")", value,
-                 problem);
-        return -1;
-    }
-    n = strlen(value);
-    if (n > 0 && value[n - 1] == '/')
-        value[n - 1] = '\0';     /* the path is at most one "/" (checked above) */
-    lowercase_ascii(value);
-    return 0;
-}
-
-static int check_facility(char *value, char *why, size_t whylen)
-{
-    if (pb_log_facility(value) >= 0)
-        return 0;
-    return reject(why, whylen, value, "is not a syslog facility (use mail, daemon, user "
-                  "or local0..local7)");
-}
-
-static int check_nonempty(char *value, char *why, size_t whylen)
-{
-    if (*value != '\0')
-        return 0;
-    snprintf(why, whylen, "must not be empty");
-    return -1;
-}
-
-static int check_word(char *value, char *why, size_t whylen)
-{
-    if (*value != '\0' && !has_space_or_control(value))
-        return 0;
-    return reject(why, whylen, value, "must be non-empty, without spaces or control characters");
-}
-
-static int check_timezone(char *value, char *why, size_t whylen)
-{
-    GTimeZone *tz = g_time_zone_new_identifier(value);
-
-    if (tz == NULL)
-        return reject(why, whylen, value, "is not a time zone (an IANA name such as "
-                      "\"Europe/Berlin\", or \"UTC\")");
-    g_time_zone_unref(tz);
-    return 0;
-}
-
-static int check_abs_path(char *value, char *why, size_t whylen)
-{
-    if (value[0] == '/')
-        return 0;
-    return reject(why, whylen, value, "is not an absolute path (start it with /)");
-}
-
-/* libmilter connection spec. */
-static int check_milter_socket(char *value, char *why, size_t whylen)
-{
-    static const char *prefixes[] = { "unix:/", "local:/", "inet:", "inet6:", "/" };
-
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (strncmp(value, prefixes[i], strlen(prefixes[i])) == 0
-            && value[strlen(prefixes[i])] != '\0' && !has_space_or_control(value))
-            return 0;
-    return reject(why, whylen, value, "is not a milter socket (use \"unix:/run/postbeacon/"
-                  "milter.sock\" or \"inet:8891@127.0.0.1\")");
-}
-
-/* RFC 5322 field name: printable ASCII except ':' and space. */
-static int check_header_name(char *value, char *why, size_t whylen)
-{
-    const char *s = value;
-
-    for (; *s; s++)
-        if (*s <= 0x20 || *s >= 0x7f || *s == ':')
-            break;
-    if (*value != '\0' && *s == '\0')
-        return 0;
-    return reject(why, whylen, value, "is not a header name (no spaces or ':', e.g. "
-                  "\"X-Campaign\")");
-}
-
-static int check_attribute_name(char *value, char *why, size_t whylen)
-{
-    size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             "0123456789-_:.");
-
-    if (n > 0 && value[n] == '\0') {
-        lowercase_ascii(value);     /* HTML attribute names are case-insensitive */
-        return 0;
-    }
-    return reject(why, whylen, value, "is not an HTML attribute name (e.g. \"data-pb-notrack\")");
-}
-
-static int check_campaign(char *value, char *why, size_t whylen)
-{
-    size_t n = strlen(value);
-
-    for (size_t i = 0; i < n; i++)
-        if (value[i] < 0x20 || value[i] > 0x7e)
-            n = PB_CAMPAIGN_MAX + 1;
-    if (n > 0 && n <= PB_CAMPAIGN_MAX)
-        return 0;
-    snprintf(why, whylen, "\"%s\" must be 1..%d printable ASCII characters", value,
-             PB_CAMPAIGN_MAX);
-    return -1;
-}
-
-static int check_domain(char *value, char *why, size_t whylen)
-{
-    if (*value != '\0' && value[0] != '.' && value[0] != '*'
-        && strpbrk(value, "@/:") == NULL && !has_space_or_control(value)) {
-        lowercase_ascii(value);
-        return 0;
-    }
-    return reject(why, whylen, value, "is not a domain (write e.g. \"example.com\"; its "
-                  "subdomains are included)");
-}
-
-/* "user@example.com" or "@example.com" (a whole domain). */
-static int check_sender(char *value, char *why, size_t whylen)
-{
-    const char *at = strrchr(value, '@');
-
-    if (at != NULL && at[1] != '\0' && strchr(at + 1, '.') != NULL
-        && strpbrk(value, "<>") == NULL && !has_space_or_control(value)) {
-        lowercase_ascii(value);
-        return 0;
-    }
-    return reject(why, whylen, value, "is not \"user@example.com\" or \"@example.com\"");
-}
-
-static int check_mailto(char *value, char *why, size_t whylen)
-{
-    const char *at = strchr(value, '@');
-
-    if (at != NULL && at != value && at[1] != '\0' && strpbrk(value, "<>:?") == NULL
-        && !has_space_or_control(value))
-        return 0;
-    return reject(why, whylen, value, "is not a plain address (e.g. "
-                  "\"unsubscribe@example.com\", without mailto:)");
-}
-
-/* tracker.listen: "IPv4:port" or "[IPv6]:port", numeric addresses only. */
-static int check_listen(char *value, char *why, size_t whylen)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    unsigned char addr[16];
-    const char *colon = strrchr(value, ':');
-    char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    size_t hlen = colon ? (size_t)(colon - value) : 0;
-    int ok = 0;
-
-    if (colon != NULL && colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && port >= 1
-        && port <= 65535 && hlen > 0 && hlen < sizeof(host)) {
-        memcpy(host, value, hlen);
-        host[hlen] = '\0';
-        if (host[0] == '[' && host[hlen - 1] == ']') {
-            host[hlen - 1] = '\0';
-            ok = inet_pton(AF_INET6, host + 1, addr) == 1;
-        } else {
-            ok = inet_pton(AF_INET, host, addr) == 1;
-        }
-    }
-    if (ok)
-        return 0;
-    return reject(why, whylen, value, "is not an address and port (write \"127.0.0.1:8080\", "
-                  "\"0.0.0.0:80\" or \"[::1]:8080\")");
-}
-
-/* tracker.trusted_proxies: "192.0.2.0/24", "2001:db8::/32" or one address. */
-static int check_cidr(char *value, char *why, size_t whylen)
-{
-    char host[INET6_ADDRSTRLEN];
-    unsigned char addr[16];
-    const char *slash = strchr(value, '/');
-    size_t hlen = slash ? (size_t)(slash - value) : strlen(value);
-    int family = strchr(value, ':') ? AF_INET6 : AF_INET;
-    long bits = family == AF_INET6 ? 128 : 32, max = bits;
-    char *end = NULL;
-
-    if (hlen > 0 && hlen < sizeof(host)) {
-        memcpy(host, value, hlen);
-        host[hlen] = '\0';
-        if (slash != NULL && slash[1] >= '0' && slash[1] <= '9')
-            bits = strtol(slash + 1, &end, 10);
-        else if (slash != NULL)
-            bits = -1;
-        if (inet_pton(family, host, addr) == 1 && bits >= 0 && bits <= max
-            && (end == NULL || *end == '\0'))
-            return 0;
-    }
-    return reject(why, whylen, value, "is not an address or network (write e.g. "
-                  "\"127.0.0.1\", \"10.0.0.0/8\" or \"2001:db8::/32\")");
-}
-
-/* tracker.language: a language the unsubscribe page is written in. */
-static int check_language(char *value, char *why, size_t whylen)
-{
-    static const char *const languages[] = { "en", "de", "fr" };
-
-    lowercase_ascii(value);
-    for (size_t i = 0; i < sizeof(languages) / sizeof(languages[0]); i++)
-        if (strcmp(value, languages[i]) == 0)
-            return 0;
-    return reject(why, whylen, value, "is not a page language (use \"en\", \"de\" or \"fr\")");
-}
-
-/* submit.command: an absolute program path, then its words (no shell). */
-static int check_command(char *value, char *why, size_t whylen)
-{
-    for (const char *p = value; *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\t')
-            return reject(why, whylen, value, "has a control character");
-    if (value[0] == '/')
-        return 0;
-    return reject(why, whylen, value, "does not start with an absolute program path (e.g. "
-                  "\"/usr/sbin/sendmail -t -i -f ${sender}\"; no shell is used)");
-}
-
-/* submit.smtp: "host:port", or an smtp:// or smtps:// URL. */
-static int check_smtp_server(char *value, char *why, size_t whylen)
-{
-    const char *colon = strrchr(value, ':');
-    int url = strncmp(value, "smtp://", 7) == 0 || strncmp(value, "smtps://", 8) == 0;
-
-    if (!has_space_or_control(value) && (url || (colon != NULL && colon != value
-                                                 && strspn(colon + 1, "0123456789") > 0
-                                                 && colon[1 + strspn(colon + 1, "0123456789")]
-                                                    == '\0')))
-        return 0;
-    return reject(why, whylen, value, "is not \"host:port\" or an smtp:// URL (e.g. "
-                  "\"127.0.0.1:25\" or \"smtps://mail.example.com:465\")");
-}
-
-/* submit.from, submit.reply_to: one mailbox, e.g. "Shop <news@example.com>". */
-static int check_mailbox(char *value, char *why, size_t whylen)
-{
-    for (const char *p = value; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return reject(why, whylen, value, "has a control character");
-    if (strchr(value, '@') != NULL && strchr(value, ',') == NULL)
-        return 0;
-    return reject(why, whylen, value, "is not one address (e.g. \"Shop <news@example.com>\")");
-}
 
 /* ---- the table --------------------------------------------------------- */
 
@@ -355,7 +44,7 @@ static int check_mailbox(char *value, char *why, size_t whylen)
             "a user name, e.g. \"postbeacon\", or \"\" to keep the starting user"), \
     ROW_STR("group", daemon.group, PB_CF_EMPTY_NULL, NULL, \
             "a group name, or \"\" for the user's primary group"), \
-    ROW_STR("pidfile", daemon.pidfile, PB_CF_EMPTY_NULL, check_abs_path, pidfile_help)
+    ROW_STR("pidfile", daemon.pidfile, PB_CF_EMPTY_NULL, pb_cc_abs_path, pidfile_help)
 
 static const struct pb_conf_word fsync_words[] = {
     { "always", PB_FSYNC_ALWAYS }, { "second", PB_FSYNC_SECOND },
@@ -374,33 +63,33 @@ static const struct pb_conf_word pixel_words[] = {
 };
 
 static const struct pb_conf_setting tracking_settings[] = {
-    ROW_STR("base_url", tracking_url, PB_CF_REQUIRED, check_base_url,
+    ROW_STR("base_url", tracking_url, PB_CF_REQUIRED, pb_cc_base_url,
             "the tracker's origin, e.g. \"https://t.example.com\""),
     END
 };
 
 static const struct pb_conf_setting keys_settings[] = {
-    ROW_STR("file", keys_file, 0, check_nonempty,
+    ROW_STR("file", keys_file, 0, pb_cc_nonempty,
             "path of the key file, e.g. \"/etc/postbeacon/keys\""),
     END
 };
 
 static const struct pb_conf_setting log_settings[] = {
-    ROW_STR("facility", log_facility, 0, check_facility,
+    ROW_STR("facility", log_facility, 0, pb_cc_facility,
             "a syslog facility such as \"mail\" or \"local0\""),
     END
 };
 
 static const struct pb_conf_setting redis_settings[] = {
-    ROW_STR("host", redis.host, 0, check_word, "a host name or address, e.g. \"127.0.0.1\""),
+    ROW_STR("host", redis.host, 0, pb_cc_word, "a host name or address, e.g. \"127.0.0.1\""),
     ROW_INT("port", redis.port, 1, 65535, "a TCP port, e.g. 6379"),
-    ROW_STR("socket", redis.socket, PB_CF_EMPTY_NULL, check_abs_path,
+    ROW_STR("socket", redis.socket, PB_CF_EMPTY_NULL, pb_cc_abs_path,
             "a unix socket path, e.g. \"/run/redis/redis.sock\""),
     ROW_STR("password", redis.password, PB_CF_EMPTY_NULL, NULL, "the AUTH password as a string"),
     ROW_INT("db", redis.db, 0, 65535, "a database number, e.g. 0"),
     ROW_INT("timeout_ms", redis.timeout_ms, 1, 60000, "milliseconds, e.g. 200"),
-    ROW_STR("prefix", redis.prefix, 0, check_word, "a key prefix, e.g. \"pb:\""),
-    ROW_STR("journal", redis.journal, PB_CF_EMPTY_NULL, check_abs_path,
+    ROW_STR("prefix", redis.prefix, 0, pb_cc_word, "a key prefix, e.g. \"pb:\""),
+    ROW_STR("journal", redis.journal, PB_CF_EMPTY_NULL, pb_cc_abs_path,
             "a file path, e.g. \"/var/lib/postbeacon/milter.journal\", or \"\" for none"),
     ROW_ENUM("journal_fsync", redis.journal_fsync, fsync_words,
              "how often the journal is synced to disk"),
@@ -411,47 +100,47 @@ static const struct pb_conf_setting redis_settings[] = {
 
 static const struct pb_conf_setting utm_settings[] = {
     ROW_BOOL("enabled", utm.enabled),
-    ROW_STR("source", utm.source, 0, check_nonempty, "the utm_source value, e.g. \"newsletter\""),
-    ROW_STR("medium", utm.medium, 0, check_nonempty, "the utm_medium value, e.g. \"email\""),
+    ROW_STR("source", utm.source, 0, pb_cc_nonempty, "the utm_source value, e.g. \"newsletter\""),
+    ROW_STR("medium", utm.medium, 0, pb_cc_nonempty, "the utm_medium value, e.g. \"email\""),
     ROW_STR("term", utm.term, PB_CF_EMPTY_NULL, NULL, "the utm_term value, or \"\" for none"),
     ROW_ENUM("content", utm.content, utm_content_words, "what utm_content holds for each link"),
-    ROW_LIST("domains", utm.domains, check_domain,
+    ROW_LIST("domains", utm.domains, pb_cc_domain,
              "a list of destination domains, e.g. [ \"example.com\" ]"),
     END
 };
 
 static const struct pb_conf_setting milter_settings[] = {
-    ROW_STR("socket", milter.socket, 0, check_milter_socket,
+    ROW_STR("socket", milter.socket, 0, pb_cc_milter_socket,
             "e.g. \"unix:/run/postbeacon/milter.sock\""),
     ROW_MODE("socket_mode", milter.socket_mode, "an octal mode as a string, e.g. \"0660\""),
     RUN_AS_ROWS(milter, "a file path, e.g. \"/run/postbeacon/milter.pid\", or \"\" for none"),
     ROW_INT("timeout", milter.workers_timeout, 1, 86400, "seconds, e.g. 30"),
-    ROW_LIST("daemon_names", milter.daemon_names, check_word,
+    ROW_LIST("daemon_names", milter.daemon_names, pb_cc_word,
              "a list of Postfix {daemon_name} values, e.g. [ \"submission\" ]"),
     ROW_BOOL("authenticated", milter.authenticated),
-    ROW_LIST("senders", milter.senders, check_sender,
+    ROW_LIST("senders", milter.senders, pb_cc_sender,
              "a list like [ \"news@example.com\", \"@mail.example.com\" ]"),
-    ROW_STR("campaign_header", milter.campaign_header, 0, check_header_name,
+    ROW_STR("campaign_header", milter.campaign_header, 0, pb_cc_header_name,
             "a header name, e.g. \"X-Campaign\""),
     ROW_BOOL("strip_campaign_header", milter.strip_campaign_header),
-    ROW_STR("skip_header", milter.skip_header, 0, check_header_name,
+    ROW_STR("skip_header", milter.skip_header, 0, pb_cc_header_name,
             "a header name, e.g. \"X-Postbeacon-Skip\""),
-    ROW_LIST("exclude_recipient_domains", milter.exclude_rcpt_domains, check_domain,
+    ROW_LIST("exclude_recipient_domains", milter.exclude_rcpt_domains, pb_cc_domain,
              "a list of domains, e.g. [ \"example.net\" ]"),
-    ROW_STR("default_campaign", milter.default_campaign, 0, check_campaign,
+    ROW_STR("default_campaign", milter.default_campaign, 0, pb_cc_campaign,
             "a campaign name, e.g. \"newsletter\""),
     ROW_ENUM("multi_recipient", milter.multi_recipient, multi_rcpt_words,
              "what to do with mail to several recipients"),
     ROW_BOOL("track_clicks", milter.track_clicks),
     ROW_BOOL("track_opens", milter.track_opens),
     ROW_BOOL("list_unsubscribe", milter.list_unsubscribe),
-    ROW_STR("unsubscribe_mailto", milter.unsubscribe_mailto, PB_CF_EMPTY_NULL, check_mailto,
+    ROW_STR("unsubscribe_mailto", milter.unsubscribe_mailto, PB_CF_EMPTY_NULL, pb_cc_mailto,
             "an address, e.g. \"unsubscribe@example.com\", or \"\""),
     ROW_ENUM("pixel_position", milter.pixel_position, pixel_words, "where the open pixel goes"),
     ROW_BOOL("honeypot_link", milter.honeypot_link),
-    ROW_STR("notrack_attribute", milter.notrack_attribute, 0, check_attribute_name,
+    ROW_STR("notrack_attribute", milter.notrack_attribute, 0, pb_cc_attribute_name,
             "an HTML attribute name, e.g. \"data-pb-notrack\""),
-    ROW_LIST("unsubscribe_patterns", milter.unsubscribe_patterns, check_nonempty,
+    ROW_LIST("unsubscribe_patterns", milter.unsubscribe_patterns, pb_cc_nonempty,
              "a list of URL substrings, e.g. [ \"unsubscribe\", \"optout\" ]"),
     ROW_SIZE("max_message_size", milter.max_message_size, 1024, 1LL << 30,
              "bytes, or a string with a K, M or G suffix such as \"10M\""),
@@ -459,19 +148,19 @@ static const struct pb_conf_setting milter_settings[] = {
 };
 
 static const struct pb_conf_setting tracker_settings[] = {
-    ROW_LIST("listen", tracker.listen, check_listen,
+    ROW_LIST("listen", tracker.listen, pb_cc_listen,
              "a list of addresses and ports, e.g. [ \"127.0.0.1:8080\", \"[::1]:8080\" ]"),
-    ROW_LIST("admin_listen", tracker.admin_listen, check_listen,
+    ROW_LIST("admin_listen", tracker.admin_listen, pb_cc_listen,
              "a list of addresses and ports for /healthz and /metrics, e.g. "
              "[ \"127.0.0.1:9464\" ]"),
-    ROW_LIST("tls_listen", tracker.tls_listen, check_listen,
+    ROW_LIST("tls_listen", tracker.tls_listen, pb_cc_listen,
              "a list of addresses and ports for HTTPS, e.g. [ \"0.0.0.0:443\" ]"),
-    ROW_STR("tls_cert", tracker.tls_cert, PB_CF_EMPTY_NULL, check_abs_path,
+    ROW_STR("tls_cert", tracker.tls_cert, PB_CF_EMPTY_NULL, pb_cc_abs_path,
             "a PEM certificate file path, e.g. \"/etc/postbeacon/tls.crt\", or \"\" for none"),
-    ROW_STR("tls_key", tracker.tls_key, PB_CF_EMPTY_NULL, check_abs_path,
+    ROW_STR("tls_key", tracker.tls_key, PB_CF_EMPTY_NULL, pb_cc_abs_path,
             "a PEM private key file path, e.g. \"/etc/postbeacon/tls.key\", or \"\" for none"),
     RUN_AS_ROWS(tracker, "a file path, e.g. \"/run/postbeacon/tracker.pid\", or \"\" for none"),
-    ROW_STR("journal", tracker.journal, PB_CF_EMPTY_NULL, check_abs_path,
+    ROW_STR("journal", tracker.journal, PB_CF_EMPTY_NULL, pb_cc_abs_path,
             "a file path, e.g. \"/var/lib/postbeacon/tracker.journal\", or \"\" for none"),
     ROW_INT("queue_max", tracker.queue_max, 0, 10000000, "a number of events, e.g. 10000"),
     ROW_INT("max_header_size", tracker.max_header_size, 1024, 1048576, "bytes, e.g. 8192"),
@@ -479,11 +168,11 @@ static const struct pb_conf_setting tracker_settings[] = {
     ROW_INT("timeout", tracker.timeout, 1, 3600, "seconds, e.g. 10"),
     ROW_INT("max_connections", tracker.max_connections, 0, 1000000,
             "public connections at once, e.g. 10000 (0 = as many as the open-file limit allows)"),
-    ROW_LIST("trusted_proxies", tracker.trusted_proxies, check_cidr,
+    ROW_LIST("trusted_proxies", tracker.trusted_proxies, pb_cc_cidr,
              "a list of proxy addresses or networks, e.g. [ \"127.0.0.1\", \"10.0.0.0/8\" ]"),
     ROW_BOOL("full_ip", tracker.full_ip),
-    ROW_STR("language", tracker.language, 0, check_language, "\"en\", \"de\" or \"fr\""),
-    ROW_STR("bots_file", tracker.bots_file, PB_CF_EMPTY_NULL, check_abs_path,
+    ROW_STR("language", tracker.language, 0, pb_cc_language, "\"en\", \"de\" or \"fr\""),
+    ROW_STR("bots_file", tracker.bots_file, PB_CF_EMPTY_NULL, pb_cc_abs_path,
             "a file path, e.g. \"/etc/postbeacon/bots.conf\", or \"\" for none"),
     ROW_INT("machine_click_seconds", tracker.machine_click_seconds, 0, 86400,
             "seconds after the send, e.g. 5 (0 = off)"),
@@ -491,7 +180,7 @@ static const struct pb_conf_setting tracker_settings[] = {
             "days, e.g. 90 (0 = no age limit)"),
     ROW_LONG("stream_maxlen", tracker.stream_maxlen, 0, 2000000000,
              "a number of stream entries, e.g. 1000000 (0 = no length limit)"),
-    ROW_LIST("events_listen", tracker.events_listen, check_listen,
+    ROW_LIST("events_listen", tracker.events_listen, pb_cc_listen,
              "a list of addresses and ports for custom events (POST /e only), e.g. "
              "[ \"127.0.0.1:8081\" ]"),
     ROW_BOOL("events_on_public", tracker.events_on_public),
@@ -504,9 +193,9 @@ static const struct pb_conf_setting tracker_settings[] = {
 
 static const struct pb_conf_setting scorer_settings[] = {
     RUN_AS_ROWS(scorer, "a file path, e.g. \"/run/postbeacon/scorer.pid\", or \"\" for none"),
-    ROW_STR("consumer_group", scorer.consumer_group, 0, check_word,
+    ROW_STR("consumer_group", scorer.consumer_group, 0, pb_cc_word,
             "a consumer group name, e.g. \"scorer\""),
-    ROW_STR("consumer", scorer.consumer, PB_CF_EMPTY_NULL, check_word,
+    ROW_STR("consumer", scorer.consumer, PB_CF_EMPTY_NULL, pb_cc_word,
             "a consumer name unique in the group, e.g. \"scorer-1\", or \"\" for the host name"),
     ROW_INT("batch", scorer.batch, 1, 10000, "entries per batch, e.g. 256"),
     ROW_INT("block_ms", scorer.block_ms, 10, 60000, "milliseconds, e.g. 1000"),
@@ -548,28 +237,28 @@ static const struct pb_conf_setting scorer_settings[] = {
             "the hour quiet hours start in the contact's time zone, e.g. 21 (-1 = none)"),
     ROW_INT("quiet_to", scorer.quiet_to, -1, 23,
             "the hour quiet hours end in the contact's time zone, e.g. 8 (-1 = none)"),
-    ROW_STR("timezone", scorer.timezone, 0, check_timezone,
+    ROW_STR("timezone", scorer.timezone, 0, pb_cc_timezone,
             "the time zone of contacts without one, e.g. \"Europe/Berlin\""),
     END
 };
 
 static const struct pb_conf_setting submit_settings[] = {
-    ROW_STR("command", submit.command, 0, check_command,
+    ROW_STR("command", submit.command, 0, pb_cc_command,
             "a command line, e.g. \"/usr/sbin/sendmail -t -i -f ${sender}\""),
-    ROW_STR("smtp", submit.smtp, PB_CF_EMPTY_NULL, check_smtp_server,
+    ROW_STR("smtp", submit.smtp, PB_CF_EMPTY_NULL, pb_cc_smtp_server,
             "\"host:port\" of an SMTP server, e.g. \"127.0.0.1:25\", or \"\" for the command"),
-    ROW_STR("from", submit.from, PB_CF_EMPTY_NULL, check_mailbox,
+    ROW_STR("from", submit.from, PB_CF_EMPTY_NULL, pb_cc_mailbox,
             "an address, e.g. \"Shop <news@example.com>\", or \"\""),
-    ROW_STR("reply_to", submit.reply_to, PB_CF_EMPTY_NULL, check_mailbox,
+    ROW_STR("reply_to", submit.reply_to, PB_CF_EMPTY_NULL, pb_cc_mailbox,
             "an address, e.g. \"Service <service@example.com>\", or \"\""),
-    ROW_STR("envelope_sender", submit.envelope_sender, PB_CF_EMPTY_NULL, check_mailto,
+    ROW_STR("envelope_sender", submit.envelope_sender, PB_CF_EMPTY_NULL, pb_cc_mailto,
             "an address, e.g. \"bounces@example.com\", or \"\" for the From address"),
     ROW_INT("timeout", submit.timeout, 1, 3600, "seconds, e.g. 60"),
     END
 };
 
 static const struct pb_conf_setting templates_settings[] = {
-    ROW_STR("dir", templates.dir, 0, check_abs_path,
+    ROW_STR("dir", templates.dir, 0, pb_cc_abs_path,
             "a folder, e.g. \"/etc/postbeacon/templates\""),
     END
 };
