@@ -4,7 +4,9 @@
  * finding a contact by address.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <glib.h>
 #include "cli.h"
@@ -12,6 +14,7 @@
 #include "custom_event.h"
 #include "events.h"
 #include "redis_conn.h"
+#include "score.h"
 
 void pb_cli_error(const char *fmt, ...)
 {
@@ -266,6 +269,32 @@ redisReply *pb_cli_reply(struct pb_cli *cli, const char *what)
     if (redisGetReply(cli->redis, &r) != REDIS_OK)
         r = NULL;
     return checked(cli, r, what);
+}
+
+void pb_cli_time(long long ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+const char *pb_cli_field(const redisReply *hash, const char *field)
+{
+    for (size_t i = 0; i + 1 < hash->elements; i += 2)
+        if (strcmp(hash->element[i]->str, field) == 0)
+            return hash->element[i + 1]->str;
+    return NULL;
+}
+
+double pb_cli_score_now(const struct pb_cli *cli, const redisReply *hash)
+{
+    const char *score = pb_cli_field(hash, "score"), *at = pb_cli_field(hash, "score_at");
+
+    return pb_score_at(score ? strtod(score, NULL) : 0, at ? strtoll(at, NULL, 10) : 0,
+                       pb_event_now_ms(),
+                       (long long)cli->conf.scorer.half_life_days * 86400000LL);
 }
 
 char *pb_cli_key(const struct pb_cli *cli, const char *name, const char *id)

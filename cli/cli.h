@@ -97,6 +97,14 @@ redisReply *pb_cli_cmd(struct pb_cli *cli, const char *what, const char *fmt, ..
  * an error (reported). */
 redisReply *pb_cli_reply(struct pb_cli *cli, const char *what);
 
+/* unix ms as "YYYY-MM-DD HH:MM:SSZ" (UTC), how every subcommand prints a time. */
+void pb_cli_time(long long ms, char out[32]);
+/* The value of field in an HGETALL reply, or NULL. */
+const char *pb_cli_field(const redisReply *hash, const char *field);
+/* The behaviour score of a contact's HGETALL reply decayed to now
+ * (lib/score.c with scorer.half_life_days), as every reader computes it. */
+double pb_cli_score_now(const struct pb_cli *cli, const redisReply *hash);
+
 /* prefix + name + id (id may be NULL); g_free it. */
 char *pb_cli_key(const struct pb_cli *cli, const char *name, const char *id);
 
@@ -122,6 +130,14 @@ struct pb_custom_event;
 /* ev written once through the tracker's batch script; its event id into
  * eid. PB_EXIT_OK or PB_EXIT_ERROR (said). event.c */
 int pb_cli_write_event(struct pb_cli *cli, const struct pb_custom_event *ev, char eid[33]);
+
+int pb_cmd_segments(struct pb_cli *cli, int argc, char **argv);     /* segments.c */
+int pb_cmd_segment(struct pb_cli *cli, int argc, char **argv);      /* segment.c */
+int pb_cmd_template(struct pb_cli *cli, int argc, char **argv);     /* template.c */
+struct pb_rules;
+/* The scorer's rules and segment definitions (scorer/rules.h) of the
+ * configuration file; -1 after an error (reported). segments.c */
+int pb_cli_rules(struct pb_cli *cli, struct pb_rules *rules);
 
 /* contacts subcommands */
 int pb_contacts_import(struct pb_cli *cli, int argc, char **argv);

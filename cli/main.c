@@ -1,8 +1,8 @@
 /*
  * main.c - postbeacon, the administrator's and marketer's command line:
  * the global options and the subcommand groups (one file each: config.c,
- * keys.c, contacts.c, event.c). Exit codes: 0 ok, 1 error, 2 usage
- * (cli.h; postbeacon(1)).
+ * keys.c, contacts.c, event.c, segments.c, segment.c, template.c). Exit
+ * codes: 0 ok, 1 error, 2 usage (cli.h; postbeacon(1)).
  */
 #include <string.h>
 #include "cli.h"
@@ -13,6 +13,9 @@ static const struct pb_cli_cmd groups[] = {
     { "keys", "generate, list, rotate and retire the token keys", pb_cmd_keys },
     { "contacts", "import, export, show, unsubscribe, erase contacts", pb_cmd_contacts },
     { "event", "record a custom event for a contact", pb_cmd_event },
+    { "segments", "the segments with their sizes", pb_cmd_segments },
+    { "segment", "the members of a segment", pb_cmd_segment },
+    { "template", "render a template for a contact (template render)", pb_cmd_template },
     { NULL, NULL, NULL },
 };
 
@@ -28,6 +31,9 @@ static const struct pb_cli_opts top = {
             "  contacts erase EMAIL             remove everything about a person (GDPR)\n"
             "  contacts export-data EMAIL       everything stored about a person, JSON\n"
             "  event EMAIL TYPE [NAME=VALUE...] record a custom event\n"
+            "  segments                         the segments: kind, size, entries, exits\n"
+            "  segment NAME                     a segment's members with entry times\n"
+            "  template render TEMPLATE EMAIL   the mail a contact would get\n"
             "every command takes --help; exit status 0 ok, 1 error, 2 usage error\n",
     .formats = 1,
 };

@@ -10,11 +10,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli.h"
 #include "custom_event.h"
 #include "events.h"
-#include "score.h"
 #include "table.h"
 
 #define SHOW_HISTORY 20         /* score history lines shown */
@@ -35,29 +33,17 @@ struct shown {
     double score;
 };
 
-static void when(long long ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
-}
-
 static const char *field_of(const redisReply *fields, const char *name)
 {
-    for (size_t j = 0; j + 1 < fields->elements; j += 2)
-        if (strcmp(fields->element[j]->str, name) == 0)
-            return fields->element[j + 1]->str;
-    return "";
+    const char *v = pb_cli_field(fields, name);
+
+    return v ? v : "";
 }
 
 static int load(struct pb_cli *cli, const char *id, struct shown *s)
 {
     char *key = pb_cli_key(cli, PB_KEY_CONTACT, id), *scores = g_strconcat(key, ":scores", NULL);
     char *sup = pb_cli_key(cli, PB_KEY_SUPPRESSED, NULL), *ev = pb_cli_key(cli, PB_KEY_EVENTS, NULL);
-    double raw = 0;
-    long long at = 0;
 
     redisAppendCommand(cli->redis, "HGETALL %s", key);
     redisAppendCommand(cli->redis, "SISMEMBER %s %s", sup, id);
@@ -73,14 +59,7 @@ static int load(struct pb_cli *cli, const char *id, struct shown *s)
     g_free(ev);
     if (!s->hash || !s->suppressed || !s->history || !s->stream)
         return -1;
-    for (size_t i = 0; i + 1 < s->hash->elements; i += 2) {
-        if (strcmp(s->hash->element[i]->str, "score") == 0)
-            raw = strtod(s->hash->element[i + 1]->str, NULL);
-        if (strcmp(s->hash->element[i]->str, "score_at") == 0)
-            at = strtoll(s->hash->element[i + 1]->str, NULL, 10);
-    }
-    s->score = pb_score_at(raw, at, pb_event_now_ms(),
-                           (long long)cli->conf.scorer.half_life_days * 86400000LL);
+    s->score = pb_cli_score_now(cli, s->hash);
     return 0;
 }
 
@@ -120,7 +99,7 @@ static struct pb_table *segments(const struct shown *s)
         char since[32];
         if (strncmp(field, SEG_FIELD, prefix) != 0 || field[prefix] == '\0')
             continue;
-        when(strtoll(s->hash->element[i + 1]->str, NULL, 10), since);
+        pb_cli_time(strtoll(s->hash->element[i + 1]->str, NULL, 10), since);
         const char *row[2] = { field + prefix, since };
         pb_table_add(t, row);
     }
@@ -137,7 +116,7 @@ static struct pb_table *history(const struct shown *s)
         char **f = g_strsplit(s->history->element[i]->str, " ", 5), at[32];
         if (g_strv_length(f) == 5) {
             const char *row[5] = { at, f[1], f[2], f[3], f[4] };
-            when(strtoll(f[0], NULL, 10), at);
+            pb_cli_time(strtoll(f[0], NULL, 10), at);
             pb_table_add(t, row);
         }
         g_strfreev(f);
@@ -159,7 +138,7 @@ static struct pb_table *events(const struct shown *s, const char *id)
             continue;
         type = field_of(f, "type");
         detail = strcmp(type, "click") == 0 ? field_of(f, "url") : field_of(f, "attrs");
-        when(strtoll(field_of(f, "ts"), NULL, 10), at);
+        pb_cli_time(strtoll(field_of(f, "ts"), NULL, 10), at);
         row[0] = at, row[1] = type, row[2] = field_of(f, "campaign");
         row[3] = field_of(f, "class"), row[4] = detail;
         pb_table_add(t, row);

@@ -92,17 +92,21 @@ void pb_csv_field(FILE *fp, const char *s, char sep)
     }
 }
 
+static void csv_row(FILE *fp, const char *const *cells, int ncols, char sep)
+{
+    for (int i = 0; i < ncols; i++) {
+        if (i > 0)
+            fputc(sep, fp);
+        pb_csv_field(fp, cells[i], sep);
+    }
+    fputs("\r\n", fp);                  /* RFC 4180 */
+}
+
 static void print_csv(const struct pb_table *t, FILE *fp)
 {
-    for (guint r = 0; r <= t->rows->len; r++) {
-        char **row = r == 0 ? (char **)t->cols->pdata : g_ptr_array_index(t->rows, r - 1);
-        for (int i = 0; i < t->ncols; i++) {
-            if (i > 0)
-                fputc(',', fp);
-            pb_csv_field(fp, row[i], ',');
-        }
-        fputs("\r\n", fp);              /* RFC 4180 */
-    }
+    csv_row(fp, (const char *const *)t->cols->pdata, t->ncols, ',');
+    for (guint r = 0; r < t->rows->len; r++)
+        csv_row(fp, g_ptr_array_index(t->rows, r), t->ncols, ',');
 }
 
 void pb_json_print(json_t *v, FILE *fp)
@@ -112,18 +116,22 @@ void pb_json_print(json_t *v, FILE *fp)
     json_decref(v);
 }
 
+static json_t *row_json(const char *const *cols, const char *const *cells, int ncols)
+{
+    json_t *obj = json_object();
+
+    for (int i = 0; i < ncols; i++)
+        json_object_set_new(obj, cols[i], cells[i] ? json_string(cells[i]) : json_null());
+    return obj;
+}
+
 json_t *pb_table_json(const struct pb_table *t)
 {
     json_t *arr = json_array();
 
-    for (guint r = 0; r < t->rows->len; r++) {
-        char **row = g_ptr_array_index(t->rows, r);
-        json_t *obj = json_object();
-        for (int i = 0; i < t->ncols; i++)
-            json_object_set_new(obj, g_ptr_array_index(t->cols, i),
-                                row[i] ? json_string(row[i]) : json_null());
-        json_array_append_new(arr, obj);
-    }
+    for (guint r = 0; r < t->rows->len; r++)
+        json_array_append_new(arr, row_json((const char *const *)t->cols->pdata,
+                                            g_ptr_array_index(t->rows, r), t->ncols));
     return arr;
 }
 
@@ -135,6 +143,52 @@ void pb_table_print(const struct pb_table *t, enum pb_out_format format, FILE *f
         print_csv(t, fp);
     else
         print_text(t, fp);
+}
+
+/* ---- row by row ------------------------------------------------------------ */
+
+static void text_row(const struct pb_rows *r, const char *const *cells)
+{
+    for (int i = 0; i < r->ncols; i++) {
+        const char *s = cells[i] ? cells[i] : "";
+        long w = MAX(width_of(r->cols[i]), r->widths ? r->widths[i] : 0);
+        if (i == r->ncols - 1)
+            fprintf(r->fp, "%s\n", s);
+        else
+            fprintf(r->fp, "%s%*s  ", s, (int)MAX(w - width_of(s), 0), "");
+    }
+}
+
+void pb_rows_start(struct pb_rows *r)
+{
+    r->count = 0;
+    if (r->format == PB_OUT_JSON)
+        fputc('[', r->fp);
+    else if (r->format == PB_OUT_CSV)
+        csv_row(r->fp, r->cols, r->ncols, r->sep ? r->sep : ',');
+    else
+        text_row(r, r->cols);
+}
+
+void pb_rows_add(struct pb_rows *r, const char *const *cells)
+{
+    if (r->format == PB_OUT_JSON) {
+        json_t *obj = row_json(r->cols, cells, r->ncols);
+        fputs(r->count ? ",\n  " : "\n  ", r->fp);
+        json_dumpf(obj, r->fp, JSON_PRESERVE_ORDER);
+        json_decref(obj);
+    } else if (r->format == PB_OUT_CSV) {
+        csv_row(r->fp, cells, r->ncols, r->sep ? r->sep : ',');
+    } else {
+        text_row(r, cells);
+    }
+    r->count++;
+}
+
+void pb_rows_end(struct pb_rows *r)
+{
+    if (r->format == PB_OUT_JSON)
+        fputs(r->count ? "\n]\n" : "]\n", r->fp);
 }
 
 /* ---- progress ---------------------------------------------------------------- */

@@ -2,7 +2,8 @@
  * table.h - the one way `postbeacon` prints what it found: a table of
  * named columns, as plain aligned text, CSV (--csv) or a JSON array of
  * objects (--json); single records and nested data as JSON; CSV fields
- * quoted where they must be (also for contacts export).
+ * quoted where they must be (also for contacts export); or row by row
+ * for tables too big to hold (pb_rows).
  */
 #ifndef PB_CLI_TABLE_H
 #define PB_CLI_TABLE_H
@@ -22,6 +23,23 @@ void pb_table_print(const struct pb_table *t, enum pb_out_format format, FILE *f
 void pb_table_free(struct pb_table *t);
 /* The rows as a JSON array of objects (column name -> text or null). */
 json_t *pb_table_json(const struct pb_table *t);
+
+/* A table printed row by row as the rows are read, none kept (a
+ * segment's million members): text with each column but the last padded
+ * to widths[i] characters (or its name's), CSV with separator sep, JSON
+ * an array of objects, one a line. Fill in the first five, then start. */
+struct pb_rows {
+    FILE *fp;
+    enum pb_out_format format;
+    int ncols;
+    const char *const *cols;
+    const int *widths;          /* text: width of each column, may be NULL */
+    char sep;                   /* CSV: ',' or ';' (0 = ',') */
+    long count;                 /* rows added */
+};
+void pb_rows_start(struct pb_rows *r);
+void pb_rows_add(struct pb_rows *r, const char *const *cells);
+void pb_rows_end(struct pb_rows *r);
 
 /* One CSV field: as it is, or in double quotes (quotes doubled) when it
  * has the separator, a quote, CR or LF, or spaces at either end. */

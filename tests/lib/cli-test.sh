@@ -5,7 +5,8 @@
 # socket, a configuration and a key file.
 #
 #   ct_init TAG          checks, $T, trap, $KEYS $CONF $SOCK
-#   ct_write_conf        $CONF: Redis on $SOCK, keys $KEYS, tracker bots file
+#   ct_write_conf        $CONF: Redis on $SOCK, keys $KEYS, tracker bots file;
+#                        $CT_SCORER inside scorer = { ... }, $CT_CONF_EXTRA after it
 #   ct_start_redis       redis-server on $SOCK ($REDIS_PID; tests/lib/redis-test.sh)
 #   ct_setup TAG         ct_init, ct_write_conf, ct_start_redis and keys generate
 #   pb ARGS...           the CLI with -c $CONF; output in $out, exit code in $code
@@ -40,7 +41,8 @@ tracking = { base_url = "https://t.example.net"; };
 keys = { file = "$KEYS"; };
 redis = { socket = "$SOCK"; prefix = "pb:"; timeout_ms = 500; };
 tracker = { user = ""; bots_file = "$top_srcdir/config/bots.conf"; };
-scorer = { half_life_days = 30; };
+scorer = { half_life_days = 30; ${CT_SCORER:-} };
+${CT_CONF_EXTRA:-}
 CONF
 }
 
