@@ -1,7 +1,9 @@
 /*
  * config.c - postbeacon config check: every check the daemons make with
  * -n, for all sections at once (milter, tracker, scorer and the key file),
- * so that one command tells whether every program would start. Each
+ * and the mail templates (those the workflows send and every one in
+ * templates.dir), so that one command tells whether every program would
+ * start and every template render. Each
  * failure names the file, the line and the fix (the loaders' messages);
  * all failures are listed, not only the first.
  */
@@ -11,11 +13,14 @@
 #include "clientip.h"
 #include "http_tls.h"
 #include "rules.h"
+#include "template.h"
+#include "workflows.h"
 
 static const struct pb_cli_opts opts = {
     .usage = "config check [-c FILE]",
     .help = "Checks postbeacon.conf (all sections), the key file, the tracker's bots file,\n"
-            "trusted proxies, TLS certificate and key, and the scorer's rules, as\n"
+            "trusted proxies, TLS certificate and key, the scorer's rules, and the mail\n"
+            "templates (those the workflows send, every one in templates.dir), as\n"
             "postbeacon-milter -n, postbeacon-tracker -n and postbeacon-scorer -n do.\n",
 };
 
@@ -59,6 +64,33 @@ static int check_tracker(const struct pb_conf *conf, const struct pb_keyring *ke
     return bad;
 }
 
+/* The mail templates: those the workflows name must load (as the scorer
+ * loads them at start), and so must every other one in templates.dir (a
+ * campaign's, for a send). The number of problems (each said). */
+static int check_templates(struct pb_cli *cli, struct pb_rules *rules)
+{
+    const struct pb_conf *c = &cli->conf;
+    struct pb_tpl_opts o = { .from = c->submit.from, .reply_to = c->submit.reply_to,
+                             .campaign_header = c->milter.campaign_header };
+    char err[4096];
+    int bad = 0;
+
+    if (pb_workflows_load_templates(&rules->wf, c, err, sizeof(err)) != 0) {
+        pb_cli_error("scorer: %s", err);
+        bad++;
+    }
+    if (g_file_test(c->templates.dir, G_FILE_TEST_IS_DIR)
+        && pb_tpl_check_dir(c->templates.dir, &o, err, sizeof(err)) != 0) {
+        char **lines = g_strsplit(err, "\n", -1);
+        for (char **l = lines; *l; l++)
+            if (**l)
+                pb_cli_error("%s", *l);
+        g_strfreev(lines);
+        bad++;
+    }
+    return bad;
+}
+
 static int check_all(struct pb_cli *cli)
 {
     struct pb_rules rules = { 0 };
@@ -73,6 +105,8 @@ static int check_all(struct pb_cli *cli)
     if (pb_rules_load(cli->conf_path, &rules, err, sizeof(err)) != 0) {
         pb_cli_error("scorer: %s", err);
         bad++;
+    } else {
+        bad += check_templates(cli, &rules);
     }
     if (bad)
         return PB_EXIT_ERROR;

@@ -109,6 +109,17 @@ sed -i "s|^tracker = { user = \"\";|tracker = { user = \"\"; trusted_proxies = [
 pb config check
 expect "config check, a bad setting: exit 1, file and line" equals "$code:$(printf '%s' "$out" | grep -c "$CONF:4: tracker.trusted_proxies")" "1:1"
 ct_write_conf
+# the templates: every one in templates.dir must load, each problem named by file and line
+mkdir "$T/tpl"
+cp "$top_srcdir/config/templates/welcome-1.en.eml" "$T/tpl/"
+printf 'templates = { dir = "%s"; };\nsubmit = { from = "Shop <news@example.com>"; };\n' "$T/tpl" >>"$CONF"
+pb config check
+expect "config check, good templates: exit 0" equals "$code" 0
+printf 'Subject: Hi {{frist_name}}\n\nHello\n' >"$T/tpl/typo.eml"
+pb config check
+expect "config check, a template with an unknown placeholder: exit 1" equals "$code" 1
+expect "config check: the template's file and line" contains "$out" "$T/tpl/typo.eml:1:"
+ct_write_conf
 # no Redis in this test: a command that needs it says so, once, and exits 1
 printf 'email\nx@example.com\n' >"$T/one.csv"
 pb contacts import "$T/one.csv"
