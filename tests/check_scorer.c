@@ -282,6 +282,17 @@ long long pending_count(void)
     return n;
 }
 
+long long zscore(const char *key, const char *member)
+{
+    redisReply *r = redisCommand(cc, "ZSCORE %s %s", key, member);
+    long long t;
+
+    ck_assert_ptr_nonnull(r);
+    t = r->type == REDIS_REPLY_STRING ? g_ascii_strtoll(r->str, NULL, 10) : -1;
+    freeReplyObject(r);
+    return t;
+}
+
 long long key_count(const char *pattern)
 {
     redisReply *r = redisCommand(cc, "KEYS %s", pattern);

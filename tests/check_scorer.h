@@ -82,6 +82,8 @@ void redis_restart_with(const char *const *extra);
 void redis_freeze(int frozen);
 /* Entries pending in the scorer group (XPENDING summary count). */
 long long pending_count(void);
+/* ZSCORE key member as an integer (a sorted set's ms), -1 if absent. */
+long long zscore(const char *key, const char *member);
 /* Keys in Redis matching pattern. */
 long long key_count(const char *pattern);
 

@@ -23,24 +23,16 @@
 /* Entry time of contact in segment (its score in the set), or -1. */
 static long long member_since(const char *seg, const char *contact)
 {
-    redisReply *r = redisCommand(cc, "ZSCORE pb:segment:%s %s", seg, contact);
-    long long t;
+    char *key = g_strconcat("pb:segment:", seg, NULL);
+    long long t = zscore(key, contact);
 
-    ck_assert_ptr_nonnull(r);
-    t = r->type == REDIS_REPLY_STRING ? g_ascii_strtoll(r->str, NULL, 10) : -1;
-    freeReplyObject(r);
+    g_free(key);
     return t;
 }
 
 static long long wake_at(const char *contact)
 {
-    redisReply *r = redisCommand(cc, "ZSCORE pb:wake %s", contact);
-    long long t;
-
-    ck_assert_ptr_nonnull(r);
-    t = r->type == REDIS_REPLY_STRING ? g_ascii_strtoll(r->str, NULL, 10) : -1;
-    freeReplyObject(r);
-    return t;
+    return zscore("pb:wake", contact);
 }
 
 /* A field of the newest <p>segment-log entry for segment, contact and op

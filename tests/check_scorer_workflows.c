@@ -51,18 +51,6 @@ static void load_wf(const char *status, const char *settings)
     g_free(all);
 }
 
-/* ZSCORE key member, -1 if absent. */
-static long long zscore(const char *key, const char *member)
-{
-    redisReply *r = redisCommand(cc, "ZSCORE %s %s", key, member);
-    long long t;
-
-    ck_assert_ptr_nonnull(r);
-    t = r->type == REDIS_REPLY_STRING ? g_ascii_strtoll(r->str, NULL, 10) : -1;
-    freeReplyObject(r);
-    return t;
-}
-
 static void contact(const char *c, const char *email, const char *first)
 {
     redisReply *r = redisCommand(cc, "HSET pb:contact:%s email %s first_name %s", c, email, first);
