@@ -85,11 +85,7 @@ pb_keys_write
 pb_conf_write '"example.com"'
 expect "postbeacon-milter -n accepts the test configuration" \
     "$(pb_milter_bin)" -n -c "$PB_CONF"
-pb_redis_start
-pb_milter_start
-pf_init "$PB_MILTER_ADDR"
-pf_sink_start dump
-pf_start
+pb_milter_postfix_start
 echo "# postfix smtpd 127.0.0.1:$PF_PORT -> smtp-sink 127.0.0.1:$PF_SINK_PORT, milter $PB_MILTER_ADDR"
 
 newsletter() {   # newsletter FILE TO [newsletter.py options]

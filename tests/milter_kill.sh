@@ -51,11 +51,7 @@ pb_skip_unless_postfix
 pb_env_init "$top_builddir"
 pb_keys_write
 pb_conf_write '"example.com"'
-pb_redis_start
-pb_milter_start
-pf_init "$PB_MILTER_ADDR"
-pf_sink_start dump
-pf_start
+pb_milter_postfix_start
 echo "# postfix smtpd 127.0.0.1:$PF_PORT, milter $PB_MILTER_ADDR, $rounds round(s) of $count messages"
 
 message=$PB_DIR/newsletter.eml

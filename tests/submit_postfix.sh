@@ -33,11 +33,7 @@ dump_for() {
 pb_env_init "$top_builddir"
 pb_keys_write
 pb_conf_write '"example.com"'
-pb_redis_start
-pb_milter_start
-pf_init "$PB_MILTER_ADDR"
-pf_sink_start dump
-pf_start
+pb_milter_postfix_start
 
 # ---- over SMTP to smtpd (ORIGINATING, so the milter takes it as outgoing) ----
 rcpt=juergen@example.org

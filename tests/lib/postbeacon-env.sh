@@ -176,6 +176,17 @@ pb_milter_start() {
     pb_env_die "postbeacon-milter did not start"
 }
 
+# pb_milter_postfix_start: Redis, the milter, and a private Postfix that
+# hands its mail to the milter and relays to an smtp-sink keeping every
+# message (private-postfix.sh sourced; pb_keys_write and pb_conf_write done).
+pb_milter_postfix_start() {
+    pb_redis_start
+    pb_milter_start
+    pf_init "$PB_MILTER_ADDR"
+    pf_sink_start dump
+    pf_start
+}
+
 pb_milter_stop() {
     [ -n "$PB_MILTER_PID" ] || return 0
     kill "$PB_MILTER_PID" 2>/dev/null
