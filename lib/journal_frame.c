@@ -29,26 +29,31 @@ static uint32_t fnv1a(const char *p, size_t n)
  * rotate so high bits reach the low ones, multiply by the 64-bit FNV
  * prime), the length mixed in first, folded to 32 bits. Like FNV-1a it
  * only has to tell a torn or zero-filled frame from a whole one. */
+#define WORDS64_PRIME 1099511628211u
+
+/* One word into the state: xor, rotate, multiply. */
+static inline uint64_t words64_mix(uint64_t h, uint64_t w)
+{
+    h ^= w;
+    return ((h << 29) | (h >> 35)) * WORDS64_PRIME;
+}
+
 static uint32_t words64(const char *p, size_t n)
 {
-    uint64_t h = 14695981039346656037u ^ (uint64_t)n;
-    const uint64_t prime = 1099511628211u;
+    uint64_t h = 14695981039346656037u ^ (uint64_t)n, w;
     size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
-        uint64_t w;
         memcpy(&w, p + i, 8);
-        h ^= w;
-        h = ((h << 29) | (h >> 35)) * prime;
+        h = words64_mix(h, w);
     }
     if (i < n) {
-        uint64_t w = 0;
+        w = 0;                  /* the last bytes, zero-padded to a word */
         memcpy(&w, p + i, n - i);
-        h ^= w;
-        h = ((h << 29) | (h >> 35)) * prime;
+        h = words64_mix(h, w);
     }
     h ^= h >> 32;
-    return (uint32_t)(h * prime);
+    return (uint32_t)(h * WORDS64_PRIME);
 }
 
 uint32_t pb_jframe_checksum(int version, const char *p, size_t n)
