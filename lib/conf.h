@@ -142,6 +142,7 @@ struct pb_submit_conf {
     char *reply_to;             /* Reply-To of templates without one; NULL */
     char *envelope_sender;      /* MAIL FROM / -f; NULL = the message's From address */
     int timeout;                /* seconds one submission may take, default 60 */
+    int rate;                   /* messages per second over all senders (send_rate.h), 0 = no limit */
 };
 
 struct pb_templates_conf {

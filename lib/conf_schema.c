@@ -254,6 +254,8 @@ static const struct pb_conf_setting submit_settings[] = {
     ROW_STR("envelope_sender", submit.envelope_sender, PB_CF_EMPTY_NULL, pb_cc_mailto,
             "an address, e.g. \"bounces@example.com\", or \"\" for the From address"),
     ROW_INT("timeout", submit.timeout, 1, 3600, "seconds, e.g. 60"),
+    ROW_INT("rate", submit.rate, 0, 100000,
+            "messages per second over every sender, e.g. 50, or 0 for no limit"),
     END
 };
 
