@@ -16,6 +16,7 @@ static const struct pb_cli_cmd groups[] = {
     { "segments", "the segments with their sizes", pb_cmd_segments },
     { "segment", "the members of a segment", pb_cmd_segment },
     { "template", "render a template for a contact (template render)", pb_cmd_template },
+    { "send", "send a campaign to a segment, A/B tests, scheduled sends", pb_cmd_send },
     { NULL, NULL, NULL },
 };
 
@@ -34,6 +35,7 @@ static const struct pb_cli_opts top = {
             "  segments                         the segments: kind, size, entries, exits\n"
             "  segment NAME                     a segment's members with entry times\n"
             "  template render TEMPLATE EMAIL   the mail a contact would get\n"
+            "  send TEMPLATE --segment NAME --campaign NAME   a campaign to a segment\n"
             "every command takes --help; exit status 0 ok, 1 error, 2 usage error\n",
     .formats = 1,
 };

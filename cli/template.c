@@ -34,14 +34,6 @@ struct render {
     GArray *set;                /* struct pb_tpl_value: --set, pointing into argv */
 };
 
-static char *template_path(const struct pb_cli *cli, const char *arg)
-{
-    if (strchr(arg, '/'))
-        return g_strdup(arg);
-    return g_strconcat(cli->conf.templates.dir, "/", arg,
-                       g_str_has_suffix(arg, ".eml") ? "" : ".eml", NULL);
-}
-
 static struct pb_template *load(struct pb_cli *cli, const char *arg)
 {
     struct pb_tpl_opts o = { 0 };
@@ -53,7 +45,7 @@ static struct pb_template *load(struct pb_cli *cli, const char *arg)
     o.from = cli->conf.submit.from;
     o.reply_to = cli->conf.submit.reply_to;
     o.campaign_header = cli->conf.milter.campaign_header;
-    path = template_path(cli, arg);
+    path = pb_tpl_resolve(cli->conf.templates.dir, arg);
     t = pb_tpl_load(path, &o, err, sizeof(err));
     if (t == NULL)
         pb_cli_error("%s", err);

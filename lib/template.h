@@ -80,6 +80,15 @@ const char *pb_tpl_path(const struct pb_template *t);
 int pb_tpl_campaign(const char *workflow, const char *step, const char *variant,
                     char out[65], char *err, size_t errlen);
 
+/* Give t another Subject (a campaign's A/B variant), with placeholders
+ * checked as in the file; where names it in errors ("where:1: the
+ * subject: ..."). 0, or -1 (err) and t unchanged. template_variant.c */
+int pb_tpl_set_subject(struct pb_template *t, const char *subject, const char *where,
+                       char *err, size_t errlen);
+/* The file of a template named name: name itself when it has a '/', else
+ * dir/name with ".eml" added when missing. g_free it. */
+char *pb_tpl_resolve(const char *dir, const char *name);
+
 /* Load every "*.eml" file of dir (`config check`, the scorer's -n); 0 if
  * all load, else the number that failed (1 if dir cannot be read), every
  * message in err, one a line. */
