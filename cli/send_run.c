@@ -18,6 +18,7 @@
 
 #define CHUNK 20                /* members between progress updates */
 #define FAILURES_SHOWN 20       /* failure lines printed, the rest counted */
+#define WAIT_SAID_MS 2000       /* a wait this long is said (a retry, not the rate) */
 
 static volatile int stop_flag;
 
@@ -197,6 +198,12 @@ static enum pb_csend_status run_all(struct pb_csend *j, struct ui *u, long long 
             continue;
         if (st != PB_CSEND_WAIT)
             return st;
+        if (*until - pb_event_now_ms() > WAIT_SAID_MS) {
+            char at[32];
+            pb_time_text(*until, at);
+            clear_bar(u);
+            pb_cli_error("campaign %s: waiting until %s (%s)", u->campaign, at, why);
+        }
         if (wait_until(*until) != 0) {
             snprintf(why, whylen, "interrupted");
             return PB_CSEND_STOPPED;

@@ -24,11 +24,8 @@
 #include <glib.h>
 #include <hiredis/hiredis.h>
 #include "conf.h"
+#include "events.h"
 #include "template.h"
-
-#define PB_KEY_SEND  "send:"        /* + campaign: hash, the job; + ":to": contact -> mark */
-#define PB_KEY_SENDS "sends"        /* zset campaign -> ms of its next due work */
-#define PB_KEY_SEND_RATE "send-rate"    /* the global rate; + ":" + campaign: a job's own */
 
 #define PB_CSEND_VARIANTS 26        /* a..z */
 #define PB_CSEND_NAME_MAX 62        /* a campaign name, so that "<name>:<v>" fits 64 */

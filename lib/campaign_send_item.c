@@ -158,6 +158,8 @@ enum pb_csend_status pb_csend_item(struct pb_csend *j, long long *until, char *w
     redisReply *r;
     int got = take_rate(j, until, why, whylen);
 
+    if (got == 0)
+        snprintf(why, whylen, "the send rate");
     if (got <= 0)
         return got == 0 ? PB_CSEND_WAIT : PB_CSEND_ERROR;
     if ((r = claim(j, cid, v, why, whylen)) == NULL)

@@ -7,7 +7,9 @@
  * lease: a second runner is refused while the first holds it, takes it
  * when it is given back, and one whose lease ran out leaves its member
  * in flight as uncertain to the next runner, which sends everyone else
- * (through tests/lib/capture-submit.sh) and never that member.
+ * (through tests/lib/capture-submit.sh) and never that member; a
+ * temporary failure of the MTA releases the member and asks to wait
+ * scorer.workflow_retry_s, and after scorer.workflow_tries it fails.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -204,6 +206,15 @@ static struct pb_csend *open_as(const char *runner, enum pb_csend_status *st, ch
     return pb_csend_open(&env, "spring", st, &until, why, whylen);
 }
 
+static long long hlen(const char *key)
+{
+    redisReply *r = redisCommand(c, "HLEN %s", key);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+
+    freeReplyObject(r);
+    return n;
+}
+
 static char *hget(const char *key, const char *field)
 {
     redisReply *r = redisCommand(c, "HGET %s %s", key, field);
@@ -271,6 +282,41 @@ START_TEST(test_lost_runner_leaves_uncertain)
 }
 END_TEST
 
+START_TEST(test_temporary_failure_retried_then_failed)
+{
+    enum pb_csend_status st;
+    long long until, t;
+    long handled;
+    char why[512], *v, fail_cmd[1200];
+    struct pb_csend *j;
+
+    /* the MTA says "try later" (exit 75) every time; two tries per member */
+    snprintf(fail_cmd, sizeof(fail_cmd), CAPTURE " %s 75 0 -f ${sender} -- ${recipient}", mail);
+    conf.submit.command = fail_cmd;
+    conf.scorer.workflow_tries = 2;
+    conf.scorer.workflow_retry_s = 7;
+    j = open_as("scorer a", &st, why, sizeof(why));
+    ck_assert_msg(j != NULL, "%s", why);
+    t = now();
+    ck_assert_int_eq(pb_csend_run(j, 0, 0, &until, &handled, why, sizeof(why)), PB_CSEND_WAIT);
+    ck_assert_int_ge(until, t + 7000);
+    ck_assert_msg(strstr(why, "exited 75") != NULL, "%s", why);
+    /* released: no mark, nothing counted, nothing in flight */
+    ck_assert_int_eq(hlen("pb:send:spring:to"), 0);
+    ck_assert_int_eq(pb_csend_job(j)->failed, 0);
+    ck_assert_ptr_null(v = hget("pb:send:spring", "inflight"));
+    /* the second try of the same member fails it for good; the next waits */
+    ck_assert_int_eq(pb_csend_run(j, 0, 0, &until, &handled, why, sizeof(why)), PB_CSEND_WAIT);
+    ck_assert_int_eq(pb_csend_job(j)->failed, 1);
+    ck_assert_int_eq(hlen("pb:send:spring:to"), 1);
+    v = hget("pb:send:spring", "failed");
+    ck_assert_str_eq(v, "1");
+    g_free(v);
+    pb_csend_close(j);
+    conf.submit.command = cmd;
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("campaign_send");
@@ -289,6 +335,7 @@ int main(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_lease_one_runner_at_a_time);
         tcase_add_test(tc, test_lost_runner_leaves_uncertain);
+        tcase_add_test(tc, test_temporary_failure_retried_then_failed);
         suite_add_tcase(s, tc);
     } else
         fprintf(stderr, "check_campaign_send: redis-server is not installed; the Redis tests "

@@ -7,7 +7,7 @@
 # sends nothing; --dry-run sends nothing, counts and shows a sample;
 # killed with SIGKILL while a (slow) submission is running and run again:
 # nobody twice, nobody missed, the one in flight recorded as uncertain
-# and listed, not resent; --status and --cancel; the send rate
+# and listed, not resent; SIGTERM stops after the message in hand; --status and --cancel; the send rate
 # (submit.rate and --rate) holds: N messages take at least
 # (N - burst) / rate seconds; a progress bar on a terminal only; unknown
 # segment or template and a bad template exit 1 (file:line), usage errors 2.
@@ -105,6 +105,22 @@ expect "resumed: its mark says uncertain" equals "$(rc HGET pb:send:killed:to "$
 expect "resumed: nothing left in flight" equals "$(rc HEXISTS pb:send:killed inflight)" 0
 pb send --status killed
 expect "--status lists the uncertain member" contains "$(printf '%s\n' "$out" | tail -1)" "$inflight  $first"
+
+# ---- SIGTERM: stops after the message in hand, nothing uncertain ------------------------------------------
+TM=$T/term
+st_conf "$SLOW" "$TM" 0.3
+"$PB" -c "$SLOW" send news --segment news --campaign termed >"$T/termed.out" 2>&1 &
+pid=$!
+wait_for 30 test -e "$TM/2.eml"
+kill -TERM "$pid"
+wait "$pid"
+expect "SIGTERM: exit 1, says how to go on" equals "$?/$(grep -c 'interrupted after the message in hand; run postbeacon send --resume termed' "$T/termed.out")" "1/1"
+expect "SIGTERM: the message in hand settled, nothing in flight" equals \
+    "$(rc HEXISTS pb:send:termed inflight)/$(field termed sent)/$(ls "$TM" | grep -c eml)" "0/$(ls "$TM" | grep -c eml)/$(field termed sent)"
+st_conf "$SLOW" "$TM" 0
+CONF=$SLOW pb send --resume termed
+CONF=$CONF_MAIN
+expect "SIGTERM, resumed: everyone once, none uncertain" equals "$code/$(addresses "$TM")/$(field termed uncertain)" "0/$expected/0"
 
 # ---- --cancel stops a send ---------------------------------------------------------------------------------
 C=$T/cancel
