@@ -178,7 +178,8 @@ static void setup(void)
     ck_assert(c != NULL && c->err == 0);
     pb_conf_defaults(&conf);
     snprintf(cmd, sizeof(cmd), CAPTURE " %s 0 0 -f ${sender} -- ${recipient}", mail);
-    conf.submit.command = cmd;
+    g_free(conf.submit.command);
+    conf.submit.command = g_strdup(cmd);
     for (int i = 0; i < 5; i++) {
         freeReplyObject(redisCommand(c, "ZADD pb:segment:s 1 c%d", i));
         freeReplyObject(redisCommand(c, "HSET pb:contact:c%d email u%d@example.com first_name N%d",
@@ -192,6 +193,7 @@ static void setup(void)
 static void teardown(void)
 {
     g_ptr_array_free(uncertain_seen, TRUE);
+    pb_conf_free(&conf);
     redisFree(c);
     tu_redis_stop(redis_pid);
 }
@@ -292,7 +294,8 @@ START_TEST(test_temporary_failure_retried_then_failed)
 
     /* the MTA says "try later" (exit 75) every time; two tries per member */
     snprintf(fail_cmd, sizeof(fail_cmd), CAPTURE " %s 75 0 -f ${sender} -- ${recipient}", mail);
-    conf.submit.command = fail_cmd;
+    g_free(conf.submit.command);
+    conf.submit.command = g_strdup(fail_cmd);
     conf.scorer.workflow_tries = 2;
     conf.scorer.workflow_retry_s = 7;
     j = open_as("scorer a", &st, why, sizeof(why));
@@ -313,7 +316,6 @@ START_TEST(test_temporary_failure_retried_then_failed)
     ck_assert_str_eq(v, "1");
     g_free(v);
     pb_csend_close(j);
-    conf.submit.command = cmd;
 }
 END_TEST
 
