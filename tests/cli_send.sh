@@ -80,12 +80,16 @@ expect "--cancel of a finished send: exit 1, says so" equals "$code/$(printf '%s
 
 # ---- killed mid-send, then resumed: nobody twice, the one in flight uncertain ---------------------------
 SLOW=$T/slow.conf K=$T/killed
-st_conf "$SLOW" "$K" 1
-"$PB" -c "$SLOW" send news --segment news --campaign killed >"$T/killed.out" 2>&1 &
-pid=$!
-wait_for 30 test -e "$K/3.eml"
-kill -9 "$pid"
-wait "$pid" 2>/dev/null      # reaped: a zombie would still look alive to the next run
+# slow_send DIR PAUSE CAMPAIGN N: the news campaign in the background ($pid, output in
+# $T/CAMPAIGN.out), each submission into DIR PAUSE s long, until N messages are there
+slow_send() {
+    st_conf "$SLOW" "$1" "$2"
+    "$PB" -c "$SLOW" send news --segment news --campaign "$3" >"$T/$3.out" 2>&1 &
+    pid=$!
+    wait_for 30 test -e "$1/$4.eml"
+}
+slow_send "$K" 1 killed 3
+{ kill -9 "$pid"; wait "$pid"; } 2>/dev/null   # reaped: a zombie would look alive to the next run
 inflight=$(field killed inflight)
 first=$(rc HGET pb:contact:"$inflight" email)
 expect "killed: a member was in flight" equals "$(rc HGET pb:send:killed:to "$inflight" | cut -d' ' -f1)" "claimed"
@@ -108,10 +112,7 @@ expect "--status lists the uncertain member" contains "$(printf '%s\n' "$out" | 
 
 # ---- SIGTERM: stops after the message in hand, nothing uncertain ------------------------------------------
 TM=$T/term
-st_conf "$SLOW" "$TM" 0.3
-"$PB" -c "$SLOW" send news --segment news --campaign termed >"$T/termed.out" 2>&1 &
-pid=$!
-wait_for 30 test -e "$TM/2.eml"
+slow_send "$TM" 0.3 termed 2
 kill -TERM "$pid"
 wait "$pid"
 expect "SIGTERM: exit 1, says how to go on" equals "$?/$(grep -c 'interrupted after the message in hand; run postbeacon send --resume termed' "$T/termed.out")" "1/1"
@@ -124,10 +125,7 @@ expect "SIGTERM, resumed: everyone once, none uncertain" equals "$code/$(address
 
 # ---- --cancel stops a send ---------------------------------------------------------------------------------
 C=$T/cancel
-st_conf "$SLOW" "$C" 0.3
-"$PB" -c "$SLOW" send news --segment news --campaign halted >"$T/halted.out" 2>&1 &
-pid=$!
-wait_for 30 test -e "$C/2.eml"
+slow_send "$C" 0.3 halted 2
 pb send --cancel halted
 expect "--cancel: exit 0" equals "$code" 0
 wait "$pid"
