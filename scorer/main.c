@@ -55,10 +55,11 @@ static const struct pb_daemon_cli scorer_cli = {
     .name = PB_SCORER_NAME,
     .check_what = "the configuration and the scoring rules",
     .extra_option = 'i',
-    .extra_synopsis = " [-i consumer] [--once]",
+    .extra_synopsis = " [-i consumer] [--once] [--time-scale N]",
     .extra_help = "  -i name    consumer name in the group (default scorer.consumer, else the\n"
                   "             host name); each scorer process needs its own\n"
-                  "  --once     process what is pending now, then exit (stays in the foreground)\n",
+                  "  --once     process what is pending now, then exit (stays in the foreground)\n"
+                  "  --time-scale N  the clock runs N times as fast as real time (demos, tests)\n",
     .footer = "Signals: SIGHUP reloads the configuration and the rules;\n"
               "SIGTERM finishes and acknowledges the current batch and stops.\n",
     .print_version = print_version,
@@ -287,6 +288,18 @@ static char *pidfile_path(const char *pidfile, const char *consumer)
     return g_strdup_printf("%.*s-%s.pid", (int)n, pidfile, consumer);
 }
 
+/* The demo's compressed clock (--time-scale N): from the start, the
+ * scorer's clock runs N times as fast as real time, so delays of hours
+ * (a cart abandoned 3 h ago, an A/B winner after 4 h) come due in
+ * seconds. Scores, segments and the queues use this clock; Redis's idle
+ * times (claiming) stay in real time. */
+static long long time_scale = 1, time_origin_ms;
+
+static long long scaled_now_ms(void)
+{
+    return time_origin_ms + (pb_scorer_real_now_ms() - time_origin_ms) * time_scale;
+}
+
 static int start(const struct pb_daemon_options *opt, int once, const struct gen *g,
                  const char *pidfile, char *err, size_t errlen)
 {
@@ -335,6 +348,12 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     }
     set_signals();
     pb_scorer_init(&s, &boot->conf, &boot->rules, opt->extra_arg);
+    if (time_scale > 1) {
+        time_origin_ms = pb_scorer_real_now_ms();
+        s.now_ms = scaled_now_ms;
+        pb_log(LOG_WARNING, "the clock runs %lld times as fast as real time (--time-scale)",
+               time_scale);
+    }
     if (ring.contact_key_len > 0)
         s.ring = &ring;
     describe(&boot->rules, err, sizeof(err));
@@ -350,11 +369,12 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     return rc;
 }
 
-/* --once is this program's own long option: taken out before the shared
- * parser sees the rest. */
-static int take_once(int *argc, char **argv)
+/* --once and --time-scale N are this program's own long options: taken
+ * out before the shared parser sees the rest. -1 after a bad value. */
+static int take_long_options(int *argc, char **argv, int *once)
 {
-    int once = 0, j = 1;
+    int j = 1;
+    char *end;
 
     for (int i = 1; i < *argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
@@ -363,13 +383,21 @@ static int take_once(int *argc, char **argv)
             break;
         }
         if (strcmp(argv[i], "--once") == 0)
-            once = 1;
-        else
+            *once = 1;
+        else if (strcmp(argv[i], "--time-scale") == 0 && i + 1 < *argc) {
+            time_scale = strtoll(argv[++i], &end, 10);
+            if (*end != '\0' || time_scale < 1 || time_scale > 1000000) {
+                fprintf(stderr, PB_SCORER_NAME ": --time-scale: \"%s\" is not a whole number "
+                        "from 1 to 1000000 (how many times faster than real time the clock runs)\n",
+                        argv[i]);
+                return -1;
+            }
+        } else
             argv[j++] = argv[i];
     }
     *argc = j;
     argv[j] = NULL;
-    return once;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -377,9 +405,11 @@ int main(int argc, char **argv)
     struct pb_daemon_options opt;
     char resolved[PATH_MAX];
     const char *path;
-    int once = take_once(&argc, argv);
-    int rc = pb_daemon_parse_options(argc, argv, &scorer_cli, &opt);
+    int once = 0, rc;
 
+    if (take_long_options(&argc, argv, &once) != 0)
+        return 2;
+    rc = pb_daemon_parse_options(argc, argv, &scorer_cli, &opt);
     if (rc != PB_DAEMON_GO_ON)
         return rc;
     pb_log_init(PB_SCORER_NAME, 1, NULL);
