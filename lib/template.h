@@ -24,6 +24,7 @@
 #include <glib.h>
 
 struct pb_template;
+struct pb_tpl_subject;
 
 /* What a template may take from the configuration. */
 struct pb_tpl_opts {
@@ -49,6 +50,7 @@ struct pb_tpl_input {
     size_t nextra;
     const char *campaign;       /* the campaign header's value (required; pb_tpl_campaign) */
     time_t date;                /* the Date header, 0 = now */
+    const struct pb_tpl_subject *subject;   /* a Subject in place of the template's, or NULL */
 };
 
 /* What a render did besides the message. */
@@ -68,6 +70,14 @@ void pb_tpl_free(struct pb_template *t);
  * safe: a loaded template is only read. */
 int pb_tpl_render(const struct pb_template *t, const struct pb_tpl_input *in, GString *out,
                   struct pb_tpl_info *info, char *err, size_t errlen);
+
+/* A Subject of its own for pb_tpl_input.subject (an A/B variant's, from
+ * postbeacon.conf): the same placeholders as a template's and the same
+ * header safety when rendered. NULL with the reason in err, without a
+ * place (the caller names the file and line): not one line of UTF-8, empty,
+ * an unknown or malformed placeholder. template_subject.c */
+struct pb_tpl_subject *pb_tpl_subject_new(const char *text, char *err, size_t errlen);
+void pb_tpl_subject_free(struct pb_tpl_subject *s);
 
 /* The template's From address (addr-spec): the default envelope sender. */
 const char *pb_tpl_from_address(const struct pb_template *t);

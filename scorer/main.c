@@ -208,10 +208,12 @@ static void log_totals(const struct pb_scorer *s, const char *what)
     pb_log(LOG_INFO, "%s: %llu entries done (%llu scored, %llu without contact, %llu trimmed "
            "while pending, %llu refused), %llu duplicates skipped, %llu claimed, %llu batches, "
            "%llu wake-ups, %llu segment changes, %llu contacts re-evaluated; follow-ups: %llu "
-           "sent, %llu skipped, %llu retried, %llu failed, %llu uncertain",
+           "sent, %llu skipped, %llu retried, %llu failed, %llu uncertain, %llu deferred by the "
+           "send rate",
            what, st->done, st->scored, st->no_contact, st->trimmed, st->refused, st->duplicates,
            st->claimed, st->batches, st->wakes, st->changes, st->reevaluated, st->wf_sent,
-           st->wf_skipped, st->wf_retried, st->wf_failed, st->wf_uncertain);
+           st->wf_skipped, st->wf_retried, st->wf_failed, st->wf_uncertain,
+           st->wf_rate_deferred);
 }
 
 /* Once a minute when there was work: what was done, and how far behind

@@ -30,6 +30,7 @@ struct pb_sc_stats {
     unsigned long long wf_retried;  /* ... put back after a temporary failure */
     unsigned long long wf_failed;   /* ... failed for good */
     unsigned long long wf_uncertain;    /* ... found in flight after a stop: not resent */
+    unsigned long long wf_rate_deferred;    /* ... put back: over the send rate (workflow_rate.c) */
 };
 
 /* A reload's re-evaluation of every contact (reeval.c). */
@@ -69,6 +70,7 @@ struct pb_scorer {
     redisReply *ahead;              /* ahead.c: entries read ahead, not built */
     long long wake_check_ms;        /* when to look at <p>wake again (scorer's clock) */
     long long wf_check_ms;          /* when to look at <p>wf:due again (workflow_run.c) */
+    long long wf_rate_slot_ms;      /* after the last time a step was deferred to for the send rate */
     struct pb_sc_reeval reeval;
     struct pb_sc_stats stats;
     struct pb_log_limit limit;

@@ -4,7 +4,8 @@
  * condition may name. Every mistake names the file, the line, the item
  * and the fix, as for the rules and segments; the templates the steps
  * name are loaded separately (pb_workflows_load_templates) because they
- * need the templates and submit sections.
+ * need the templates and submit sections. A send step's A/B variants are
+ * read by workflow_variant.c.
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "segments.h"
 #include "entry.h"
 #include "template.h"
+#include "workflow_variant.h"
 #include "workflows.h"
 
 #define DELAY_MAX_DAYS 3650.0
@@ -24,7 +26,7 @@ static const char *const trigger_fields[] = {
 };
 static const char *const step_fields[] = {
     "name", "send", "notify", "template", "tag", "untag", "delay_minutes", "delay_hours",
-    "delay_days", "if_segment", NULL
+    "delay_days", "if_segment", "variants", NULL
 };
 
 static int segment_index(const struct pb_segdefs *d, const char *name)
@@ -138,6 +140,14 @@ static int read_delay(struct pb_rule_ctx *r, long long *ms)
     return 0;
 }
 
+int pb_wf_check_template_name(struct pb_rule_ctx *r, const char *member, const char *file)
+{
+    if (strchr(file, '/') || file[0] == '.' || file[0] == '\0')
+        return pb_rc_fail_member(r, member, "\"%s\": name a file of templates.dir, e.g. "
+                                 "\"welcome-1.en.eml\"", file);
+    return 0;
+}
+
 /* Exactly one of send, notify (with template), tag, untag. */
 static int read_action(struct pb_rule_ctx *r, struct pb_wf_step *st)
 {
@@ -165,9 +175,8 @@ static int read_action(struct pb_rule_ctx *r, struct pb_wf_step *st)
     st->template_file = g_strdup(send ? send : tpl);
     st->to = g_strdup(notify);
     st->tag = g_strdup(tag ? tag : untag);
-    if (st->template_file && (strchr(st->template_file, '/') || st->template_file[0] == '.'))
-        return pb_rc_fail_member(r, send ? "send" : "template", "\"%s\": name a file of "
-                                 "templates.dir, e.g. \"welcome-1.en.eml\"", st->template_file);
+    if (st->template_file)
+        return pb_wf_check_template_name(r, send ? "send" : "template", st->template_file);
     return 0;
 }
 
@@ -189,8 +198,9 @@ static int read_step(struct pb_conf_ctx *ctx, const config_setting_t *g, const c
         if (strcmp(w->steps[j].name, name) == 0)
             return pb_rc_fail_member(&r, "name", "\"%s\" is used by an earlier step", name);
     if (pb_rc_check_members(&r, step_fields, "name, send, notify, template, tag, untag, "
-                            "delay_minutes, delay_hours, delay_days, if_segment") != 0
-        || read_delay(&r, &st->delay_ms) != 0 || read_action(&r, st) != 0)
+                            "delay_minutes, delay_hours, delay_days, if_segment, variants") != 0
+        || read_delay(&r, &st->delay_ms) != 0 || read_action(&r, st) != 0
+        || pb_wf_read_variants(&r, w, st) != 0)
         return -1;
     return read_segment_ref(&r, d, "if_segment", &st->if_segment);
 }
@@ -276,6 +286,7 @@ void pb_workflows_free(struct pb_workflows *w)
             g_free(st->tag);
             if (st->tpl != NULL)
                 pb_tpl_free(st->tpl);
+            pb_wf_variants_free(st);
         }
         g_free(wf->steps);
         g_free(wf->name);
@@ -289,6 +300,20 @@ void pb_workflows_free(struct pb_workflows *w)
     memset(w, 0, sizeof(*w));
 }
 
+/* Load file of templates.dir into *tpl unless it is loaded (or no file). */
+static int load_template(const struct pb_conf *conf, const struct pb_tpl_opts *opts,
+                         const char *file, struct pb_template **tpl, char *err, size_t errlen)
+{
+    char *path;
+
+    if (file == NULL || *tpl != NULL)
+        return 0;
+    path = g_build_filename(conf->templates.dir, file, NULL);
+    *tpl = pb_tpl_load(path, opts, err, errlen);
+    g_free(path);
+    return *tpl != NULL ? 0 : -1;
+}
+
 int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *conf, char *err,
                                 size_t errlen)
 {
@@ -300,14 +325,12 @@ int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *co
     for (size_t i = 0; i < w->count; i++)
         for (size_t j = 0; j < w->items[i].nsteps; j++) {
             struct pb_wf_step *st = &w->items[i].steps[j];
-            char *path;
-            if (st->template_file == NULL || st->tpl != NULL)
-                continue;
-            path = g_build_filename(conf->templates.dir, st->template_file, NULL);
-            st->tpl = pb_tpl_load(path, &opts, err, errlen);
-            g_free(path);
-            if (st->tpl == NULL)
+            if (load_template(conf, &opts, st->template_file, &st->tpl, err, errlen) != 0)
                 return -1;
+            for (size_t k = 0; k < st->nvariants; k++)
+                if (load_template(conf, &opts, st->variants[k].template_file,
+                                  &st->variants[k].tpl, err, errlen) != 0)
+                    return -1;
         }
     return 0;
 }

@@ -2,9 +2,12 @@
  * workflow_run.c - the workflow runner (workflow_run.h): each step the
  * scorer reads the follow-up steps due by its clock from <p>wf:due,
  * claims them (workflow_claim.c: conditions re-checked, moved to the
- * in-flight hash), renders each claimed send or notify step's template
- * (lib/template*), submits it (lib/submit) and settles the outcome:
- * sent, retried later after a temporary failure, or failed. Before
+ * in-flight hash), defers those due in quiet hours or over the send rate
+ * (workflow_quiet.c, workflow_rate.c), renders each other claimed send or
+ * notify step's template (lib/template*; an A/B variant's template,
+ * subject and campaign: workflow_variant.c), submits it (lib/submit) and
+ * settles the outcome: sent, retried later after a temporary failure,
+ * or failed. Before
  * claiming, in-flight marks of this scorer (left by a process that died
  * while submitting) and stale ones of others are settled as uncertain,
  * never resent: the operator decides (docs/scorer.md, "Workflows").
@@ -103,11 +106,21 @@ static struct pb_tpl_value *values(const struct pb_wf_item *it, size_t *n)
     return v;
 }
 
+/* The template of the item: its variant's own, else the step's (NULL: not loaded). */
+static const struct pb_template *item_template(const struct pb_wf_item *it)
+{
+    if (it->variant != NULL && it->variant->template_file != NULL)
+        return it->variant->tpl;
+    return it->step->tpl;
+}
+
 /* Render the item's template into msg; the recipient into *to. 0, or -1
  * (it->reason: a permanent failure). */
 static int render(struct pb_scorer *s, struct pb_wf_item *it, GString *msg, const char **to)
 {
     const struct pb_wf_step *st = it->step;
+    const struct pb_wf_variant *var = it->variant;
+    const struct pb_template *tpl = item_template(it);
     const char *score = pb_wf_item_field(it, "score"), *at = pb_wf_item_field(it, "score_at");
     char campaign[65], err[256], shown[32];
     char *hist = st->kind == PB_WF_NOTIFY ? history(s, it->cid) : g_strdup("");
@@ -125,12 +138,14 @@ static int render(struct pb_scorer *s, struct pb_wf_item *it, GString *msg, cons
             { "segment", it->wf->segment_name }, { "history", hist },
         };
         struct pb_tpl_input in = { .to = *to, .contact = cv, .ncontact = nc, .extra = extra,
-                                   .nextra = 4, .campaign = campaign, .date = s->now_ms() / 1000 };
+                                   .nextra = 4, .campaign = campaign, .date = s->now_ms() / 1000,
+                                   .subject = var ? var->subject : NULL };
         if (*to == NULL || !**to)
             snprintf(it->reason, sizeof(it->reason), "the contact has no email address");
-        else if (pb_tpl_campaign(it->wf->name, st->name, NULL, campaign, err, sizeof(err)) != 0
-                 || pb_tpl_render(st->tpl, &in, msg, &info, err, sizeof(err)) != 0)
-            snprintf(it->reason, sizeof(it->reason), "%s: %s", pb_tpl_path(st->tpl), err);
+        else if (pb_tpl_campaign(it->wf->name, st->name, var ? var->name : NULL, campaign, err,
+                                 sizeof(err)) != 0
+                 || pb_tpl_render(tpl, &in, msg, &info, err, sizeof(err)) != 0)
+            snprintf(it->reason, sizeof(it->reason), "%s: %s", pb_tpl_path(tpl), err);
         else
             rc = 0;
     }
@@ -139,32 +154,38 @@ static int render(struct pb_scorer *s, struct pb_wf_item *it, GString *msg, cons
     return rc;
 }
 
+/* A claimed send step due in the contact's quiet hours: deferred. */
+static void quiet(struct pb_scorer *s, struct pb_wf_item *it)
+{
+    if (it->step->kind == PB_WF_SEND
+        && (it->retry_at = pb_wf_quiet_until(&s->conf->scorer, pb_wf_item_field(it, "timezone"),
+                                             s->now_ms())) > 0) {
+        it->status = "deferred";
+        snprintf(it->reason, sizeof(it->reason), "quiet hours");
+    }
+}
+
 /* Render and submit one claimed send or notify step; its status set. */
 static void deliver(struct pb_scorer *s, struct pb_wf_item *it)
 {
     const struct pb_submit_conf *sc = &s->conf->submit;
+    const struct pb_template *tpl = item_template(it);
     const char *tries_f, *to;
     char key[200], why[256];
     GString *msg = g_string_new(NULL);
     enum pb_submit_status st = PB_SUBMIT_PERMANENT;
     int tries;
 
-    if (it->step->kind == PB_WF_SEND
-        && (it->retry_at = pb_wf_quiet_until(&s->conf->scorer, pb_wf_item_field(it, "timezone"),
-                                             s->now_ms())) > 0) {
-        it->status = "deferred";
-        snprintf(it->reason, sizeof(it->reason), "quiet hours");
-        g_string_free(msg, TRUE);
-        return;
-    }
     snprintf(key, sizeof(key), "wft:%s|%s", it->wfname, it->stepname);
     tries_f = pb_wf_item_field(it, key);
     tries = (tries_f ? atoi(tries_f) : 0) + 1;
-    if (it->step->tpl == NULL)
-        snprintf(it->reason, sizeof(it->reason), "template %s not loaded", it->step->template_file);
+    if (tpl == NULL)
+        snprintf(it->reason, sizeof(it->reason), "template %s not loaded",
+                 it->variant && it->variant->template_file ? it->variant->template_file
+                                                           : it->step->template_file);
     else if (render(s, it, msg, &to) == 0) {
         const char *sender = sc->envelope_sender ? sc->envelope_sender
-                                                 : pb_tpl_from_address(it->step->tpl);
+                                                 : pb_tpl_from_address(tpl);
         st = pb_submit(sc, sender, to, msg->str, msg->len, why, sizeof(why));
         snprintf(it->reason, sizeof(it->reason), "%s%s (try %d)", st == PB_SUBMIT_OK ? "to " : "",
                  st == PB_SUBMIT_OK ? to : why, tries);
@@ -215,19 +236,43 @@ static GPtrArray *due_items(struct pb_scorer *s)
     return items;
 }
 
-/* Deliver the claimed items and keep only them (to settle). */
-static void deliver_claimed(struct pb_scorer *s, GPtrArray *items)
+/* Keep only the claimed items (to settle); defer those due in quiet
+ * hours or over the send rate. */
+static void keep_claimed(struct pb_scorer *s, GPtrArray *items)
 {
     for (unsigned i = items->len; i-- > 0;) {
         struct pb_wf_item *it = items->pdata[i];
         if (it->code == 'k')
             s->stats.wf_skipped++;
-        if (it->code != 'c') {
+        if (it->code != 'c')
             g_ptr_array_remove_index(items, i);
-            continue;
-        }
-        deliver(s, it);
+        else
+            quiet(s, it);
     }
+    pb_wf_rate_gate(s, items);
+}
+
+/* Settle the deferred items now, before the others are submitted, so
+ * their in-flight marks are not held while that takes. 0, or -1 (Redis). */
+static int settle_deferred(struct pb_scorer *s, GPtrArray *items)
+{
+    GPtrArray *later = g_ptr_array_new_with_free_func((GDestroyNotify)pb_wf_item_free);
+    int rc = 0;
+
+    for (unsigned i = items->len; i-- > 0;)
+        if (((struct pb_wf_item *)items->pdata[i])->status != NULL)
+            g_ptr_array_add(later, g_ptr_array_steal_index(items, i));
+    if (later->len > 0)
+        rc = pb_wf_settle(s, later);
+    g_ptr_array_free(later, TRUE);
+    return rc;
+}
+
+/* Submit the claimed items (keep_claimed) not deferred. */
+static void deliver_claimed(struct pb_scorer *s, GPtrArray *items)
+{
+    for (unsigned i = 0; i < items->len; i++)
+        deliver(s, items->pdata[i]);
 }
 
 int pb_wf_run(struct pb_scorer *s)
@@ -247,8 +292,13 @@ int pb_wf_run(struct pb_scorer *s)
     if (n > 0 && pb_wf_claim(s, items, owner) != 0)
         rc = -1;
     if (rc == 0 && n > 0) {
+        keep_claimed(s, items);
+        if (settle_deferred(s, items) != 0)
+            rc = -1;    /* nothing submitted; the marks stay: uncertain at the next run */
+    }
+    if (rc == 0 && items->len > 0) {
         deliver_claimed(s, items);
-        if (items->len > 0 && pb_wf_settle(s, items) != 0)
+        if (pb_wf_settle(s, items) != 0)
             rc = -1;    /* the marks stay: found as uncertain by the next run */
     }
     g_ptr_array_free(items, TRUE);

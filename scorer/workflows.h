@@ -5,7 +5,8 @@
  * address, set or remove a tag) with delays and a segment condition.
  * Read and checked by workflow_conf.c, started inside the batch script
  * (workflow_lua.c), run from the due-step queue with an atomic claim
- * (workflow_claim.c, workflow_run.c). docs/scorer.md ("Workflows").
+ * (workflow_claim.c, workflow_run.c). A send step may have A/B variants
+ * (workflow_variant.c). docs/scorer.md ("Workflows").
  */
 #ifndef PB_SCORER_WORKFLOWS_H
 #define PB_SCORER_WORKFLOWS_H
@@ -15,6 +16,7 @@
 #include "conf.h"
 
 struct pb_template;
+struct pb_tpl_subject;
 struct pb_conf_ctx;
 struct config_t;
 struct pb_segdefs;
@@ -30,6 +32,17 @@ enum pb_wf_step_kind {
     PB_WF_UNTAG = 'u'           /* remove one */
 };
 
+/* One A/B variant of a send step (workflow_variant.c): the contacts whose
+ * bucket (pb_split_bucket, salt "<workflow>|<step>") falls in its share
+ * get it, under the campaign <workflow>:<step>:<name>. */
+struct pb_wf_variant {
+    char *name;                 /* [a-z0-9_-], unique in the step */
+    unsigned share;             /* basis points (0.01 %); a step's add up to 10000 */
+    struct pb_tpl_subject *subject; /* its Subject, or NULL: the template's */
+    char *template_file;        /* its template in templates.dir, or NULL: the step's */
+    struct pb_template *tpl;    /* loaded with the step's; NULL before, and without a file */
+};
+
 struct pb_wf_step {
     char *name;                 /* [a-z0-9_-]: part of the campaign name and of the queue member */
     enum pb_wf_step_kind kind;
@@ -39,6 +52,8 @@ struct pb_wf_step {
     char *to;                   /* notify: the address */
     char *tag;                  /* tag, untag */
     int if_segment;             /* re-checked when due: still a member of it (index), -1 = none */
+    struct pb_wf_variant *variants; /* send: A/B variants, or NULL */
+    size_t nvariants;
 };
 
 struct pb_workflow {
@@ -79,6 +94,12 @@ size_t pb_workflows_match(const struct pb_workflows *w, const struct pb_sc_event
 const struct pb_workflow *pb_workflow_find(const struct pb_workflows *w, const char *name);
 const struct pb_wf_step *pb_wf_step_find(const struct pb_workflow *wf, const char *name,
                                          size_t *index);
+
+/* The variant of step st of wf that contact cid gets (the same one every
+ * time, in every scorer: pb_split_pick), or NULL when st has none.
+ * workflow_variant.c */
+const struct pb_wf_variant *pb_wf_variant_pick(const struct pb_workflow *wf,
+                                               const struct pb_wf_step *st, const char *cid);
 
 /* The Lua the batch script needs (workflow_lua.c): wf_segment(ck, cid,
  * seg, op, t), called by segment_changed, and wf_entry(ck, cid, kind,

@@ -2,7 +2,8 @@
  * check_scorer_wfconf.c - scorer.workflows refused as a user would see
  * it: every mistake names the file, the line, the item and the fix; a
  * step naming a template that does not exist is refused when the
- * templates are loaded (start, SIGHUP, -n). Part of check_scorer
+ * templates are loaded (start, SIGHUP, -n); A/B variants whose shares
+ * do not add up to 100, bad names, subjects and templates. Part of check_scorer
  * (check_scorer.h).
  */
 #include <string.h>
@@ -55,20 +56,72 @@ START_TEST(test_refused_workflows)
 }
 END_TEST
 
+/* A send step "s" of workflow "w" with variants (the text inside
+ * variants = ( ... )). */
+#define VARIANTS(list) SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; }; " \
+    "steps = ( { name = \"s\"; send = \"welcome-1.en.eml\"; variants = ( " list " ); } ); } );"
+#define VA "{ name = \"a\"; share = 50; subject = \"Hi {{first_name|}}\"; }, "
+
+START_TEST(test_refused_variants)
+{
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 40; send = \"welcome-2.en.eml\"; }"),
+                   "scorer.workflows[0] (\"w\").steps[0] (\"s\"): variants: the shares add up "
+                   "to 90 %, not 100 %");
+    assert_refused(VARIANTS("{ name = \"a\"; share = 33.33; }, { name = \"b\"; share = 33.33; "
+                            "}, { name = \"c\"; share = 33.33; }"), "add up to 99.99 %");
+    assert_refused(VARIANTS(VA "{ name = \"B\"; share = 50; }"),
+                   "variants[1]: name: \"B\" must be 1..64 of a-z, 0-9, _ and -");
+    assert_refused(VARIANTS(VA "{ name = \"a\"; share = 50; }"), "used by an earlier variant");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 33.333; }"), "at most two decimals");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 0; }"), "over 0 and at most 100");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; }"), "share is required");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 50; weight = 1; }"),
+                   "unknown setting weight");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 50; subject = \"Hi {{nope}}\"; }"),
+                   "variants[1] (\"b\"): subject: {{nope}}: unknown placeholder");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 50; subject = \"Hi\\nBcc: x\"; }"),
+                   "subject: a control character");
+    assert_refused(VARIANTS(VA "{ name = \"b\"; share = 50; send = \"../b.eml\"; }"),
+                   "send: \"../b.eml\": name a file of templates.dir");
+    assert_refused(VARIANTS("{ name = \"a\"; share = 100; }"), "a list of 2 to 20 variants");
+    assert_refused(SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; }; steps = ( "
+                   "{ name = \"t\"; tag = \"x\"; variants = ( " VA "{ name = \"b\"; share = "
+                   "50; } ); } ); } );", "variants go with a send step only");
+    assert_refused(SEGS " workflows = ( { name = \"a-rather-long-workflow-name\"; trigger = { "
+                   "signup = true; }; steps = ( { name = \"a-rather-long-step-name\"; send = "
+                   "\"welcome-1.en.eml\"; variants = ( " VA "{ name = \"variant-b-long\"; "
+                   "share = 50; } ); } ); } );", "is over 64 characters");
+}
+END_TEST
+
+/* The templates of r loaded: refused, naming want; r freed. */
+static void assert_templates_refused(struct pb_rules *r, const char *want)
+{
+    char err[1024];
+
+    ck_assert_int_eq(pb_workflows_load_templates(&r->wf, &cconf, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    pb_rules_free(r);
+}
+
+/* A template a step or a variant names must exist; shares with decimals
+ * that add up to 100 are taken. */
 START_TEST(test_missing_template_refused)
 {
     struct pb_rules r;
-    char err[1024];
-
     char *top = g_strdup_printf("templates = { dir = \"%s/../config/templates\"; };", TESTS_DIR);
 
     load_scorer_with(top, SEGS, "");
     g_free(top);
     load_rules_into(SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; }; steps = ("
                     " { name = \"a\"; send = \"no-such.eml\"; } ); } );", CLICK80, &r);
-    ck_assert_int_eq(pb_workflows_load_templates(&r.wf, &cconf, err, sizeof(err)), -1);
-    ck_assert_msg(strstr(err, "no-such.eml") != NULL, "%s", err);
-    pb_rules_free(&r);
+    assert_templates_refused(&r, "no-such.eml");
+    load_rules_into(VARIANTS("{ name = \"a\"; share = 33.33; }, { name = \"b\"; share = 33.33; "
+                             "}, { name = \"c\"; share = 33.34; send = \"no-such-c.eml\"; }"),
+                    CLICK80, &r);
+    ck_assert_int_eq(r.wf.items[0].steps[0].nvariants, 3);
+    ck_assert_uint_eq(r.wf.items[0].steps[0].variants[2].share, 3334);
+    assert_templates_refused(&r, "no-such-c.eml");
 }
 END_TEST
 
@@ -123,6 +176,7 @@ TCase *workflow_conf_tcase(void)
     tcase_add_checked_fixture(tc, scorer_setup, scorer_teardown);
     tcase_add_test(tc, test_refused_workflows);
     tcase_add_test(tc, test_missing_template_refused);
+    tcase_add_test(tc, test_refused_variants);
     tcase_add_test(tc, test_workflow_reload_no_reeval);
     tcase_add_test(tc, test_bad_timezone_refused);
     return tc;

@@ -18,11 +18,11 @@
 #include <glib.h>
 #include "check_redis.h"
 #include "check_scorer.h"
+#include "check_scorer_wf.h"
 #include "testutil.h"
 #include "workflow_run.h"
 
 #define HOUR_MS 3600000LL
-#define CAPTURE TESTS_DIR "/lib/capture-submit.sh"
 #define CLICK80 "{ name = \"click\"; event = \"click\"; points = 80; }, " \
     "{ name = \"refund\"; event = \"refund\"; points = -80; class = \"any\"; }"
 #define SEGS "half_life_days = 0; segments = ( { name = \"mql\"; behaviour_at_least = 50; } );"
@@ -33,21 +33,12 @@
     " { name = \"first\"; send = \"welcome-1.en.eml\"; delay_hours = 2; if_segment = \"mql\"; }," \
     " { name = \"second\"; send = \"welcome-2.en.eml\"; delay_days = 1; } ); } );"
 
-static char outdir[300];
-
 /* The configuration with submission into outdir exiting status. */
 static void load_wf(const char *status, const char *settings)
 {
-    char *top, *all;
+    char *all = g_strconcat(SEGS, " ", settings, NULL);
 
-    snprintf(outdir, sizeof(outdir), "%s/out", cdir);
-    ck_assert_int_eq(g_mkdir_with_parents(outdir, 0700), 0);
-    top = g_strdup_printf("submit = { command = \"/bin/sh %s %s %s 0 ${recipient}\"; };\n"
-                          "templates = { dir = \"%s/../config/templates\"; };", CAPTURE, outdir,
-                          status, TESTS_DIR);
-    all = g_strconcat(SEGS, " ", settings, NULL);
-    load_scorer_with(top, all, CLICK80);
-    g_free(top);
+    load_wf_with(status, "", all, CLICK80);
     g_free(all);
 }
 
@@ -81,35 +72,6 @@ static void run_at(long long now)
     drain_as("t1");
 }
 
-static int messages(void)
-{
-    int n = 0;
-    char path[400];
-
-    for (;;) {
-        snprintf(path, sizeof(path), "%s/%d.eml", outdir, n + 1);
-        if (!g_file_test(path, G_FILE_TEST_EXISTS))
-            return n;
-        n++;
-    }
-}
-
-static char *message(int n)
-{
-    char path[400];
-    char *text;
-
-    snprintf(path, sizeof(path), "%s/%d.eml", outdir, n);
-    text = tu_read_file(path, NULL);
-    ck_assert_msg(text != NULL, "no %s", path);
-    return text;
-}
-
-static void assert_has(const char *text, const char *want)
-{
-    ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in:\n%.600s", want, text);
-}
-
 /* Message n (capture folder) has each of the NULL-terminated lines. */
 static void assert_message(int n, const char *const *want)
 {
@@ -121,44 +83,6 @@ static void assert_message(int n, const char *const *want)
 }
 
 #define MESSAGE(n, ...) assert_message(n, (const char *const[]){ __VA_ARGS__, NULL })
-
-static void assert_status(const char *c, const char *wf, const char *step, const char *want)
-{
-    char *f = g_strdup_printf("wfs:%s|%s", wf, step), *v = contact_field(c, f);
-
-    if (want == NULL)
-        ck_assert_msg(v == NULL, "%s of %s is %s, expected none", f, c, v);
-    else
-        ck_assert_msg(v != NULL && strcmp(v, want) == 0, "%s of %s is %s, expected %s", f, c,
-                      v ? v : "(none)", want);
-    g_free(f);
-    g_free(v);
-}
-
-/* Entries of pb:wf:log with this step and status; the last one's reason into why. */
-static int logged(const char *step, const char *status, char *why, size_t len)
-{
-    redisReply *r = redisCommand(cc, "XRANGE pb:wf:log - +");
-    int n = 0;
-
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY, "XRANGE pb:wf:log");
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *f = r->element[i]->element[1];
-        const char *st = "", *stat = "", *reason = "";
-        for (size_t j = 0; j + 1 < f->elements; j += 2) {
-            if (strcmp(f->element[j]->str, "step") == 0) st = f->element[j + 1]->str;
-            if (strcmp(f->element[j]->str, "status") == 0) stat = f->element[j + 1]->str;
-            if (strcmp(f->element[j]->str, "reason") == 0) reason = f->element[j + 1]->str;
-        }
-        if (strcmp(st, step) == 0 && strcmp(stat, status) == 0) {
-            n++;
-            if (why != NULL)
-                snprintf(why, len, "%s", reason);
-        }
-    }
-    freeReplyObject(r);
-    return n;
-}
 
 static void event(const char *type, const char *c, long long ts)
 {
