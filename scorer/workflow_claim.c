@@ -13,19 +13,6 @@
 #include "events.h"
 #include "workflow_run.h"
 
-/* Shared by both scripts: the log, the next step. */
-static const char common[] =
-    "local now=tonumber(ARGV[1])\n"
-    "local function log(cid,wf,st,status,why)\n"
-    "  redis.call('XADD',WLOG,'MAXLEN','~',ARGV[2],'*','contact',cid,'workflow',wf,"
-    "'step',st,'status',status,'reason',why,'at',ARGV[1])\n"
-    "end\n"
-    "local function split(m) return string.match(m,'^([^|]+)|([^|]+)|([^|]+)$') end\n"
-    "local function queue_next(ck,cid,wf,st,nx,delay)\n"
-    "  if nx=='' or redis.call('HSETNX',ck,'wfs:'..wf..'|'..nx,'queued')==0 then return end\n"
-    "  redis.call('ZADD',DUE,string.format('%d',now+tonumber(delay)),cid..'|'..wf..'|'..nx)\n"
-    "  log(cid,wf,nx,'queued','after '..st)\n"
-    "end\n";
 
 /* KEYS: due, in flight, suppressed, log; per item: contact hash, the
  * condition's segment set (the queue when none). ARGV: now, log length,
@@ -178,9 +165,10 @@ static redisReply *run(struct pb_scorer *s, GPtrArray *keys, GPtrArray *args, co
     return r;
 }
 
+/* body with the shared Lua (the log, the next step: workflow_script.c) in its "%s". */
 static char *script_text(const char *body)
 {
-    return g_strdup_printf(body, common);
+    return g_strdup_printf(body, pb_wf_script_common);
 }
 
 /* The next step's name and delay, "" and 0 after the last. */

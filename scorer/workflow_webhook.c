@@ -19,7 +19,11 @@
 #include "webhook.h"
 #include "workflow_run.h"
 
-#define PROFILE_TEXT "email first_name last_name birthday city country language timezone"
+/* The contact fields that go into the document as they are stored. */
+static const char *const profile[] = {
+    "email", "first_name", "last_name", "birthday", "city", "country", "language", "timezone",
+    NULL
+};
 
 /* unix ms as RFC 3339 UTC, e.g. "2027-01-15T08:00:00.000Z". */
 static json_t *iso_time(long long ms)
@@ -60,11 +64,7 @@ static json_t *tag_list(const char *tags)
 static void contact_field(json_t *c, json_t *attrs, json_t *segs, const char *name,
                           const char *value)
 {
-    char **profile = g_strsplit(PROFILE_TEXT, " ", -1);
-    int is_profile = g_strv_contains((const char *const *)profile, name);
-
-    g_strfreev(profile);
-    if (is_profile)
+    if (g_strv_contains(profile, name))
         json_object_set_new(c, name, json_string(value));
     else if (strcmp(name, "tags") == 0)
         json_object_set_new(c, "tags", tag_list(value));

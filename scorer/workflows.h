@@ -108,6 +108,12 @@ const struct pb_workflow *pb_workflow_find(const struct pb_workflows *w, const c
 const struct pb_wf_step *pb_wf_step_find(const struct pb_workflow *wf, const char *name,
                                          size_t *index);
 
+/* The Lua every script that moves a step shares (workflow_script.c):
+ * now (ARGV[1]), log(cid, wf, step, status, why) into WLOG (ARGV[2] its
+ * length), split(member) and queue_next(ck, cid, wf, step, next, delay)
+ * into DUE; the script sets the locals DUE and WLOG before it. */
+extern const char pb_wf_script_common[];
+
 /* The Lua the batch script needs (workflow_lua.c): wf_segment(ck, cid,
  * seg, op, t), called by segment_changed, and wf_entry(ck, cid, kind,
  * type, ts), called for each entry; nseg: the number of segments (the
