@@ -134,6 +134,7 @@ int pb_cli_write_event(struct pb_cli *cli, const struct pb_custom_event *ev, cha
 int pb_cmd_segments(struct pb_cli *cli, int argc, char **argv);     /* segments.c */
 int pb_cmd_segment(struct pb_cli *cli, int argc, char **argv);      /* segment.c */
 int pb_cmd_template(struct pb_cli *cli, int argc, char **argv);     /* template.c */
+int pb_cmd_queue(struct pb_cli *cli, int argc, char **argv);        /* queue.c */
 struct pb_rules;
 /* The scorer's rules and segment definitions (scorer/rules.h) of the
  * configuration file; -1 after an error (reported). segments.c */

@@ -8,7 +8,9 @@
  * so a captured request cannot be replayed after the window), with the
  * two values in headers of their own. The secret is an "events" line of
  * the key file; every such line verifies (rotation). Compared in constant
- * time. docs/custom-events.md has a curl + openssl example.
+ * time. The scorer's webhook steps sign their requests the same way with
+ * a "webhook" line (lib/webhook.c), so a receiver verifies them with
+ * pb_sig_check, the tracker's own check. docs/custom-events.md has a curl + openssl example.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +72,18 @@ enum pb_sig_status pb_custom_sig_check(const struct pb_keyring *ring, const char
                                        const char *signature, const char *body, size_t len,
                                        long long now_s, int window_s)
 {
+    return pb_sig_check(ring->events, ring->events_count, timestamp, signature, body, len,
+                        now_s, window_s);
+}
+
+enum pb_sig_status pb_sig_check(const struct pb_key *keys, size_t n, const char *timestamp,
+                                const char *signature, const char *body, size_t len,
+                                long long now_s, int window_s)
+{
     uint8_t want[32], mac[32];
     long long ts;
 
-    if (ring->events_count == 0)
+    if (n == 0)
         return PB_SIG_NO_SECRET;
     if (timestamp == NULL || signature == NULL)
         return PB_SIG_MISSING;
@@ -83,8 +93,8 @@ enum pb_sig_status pb_custom_sig_check(const struct pb_keyring *ring, const char
         return PB_SIG_EXPIRED;
     if (sig_bytes(signature, want) != 0)
         return PB_SIG_MALFORMED;
-    for (size_t i = 0; i < ring->events_count; i++) {
-        sig_mac(&ring->events[i], timestamp, body, len, mac);
+    for (size_t i = 0; i < n; i++) {
+        sig_mac(&keys[i], timestamp, body, len, mac);
         if (CRYPTO_memcmp(mac, want, sizeof(mac)) == 0)
             return PB_SIG_OK;
     }

@@ -40,8 +40,9 @@ struct gen {
     struct pb_rules rules;
 };
 
-/* The contact key, for signup events that carry only an address. */
-static struct pb_keyring ring;
+/* The key file: the contact key, for signup events that carry only an
+ * address, and the webhook steps' secrets. NULL: not read. */
+static struct pb_keyring *ring;
 
 static volatile sig_atomic_t stop_signal, reload_wanted;
 
@@ -111,15 +112,49 @@ static void describe(const struct pb_rules *r, char *buf, size_t len)
                  r->wf.count == 1 ? "" : "s");
 }
 
+/* The key file read into a new ring (*out; NULL and why when it cannot
+ * be read), and g's webhook steps checked against it, or against
+ * fallback when it cannot be read. 0, or -1 with err. */
+static int keys_for(const struct gen *g, const struct pb_keyring *fallback,
+                    struct pb_keyring **out, char *why, size_t whylen, char *err, size_t errlen)
+{
+    struct pb_keyring *k = g_new0(struct pb_keyring, 1);
+
+    why[0] = '\0';
+    if (pb_keys_load(g->conf.keys_file, 1, k, why, whylen) != 0) {
+        g_free(k);
+        k = NULL;
+    }
+    if (pb_workflows_check_secrets(&g->rules.wf, k ? k : fallback, g->conf.keys_file, why, err,
+                                   errlen) != 0) {
+        if (k != NULL)
+            pb_keys_free(k);
+        g_free(k);
+        return -1;
+    }
+    *out = k;
+    return 0;
+}
+
+static void ring_free(struct pb_keyring *k)
+{
+    if (k != NULL)
+        pb_keys_free(k);
+    g_free(k);
+}
+
 static int check_config(const char *path)
 {
-    char err[1024], what[160];
+    char err[1024], why[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
+    struct pb_keyring *k = NULL;
 
-    if (g == NULL) {
+    if (g == NULL || keys_for(g, NULL, &k, why, sizeof(why), err, sizeof(err)) != 0) {
         fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
+        gen_free(g);
         return 1;
     }
+    ring_free(k);
     describe(&g->rules, what, sizeof(what));
     printf(PB_SCORER_NAME ": configuration OK (%s; %s)\n", path, what);
     gen_free(g);
@@ -156,13 +191,23 @@ static void set_signals(void)
  * freed (not the first generation: the connection's settings are its). */
 static void reload(const char *path, struct pb_scorer *s, struct gen *boot, struct gen **current)
 {
-    char err[1024], what[160];
+    char err[1024], why[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
+    struct pb_keyring *k = NULL;
 
     reload_wanted = 0;
-    if (g == NULL) {
+    if (g == NULL || keys_for(g, ring, &k, why, sizeof(why), err, sizeof(err)) != 0) {
         pb_log(LOG_ERR, "reload failed, keeping the rules loaded before: %s", err);
+        gen_free(g);
         return;
+    }
+    if (k != NULL) {            /* the key file read again: its secrets from now on */
+        s->ring = k;
+        ring_free(ring);
+        ring = k;
+    } else if (ring != NULL) {
+        pb_log(LOG_NOTICE, "reload: the key file was not read again (%s); the keys read at "
+               "start stay", why);
     }
     describe(&g->rules, what, sizeof(what));
     pb_log(LOG_INFO, "configuration reloaded from %s: %s (Redis and stream settings take "
@@ -306,6 +351,7 @@ static int start(const struct pb_daemon_options *opt, int once, const struct gen
                  const char *pidfile, char *err, size_t errlen)
 {
     const struct pb_scorer_conf *sc = &g->conf.scorer;
+    char why[1024];
 
     if (!once && pb_daemon_check_pidfile(pidfile, err, errlen) != 0)
         return -1;
@@ -316,11 +362,13 @@ static int start(const struct pb_daemon_options *opt, int once, const struct gen
     }
     if (!once && pb_daemon_write_pidfile(pidfile, err, errlen) != 0)
         return -1;
-    if (pb_keys_load(g->conf.keys_file, 1, &ring, err, errlen) != 0) {
-        pb_log(LOG_NOTICE, "no contact key (%s): signup and profile events without a contact "
-               "id are acknowledged and change nothing", err);
-        memset(&ring, 0, sizeof(ring));
+    if (keys_for(g, NULL, &ring, why, sizeof(why), err, errlen) != 0) {
+        pb_daemon_remove_pidfile(pidfile);
+        return -1;
     }
+    if (ring == NULL)
+        pb_log(LOG_NOTICE, "no contact key (%s): signup and profile events without a contact "
+               "id are acknowledged and change nothing", why);
     if (pb_daemon_drop_privileges("scorer", sc->user, sc->group, err, errlen) != 0) {
         pb_daemon_remove_pidfile(pidfile);
         return -1;
@@ -356,15 +404,15 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
         pb_log(LOG_WARNING, "the clock runs %lld times as fast as real time (--time-scale)",
                time_scale);
     }
-    if (ring.contact_key_len > 0)
-        s.ring = &ring;
+    s.ring = ring;
     describe(&boot->rules, err, sizeof(err));
     pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s", s.consumer,
            boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "");
     pb_daemon_ready(0);
     rc = once ? run_once(&s) : run_loop(path, &s, boot);
     pb_scorer_free(&s);
-    pb_keys_free(&ring);
+    ring_free(ring);
+    ring = NULL;
     pb_daemon_remove_pidfile(pidfile);
     g_free(pidfile);
     gen_free(boot);

@@ -17,21 +17,6 @@
 #include "redis_script.h"
 #include "workflow_run.h"
 
-/* Shared by both scripts: the log, the next step. */
-static const char common[] =
-    "local now=tonumber(ARGV[1])\n"
-    "local function log(cid,wf,st,status,why,var)\n"
-    "  local e={'XADD',WLOG,'MAXLEN','~',ARGV[2],'*','contact',cid,'workflow',wf,"
-    "'step',st,'status',status,'reason',why,'at',ARGV[1]}\n"
-    "  if var and var~='' then e[#e+1]='variant' e[#e+1]=var end\n"
-    "  redis.call(unpack(e))\n"
-    "end\n"
-    "local function split(m) return string.match(m,'^([^|]+)|([^|]+)|([^|]+)$') end\n"
-    "local function queue_next(ck,cid,wf,st,nx,delay)\n"
-    "  if nx=='' or redis.call('HSETNX',ck,'wfs:'..wf..'|'..nx,'queued')==0 then return end\n"
-    "  redis.call('ZADD',DUE,string.format('%d',now+tonumber(delay)),cid..'|'..wf..'|'..nx)\n"
-    "  log(cid,wf,nx,'queued','after '..st)\n"
-    "end\n";
 
 /* KEYS: due, in flight, suppressed, log; per item: contact hash, the
  * condition's segment set (the queue when none). ARGV: now, log length,
@@ -153,7 +138,7 @@ static struct pb_script claim_script, settle_script;
 static const struct pb_script *script_of(struct pb_script *sc, const char *body)
 {
     if (sc->text == NULL)
-        pb_script_init(sc, g_strdup_printf(body, common));
+        pb_script_init(sc, g_strdup_printf(body, pb_wf_script_common));
     return sc;
 }
 

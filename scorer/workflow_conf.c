@@ -25,8 +25,8 @@ static const char *const trigger_fields[] = {
     "segment", "on", "signup", "event", "campaign", "url", NULL
 };
 static const char *const step_fields[] = {
-    "name", "send", "notify", "template", "tag", "untag", "delay_minutes", "delay_hours",
-    "delay_days", "if_segment", "variants", NULL
+    "name", "send", "notify", "template", "tag", "untag", "webhook", "secret", "timeout",
+    "delay_minutes", "delay_hours", "delay_days", "if_segment", "variants", NULL
 };
 
 static int segment_index(const struct pb_segdefs *d, const char *name)
@@ -148,19 +148,24 @@ int pb_wf_check_template_name(struct pb_rule_ctx *r, const char *member, const c
     return 0;
 }
 
-/* Exactly one of send, notify (with template), tag, untag. */
+/* Exactly one of send, notify (with template), tag, untag, webhook. */
 static int read_action(struct pb_rule_ctx *r, struct pb_wf_step *st)
 {
-    const char *send, *notify, *tpl, *tag, *untag;
+    const char *send, *notify, *tpl, *tag, *untag, *hook;
 
     if (pb_rc_get_str(r, "send", &send) != 0 || pb_rc_get_str(r, "notify", &notify) != 0
         || pb_rc_get_str(r, "template", &tpl) != 0 || pb_rc_get_str(r, "tag", &tag) != 0
-        || pb_rc_get_str(r, "untag", &untag) != 0)
+        || pb_rc_get_str(r, "untag", &untag) != 0 || pb_rc_get_str(r, "webhook", &hook) != 0)
         return -1;
-    if ((send != NULL) + (notify != NULL) + (tag != NULL) + (untag != NULL) != 1)
+    if ((send != NULL) + (notify != NULL) + (tag != NULL) + (untag != NULL) + (hook != NULL) != 1)
         return pb_rc_fail_member(r, NULL, "%s", "a step does one thing: send = \"welcome-1.en."
                                  "eml\"; or notify = \"sales@example.com\"; template = \"mql-"
-                                 "handoff.eml\"; or tag = \"vip\"; or untag = \"vip\";");
+                                 "handoff.eml\"; or tag = \"vip\"; or untag = \"vip\"; or "
+                                 "webhook = \"https://crm.example.com/hook\"; secret = \"crm\";");
+    if (pb_wf_read_webhook(r, st, hook) != 0)
+        return -1;
+    if (hook != NULL)
+        return 0;
     if ((tpl != NULL) != (notify != NULL))
         return pb_rc_fail_member(r, tpl ? "template" : "notify", "%s", "notify and template "
                                  "go together: notify = \"sales@example.com\"; template = "
@@ -198,7 +203,8 @@ static int read_step(struct pb_conf_ctx *ctx, const config_setting_t *g, const c
         if (strcmp(w->steps[j].name, name) == 0)
             return pb_rc_fail_member(&r, "name", "\"%s\" is used by an earlier step", name);
     if (pb_rc_check_members(&r, step_fields, "name, send, notify, template, tag, untag, "
-                            "delay_minutes, delay_hours, delay_days, if_segment, variants") != 0
+                            "webhook, secret, timeout, delay_minutes, delay_hours, delay_days, "
+                            "if_segment, variants") != 0
         || read_delay(&r, &st->delay_ms) != 0 || read_action(&r, st) != 0
         || pb_wf_read_variants(&r, w, st) != 0)
         return -1;
@@ -284,6 +290,7 @@ void pb_workflows_free(struct pb_workflows *w)
             g_free(st->template_file);
             g_free(st->to);
             g_free(st->tag);
+            pb_wf_webhook_free(st->webhook);
             if (st->tpl != NULL)
                 pb_tpl_free(st->tpl);
             pb_wf_variants_free(st);

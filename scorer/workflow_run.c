@@ -5,9 +5,9 @@
  * in-flight hash), defers those due in quiet hours or over the send rate
  * (workflow_quiet.c, workflow_rate.c), renders each other claimed send or
  * notify step's template (lib/template*; an A/B variant's template,
- * subject and campaign: workflow_variant.c), submits it (lib/submit) and
- * settles the outcome: sent, retried later after a temporary failure,
- * or failed. Before
+ * subject and campaign: workflow_variant.c), submits it (lib/submit) or
+ * posts a webhook step (workflow_webhook.c) and settles the outcome:
+ * sent, retried later after a temporary failure, or failed. Before
  * claiming, in-flight marks of this scorer (left by a process that died
  * while submitting) and stale ones of others are settled as uncertain,
  * never resent: the operator decides (docs/scorer.md, "Workflows").
@@ -24,16 +24,23 @@
 #define HISTORY_LINES 20        /* score history lines a notify step shows */
 #define BACKOFF_DOUBLINGS 10    /* the retry delay doubles at most this often */
 #define WF_POLL_MS 100          /* the scorer's clock between looks when little was due */
+#define RETRY_AFTER_MAX_MS 86400000LL   /* a webhook receiver's Retry-After, at most a day */
 
-/* 1 if an in-flight mark "<consumer> <ms>" was left by a dead process:
- * this scorer's own (nothing of ours is in flight between runs) or
- * another's older than a submission can take. */
-static int abandoned(const struct pb_scorer *s, const char *owner, long long now)
+/* 1 if an in-flight mark "<consumer> <ms>" of it was left by a dead
+ * process: this scorer's own (nothing of ours is in flight between runs)
+ * or another's older than a submission (or the step's webhook) can take. */
+static int abandoned(const struct pb_scorer *s, const struct pb_wf_item *it, const char *owner,
+                     long long now)
 {
     const char *sp = strrchr(owner, ' ');
     long long at = sp ? g_ascii_strtoll(sp + 1, NULL, 10) : 0;
     long long idle = (long long)s->conf->scorer.claim_idle_ms;
-    long long submit = 2000LL * s->conf->submit.timeout;
+    int timeout_s = s->conf->submit.timeout;
+    long long submit;
+
+    if (it->step != NULL && it->step->webhook != NULL && it->step->webhook->timeout_s > timeout_s)
+        timeout_s = it->step->webhook->timeout_s;
+    submit = 2000LL * timeout_s;
 
     if (sp != NULL && (size_t)(sp - owner) == strlen(s->consumer)
         && strncmp(owner, s->consumer, (size_t)(sp - owner)) == 0)
@@ -57,7 +64,7 @@ static int recover(struct pb_scorer *s)
         struct pb_wf_item *it = g_new0(struct pb_wf_item, 1);
         const char *owner = r->element[i + 1]->str;
         if (pb_wf_item_parse(it, r->element[i]->str, &s->rules->wf) != 0
-            || !abandoned(s, owner, now)) {
+            || !abandoned(s, it, owner, now)) {
             pb_wf_item_free(it);
             continue;
         }
@@ -79,14 +86,25 @@ static int recover(struct pb_scorer *s)
     return rc;
 }
 
-/* The score history for a notify step, one line each, newest first. */
-static char *history(struct pb_scorer *s, const char *cid)
+redisReply *pb_wf_history(struct pb_scorer *s, const char *cid)
 {
     redisReply *r = redisCommand(s->c, "LRANGE %s%s%s:scores 0 %d", s->conf->redis.prefix,
                                  PB_KEY_CONTACT, cid, HISTORY_LINES - 1);
+
+    if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The score history for a notify step, one line each, newest first. */
+static char *history(struct pb_scorer *s, const char *cid)
+{
+    redisReply *r = pb_wf_history(s, cid);
     GString *out = g_string_new(NULL);
 
-    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+    for (size_t i = 0; r != NULL && i < r->elements; i++)
         g_string_append_printf(out, "%s%s", i ? "\n" : "", r->element[i]->str);
     if (r != NULL)
         freeReplyObject(r);
@@ -165,20 +183,16 @@ static void quiet(struct pb_scorer *s, struct pb_wf_item *it)
     }
 }
 
-/* Render and submit one claimed send or notify step; its status set. */
-static void deliver(struct pb_scorer *s, struct pb_wf_item *it)
+/* Render and submit one claimed send or notify step as try number tries. */
+static enum pb_submit_status submit_mail(struct pb_scorer *s, struct pb_wf_item *it, int tries)
 {
     const struct pb_submit_conf *sc = &s->conf->submit;
     const struct pb_template *tpl = item_template(it);
-    const char *tries_f, *to;
-    char key[200], why[256];
+    const char *to;
+    char why[256];
     GString *msg = g_string_new(NULL);
     enum pb_submit_status st = PB_SUBMIT_PERMANENT;
-    int tries;
 
-    snprintf(key, sizeof(key), "wft:%s|%s", it->wfname, it->stepname);
-    tries_f = pb_wf_item_field(it, key);
-    tries = (tries_f ? atoi(tries_f) : 0) + 1;
     if (tpl == NULL)
         snprintf(it->reason, sizeof(it->reason), "template %s not loaded",
                  it->variant && it->variant->template_file ? it->variant->template_file
@@ -191,12 +205,30 @@ static void deliver(struct pb_scorer *s, struct pb_wf_item *it)
                  st == PB_SUBMIT_OK ? to : why, tries);
     }
     g_string_free(msg, TRUE);
+    return st;
+}
+
+/* Deliver one claimed send, notify or webhook step; its status set. */
+static void deliver(struct pb_scorer *s, struct pb_wf_item *it)
+{
+    const char *tries_f;
+    char key[200];
+    enum pb_submit_status st;
+    long long after_ms = 0;
+    int tries;
+
+    snprintf(key, sizeof(key), "wft:%s|%s", it->wfname, it->stepname);
+    tries_f = pb_wf_item_field(it, key);
+    tries = (tries_f ? atoi(tries_f) : 0) + 1;
+    st = it->step->kind == PB_WF_WEBHOOK ? pb_wf_webhook_deliver(s, it, tries, &after_ms)
+                                         : submit_mail(s, it, tries);
     if (st == PB_SUBMIT_OK) {
         it->status = "sent";
         s->stats.wf_sent++;
     } else if (st == PB_SUBMIT_TEMPORARY && tries < s->conf->scorer.workflow_tries) {
         it->status = "retry";
-        it->retry_at = s->now_ms() + ((1000LL * s->conf->scorer.workflow_retry_s)
+        it->retry_at = s->now_ms() + (after_ms > 0 ? MIN(after_ms, RETRY_AFTER_MAX_MS)
+                                      : (1000LL * s->conf->scorer.workflow_retry_s)
                                       << (tries - 1 < BACKOFF_DOUBLINGS ? tries - 1
                                                                         : BACKOFF_DOUBLINGS));
         s->stats.wf_retried++;

@@ -3,13 +3,14 @@
  * scripts that move a due step through the queue atomically
  * (workflow_claim.c) and the runner that renders and submits it
  * (workflow_run.c, quiet hours: workflow_quiet.c, the send rate:
- * workflow_rate.c). docs/scorer.md ("Workflows").
+ * workflow_rate.c, webhooks: workflow_webhook.c). docs/scorer.md ("Workflows").
  */
 #ifndef PB_SCORER_WORKFLOW_RUN_H
 #define PB_SCORER_WORKFLOW_RUN_H
 
 #include <glib.h>
 #include "scorer.h"
+#include "submit.h"
 #include "workflows.h"
 
 /* One due step being handled. */
@@ -60,5 +61,17 @@ int pb_wf_needs_place(const struct pb_wf_step *st);
 void pb_wf_rate_gate(struct pb_scorer *s, GPtrArray *items);
 /* A field of a claimed item's contact hash, or NULL. */
 const char *pb_wf_item_field(const struct pb_wf_item *it, const char *name);
+/* The contact's last score-history lines, newest first (LRANGE reply,
+ * an array; NULL if Redis did not give one). workflow_run.c */
+redisReply *pb_wf_history(struct pb_scorer *s, const char *cid);
+
+/* ---- webhook steps (workflow_webhook.c) ---------------------------------- */
+/* The JSON document of claimed webhook step it (malloc'd; NULL if the
+ * contact's fields cannot be JSON). */
+char *pb_wf_webhook_body(struct pb_scorer *s, const struct pb_wf_item *it);
+/* POST it as attempt number attempt; it->reason says how it went;
+ * *retry_after_ms is the receiver's Retry-After (0: none). */
+enum pb_submit_status pb_wf_webhook_deliver(struct pb_scorer *s, struct pb_wf_item *it,
+                                            int attempt, long long *retry_after_ms);
 
 #endif

@@ -2,7 +2,8 @@
  * workflows.h - follow-up workflows of postbeacon.conf (scorer.workflows):
  * a trigger (segment entered or left, a new contact, an event type), exit
  * events and steps (send a template to the contact, notify a fixed
- * address, set or remove a tag) with delays and a segment condition.
+ * address, set or remove a tag, POST the contact to a webhook) with delays
+ * and a segment condition.
  * Read and checked by workflow_conf.c, started inside the batch script
  * (workflow_lua.c), run from the due-step queue with an atomic claim
  * (workflow_claim.c, workflow_run.c). A send step may have A/B variants
@@ -29,7 +30,16 @@ enum pb_wf_step_kind {
     PB_WF_SEND = 's',           /* a template to the contact */
     PB_WF_NOTIFY = 'n',         /* a template to a fixed address, about the contact */
     PB_WF_TAG = 't',            /* add a tag to the contact's tags */
-    PB_WF_UNTAG = 'u'           /* remove one */
+    PB_WF_UNTAG = 'u',          /* remove one */
+    PB_WF_WEBHOOK = 'w'         /* POST the contact as JSON to a URL (workflow_webhook.c) */
+};
+
+/* A webhook step's settings (workflow_webhook_conf.c). */
+struct pb_wf_webhook {
+    char *url;                  /* http:// or https:// */
+    char *secret;               /* the name of its "webhook" line in the key file */
+    char *secret_at;            /* "FILE:LINE: scorer.workflows[i] ...: secret", for messages */
+    int timeout_s;              /* the whole request */
 };
 
 /* One A/B variant of a send step (workflow_variant.c): the contacts whose
@@ -54,6 +64,7 @@ struct pb_wf_step {
     int if_segment;             /* re-checked when due: still a member of it (index), -1 = none */
     struct pb_wf_variant *variants; /* send: A/B variants, or NULL */
     size_t nvariants;
+    struct pb_wf_webhook *webhook;  /* webhook steps only, else NULL */
 };
 
 struct pb_workflow {
@@ -84,6 +95,23 @@ void pb_workflows_free(struct pb_workflows *w);
 int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *conf,
                                 char *err, size_t errlen);
 
+/* ---- webhook steps (workflow_webhook_conf.c) ---------------------------- */
+struct pb_rule_ctx;
+struct pb_keyring;
+/* The step's webhook = "URL" (url; NULL: not a webhook step, and then
+ * secret and timeout must not be there), secret and timeout into
+ * st->webhook. 0, or -1 with "FILE:LINE: where: what (fix)". */
+int pb_wf_read_webhook(struct pb_rule_ctx *r, struct pb_wf_step *st, const char *url);
+void pb_wf_webhook_free(struct pb_wf_webhook *h);
+/* 1 if a step of w is a webhook step (it needs the key file). */
+int pb_workflows_have_webhooks(const struct pb_workflows *w);
+/* Every webhook step's secret is a "webhook" line of ring (the key file
+ * keys_file; ring NULL: it could not be read, why says why). 0, or -1
+ * with "FILE:LINE: ...: secret: ... (fix)" of the first that is not. */
+int pb_workflows_check_secrets(const struct pb_workflows *w, const struct pb_keyring *ring,
+                               const char *keys_file, const char *why, char *err,
+                               size_t errlen);
+
 /* The workflows whose event trigger ev matches (type, patterns; a
  * machine open or click never does): their indexes into out (at most
  * max); their number. */
@@ -100,6 +128,11 @@ const struct pb_wf_step *pb_wf_step_find(const struct pb_workflow *wf, const cha
  * workflow_variant.c */
 const struct pb_wf_variant *pb_wf_variant_pick(const struct pb_workflow *wf,
                                                const struct pb_wf_step *st, const char *cid);
+/* The Lua every script that moves a step shares (workflow_script.c):
+ * now (ARGV[1]), log(cid, wf, step, status, why[, variant]) into WLOG
+ * (ARGV[2] its length), split(member) and queue_next(ck, cid, wf, step, next, delay)
+ * into DUE; the script sets the locals DUE and WLOG before it. */
+extern const char pb_wf_script_common[];
 
 /* The Lua the batch script needs (workflow_lua.c): wf_segment(ck, cid,
  * seg, op, t), called by segment_changed, and wf_entry(ck, cid, kind,

@@ -9,8 +9,8 @@
  * reload), check_scorer_segconf.c (their configuration, refused
  * definitions), check_scorer_workflows.c (follow-up workflows),
  * check_scorer_variants.c (A/B variants, the send rate; their shared
- * helpers: check_scorer_wf.c) and check_scorer_wfconf.c (their
- * configuration).
+ * helpers: check_scorer_wf.c), check_scorer_webhook.c (webhook steps)
+ * and check_scorer_wfconf.c (their configuration).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -31,6 +31,7 @@ extern long long fake_now;      /* what the scorer's clock says */
 extern redisContext *cc;        /* the test's own connection */
 extern struct pb_conf cconf;    /* loaded by load_scorer */
 extern struct pb_rules crules;
+extern const struct pb_keyring *cring;  /* the scorers' key file (scorer_open), NULL: none */
 
 void scorer_setup(void);
 void scorer_teardown(void);
@@ -97,5 +98,6 @@ TCase *segment_conf_tcase(void);    /* check_scorer_segconf.c */
 TCase *workflows_tcase(void);       /* check_scorer_workflows.c */
 TCase *workflow_conf_tcase(void);   /* check_scorer_wfconf.c */
 TCase *variants_tcase(void);        /* check_scorer_variants.c */
+TCase *webhook_tcase(void);         /* check_scorer_webhook.c */
 
 #endif

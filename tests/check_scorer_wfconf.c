@@ -3,13 +3,15 @@
  * it: every mistake names the file, the line, the item and the fix; a
  * step naming a template that does not exist is refused when the
  * templates are loaded (start, SIGHUP, -n); A/B variants whose shares
- * do not add up to 100, bad names, subjects and templates. Part of check_scorer
- * (check_scorer.h).
+ * do not add up to 100, bad names, subjects and templates; a webhook
+ * step's URL, secret and timeout, and its secret missing from the key
+ * file. Part of check_scorer (check_scorer.h).
  */
 #include <string.h>
 #include <glib.h>
 #include "check_scorer.h"
 #include "testutil.h"
+#include "workflows.h"
 
 #define SEGS "half_life_days = 0; segments = ( { name = \"mql\"; behaviour_at_least = 50; } );"
 #define CLICK80 "{ name = \"click\"; event = \"click\"; points = 80; }"
@@ -53,6 +55,73 @@ START_TEST(test_refused_workflows)
     assert_refused(SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; campaign = "
                    "\"x\"; }; steps = ( { name = \"a\"; tag = \"x\"; } ); } );",
                    "campaign and url go with event");
+}
+END_TEST
+
+#define HOOK_WF(step) SEGS " workflows = ( { name = \"w\"; trigger = { signup = true; }; " \
+    "steps = ( { name = \"crm\"; " step " } ); } );"
+
+START_TEST(test_refused_webhooks)
+{
+    assert_refused(HOOK_WF("webhook = \"ftp://crm.example.com/x\"; secret = \"crm\";"),
+                   "steps[0] (\"crm\"): webhook: \"ftp://crm.example.com/x\": only http:// and "
+                   "https:// URLs");
+    assert_refused(HOOK_WF("webhook = \"crm.example.com/hook\"; secret = \"crm\";"),
+                   "is not a URL");
+    assert_refused(HOOK_WF("webhook = \"https://crm example.com/\"; secret = \"crm\";"),
+                   "is not a URL");
+    assert_refused(HOOK_WF("webhook = \"https://crm.example.com/hook\";"),
+                   "a webhook is signed: add secret = \"crm\";");
+    assert_refused(HOOK_WF("webhook = \"https://crm.example.com/hook\"; secret = \"5ec2e7"
+                           "5ec2e75ec2e7 5ec2\";"), "secret: \"5ec2e75ec2e75ec2e7 5ec2\" is not "
+                   "a webhook secret name");
+    assert_refused(HOOK_WF("webhook = \"https://crm.example.com/hook\"; secret = \"crm\"; "
+                           "timeout = 0;"), "timeout: whole seconds, 1..300");
+    assert_refused(HOOK_WF("webhook = \"https://crm.example.com/hook\"; secret = \"crm\"; "
+                           "timeout = \"10\";"), "timeout: expected a number");
+    assert_refused(HOOK_WF("tag = \"x\"; secret = \"crm\";"),
+                   "secret: goes with webhook = \"https://...\"; only");
+    assert_refused(HOOK_WF("send = \"a.eml\"; timeout = 5;"), "timeout: goes with webhook");
+    assert_refused(HOOK_WF("webhook = \"https://crm.example.com/hook\"; secret = \"crm\"; "
+                           "send = \"a.eml\";"), "a step does one thing");
+}
+END_TEST
+
+/* The secret a webhook step names must be a webhook line of the key
+ * file: said with the step's file and line, and the command that adds it. */
+START_TEST(test_webhook_secret_checked)
+{
+    static const char text[] = "contact 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "webhook shop 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
+    struct pb_keyring ring;
+    struct pb_rules r;
+    char path[400], err[1024];
+
+    load_rules_into(HOOK_WF("webhook = \"https://crm.example.com/hook\";\n secret = \"crm\";"),
+                    CLICK80, &r);
+    ck_assert_int_eq(pb_workflows_have_webhooks(&r.wf), 1);
+    snprintf(path, sizeof(path), "%s/keys", cdir);
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+    ck_assert_int_eq(pb_keys_load(path, 1, &ring, err, sizeof(err)), 0);
+    ck_assert_int_eq(pb_workflows_check_secrets(&r.wf, &ring, path, NULL, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "postbeacon.conf:6: scorer.workflows[0] (\"w\").steps[0] (\"crm\"): "
+                         "secret: no \"webhook crm\" line in ") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "postbeacon keys rotate --webhook crm") != NULL, "%s", err);
+    ck_assert_int_eq(pb_workflows_check_secrets(&r.wf, NULL, path, "cannot open: No such file",
+                                                err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "the key file is needed for the signature: cannot open") != NULL,
+                  "%s", err);
+    pb_keys_free(&ring);
+    pb_rules_free(&r);
+    load_rules_into(HOOK_WF("webhook = \"https://crm.example.com/hook\"; secret = \"shop\";"),
+                    CLICK80, &r);
+    ck_assert_int_eq(pb_keys_load(path, 1, &ring, err, sizeof(err)), 0);
+    ck_assert_msg(pb_workflows_check_secrets(&r.wf, &ring, path, NULL, err, sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_ptr_nonnull(pb_keys_webhook(&ring, "shop"));
+    pb_keys_free(&ring);
+    pb_rules_free(&r);
 }
 END_TEST
 
@@ -175,6 +244,8 @@ TCase *workflow_conf_tcase(void)
 
     tcase_add_checked_fixture(tc, scorer_setup, scorer_teardown);
     tcase_add_test(tc, test_refused_workflows);
+    tcase_add_test(tc, test_refused_webhooks);
+    tcase_add_test(tc, test_webhook_secret_checked);
     tcase_add_test(tc, test_missing_template_refused);
     tcase_add_test(tc, test_refused_variants);
     tcase_add_test(tc, test_workflow_reload_no_reeval);
