@@ -149,6 +149,10 @@ static void deliver(struct pb_scorer *s, struct pb_wf_item *it)
     enum pb_submit_status st = PB_SUBMIT_PERMANENT;
     int tries;
 
+    if (pb_wf_date_check(s, it) != 0) {        /* workflow_date.c: not before its local time */
+        g_string_free(msg, TRUE);
+        return;
+    }
     if (it->step->kind == PB_WF_SEND
         && (it->retry_at = pb_wf_quiet_until(&s->conf->scorer, pb_wf_item_field(it, "timezone"),
                                              s->now_ms())) > 0) {

@@ -2,7 +2,8 @@
  * workflow_run.h - what the workflow runner's two files share: the
  * scripts that move a due step through the queue atomically
  * (workflow_claim.c) and the runner that renders and submits it
- * (workflow_run.c, quiet hours: workflow_quiet.c). docs/scorer.md ("Workflows").
+ * (workflow_run.c, quiet hours: workflow_quiet.c, the exact local time of
+ * a date workflow: workflow_date.c). docs/scorer.md ("Workflows").
  */
 #ifndef PB_SCORER_WORKFLOW_RUN_H
 #define PB_SCORER_WORKFLOW_RUN_H
@@ -18,6 +19,8 @@ struct pb_wf_item {
     const struct pb_workflow *wf;   /* NULL: no longer configured */
     const struct pb_wf_step *step;
     size_t index;               /* of step in wf */
+    int occurrence;             /* a date workflow's instance <workflow>@<year>: the year, else 0 */
+    int no_next;                /* settled without queuing the next step (a missed date) */
     char code;                  /* claim: 'c' claimed, 'k' skipped, 'd' done (tag), '-' gone */
     GPtrArray *hash;            /* claimed: the contact hash, name, value, ... (g_free'd) */
     /* what became of it, for the settle script */
@@ -48,6 +51,15 @@ int pb_wf_settle(struct pb_scorer *s, GPtrArray *items);
  * workflow_quiet.c */
 long long pb_wf_quiet_until(const struct pb_scorer_conf *sc, const char *zone,
                             long long now_ms);
+/* The time zone named zone, else sc->timezone, else UTC (g_time_zone_unref
+ * it). workflow_quiet.c */
+GTimeZone *pb_wf_zone(const struct pb_scorer_conf *sc, const char *zone);
+/* For a claimed first step of a date workflow's occurrence: 0 to deliver
+ * it now; 1 when it is not yet its exact local time (status deferred,
+ * retry_at that time) or it is stale (its date attribute gone or
+ * changed to a day already past: status skipped, no next step).
+ * workflow_date.c */
+int pb_wf_date_check(struct pb_scorer *s, struct pb_wf_item *it);
 /* A field of a claimed item's contact hash, or NULL. */
 const char *pb_wf_item_field(const struct pb_wf_item *it, const char *name);
 

@@ -315,6 +315,7 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, segment_conf_tcase());
     suite_add_tcase(s, workflows_tcase());
     suite_add_tcase(s, workflow_conf_tcase());
+    suite_add_tcase(s, triggers_tcase());
     return s;
 }
 

@@ -7,8 +7,9 @@
  * duplicates, restarts, claims, trimmed entries, two scorers),
  * check_scorer_segments.c (fit, grade, every segment kind, wake-ups,
  * reload), check_scorer_segconf.c (their configuration, refused
- * definitions), check_scorer_workflows.c (follow-up workflows) and
- * check_scorer_wfconf.c (their configuration).
+ * definitions), check_scorer_workflows.c (follow-up workflows, with
+ * check_scorer_wf.c: their helpers), check_scorer_triggers.c (not_opened,
+ * opened and date triggers) and check_scorer_wfconf.c (their configuration).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -94,5 +95,6 @@ TCase *segments_tcase(void);    /* check_scorer_segments.c */
 TCase *segment_conf_tcase(void);    /* check_scorer_segconf.c */
 TCase *workflows_tcase(void);       /* check_scorer_workflows.c */
 TCase *workflow_conf_tcase(void);   /* check_scorer_wfconf.c */
+TCase *triggers_tcase(void);        /* check_scorer_triggers.c */
 
 #endif
