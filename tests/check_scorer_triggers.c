@@ -251,7 +251,9 @@ START_TEST(test_birthday_leap_day)
     profile("c1", T0, "2000-02-29", "UTC");
     run_at(T0);
     sent_at(utc(2027, 2, 28, 9, 0), 0, "To: Anna");
-    ck_assert_ptr_nonnull(contact_field("c1", "wf:birthday@2027"));
+    year = contact_field("c1", "wf:birthday@2027");     /* the 2027 occurrence's start */
+    ck_assert_ptr_nonnull(year);
+    g_free(year);
     sent_at(utc(2028, 2, 29, 9, 0), 1, "To: Anna");
     run_at(utc(2028, 3, 1, 9, 0));
     ck_assert_int_eq(messages(), 2);
