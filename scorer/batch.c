@@ -87,12 +87,12 @@ static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_even
                       GString *kinds)
 {
     const struct pb_rule *matched[MATCH_MAX];
-    int interest[MATCH_MAX], wf[MATCH_MAX];
+    int interest[MATCH_MAX], wf[MATCH_MAX], wf_open[MATCH_MAX];
     char email[EMAIL_MAX], id[2 * PB_CONTACT_LEN + 1];
     struct pb_apply_entry e = {
         .kind = PB_APPLY_EVENT, .id = ev->id, .ts = ev->ts, .eid = ev->eid, .type = ev->type,
         .msg = ev->msg, .campaign = ev->campaign, .rules = matched, .interest = interest,
-        .wf = wf,
+        .wf = wf, .wf_open = wf_open,
     };
 
     if (pb_sc_event_has_attrs(ev) && profile_of(s, ev, &e, email, id) != 0)
@@ -102,6 +102,7 @@ static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_even
     e.nrules = pb_rules_match(s->rules, ev, matched, MATCH_MAX);
     e.ninterest = pb_segdefs_interest(&s->rules->segs, ev, interest, MATCH_MAX);
     e.nwf = pb_workflows_match(&s->rules->wf, ev, wf, MATCH_MAX);
+    e.nwf_open = pb_workflows_opened(&s->rules->wf, ev, wf_open, MATCH_MAX);
     pb_apply_add(a, &e);
     g_string_append_c(kinds, ev->contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
 }

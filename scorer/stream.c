@@ -36,15 +36,19 @@ static char *host_name(void)
     return g_strdup(name);
 }
 
-/* Whether the fit rules, grade or segments differ (their Lua does): a
- * change of the workflows alone re-evaluates nothing. */
+/* Whether the fit rules, grade, segments or date workflows differ (their
+ * Lua does): a change of the other workflows alone re-evaluates nothing;
+ * a new date workflow needs every contact's next date scheduled. */
 static int segments_changed(const struct pb_rules *old, const struct pb_rules *rules)
 {
     GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+    char *old_dates = pb_wf_date_lua(&old->wf), *dates = pb_wf_date_lua(&rules->wf);
     int changed;
 
-    pb_segment_lua(&old->segs, a);
-    pb_segment_lua(&rules->segs, b);
+    pb_segment_lua(&old->segs, old_dates, a);
+    pb_segment_lua(&rules->segs, dates, b);
+    g_free(old_dates);
+    g_free(dates);
     changed = !g_string_equal(a, b);
     g_string_free(a, TRUE);
     g_string_free(b, TRUE);

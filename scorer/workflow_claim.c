@@ -173,7 +173,7 @@ static redisReply *run(struct pb_scorer *s, const struct pb_script *sc, const GP
 /* The next step's name and delay, "" and 0 after the last. */
 static void next_args(GPtrArray *a, const struct pb_wf_item *it)
 {
-    int has = it->wf != NULL && it->index + 1 < it->wf->nsteps;
+    int has = it->wf != NULL && !it->no_next && it->index + 1 < it->wf->nsteps;
 
     add(a, has ? it->wf->steps[it->index + 1].name : "");
     g_ptr_array_add(a, g_strdup_printf("%lld", has ? it->wf->steps[it->index + 1].delay_ms : 0));
@@ -325,7 +325,7 @@ int pb_wf_item_parse(struct pb_wf_item *it, const char *member, const struct pb_
     it->wfname = p[1];
     it->stepname = p[2];
     g_free(p);
-    it->wf = pb_workflow_find(w, it->wfname);
+    it->wf = pb_wf_instance_find(w, it->wfname, &it->occurrence);     /* workflow_date.c */
     it->step = it->wf ? pb_wf_step_find(it->wf, it->stepname, &it->index) : NULL;
     if (it->step == NULL)
         it->wf = NULL;

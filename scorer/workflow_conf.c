@@ -7,7 +7,6 @@
  * need the templates and submit sections. A send step's A/B variants are
  * read by workflow_variant.c.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
@@ -22,7 +21,8 @@
 
 static const char *const wf_fields[] = { "name", "trigger", "exit_events", "steps", NULL };
 static const char *const trigger_fields[] = {
-    "segment", "on", "signup", "event", "campaign", "url", NULL
+    "segment", "on", "signup", "event", "campaign", "url", "not_opened", "within_days", "opened",
+    "clicked", "date", "hour", NULL
 };
 static const char *const step_fields[] = {
     "name", "send", "notify", "template", "tag", "untag", "webhook", "secret", "timeout",
@@ -75,6 +75,7 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
     struct pb_rule_ctx r = *wr;
     const char *on, *event;
     const config_setting_t *su;
+    int kind;
 
     if (g == NULL || config_setting_type(g) != CONFIG_TYPE_GROUP)
         return pb_rc_fail_member(wr, g ? "trigger" : NULL, "%s", "a trigger is required: "
@@ -83,8 +84,12 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
     r.group = g;
     if (g_strlcpy(r.where, wr->where, sizeof(r.where) - 8) < sizeof(r.where) - 8)
         g_strlcat(r.where, ".trigger", sizeof(r.where));
-    if (pb_rc_check_members(&r, trigger_fields, "segment, on, signup, event, campaign, url") != 0
-        || read_segment_ref(&r, d, "segment", &w->segment) != 0
+    if (pb_rc_check_members(&r, trigger_fields, "segment, on, signup, event, campaign, url, "
+                            "not_opened, within_days, opened, clicked, date, hour") != 0)
+        return -1;
+    if ((kind = pb_wf_read_trigger_kind(&r, w)) <= 0)    /* workflow_trigger.c */
+        return kind;
+    if (read_segment_ref(&r, d, "segment", &w->segment) != 0
         || pb_rc_get_str(&r, "on", &on) != 0 || pb_rc_get_str(&r, "event", &event) != 0)
         return -1;
     su = config_setting_get_member(g, "signup");
@@ -115,7 +120,8 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
         return read_patterns(&r, w);
     }
     return pb_rc_fail_member(&r, NULL, "%s", "give exactly one kind: segment = \"mql\"; on = "
-                             "\"enter\"; or signup = true; or event = \"cart_abandoned\";");
+                             "\"enter\"; or signup = true; or event = \"cart_abandoned\"; (or "
+                             "opened, clicked, not_opened, date)");
 }
 
 /* delay_minutes + delay_hours + delay_days, in ms. */
@@ -249,7 +255,9 @@ static int read_workflow(struct pb_rule_ctx *r, const struct pb_segdefs *d,
         if (!pb_rc_only_chars(w->exit_events[i], PB_NAME_CHARS, PB_NAME_MAX))
             return pb_rc_fail_member(r, "exit_events", "\"%s\" is not an event type (a-z, 0-9, "
                                      "_, -)", w->exit_events[i]);
-    return read_steps(r, d, w);
+    if (read_steps(r, d, w) != 0)
+        return -1;
+    return pb_wf_check_trigger_steps(r, w);
 }
 
 int pb_workflows_read(struct pb_conf_ctx *ctx, const struct config_t *cfg,
@@ -301,6 +309,7 @@ void pb_workflows_free(struct pb_workflows *w)
         g_free(wf->campaign);
         g_free(wf->url);
         g_free(wf->segment_name);
+        g_free(wf->date_attr);
         g_strfreev(wf->exit_events);
     }
     g_free(w->items);
@@ -347,13 +356,9 @@ size_t pb_workflows_match(const struct pb_workflows *w, const struct pb_sc_event
 {
     size_t n = 0;
 
-    if (strcmp(ev->cls, "machine") == 0)
-        return 0;
     for (size_t i = 0; i < w->count && n < max; i++) {
         const struct pb_workflow *wf = &w->items[i];
-        if (wf->trigger == PB_WF_EVENT && strcmp(wf->event, ev->type) == 0
-            && (wf->campaign == NULL || fnmatch(wf->campaign, ev->campaign, 0) == 0)
-            && (wf->url == NULL || fnmatch(wf->url, ev->url, FNM_CASEFOLD) == 0))
+        if (pb_wf_starts(wf, ev))      /* workflow_trigger.c */
             out[n++] = (int)i;
     }
     return n;

@@ -172,9 +172,12 @@ static int render(struct pb_scorer *s, struct pb_wf_item *it, GString *msg, cons
     return rc;
 }
 
-/* A claimed send step due in the contact's quiet hours: deferred. */
+/* A claimed date step before its exact local time, or a send step due in
+ * the contact's quiet hours: deferred (a stale date step: skipped). */
 static void quiet(struct pb_scorer *s, struct pb_wf_item *it)
 {
+    if (pb_wf_date_check(s, it) != 0)  /* workflow_date.c: not before its local time */
+        return;
     if (it->step->kind == PB_WF_SEND
         && (it->retry_at = pb_wf_quiet_until(&s->conf->scorer, pb_wf_item_field(it, "timezone"),
                                              s->now_ms())) > 0) {

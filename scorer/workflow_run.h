@@ -3,7 +3,8 @@
  * scripts that move a due step through the queue atomically
  * (workflow_claim.c) and the runner that renders and submits it
  * (workflow_run.c, quiet hours: workflow_quiet.c, the send rate:
- * workflow_rate.c, webhooks: workflow_webhook.c). docs/scorer.md ("Workflows").
+ * workflow_rate.c, webhooks: workflow_webhook.c, the exact local time of
+ * a date workflow: workflow_date.c). docs/scorer.md ("Workflows").
  */
 #ifndef PB_SCORER_WORKFLOW_RUN_H
 #define PB_SCORER_WORKFLOW_RUN_H
@@ -21,6 +22,8 @@ struct pb_wf_item {
     const struct pb_wf_step *step;
     size_t index;               /* of step in wf */
     const struct pb_wf_variant *variant;    /* the contact's variant of step, or NULL */
+    int occurrence;             /* a date workflow's instance <workflow>@<year>: the year, else 0 */
+    int no_next;                /* settled without queuing the next step (a missed date) */
     char code;                  /* claim: 'c' claimed, 'k' skipped, 'd' done (tag), '-' gone */
     GPtrArray *hash;            /* claimed: the contact hash, name, value, ... (g_free'd) */
     /* what became of it, for the settle script */
@@ -59,6 +62,15 @@ int pb_wf_needs_place(const struct pb_wf_step *st);
  * (status NULL) that need one; those without get status "deferred",
  * reason "send rate" and the time their place should be free. */
 void pb_wf_rate_gate(struct pb_scorer *s, GPtrArray *items);
+/* The time zone named zone, else sc->timezone, else UTC (g_time_zone_unref
+ * it). workflow_quiet.c */
+GTimeZone *pb_wf_zone(const struct pb_scorer_conf *sc, const char *zone);
+/* For a claimed first step of a date workflow's occurrence: 0 to deliver
+ * it now; 1 when it is not yet its exact local time (status deferred,
+ * retry_at that time) or it is stale (its date attribute gone or
+ * changed to a day already past: status skipped, no next step).
+ * workflow_date.c */
+int pb_wf_date_check(struct pb_scorer *s, struct pb_wf_item *it);
 /* A field of a claimed item's contact hash, or NULL. */
 const char *pb_wf_item_field(const struct pb_wf_item *it, const char *name);
 /* The contact's last score-history lines, newest first (LRANGE reply,

@@ -320,6 +320,7 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, workflow_conf_tcase());
     suite_add_tcase(s, variants_tcase());
     suite_add_tcase(s, webhook_tcase());
+    suite_add_tcase(s, triggers_tcase());
     return s;
 }
 

@@ -7,10 +7,11 @@
  * duplicates, restarts, claims, trimmed entries, two scorers),
  * check_scorer_segments.c (fit, grade, every segment kind, wake-ups,
  * reload), check_scorer_segconf.c (their configuration, refused
- * definitions), check_scorer_workflows.c (follow-up workflows),
- * check_scorer_variants.c (A/B variants, the send rate; their shared
- * helpers: check_scorer_wf.c), check_scorer_webhook.c (webhook steps)
- * and check_scorer_wfconf.c (their configuration).
+ * definitions), check_scorer_workflows.c (follow-up workflows, with
+ * check_scorer_wf.c: their helpers), check_scorer_variants.c (A/B
+ * variants, the send rate), check_scorer_webhook.c (webhook steps),
+ * check_scorer_triggers.c (not_opened, opened and date triggers) and
+ * check_scorer_wfconf.c (their configuration).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -99,5 +100,6 @@ TCase *workflows_tcase(void);       /* check_scorer_workflows.c */
 TCase *workflow_conf_tcase(void);   /* check_scorer_wfconf.c */
 TCase *variants_tcase(void);        /* check_scorer_variants.c */
 TCase *webhook_tcase(void);         /* check_scorer_webhook.c */
+TCase *triggers_tcase(void);        /* check_scorer_triggers.c */
 
 #endif

@@ -1,17 +1,18 @@
 /*
- * check_scorer_wf.c - the follow-up tests' shared helpers
- * (check_scorer_wf.h): submission through tests/lib/capture-submit.sh,
- * which keeps every message it is given in a folder, and reading back
- * what the scorer sent and recorded. Part of check_scorer.
+ * check_scorer_wf.c - what the workflow tests share (check_scorer_wf.h):
+ * the configuration with submission into a capture folder, contacts,
+ * the fake clock's runs, the messages captured, the steps' states and
+ * the follow-up log. Used by check_scorer_workflows.c,
+ * check_scorer_variants.c and
+ * check_scorer_triggers.c. Part of check_scorer (check_scorer.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib.h>
-#include "check_scorer.h"
+#include "check_redis.h"
 #include "check_scorer_wf.h"
 #include "testutil.h"
-
-#define CAPTURE TESTS_DIR "/lib/capture-submit.sh"
 
 char outdir[300];
 
@@ -27,6 +28,44 @@ void load_wf_with(const char *status, const char *submit_extra, const char *sett
                           status, submit_extra, TESTS_DIR);
     load_scorer_with(top, settings, rules);
     g_free(top);
+}
+
+void load_wf(const char *status, const char *settings)
+{
+    char *all = g_strconcat(SEGS, " ", settings, NULL);
+
+    load_wf_with(status, "", all, CLICK80);
+    g_free(all);
+}
+
+void contact(const char *c, const char *email, const char *first)
+{
+    redisReply *r = redisCommand(cc, "HSET pb:contact:%s email %s first_name %s", c, email, first);
+
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+}
+
+/* load_wf(status, settings) and contacts c1..cn: Anna, Ben, Cleo, Dan. */
+void load_with(const char *status, const char *settings, int n)
+{
+    static const char *const people[][2] = {
+        { "anna@example.org", "Anna" }, { "ben@example.org", "Ben" },
+        { "cleo@example.org", "Cleo" }, { "dan@example.org", "Dan" },
+    };
+
+    load_wf(status, settings);
+    for (int i = 0; i < n && i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "c%d", i + 1);
+        contact(id, people[i][0], people[i][1]);
+    }
+}
+
+void run_at(long long now)
+{
+    fake_now = now;
+    drain_as("t1");
 }
 
 int messages(void)
@@ -58,6 +97,17 @@ void assert_has(const char *text, const char *want)
     ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in:\n%.600s", want, text);
 }
 
+/* Message n (capture folder) has each of the NULL-terminated lines. */
+void assert_message(int n, const char *const *want)
+{
+    char *m = message(n);
+
+    for (size_t i = 0; want[i] != NULL; i++)
+        assert_has(m, want[i]);
+    g_free(m);
+}
+
+
 void assert_status(const char *c, const char *wf, const char *step, const char *want)
 {
     char *f = g_strdup_printf("wfs:%s|%s", wf, step), *v = contact_field(c, f);
@@ -71,6 +121,7 @@ void assert_status(const char *c, const char *wf, const char *step, const char *
     g_free(v);
 }
 
+/* Entries of pb:wf:log with this step and status; the last one's reason into why. */
 int logged(const char *step, const char *status, char *why, size_t len)
 {
     redisReply *r = redisCommand(cc, "XRANGE pb:wf:log - +");
@@ -93,4 +144,33 @@ int logged(const char *step, const char *status, char *why, size_t len)
     }
     freeReplyObject(r);
     return n;
+}
+
+void event(const char *type, const char *c, long long ts)
+{
+    g_free(xadd(type, c, "shop", "00000000000000aa", ts, NULL, NULL));
+}
+
+/* XREADGROUP as consumer who without processing. */
+static redisReply *read_as(const char *who, int count)
+{
+    redisReply *r = redisCommand(cc, "XGROUP CREATE pb:events scorer 0");
+
+    freeReplyObject(r);
+    r = redisCommand(cc, "XREADGROUP GROUP scorer %s COUNT %d STREAMS pb:events >", who, count);
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1, "XREADGROUP");
+    return r;
+}
+
+void batch_twice(void)
+{
+    struct pb_scorer s;
+    redisReply *r = read_as("a", 10);
+
+    scorer_open(&s, "a");
+    ck_assert_int_eq(pb_scorer_batch(&s, r->element[0]->element[1]), 0);
+    ck_assert_int_eq(pb_scorer_batch(&s, r->element[0]->element[1]), 0);
+    ck_assert_uint_eq(s.stats.duplicates, r->element[0]->element[1]->elements);
+    freeReplyObject(r);
+    pb_scorer_free(&s);
 }

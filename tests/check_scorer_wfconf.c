@@ -5,7 +5,8 @@
  * templates are loaded (start, SIGHUP, -n); A/B variants whose shares
  * do not add up to 100, bad names, subjects and templates; a webhook
  * step's URL, secret and timeout, and its secret missing from the key
- * file. Part of check_scorer (check_scorer.h).
+ * file; the triggers of workflow_trigger.c, refused and accepted. Part of
+ * check_scorer (check_scorer.h).
  */
 #include <string.h>
 #include <glib.h>
@@ -218,6 +219,72 @@ START_TEST(test_workflow_reload_no_reeval)
 }
 END_TEST
 
+#define WF(trigger, steps) SEGS " workflows = ( { name = \"w\"; trigger = { " trigger " }; " \
+    "steps = ( " steps " ); } );"
+#define MAIL "{ name = \"a\"; send = \"birthday.en.eml\"; }"
+
+/* The triggers of workflow_trigger.c: each mistake named with its fix. */
+START_TEST(test_refused_triggers)
+{
+    assert_refused(WF("not_opened = \"spring-*\";", MAIL),
+                   "trigger: not_opened needs within_days = N;");
+    assert_refused(WF("not_opened = \"\"; within_days = 14;", MAIL), "not_opened: give a campaign");
+    assert_refused(WF("not_opened = \"x\"; within_days = 0;", MAIL),
+                   "within_days: expected a whole number of days within 1..3650");
+    assert_refused(WF("within_days = 3; signup = true;", MAIL),
+                   "within_days goes with not_opened");
+    assert_refused(WF("opened = \"x\"; event = \"open\";", MAIL), "give exactly one kind");
+    assert_refused(WF("opened = \"x\"; url = \"*\";", MAIL), "url: only a click has a URL");
+    assert_refused(WF("date = \"city\";", MAIL), "\"city\" is not a date attribute");
+    assert_refused(WF("date = \"birthday\"; hour = 24;", MAIL), "hour: the local hour is a "
+                   "whole number 0..23");
+    assert_refused(WF("date = \"birthday\"; on = \"enter\";", MAIL), "give exactly one kind");
+    assert_refused("quiet_from = 22; quiet_to = 8; " WF("date = \"birthday\"; hour = 7;", MAIL),
+                   "hour: 7 is within the quiet hours (scorer.quiet_from = 22, quiet_to = 8)");
+    assert_refused(WF("date = \"attr:renewal\";", "{ name = \"a\"; tag = \"x\"; }"),
+                   "steps: a date workflow starts with a send or notify step");
+}
+END_TEST
+
+/* Accepted: the convenience forms, any date attribute, the default hour. */
+START_TEST(test_trigger_forms)
+{
+    struct pb_rules r;
+
+    load_rules_into(SEGS " workflows = ( "
+                    "{ name = \"a\"; trigger = { clicked = \"x-*\"; url = \"*/p*\"; }; steps = ( "
+                    MAIL " ); }, "
+                    "{ name = \"b\"; trigger = { not_opened = \"x-*\"; within_days = 14; }; "
+                    "steps = ( " MAIL " ); }, "
+                    "{ name = \"c\"; trigger = { date = \"attr:renewal\"; }; steps = ( " MAIL
+                    " ); } );", CLICK80, &r);
+    ck_assert_int_eq(r.wf.items[0].trigger, PB_WF_EVENT);
+    ck_assert_str_eq(r.wf.items[0].event, "click");
+    ck_assert_str_eq(r.wf.items[0].campaign, "x-*");
+    ck_assert_int_eq(r.wf.items[1].trigger, PB_WF_NOT_OPENED);
+    ck_assert_int_eq(r.wf.items[1].within_ms, 14 * 86400000LL);
+    ck_assert_int_eq(r.wf.items[2].trigger, PB_WF_DATE);
+    ck_assert_int_eq(r.wf.items[2].hour, 9);
+    pb_rules_free(&r);
+}
+END_TEST
+
+/* A reload that adds a date workflow re-evaluates every contact (each
+ * gets its next date scheduled). */
+START_TEST(test_date_workflow_reload_reevaluates)
+{
+    struct pb_scorer s;
+    struct pb_rules wf;
+
+    load_scorer(SEGS, CLICK80);
+    scorer_open(&s, "a");
+    load_rules_into(WF("date = \"birthday\"; hour = 9;", MAIL), CLICK80, &wf);
+    ck_assert_int_eq(pb_scorer_set_rules(&s, &cconf.scorer, &wf), 1);
+    pb_scorer_free(&s);
+    pb_rules_free(&wf);
+}
+END_TEST
+
 /* scorer.timezone must name a time zone; quiet hours are 0..23. */
 START_TEST(test_bad_timezone_refused)
 {
@@ -250,5 +317,8 @@ TCase *workflow_conf_tcase(void)
     tcase_add_test(tc, test_refused_variants);
     tcase_add_test(tc, test_workflow_reload_no_reeval);
     tcase_add_test(tc, test_bad_timezone_refused);
+    tcase_add_test(tc, test_refused_triggers);
+    tcase_add_test(tc, test_trigger_forms);
+    tcase_add_test(tc, test_date_workflow_reload_reevaluates);
     return tc;
 }
