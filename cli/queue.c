@@ -351,13 +351,15 @@ int pb_queue_rules(struct pb_cli *cli, struct pb_rules *rules, const char *wf, c
 {
     const struct pb_workflow *found;
     size_t i;
+    int year;
     char *names;
 
     if (pb_cli_rules(cli, rules) != 0)
         return -1;
     if (wf == NULL)
         return 0;
-    if ((found = pb_workflow_find(&rules->wf, wf)) == NULL) {
+    /* a date workflow's occurrence is named <workflow>@<year> in the queue */
+    if ((found = pb_wf_instance_find(&rules->wf, wf, &year)) == NULL) {
         names = configured(rules, NULL);
         pb_cli_error("no workflow \"%s\" in %s (%s)", wf, cli->conf_path, names);
     } else if (step != NULL && pb_wf_step_find(found, step, &i) == NULL) {

@@ -111,30 +111,6 @@ char *pb_wf_date_lua(const struct pb_workflows *w)
     return g_string_free(out, FALSE);
 }
 
-const struct pb_workflow *pb_wf_instance_find(const struct pb_workflows *w, const char *instance,
-                                              int *occurrence)
-{
-    const char *at = strchr(instance, '@');
-    const struct pb_workflow *wf;
-    char name[80], *end;
-    long year;
-
-    *occurrence = 0;
-    if (at == NULL)
-        return pb_workflow_find(w, instance);
-    year = strtol(at + 1, &end, 10);
-    if ((size_t)(at - instance) >= sizeof(name) || *end != '\0' || end == at + 1 || year < 1
-        || year > YEAR_MAX || !g_ascii_isdigit(at[1]))
-        return NULL;
-    memcpy(name, instance, (size_t)(at - instance));
-    name[at - instance] = '\0';
-    wf = pb_workflow_find(w, name);
-    if (wf == NULL || wf->trigger != PB_WF_DATE)
-        return NULL;
-    *occurrence = (int)year;
-    return wf;
-}
-
 /* Skipped for good: the occurrence is over for the contact. 1. */
 static int skip(struct pb_scorer *s, struct pb_wf_item *it)
 {

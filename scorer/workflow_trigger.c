@@ -20,6 +20,7 @@
  * docs/scorer.md ("Workflows").
  */
 #include <fnmatch.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "rule_ctx.h"
@@ -27,6 +28,7 @@
 #include "workflows.h"
 
 #define DEFAULT_HOUR 9
+#define YEAR_MAX 9999           /* the last year of an occurrence name <workflow>@<year> */
 
 static int has(const struct pb_rule_ctx *r, const char *name)
 {
@@ -212,4 +214,30 @@ void pb_wf_opened_lua(const struct pb_workflows *w, GString *out)
             g_string_append_printf(out, "['%s']=%lld,", w->items[i].name, w->items[i].within_ms);
     g_string_append(out, "}\n");
     g_string_append(out, opened_lua);
+}
+
+/* A queue member's workflow part: a workflow's name, or <workflow>@<year>
+ * for a date workflow's occurrence (workflow_date.c). */
+const struct pb_workflow *pb_wf_instance_find(const struct pb_workflows *w, const char *instance,
+                                              int *occurrence)
+{
+    const char *at = strchr(instance, '@');
+    const struct pb_workflow *wf;
+    char name[80], *end;
+    long year;
+
+    *occurrence = 0;
+    if (at == NULL)
+        return pb_workflow_find(w, instance);
+    year = strtol(at + 1, &end, 10);
+    if ((size_t)(at - instance) >= sizeof(name) || *end != '\0' || end == at + 1 || year < 1
+        || year > YEAR_MAX || !g_ascii_isdigit(at[1]))
+        return NULL;
+    memcpy(name, instance, (size_t)(at - instance));
+    name[at - instance] = '\0';
+    wf = pb_workflow_find(w, name);
+    if (wf == NULL || wf->trigger != PB_WF_DATE)
+        return NULL;
+    *occurrence = (int)year;
+    return wf;
 }
