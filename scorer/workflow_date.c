@@ -35,7 +35,6 @@
 #include "workflow_run.h"
 
 #define HOUR_MS 3600000LL
-#define YEAR_MAX 9999
 
 /* The date workflows' table and functions (see the top). WFDATE items:
  * {workflow, attribute, hour ms, first step, its delay, {step names}}. */
