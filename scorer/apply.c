@@ -28,7 +28,8 @@
  * numbers), workflows whose event trigger matched (n, numbers), not_opened
  * workflows a human open may end (n, numbers), the campaign ("" unless a
  * workflow needs it), effects (n; per effect: rule, points, repeat letter, scope,
- * limit). Answer: {one char per entry, last refusal, segment changes}.
+ * limit). Answer: {one char per entry, last refusal, segment changes
+ * (segment, entries, exits, ...), follow-up log entries (status, n, ...)}.
  * Between head and tail: the generated part (segment_lua.c). */
 static const char script_head[] =
     "local stream,group=KEYS[1],ARGV[1]\n"
@@ -134,18 +135,18 @@ static const char script_tail[] =
     "  if human=='1' then latest(ck,h,'last_human',ts) end\n"
     "  for j=0,ni-1 do latest(ck,h,'int:'..SEGNAME[tonumber(ARGV[ib+j])],ts) end\n"
     "  local scored=nfx>0 and effects(k,fx,nfx,ts,eid,h)\n"
-    "  local ch=0\n"
-    "  if EVAL then ch=evaluate(k,cid,ts,'event '..typ..' '..eid,h) end\n"
+    "  if EVAL then evaluate(k,cid,ts,'event '..typ..' '..eid,h) end\n"
     "  if WFON then wf_entry(ck,cid,kind,typ,ts,wb) end\n"
-    "  return scored,ch\n"
+    "  return scored\n"
     "end\n"
     "local function wake(k,cid)\n"
     "  local due=redis.call('ZSCORE',KEYS[2],cid)\n"
-    "  if not due or tonumber(due)>now then return false,0 end\n"
+    "  if not due or tonumber(due)>now then return false end\n"
     "  redis.call('ZREM',KEYS[2],cid) redis.call('HDEL',KEYS[k],'wake')\n"
-    "  return true,evaluate(k,cid,tonumber(due),'wake')\n"
+    "  evaluate(k,cid,tonumber(due),'wake')\n"
+    "  return true\n"
     "end\n"
-    "local out,err,changes,i={},'',0,10\n"
+    "local out,err,i={},'',10\n"
     "for e=1,n do\n"
     "  local kind,id,cid,k,ts,eid,typ,human=ARGV[i],ARGV[i+1],ARGV[i+2],tonumber(ARGV[i+3]),"
     "tonumber(ARGV[i+4]),ARGV[i+5],ARGV[i+6],ARGV[i+7]\n"
@@ -153,17 +154,20 @@ static const char script_tail[] =
     "  local ni=tonumber(ARGV[i]) local ib=i+1 i=ib+ni\n"
     "  local wb=i i=i+1+tonumber(ARGV[i]) i=i+2+tonumber(ARGV[i])\n"
     "  local nfx=tonumber(ARGV[i]) local fx=i+1 i=fx+5*nfx\n"
-    "  local ok,a,b=true,false,0\n"
-    "  if kind=='w' then ok,a,b=pcall(wake,k,cid) if ok and not a then out[e]='0' end\n"
-    "  elseif kind=='r' then ok,a=pcall(evaluate,k,cid,now,'reload') b=a\n"
+    "  local ok,a=true,false\n"
+    "  if kind=='w' then ok,a=pcall(wake,k,cid) if ok and not a then out[e]='0' end\n"
+    "  elseif kind=='r' then ok,a=pcall(evaluate,k,cid,now,'reload')\n"
     "  elseif redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
-    "  elseif k>0 then ok,a,b=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,fx,nfx)\n"
+    "  elseif k>0 then ok,a=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,fx,nfx)\n"
     "  end\n"
-    "  if not ok then out[e]='E' err=tostring(a and (a.err or a)) b=0\n"
+    "  if not ok then out[e]='E' err=tostring(a and (a.err or a))\n"
     "  elseif not out[e] then out[e]=(kind=='e' or kind=='s') and a and '2' or '1' end\n"
-    "  changes=changes+(tonumber(b) or 0)\n"
     "end\n"
-    "return {table.concat(out),err,changes}\n";
+    /* the segment changes by segment and the follow-up log entries by status */
+    "local sc,wc={},{}\n"
+    "for _,g in ipairs(SEGORD) do sc[#sc+1]=g sc[#sc+1]=SEGCHG[g][1] sc[#sc+1]=SEGCHG[g][2] end\n"
+    "for k,v in pairs(WFCNT) do wc[#wc+1]=k wc[#wc+1]=v end\n"
+    "return {table.concat(out),err,sc,wc}\n";
 
 char *pb_apply_script_new(const struct pb_rules *rules)
 {

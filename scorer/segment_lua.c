@@ -11,7 +11,8 @@
  * order; their sets are KEYS[5 + i]) and evaluate(k, cid, at, cause),
  * which recomputes fit, grade and every membership of the contact whose
  * hash is KEYS[k], records each entry and exit (segment_changed: the
- * hook: it calls the workflows' wf_segment) and sets the contact's next wake-up in <p>wake.
+ * hook: it calls the workflows' wf_segment, and counts them by segment in
+ * SEGCHG for the script's answer) and sets the contact's next wake-up in <p>wake.
  * A hook text given by the caller (the date workflows' wf_dates,
  * workflow_date.c) goes after the helpers, which it may use, and evaluate
  * calls it before the wake-up is set.
@@ -99,12 +100,17 @@ static const char helpers[] =
     "    end\n"
     "  end\n"
     "end\n"
-    /* the hook: every entry and exit passes here (workflows add theirs) */
+    /* the hook: every entry and exit passes here (workflows add theirs);
+     * SEGCHG counts them by segment for the answer: {entries, exits} */
+    "local SEGCHG,SEGORD={},{}\n"
     "local function segment_changed(ck,cid,seg,op,t,since,cause)\n"
     "  local a={'MAXLEN','~',logmax,'*','segment',seg,'contact',cid,'op',op,'at',t}\n"
     "  if since then a[#a+1]='since' a[#a+1]=since end\n"
     "  a[#a+1]='cause' a[#a+1]=cause\n"
     "  redis.call('XADD',KEYS[3],unpack(a))\n"
+    "  local c=SEGCHG[seg]\n"
+    "  if not c then c={0,0} SEGCHG[seg]=c SEGORD[#SEGORD+1]=seg end\n"
+    "  if op=='enter' then c[1]=c[1]+1 else c[2]=c[2]+1 end\n"
     "  wf_segment(ck,cid,seg,op,t)\n"
     "end\n";
 

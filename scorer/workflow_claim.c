@@ -22,7 +22,8 @@
  * condition's segment set (the queue when none). ARGV: now, log length,
  * owner, n, frequency cap (0 none), its period ms; per item: member,
  * kind, tag, next step, its delay, condition's segment name or "",
- * variant or "". Answer per item: {code, reason, contact hash}. A send
+ * variant or "". Answer per item: {code, reason, contact hash}, then the
+ * log entries written by status (status, n, ...). A send
  * step within the cap reserves its place in the contact's wfcap (times
  * of recent sends); one over it goes back into the queue for when the
  * oldest send leaves the period (code 'f'). A claimed send step's
@@ -89,14 +90,16 @@ static const char claim_body[] =
     "end\n"
     "local out,b={},7\n"
     "for i=1,tonumber(ARGV[4]) do out[i]=one(i,b) b=b+7 end\n"
+    "out[#out+1]=counts()\n"
     "return out\n";
 
 /* KEYS: due, in flight, log, uncertain; per item: contact hash. ARGV:
  * now, log length, n; per item: member, owner, status, reason, retry at,
  * next step, its delay, its frequency-cap reservation ("" none: released
  * unless sent or uncertain). Answer: one character per item ('1'
- * settled, '-' its mark was not owner any more). The log entry names the
- * variant the claim recorded. */
+ * settled, '-' its mark was not owner any more), the log entries written
+ * by status (status, n, ...). The log entry names the variant the claim
+ * recorded. */
 static const char settle_body[] =
     "local DUE,INF,WLOG,UNC=KEYS[1],KEYS[2],KEYS[3],KEYS[4]\n"
     "%s"
@@ -130,7 +133,7 @@ static const char settle_body[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "return table.concat(out)\n";
+    "return {table.concat(out),counts()}\n";
 
 static struct pb_script claim_script, settle_script;
 
@@ -253,6 +256,8 @@ int pb_wf_claim(struct pb_scorer *s, GPtrArray *items, const char *owner)
         if (it->code == 'c')
             snprintf(it->owner, sizeof(it->owner), "%s", owner);
     }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > items->len)
+        pb_sc_metrics_followups(&s->metrics, r->element[items->len]);
     freeReplyObject(r);
     return 0;
 }
@@ -295,6 +300,8 @@ int pb_wf_settle(struct pb_scorer *s, GPtrArray *items)
     g_ptr_array_free(a, TRUE);
     if (r == NULL)
         return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+        pb_sc_metrics_followups(&s->metrics, r->element[1]);
     freeReplyObject(r);
     return 0;
 }

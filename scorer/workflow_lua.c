@@ -23,9 +23,11 @@
 #include "workflows.h"
 
 static const char log_function[] =
+    "local WFCNT={}\n"              /* log entries by status, for the answer */
     "local function wf_log(cid,wf,st,status,why,t)\n"
     "  redis.call('XADD',WFLOG,'MAXLEN','~',logmax,'*','contact',cid,'workflow',wf,"
     "'step',st,'status',status,'reason',why,'at',string.format('%d',t))\n"
+    "  WFCNT[status]=(WFCNT[status] or 0)+1\n"
     "end\n";
 
 /* wf_start: the workflows of list (with the campaign that starts them,

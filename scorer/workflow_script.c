@@ -9,11 +9,15 @@
 
 const char pb_wf_script_common[] =
     "local now=tonumber(ARGV[1])\n"
+    "local WFCNT={}\n"              /* log entries by status: the answer's counts() */
+    "local function counts() local l={} for k,v in pairs(WFCNT) do l[#l+1]=k l[#l+1]=v end "
+    "return l end\n"
     "local function log(cid,wf,st,status,why,var)\n"
     "  local e={'XADD',WLOG,'MAXLEN','~',ARGV[2],'*','contact',cid,'workflow',wf,"
     "'step',st,'status',status,'reason',why,'at',ARGV[1]}\n"
     "  if var and var~='' then e[#e+1]='variant' e[#e+1]=var end\n"
     "  redis.call(unpack(e))\n"
+    "  WFCNT[status]=(WFCNT[status] or 0)+1\n"
     "end\n"
     "local function split(m) return string.match(m,'^([^|]+)|([^|]+)|([^|]+)$') end\n"
     "local function queue_next(ck,cid,wf,st,nx,delay)\n"

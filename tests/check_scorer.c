@@ -321,6 +321,7 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, variants_tcase());
     suite_add_tcase(s, webhook_tcase());
     suite_add_tcase(s, triggers_tcase());
+    suite_add_tcase(s, metrics_tcase());
     return s;
 }
 

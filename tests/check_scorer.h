@@ -10,8 +10,9 @@
  * definitions), check_scorer_workflows.c (follow-up workflows, with
  * check_scorer_wf.c: their helpers), check_scorer_variants.c (A/B
  * variants, the send rate), check_scorer_webhook.c (webhook steps),
- * check_scorer_triggers.c (not_opened, opened and date triggers) and
- * check_scorer_wfconf.c (their configuration).
+ * check_scorer_triggers.c (not_opened, opened and date triggers),
+ * check_scorer_wfconf.c (their configuration) and check_scorer_metrics.c
+ * (the counters behind /metrics).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -101,5 +102,6 @@ TCase *workflow_conf_tcase(void);   /* check_scorer_wfconf.c */
 TCase *variants_tcase(void);        /* check_scorer_variants.c */
 TCase *webhook_tcase(void);         /* check_scorer_webhook.c */
 TCase *triggers_tcase(void);        /* check_scorer_triggers.c */
+TCase *metrics_tcase(void);         /* check_scorer_metrics.c */
 
 #endif
