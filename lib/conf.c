@@ -168,6 +168,7 @@ void pb_conf_free(struct pb_conf *conf)
     pb_conf_free_list(&conf->tracker.tls_listen);
     pb_conf_free_list(&conf->tracker.events_listen);
     pb_conf_free_list(&conf->tracker.trusted_proxies);
+    pb_conf_free_list(&conf->scorer.admin_listen);
     memset(conf, 0, sizeof(*conf));
 }
 

@@ -130,6 +130,7 @@ struct pb_scorer_conf {
     int workflow_cap_days;      /* ... the period, default 7 */
     int quiet_from, quiet_to;   /* no follow-up to a contact from..to o'clock its time, -1 = none */
     char *timezone;             /* of contacts without one, default "UTC" */
+    struct pb_strlist admin_listen; /* /healthz and /metrics (scorer/admin.c); default none */
     /* scorer.rules, fit, grade and segments are read by postbeacon-scorer
      * itself (scorer/rules.c, scorer/segments_conf.c). */
 };

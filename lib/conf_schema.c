@@ -193,6 +193,9 @@ static const struct pb_conf_setting tracker_settings[] = {
 
 static const struct pb_conf_setting scorer_settings[] = {
     RUN_AS_ROWS(scorer, "a file path, e.g. \"/run/postbeacon/scorer.pid\", or \"\" for none"),
+    ROW_LIST("admin_listen", scorer.admin_listen, pb_cc_listen,
+             "a list of addresses and ports for /healthz and /metrics, e.g. "
+             "[ \"127.0.0.1:9465\" ]"),
     ROW_STR("consumer_group", scorer.consumer_group, 0, pb_cc_word,
             "a consumer group name, e.g. \"scorer\""),
     ROW_STR("consumer", scorer.consumer, PB_CF_EMPTY_NULL, pb_cc_word,

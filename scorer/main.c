@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include <hiredis/hiredis.h>
+#include "admin.h"
 #include "daemon.h"
 #include "keys.h"
 #include "log.h"
@@ -43,6 +44,8 @@ struct gen {
 /* The key file: the contact key, for signup events that carry only an
  * address, and the webhook steps' secrets. NULL: not read. */
 static struct pb_keyring *ring;
+/* The admin listener (scorer.admin_listen), NULL without one or with --once. */
+static struct pb_sc_admin *admin;
 
 static volatile sig_atomic_t stop_signal, reload_wanted;
 
@@ -187,6 +190,16 @@ static void set_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static int same_list(const struct pb_strlist *a, const struct pb_strlist *b)
+{
+    if (a->count != b->count)
+        return 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return 0;
+    return 1;
+}
+
 /* Load again; the scorer switches to the new rules, the old ones are
  * freed (not the first generation: the connection's settings are its). */
 static void reload(const char *path, struct pb_scorer *s, struct gen *boot, struct gen **current)
@@ -198,6 +211,7 @@ static void reload(const char *path, struct pb_scorer *s, struct gen *boot, stru
     reload_wanted = 0;
     if (g == NULL || keys_for(g, ring, &k, why, sizeof(why), err, sizeof(err)) != 0) {
         pb_log(LOG_ERR, "reload failed, keeping the rules loaded before: %s", err);
+        s->metrics.counts.reloads_failed++;
         gen_free(g);
         return;
     }
@@ -212,7 +226,10 @@ static void reload(const char *path, struct pb_scorer *s, struct gen *boot, stru
     describe(&g->rules, what, sizeof(what));
     pb_log(LOG_INFO, "configuration reloaded from %s: %s (Redis and stream settings take "
            "effect after a restart)", path, what);
+    if (!same_list(&boot->conf.scorer.admin_listen, &g->conf.scorer.admin_listen))
+        pb_log(LOG_NOTICE, "scorer.admin_listen changed: takes effect after a restart");
     pb_scorer_set_rules(s, &g->conf.scorer, &g->rules);
+    s->metrics.counts.reloads_ok++;
     if (*current != boot)
         gen_free(*current);
     *current = g;
@@ -290,10 +307,14 @@ static int run_loop(const char *path, struct pb_scorer *s, struct gen *boot)
         if (reload_wanted)
             reload(path, s, boot, &current);
         log_progress(s, &next_progress, &last);
+        pb_sc_admin_publish(admin, s);
         if (s->c == NULL && connect_until_stopped(s) != 0)
             break;
-        if (pb_scorer_step(s, 1) < 0 && !stop_signal)
+        pb_sc_admin_publish(admin, s);
+        if (pb_scorer_step(s, 1) < 0 && !stop_signal) {
+            pb_sc_admin_publish(admin, s);
             sleep_ms(RECONNECT_MS);
+        }
     }
     pb_log(LOG_INFO, "signal %d: stopping", (int)stop_signal);
     if (s->c != NULL && pb_scorer_flush(s) != 0)
@@ -353,7 +374,8 @@ static int start(const struct pb_daemon_options *opt, int once, const struct gen
     const struct pb_scorer_conf *sc = &g->conf.scorer;
     char why[1024];
 
-    if (!once && pb_daemon_check_pidfile(pidfile, err, errlen) != 0)
+    if (!once && (pb_daemon_check_pidfile(pidfile, err, errlen) != 0
+                  || pb_sc_admin_bind(&sc->admin_listen, &admin, err, errlen) != 0))
         return -1;
     if (!once && !opt->foreground) {
         if (pb_daemon_detach(err, errlen) != 0)
@@ -392,6 +414,7 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     if (start(opt, once, boot, pidfile, err, sizeof(err)) != 0) {
         pb_log(LOG_ERR, "%s", err);
         pb_daemon_ready(1);
+        pb_sc_admin_stop(admin);
         g_free(pidfile);
         gen_free(boot);
         return 1;
@@ -405,11 +428,21 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
                time_scale);
     }
     s.ring = ring;
-    describe(&boot->rules, err, sizeof(err));
-    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s", s.consumer,
-           boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "");
-    pb_daemon_ready(0);
-    rc = once ? run_once(&s) : run_loop(path, &s, boot);
+    pb_sc_admin_publish(admin, &s);
+    if (pb_sc_admin_start(admin, &boot->conf, s.consumer, err, sizeof(err)) != 0) {
+        pb_log(LOG_ERR, "%s", err);
+        pb_daemon_ready(1);
+        rc = 1;
+    } else {
+        describe(&boot->rules, err, sizeof(err));
+        pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s%s", s.consumer,
+               boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "",
+               admin ? ", /metrics on scorer.admin_listen" : "");
+        pb_daemon_ready(0);
+        rc = once ? run_once(&s) : run_loop(path, &s, boot);
+    }
+    pb_sc_admin_stop(admin);
+    admin = NULL;
     pb_scorer_free(&s);
     ring_free(ring);
     ring = NULL;
