@@ -168,9 +168,11 @@ expect "... for the contact, campaign $campaign, a message of its own" \
 follow_msg=$(col 5)
 expect "the milter's send record names the campaign" \
     equals "$(rc HGET "pb:msg:$follow_msg" campaign)" "$campaign"
-IFS=$'\t' read -r url want _ _ _ follow_sent _ < <(head -n 1 "$PB_DIR/links")
+IFS=$'\t' read -r url want _ _ _ follow_sent index < <(head -n 1 "$PB_DIR/links")
+# utm_content names the link's position in the message (1-based: the text
+# part's links come first)
 expect "the link leads to the template's link with UTM naming the campaign" equals "$want" \
-    "https://www.example.com/webinar/register?utm_source=newsletter&utm_medium=email&utm_campaign=mql-invite%3Awebinar&utm_content=link-1"
+    "https://www.example.com/webinar/register?utm_source=newsletter&utm_medium=email&utm_campaign=mql-invite%3Awebinar&utm_content=link-$((index + 1))"
 expect "<p>wf:log: the step queued by entering mql, then sent to the contact" equals \
     "$(wf_log | cut -d' ' -f1-3 | tr '\n' ' ')$(wf_log | sed -n 's/.* sent //p')" \
     "$wf $step queued $wf $step sent to $rcpt (try 1)"
