@@ -26,8 +26,9 @@
  * entry: kind, id, contact, contact key index (0 none), ts, eid, type,
  * human, attributes (n, then name value ...), interest segments (n,
  * numbers), workflows whose event trigger matched (n, numbers), not_opened
- * workflows a human open may end (n, numbers), the campaign ("" unless a
- * workflow needs it), effects (n; per effect: rule, points, repeat letter, scope,
+ * workflows a human open may end (n, numbers), the campaign ("" none: the
+ * segment-log and wf:log entries the event causes name it, and not_opened
+ * workflows need it), effects (n; per effect: rule, points, repeat letter, scope,
  * limit). Answer: {one char per entry, last refusal, segment changes
  * (segment, entries, exits, ...), follow-up log entries (status, n, ...)}.
  * Between head and tail: the generated part (segment_lua.c). */
@@ -37,6 +38,10 @@ static const char script_head[] =
     "local floor,cap=tonumber(ARGV[4]),tonumber(ARGV[5])\n"
     "local keep,hmax,n=tonumber(ARGV[6]),tonumber(ARGV[7]),tonumber(ARGV[8])\n"
     "local logmax=ARGV[9]\n"
+    /* the campaign of the event being applied (nil for wake-ups, reloads
+     * and events without one): segment-log and wf:log entries it causes
+     * name it, so that reports can attribute them */
+    "local CAMP\n"
     "local function fmt(x) return string.format('%.10g',x) end\n"
     "local function decay(v,dt)\n"
     "  if hl<=0 or dt<=0 then return v end\n"
@@ -153,12 +158,16 @@ static const char script_tail[] =
     "  local na=tonumber(ARGV[i+8]) local ab=i+9 i=ab+2*na\n"
     "  local ni=tonumber(ARGV[i]) local ib=i+1 i=ib+ni\n"
     "  local wb=i i=i+1+tonumber(ARGV[i]) i=i+2+tonumber(ARGV[i])\n"
+    "  local camp=ARGV[i-1]\n"
     "  local nfx=tonumber(ARGV[i]) local fx=i+1 i=fx+5*nfx\n"
     "  local ok,a=true,false\n"
     "  if kind=='w' then ok,a=pcall(wake,k,cid) if ok and not a then out[e]='0' end\n"
     "  elseif kind=='r' then ok,a=pcall(evaluate,k,cid,now,'reload')\n"
     "  elseif redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
-    "  elseif k>0 then ok,a=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,fx,nfx)\n"
+    "  elseif k>0 then\n"
+    "    if camp~='' then CAMP=camp end\n"
+    "    ok,a=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,fx,nfx)\n"
+    "    CAMP=nil\n"
     "  end\n"
     "  if not ok then out[e]='E' err=tostring(a and (a.err or a))\n"
     "  elseif not out[e] then out[e]=(kind=='e' or kind=='s') and a and '2' or '1' end\n"
@@ -282,7 +291,7 @@ void pb_apply_add(struct pb_apply *a, const struct pb_apply_entry *e)
     g_ptr_array_add(a->args, g_strdup_printf("%zu", with ? e->nwf_open : 0));
     for (size_t i = 0; with && i < e->nwf_open; i++)
         g_ptr_array_add(a->args, g_strdup_printf("%d", e->wf_open[i] + 1));
-    arg(a, with && e->nwf + e->nwf_open > 0 && e->campaign ? e->campaign : "");
+    arg(a, with && e->campaign ? e->campaign : "");     /* named in the logs' entries */
     g_ptr_array_add(a->args, g_strdup_printf("%zu", nrules));
     for (size_t i = 0; i < nrules; i++) {
         const struct pb_rule *r = e->rules[i];
