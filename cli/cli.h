@@ -135,6 +135,7 @@ int pb_cmd_segments(struct pb_cli *cli, int argc, char **argv);     /* segments.
 int pb_cmd_segment(struct pb_cli *cli, int argc, char **argv);      /* segment.c */
 int pb_cmd_template(struct pb_cli *cli, int argc, char **argv);     /* template.c */
 int pb_cmd_queue(struct pb_cli *cli, int argc, char **argv);        /* queue.c */
+int pb_cmd_report(struct pb_cli *cli, int argc, char **argv);       /* report.c */
 struct pb_rules;
 /* The scorer's rules and segment definitions (scorer/rules.h) of the
  * configuration file; -1 after an error (reported). segments.c */

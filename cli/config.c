@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "clientip.h"
 #include "http_tls.h"
+#include "report.h"
 #include "rules.h"
 #include "template.h"
 #include "workflows.h"
@@ -121,6 +122,10 @@ static int check_all(struct pb_cli *cli)
     } else {
         bad += check_templates(cli, &rules);
         bad += check_webhooks(cli, &rules, keys_ok);
+        if (pb_rep_conf_check(cli->conf_path, &cli->conf, &rules.segs, err, sizeof(err)) != 0) {
+            pb_cli_error("report: %s", err);
+            bad++;
+        }
     }
     if (bad)
         return PB_EXIT_ERROR;
