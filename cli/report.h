@@ -152,8 +152,15 @@ const char *pb_rep_send_field(const struct pb_rep_campaign *c, const char *field
 /* table[key] += by (a long long * value, created at 0). */
 void pb_rep_bump(GHashTable *table, const char *key, long long by);
 GHashTable *pb_rep_count_table(void);
+/* The keys of t in strcmp order (g_free the array only). */
+char **pb_rep_sorted_keys(GHashTable *t, guint *n);
 
 /* ---- report_stream.c: the event stream ----------------------------------- */
+/* Calls fn for the fields of each entry of stream <p>name with an id from
+ * from_ms up to to_ms + PB_REP_LATE_MS, PB_REP_PAGE a round trip; -1
+ * after an error (said, with what). */
+int pb_rep_read(struct pb_report *r, const char *name, const char *what, long long from_ms,
+                long long to_ms, void (*fn)(void *arg, const redisReply *fields), void *arg);
 /* How far back key reaches; -1 after an error. */
 int pb_rep_reach(struct pb_report *r, const char *name, struct pb_rep_reach *out);
 /* Whether a stream that reaches back as far as `reach` holds everything since from_ms. */
@@ -230,6 +237,8 @@ int pb_rep_write_html(struct pb_report *r, const char *path);  /* report_html.c:
  * g_strfreev it. report_text.c */
 char **pb_rep_notes(const struct pb_report *r);
 
+/* s with <, >, &, quotes escaped, appended to out (HTML and SVG text). */
+void pb_rep_esc(GString *out, const char *s);
 /* The SVG charts (report_svg.c) into out. */
 void pb_svg_series(GString *out, const struct pb_report *r, const char *title, int clicks);
 struct pb_svg_bar {

@@ -76,6 +76,7 @@ static const struct label labels[] = {
     { "remainder", "Rest" },
     { "Winner", "Gewinner" },
     { "not decided yet", "noch nicht entschieden" },
+    { "due", "fällig am" },
     { "by clicks", "nach Klicks" },
     { "by opens", "nach Öffnungen" },
     { "Decision", "Entscheidung" },

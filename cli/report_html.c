@@ -48,18 +48,10 @@ struct page {
     GString *out;
 };
 
-static void esc(GString *out, const char *s)
-{
-    char *e = g_markup_escape_text(s ? s : "", -1);
-
-    g_string_append(out, e);
-    g_free(e);
-}
-
 static void heading(struct page *p, const char *en)
 {
     g_string_append(p->out, "<h2>");
-    esc(p->out, pb_rep_t(p->r, en));
+    pb_rep_esc(p->out, pb_rep_t(p->r, en));
     g_string_append(p->out, "</h2>\n");
 }
 
@@ -68,9 +60,9 @@ static void heading(struct page *p, const char *en)
 static void card(struct page *p, const char *en, char *value)
 {
     g_string_append(p->out, "<div class=\"card\"><span class=\"v\">");
-    esc(p->out, value);
+    pb_rep_esc(p->out, value);
     g_string_append(p->out, "</span><span class=\"l\">");
-    esc(p->out, pb_rep_t(p->r, en));
+    pb_rep_esc(p->out, pb_rep_t(p->r, en));
     g_string_append(p->out, "</span></div>\n");
     g_free(value);
 }
@@ -106,16 +98,16 @@ static void header(struct page *p, const struct pb_rep_table *t)
     GString *notes = g_string_new(NULL);
 
     g_string_append(p->out, "<header><h1>");
-    esc(p->out, p->r->all ? pb_rep_t(p->r, "Campaigns")
+    pb_rep_esc(p->out, p->r->all ? pb_rep_t(p->r, "Campaigns")
                           : ((struct pb_rep_campaign *)p->r->campaigns->pdata[0])->name);
     g_string_append(p->out, "</h1>\n<dl class=\"meta\">\n");
     for (guint i = 0; i < t->text->len; i++) {
         char **row = t->text->pdata[i], **key = t->csv->pdata[i];
         GString *to = strcmp(key[0], "note") == 0 ? notes : p->out;
         g_string_append(to, to == notes ? "<p class=\"note\">" : "<dt>");
-        esc(to, row[0]);
+        pb_rep_esc(to, row[0]);
         g_string_append(to, to == notes ? ": " : "</dt><dd>");
-        esc(to, row[1]);
+        pb_rep_esc(to, row[1]);
         g_string_append(to, to == notes ? "</p>\n" : "</dd>\n");
     }
     g_string_append(p->out, "</dl></header>\n");
@@ -139,7 +131,7 @@ static void table(struct page *p, const struct pb_rep_table *t)
         g_string_append(p->out, "<thead><tr>");
         for (int i = 0; i < t->ncols; i++) {
             g_string_append_printf(p->out, "<th%s>", t->right >> i & 1 ? " class=\"n\"" : "");
-            esc(p->out, pb_rep_t(p->r, t->labels[i]));
+            pb_rep_esc(p->out, pb_rep_t(p->r, t->labels[i]));
             g_string_append(p->out, "</th>");
         }
         g_string_append(p->out, "</tr></thead>\n");
@@ -151,7 +143,7 @@ static void table(struct page *p, const struct pb_rep_table *t)
         for (int i = 0; i < t->ncols; i++) {
             g_string_append_printf(p->out, "<td%s>", t->right >> i & 1 ? " class=\"n\""
                                    : strlen(row[i]) > 40 ? " class=\"w\"" : "");
-            esc(p->out, row[i]);
+            pb_rep_esc(p->out, row[i]);
             g_string_append(p->out, "</td>");
         }
         g_string_append(p->out, "</tr>\n");
@@ -307,16 +299,16 @@ static void page(struct pb_report *r, GString *out)
     g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset="
                            "\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width\">\n"
                            "<title>", r->lang);
-    esc(out, pb_rep_t(r, "Report"));
+    pb_rep_esc(out, pb_rep_t(r, "Report"));
     g_string_append(out, ": ");
-    esc(out, r->all ? pb_rep_t(r, "Campaigns")
+    pb_rep_esc(out, r->all ? pb_rep_t(r, "Campaigns")
                     : ((struct pb_rep_campaign *)r->campaigns->pdata[0])->name);
     g_string_append_printf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
     pb_rep_tables(r, &e);
     g_string_append(out, "<footer>postbeacon " PACKAGE_VERSION " · ");
-    esc(out, pb_rep_t(r, "Generated"));
+    pb_rep_esc(out, pb_rep_t(r, "Generated"));
     g_string_append(out, " ");
-    esc(out, now);
+    pb_rep_esc(out, now);
     g_string_append(out, "</footer>\n</body>\n</html>\n");
     g_free(now);
 }

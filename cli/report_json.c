@@ -27,6 +27,12 @@ static json_t *text(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* A send record's number field, or null. */
+static json_t *number(const char *s)
+{
+    return s ? json_integer(g_ascii_strtoll(s, NULL, 10)) : json_null();
+}
+
 static const char *kind_key(const struct pb_rep_campaign *c)
 {
     return c->kind == PB_REP_SEND ? "send" : c->kind == PB_REP_FOLLOWUP ? "follow-up" : "other";
@@ -104,15 +110,12 @@ static json_t *ab(const struct pb_rep_campaign *c)
     o = json_pack("{sososo}", "variants", list, "winner", text(pb_rep_send_field(c, "winner")),
                   "winner_by", text(pb_rep_send_field(c, "winner_by")));
     json_object_set_new(o, "decision", text(pb_rep_send_field(c, "decision")));
+    json_object_set_new(o, "winner_at_ms", number(pb_rep_send_field(c, "winner_at")));
+    json_object_set_new(o, "decided_at_ms", number(pb_rep_send_field(c, "decided_at")));
     if (c->base.delivered > 0)
         json_object_set_new(o, "remainder", variant("remainder", c->name, NULL, NULL,
                                                     c->sent.sent >= 0 ? rest : -1, &c->base));
     return o;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* A count table as an object, its names in order. */
@@ -120,9 +123,8 @@ static json_t *counted(GHashTable *t)
 {
     json_t *o = json_object();
     guint n;
-    char **names = (char **)g_hash_table_get_keys_as_array(t, &n);
+    char **names = pb_rep_sorted_keys(t, &n);
 
-    qsort(names, n, sizeof(char *), by_name);
     for (guint i = 0; i < n; i++)
         json_object_set_new(o, names[i],
                             json_integer(*(long long *)g_hash_table_lookup(t, names[i])));

@@ -319,6 +319,14 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+char **pb_rep_sorted_keys(GHashTable *t, guint *n)
+{
+    char **k = (char **)g_hash_table_get_keys_as_array(t, n);
+
+    qsort(k, *n, sizeof(char *), by_name);
+    return k;
+}
+
 /* The names of <p>campaigns and <p>sends, sorted. */
 static char **all_names(struct pb_report *r, guint *n)
 {
@@ -335,8 +343,7 @@ static char **all_names(struct pb_report *r, guint *n)
     if (a && b) {
         add_names(names, a);
         add_names(names, b);
-        out = (char **)g_hash_table_get_keys_as_array(names, n);
-        qsort(out, *n, sizeof(char *), by_name);
+        out = pb_rep_sorted_keys(names, n);
         g_hash_table_steal_all(names);      /* the array owns the names now */
     }
     if (a)

@@ -13,41 +13,13 @@
  *                   (`sent` of its workflow and step).
  *
  * Both are read by XRANGE from the earliest time the report needs (ids
- * are the scorer's write times), PB_REP_PAGE entries a round trip.
+ * are the scorer's write times), PB_REP_PAGE entries a round trip
+ * (pb_rep_read).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "events.h"
 #include "report.h"
-
-/* Calls fn for each entry's fields of key with an id from..to. */
-static int read_log(struct pb_report *r, const char *name, long long from, long long to,
-                    void (*fn)(struct pb_report *r, const redisReply *f, void *arg), void *arg)
-{
-    char *key = pb_cli_key(r->cli, name, NULL), start[48];
-    size_t n;
-    int rc = 0;
-
-    g_snprintf(start, sizeof(start), "%lld-0", MAX(from, 0));
-    do {
-        redisReply *rep = pb_cli_cmd(r->cli, name[0] == 's' ? "reading the segment log"
-                                     : "reading the follow-up log", "XRANGE %s %s %lld "
-                                     "COUNT %d", key, start, to + PB_REP_LATE_MS, PB_REP_PAGE);
-        if (rep == NULL) {
-            rc = -1;
-            break;
-        }
-        n = rep->elements;
-        for (size_t i = 0; i < n; i++)
-            if (rep->element[i]->element[1]->type == REDIS_REPLY_ARRAY)
-                fn(r, rep->element[i]->element[1], arg);
-        if (n > 0)
-            g_snprintf(start, sizeof(start), "(%s", rep->element[n - 1]->element[0]->str);
-        freeReplyObject(rep);
-    } while (n == PB_REP_PAGE);
-    g_free(key);
-    return rc;
-}
 
 /* The fields a log entry has, NULL where absent. */
 struct fields {
@@ -95,13 +67,15 @@ static int in_period(const struct pb_report *r, long long at)
 /* ---- the segment log --------------------------------------------------------- */
 
 struct seglog {
+    struct pb_report *r;
     GHashTable *owner;
     int attribute;              /* count the campaigns' entries (not for --all) */
 };
 
-static void seg_entry(struct pb_report *r, const redisReply *f, void *arg)
+static void seg_entry(void *arg, const redisReply *f)
 {
     struct seglog *s = arg;
+    struct pb_report *r = s->r;
     struct fields e;
     struct pb_rep_campaign *c;
     int enter;
@@ -126,14 +100,16 @@ static void seg_entry(struct pb_report *r, const redisReply *f, void *arg)
 /* ---- the follow-up log ------------------------------------------------------- */
 
 struct wflog {
+    struct pb_report *r;
     GHashTable *owner;
     GHashTable *started;        /* "<contact>|<workflow>" -> the campaign that started it */
     GHashTable *steps;          /* "<workflow>:<step>" -> follow-up campaign of the report */
 };
 
-static void wf_entry(struct pb_report *r, const redisReply *f, void *arg)
+static void wf_entry(void *arg, const redisReply *f)
 {
     struct wflog *w = arg;
+    struct pb_report *r = w->r;
     struct fields e;
     struct pb_rep_campaign *c;
     char *run, *step;
@@ -176,8 +152,8 @@ static long long earliest(const struct pb_report *r)
 
 int pb_rep_scan_logs(struct pb_report *r)
 {
-    struct seglog s = { .attribute = !r->all };
-    struct wflog w;
+    struct seglog s = { .r = r, .attribute = !r->all };
+    struct wflog w = { .r = r };
     long long from = earliest(r), to = pb_rep_until(r);
     int rc;
 
@@ -191,9 +167,10 @@ int pb_rep_scan_logs(struct pb_report *r)
     }
     r->seglog_need = s.attribute ? MIN(from, r->window_from) : r->window_from;
     r->wflog_need = from;
-    rc = read_log(r, PB_KEY_SEGMENT_LOG, r->seglog_need, MAX(to, r->window_to), seg_entry, &s);
+    rc = pb_rep_read(r, PB_KEY_SEGMENT_LOG, "reading the segment log", r->seglog_need,
+                     MAX(to, r->window_to), seg_entry, &s);
     if (rc == 0)
-        rc = read_log(r, PB_KEY_WF_LOG, from, to, wf_entry, &w);
+        rc = pb_rep_read(r, PB_KEY_WF_LOG, "reading the follow-up log", from, to, wf_entry, &w);
     g_hash_table_destroy(s.owner);
     g_hash_table_destroy(w.started);
     g_hash_table_destroy(w.steps);

@@ -204,13 +204,12 @@ static void chart(struct pb_rep_series *ser, const struct entry *e)
         ser->clicks[k][b]++;
 }
 
-static void one(struct scan *s, const redisReply *fields)
+static void one(void *arg, const redisReply *fields)
 {
+    struct scan *s = arg;
     struct entry e;
     struct pb_rep_counts *c;
 
-    if (fields->type != REDIS_REPLY_ARRAY)
-        return;
     parse(fields, &e);
     if (e.type == NULL || e.campaign == NULL
         || (c = g_hash_table_lookup(s->names, e.campaign)) == NULL)
@@ -220,24 +219,25 @@ static void one(struct scan *s, const redisReply *fields)
     chart(&s->r->series, &e);
 }
 
-/* XRANGE from..(to + late), page by page. */
-static int read_range(struct scan *s, long long from, long long to)
+int pb_rep_read(struct pb_report *r, const char *name, const char *what, long long from,
+                long long to, void (*fn)(void *arg, const redisReply *fields), void *arg)
 {
-    char *key = pb_cli_key(s->r->cli, PB_KEY_EVENTS, NULL), start[48];
+    char *key = pb_cli_key(r->cli, name, NULL), start[48];
     size_t n;
     int rc = 0;
 
     g_snprintf(start, sizeof(start), "%lld-0", MAX(from, 0));
     do {
-        redisReply *rep = pb_cli_cmd(s->r->cli, "reading the events", "XRANGE %s %s %lld "
-                                     "COUNT %d", key, start, to + PB_REP_LATE_MS, PB_REP_PAGE);
+        redisReply *rep = pb_cli_cmd(r->cli, what, "XRANGE %s %s %lld COUNT %d", key, start,
+                                     to + PB_REP_LATE_MS, PB_REP_PAGE);
         if (rep == NULL) {
             rc = -1;
             break;
         }
         n = rep->elements;
         for (size_t i = 0; i < n; i++)
-            one(s, rep->element[i]->element[1]);
+            if (rep->element[i]->element[1]->type == REDIS_REPLY_ARRAY)
+                fn(arg, rep->element[i]->element[1]);
         if (n > 0)
             g_snprintf(start, sizeof(start), "(%s", rep->element[n - 1]->element[0]->str);
         freeReplyObject(rep);
@@ -280,7 +280,7 @@ int pb_rep_scan_events(struct pb_report *r, int counts)
             name_counts(&s, &var->c, var->campaign);
         }
     }
-    rc = read_range(&s, from, to);
+    rc = pb_rep_read(r, PB_KEY_EVENTS, "reading the events", from, to, one, &s);
     for (guint i = 0; counts && i < r->campaigns->len; i++) {
         struct pb_rep_campaign *c = r->campaigns->pdata[i];
         long long first = c->c.first_ms, last = c->c.last_ms;

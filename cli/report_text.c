@@ -354,15 +354,22 @@ static void winner(struct pb_report *r, const struct pb_rep_campaign *c,
                    const struct pb_rep_emit *e)
 {
     const char *w = pb_rep_send_field(c, "winner"), *by = pb_rep_send_field(c, "winner_by");
-    const char *dec = pb_rep_send_field(c, "decision");
+    const char *dec = pb_rep_send_field(c, "decision"), *due = pb_rep_send_field(c, "winner_at");
+    char *when = !w && due ? pb_rep_time(g_ascii_strtoll(due, NULL, 10)) : NULL;
+    GString *s = g_string_new(w ? w : pb_rep_t(r, "not decided yet"));
     struct pb_rep_table t;
 
+    if (by || when) {
+        g_string_append_printf(s, " (%s", by ? pb_rep_t(r, strcmp(by, "opens") == 0 ? "by opens"
+                                                                                     : "by clicks")
+                                             : "");
+        g_string_append_printf(s, "%s%s%s%s)", by && when ? ", " : "",
+                               when ? pb_rep_t(r, "due") : "", when ? " " : "", when ? when : "");
+    }
     rt_init(&t, r, "winner", NULL, 2, kv_labels, kv_keys, 2);
     t.kv = 1;
-    kv(&t, "Winner", "winner", g_strdup_printf("%s%s%s%s", w ? w : pb_rep_t(r, "not decided yet"),
-                                               by ? " (" : "", by ? pb_rep_t(r, strcmp(by, "opens")
-                                                   == 0 ? "by opens" : "by clicks") : "",
-                                               by ? ")" : ""));
+    kv(&t, "Winner", "winner", g_string_free(s, FALSE));
+    g_free(when);
     if (dec)
         kv(&t, "Decision", "decision", g_strdup(dec));
     rt_print(&t, e);
@@ -406,20 +413,6 @@ static void variants(struct pb_report *r, const struct pb_rep_campaign *c,
         winner(r, c, e);
 }
 
-static int by_key(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The keys of a count table, sorted (g_free the array only). */
-static char **sorted_keys(GHashTable *t, guint *n)
-{
-    char **k = (char **)g_hash_table_get_keys_as_array(t, n);
-
-    qsort(k, *n, sizeof(char *), by_key);
-    return k;
-}
-
 static long long count_of(GHashTable *t, const char *key)
 {
     long long *v = g_hash_table_lookup(t, key);
@@ -445,7 +438,7 @@ static void caused(struct pb_report *r, const struct pb_rep_campaign *c,
         for (g_hash_table_iter_init(&it, side ? c->seg_out : c->seg_in);
              g_hash_table_iter_next(&it, &k, NULL);)
             g_hash_table_add(all, k);
-    names = sorted_keys(all, &n);
+    names = pb_rep_sorted_keys(all, &n);
     rt_init(&t, r, "segments", "Segment entries caused by the campaign", 3, labels, keys, 1);
     for (guint i = 0; i < n; i++)
         rt_add(&t, (struct cell[]){ str(names[i]), num(r, count_of(c->seg_in, names[i])),
@@ -453,7 +446,7 @@ static void caused(struct pb_report *r, const struct pb_rep_campaign *c,
     rt_print(&t, e);
     g_free(names);
     g_hash_table_destroy(all);
-    names = sorted_keys(c->followups, &n);
+    names = pb_rep_sorted_keys(c->followups, &n);
     rt_init(&t, r, "follow_ups", "Follow-ups sent", 2, flabels, fkeys, 1);
     for (guint i = 0; i < n; i++)
         rt_add(&t, (struct cell[]){ str(names[i]), num(r, count_of(c->followups, names[i])) });

@@ -172,6 +172,17 @@ expect "report --all --json: the campaigns and the funnel" equals \
     "$(js '[(c["campaign"], c["type"], c["sent"], c["delivered"], c["follow_ups"]["total"]) for c in d["campaigns"]], d["funnel"]["contacts"]')" \
     "[('follow:hello', 'follow-up', 2, 2, 0), ('spring', 'send', 10, 10, 2), ('bulk', 'other', None, 1234, 0), ('winter', 'other', None, 2, 0)] 11"
 
+# an A/B test whose winner is not decided yet
+rc HDEL pb:send:spring winner decided_at decision >/dev/null
+pb report spring
+expect "a winner not decided yet: says so, and when it is due" has \
+    "Winner: not decided yet (by clicks, due $(rf_time $((T0 + D - M))))"
+pb report --json spring
+expect "... --json: no winner, when it is due" equals \
+    "$(js 'd["ab_test"]["winner"], d["ab_test"]["winner_at_ms"] == '$((T0 + D - M))', d["ab_test"]["decided_at_ms"]')" \
+    "None True None"
+rf_send_record
+
 # ---- German -----------------------------------------------------------------------------
 rf_conf de
 pb report spring

@@ -27,25 +27,13 @@
 #include <string.h>
 #include <glib.h>
 #include <hiredis/hiredis.h>
+#include "contact.h"
 #include "events.h"
 #include "token.h"
 
 #define SENT_TS_ARG 4           /* ARGV[4] of the sent script: the entry's ts */
 
 static GHashTable *sent_at;     /* msg hex -> send time (seconds) */
-
-static int hex_bytes(const char *hex, uint8_t *out, size_t n)
-{
-    if (strlen(hex) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
 
 /* Send one RESP command and check the reply: 0, or 1 after an error. */
 static int send_raw(redisContext *c, const char *cmd, size_t len, int lineno)
@@ -110,8 +98,8 @@ static int do_sent(redisContext *c, const char *prefix, char **f, int n, int lin
     long long ts;
     int rc;
 
-    if (n != 7 || hex_bytes(f[1], rec.msg_id, PB_MSGID_LEN) != 0
-        || (strcmp(f[2], "-") != 0 && hex_bytes(f[2], rec.contact, PB_CONTACT_LEN) != 0))
+    if (n != 7 || pb_unhex(f[1], rec.msg_id, PB_MSGID_LEN) != 0
+        || (strcmp(f[2], "-") != 0 && pb_unhex(f[2], rec.contact, PB_CONTACT_LEN) != 0))
         return 2;
     ts = strtoll(f[5], NULL, 10);
     rec.has_contact = strcmp(f[2], "-") != 0;
@@ -142,8 +130,8 @@ static int do_tracked(redisContext *c, const char *prefix, struct pb_track_run *
     int click = strcmp(f[0], "click") == 0, unsub = strcmp(f[0], "unsubscribe") == 0, rc = 2;
     int need = unsub ? 5 : click ? 8 : 6;
 
-    if (n < need || hex_bytes(f[1], tok.msg_id, PB_MSGID_LEN) != 0
-        || (strcmp(f[2], "-") != 0 && hex_bytes(f[2], tok.contact, PB_CONTACT_LEN) != 0)
+    if (n < need || pb_unhex(f[1], tok.msg_id, PB_MSGID_LEN) != 0
+        || (strcmp(f[2], "-") != 0 && pb_unhex(f[2], tok.contact, PB_CONTACT_LEN) != 0)
         || strlen(f[3]) > PB_CAMPAIGN_MAX)
         goto out;
     tok.has_contact = strcmp(f[2], "-") != 0;
