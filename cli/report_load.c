@@ -182,31 +182,62 @@ static void from_send_record(struct pb_rep_campaign *c)
     g_strfreev(letters);
 }
 
-/* "<workflow>:<step>" of a configured workflow: a follow-up campaign. */
-static int follow_up_of(const struct pb_report *r, const char *name, char **wf, char **step)
+/* The step of scorer.workflows that the first len bytes of name,
+ * "<workflow>:<step>", name; NULL if none. */
+static const struct pb_wf_step *step_of(const struct pb_report *r, const char *name, size_t len)
 {
-    const char *colon = strchr(name, ':');
-    char *w;
+    const char *colon = memchr(name, ':', len);
+    char *w, *st;
     const struct pb_workflow *found;
+    const struct pb_wf_step *step = NULL;
     size_t index;
 
-    if (colon == NULL || strchr(colon + 1, ':') != NULL)
-        return 0;
+    if (colon == NULL || memchr(colon + 1, ':', len - (size_t)(colon + 1 - name)) != NULL)
+        return NULL;
     w = g_strndup(name, (gsize)(colon - name));
-    found = pb_workflow_find(&r->rules.wf, w);
-    if (found == NULL || pb_wf_step_find(found, colon + 1, &index) == NULL) {
-        g_free(w);
-        return 0;
-    }
-    *wf = w;
-    *step = g_strdup(colon + 1);
-    return 1;
+    st = g_strndup(colon + 1, len - (size_t)(colon + 1 - name));
+    if ((found = pb_workflow_find(&r->rules.wf, w)) != NULL)
+        step = pb_wf_step_find(found, st, &index);
+    g_free(w);
+    g_free(st);
+    return step;
 }
 
-/* A variant's letter: one lowercase letter. */
-static int is_letter(const char *s)
+/* "<workflow>:<step>:<variant>" of a step with that variant: the length of
+ * its follow-up campaign "<workflow>:<step>", else 0. */
+static size_t variant_of(const struct pb_report *r, const char *name)
 {
-    return s[0] >= 'a' && s[0] <= 'z' && s[1] == '\0';
+    const char *last = strrchr(name, ':');
+    const struct pb_wf_step *st = last ? step_of(r, name, (size_t)(last - name)) : NULL;
+
+    for (size_t i = 0; st && i < st->nvariants; i++)
+        if (strcmp(st->variants[i].name, last + 1) == 0)
+            return (size_t)(last - name);
+    return 0;
+}
+
+/* A follow-up campaign: its workflow and step, and the step's A/B
+ * variants (campaigns <workflow>:<step>:<variant>, docs/scorer.md). */
+static int follow_up(const struct pb_report *r, struct pb_rep_campaign *c)
+{
+    const struct pb_wf_step *st = step_of(r, c->name, strlen(c->name));
+    const char *colon = strchr(c->name, ':');
+
+    if (st == NULL)
+        return 0;
+    c->kind = PB_REP_FOLLOWUP;
+    c->sent = (struct pb_rep_sent){ 0, -1, -1, -1 };   /* from <p>wf:log */
+    c->workflow = g_strndup(c->name, (gsize)(colon - c->name));
+    c->step = g_strdup(colon + 1);
+    for (size_t i = 0; i < st->nvariants; i++) {
+        char *camp = g_strdup_printf("%s:%s", c->name, st->variants[i].name);
+        struct pb_rep_variant *v = variant_add(c, st->variants[i].name, camp);
+        v->sent.sent = 0;
+        v->template = g_strdup(st->variants[i].template_file ? st->variants[i].template_file
+                                                             : st->template_file);
+        g_free(camp);
+    }
+    return 1;
 }
 
 /* The campaign name with its send record's fields (an empty hash: none). */
@@ -227,52 +258,10 @@ static struct pb_rep_campaign *campaign_new(struct pb_report *r, const char *nam
             g_hash_table_insert(c->send, g_strdup(send->element[i]->str),
                                 g_strdup(send->element[i + 1]->str));
         from_send_record(c);
-    } else if (follow_up_of(r, name, &c->workflow, &c->step)) {
-        c->kind = PB_REP_FOLLOWUP;
-        c->sent = (struct pb_rep_sent){ 0, -1, -1, -1 };    /* from <p>wf:log */
-    } else {
+    } else if (!follow_up(r, c)) {
         c->kind = PB_REP_OTHER;
     }
     return c;
-}
-
-/* A follow-up's variants: the campaigns <name>:<letter> among names. */
-static void follow_up_variants(struct pb_rep_campaign *c, char *const *names, size_t n)
-{
-    size_t len = strlen(c->name);
-
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(names[i], c->name, len) == 0 && names[i][len] == ':'
-            && is_letter(names[i] + len + 1))
-            variant_add(c, names[i] + len + 1, names[i]);
-}
-
-/* The members of <p>campaigns named <name>:<something>, by SSCAN. */
-static GPtrArray *members_like(struct pb_report *r, const char *name)
-{
-    char *key = pb_cli_key(r->cli, PB_KEY_CAMPAIGNS, NULL), cursor[32] = "0";
-    GString *pattern = g_string_new(NULL);
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-
-    for (const char *p = name; *p; p++) {           /* the name, glob characters escaped */
-        if (strchr("*?[]\\", *p))
-            g_string_append_c(pattern, '\\');
-        g_string_append_c(pattern, *p);
-    }
-    g_string_append(pattern, ":?");
-    do {
-        redisReply *rep = pb_cli_cmd(r->cli, "reading the campaigns", "SSCAN %s %s MATCH %s "
-                                     "COUNT 1000", key, cursor, pattern->str);
-        if (rep == NULL)
-            break;
-        g_strlcpy(cursor, rep->element[0]->str, sizeof(cursor));
-        for (size_t i = 0; i < rep->element[1]->elements; i++)
-            g_ptr_array_add(out, g_strdup(rep->element[1]->element[i]->str));
-        freeReplyObject(rep);
-    } while (strcmp(cursor, "0") != 0);
-    g_free(key);
-    g_string_free(pattern, TRUE);
-    return out;
 }
 
 struct pb_rep_campaign *pb_rep_campaign_load(struct pb_report *r, const char *name)
@@ -286,17 +275,13 @@ struct pb_rep_campaign *pb_rep_campaign_load(struct pb_report *r, const char *na
     redisAppendCommand(r->cli->redis, "HGETALL %s", send);
     member = pb_cli_reply(r->cli, "reading the campaigns");
     record = pb_cli_reply(r->cli, "reading the send record");
-    if (member && record && member->integer == 0 && record->elements == 0)
+    if (member && record && member->integer == 0 && record->elements == 0
+        && step_of(r, name, strlen(name)) == NULL)
         pb_cli_error("no campaign \"%s\": no mail of it was tracked (%s) and postbeacon "
                      "send has no record of it (%s); postbeacon report --all lists them",
                      name, camps, send);
     else if (member && record)
         c = campaign_new(r, name, record);
-    if (c && c->kind == PB_REP_FOLLOWUP) {
-        GPtrArray *like = members_like(r, name);
-        follow_up_variants(c, (char *const *)like->pdata, like->len);
-        g_ptr_array_free(like, TRUE);
-    }
     if (member)
         freeReplyObject(member);
     if (record)
@@ -308,10 +293,17 @@ struct pb_rep_campaign *pb_rep_campaign_load(struct pb_report *r, const char *na
 
 /* ---- every campaign -------------------------------------------------------- */
 
-static void add_names(GHashTable *names, const redisReply *rep)
+/* The names of a reply; a follow-up variant's campaign brings its
+ * follow-up's (whose mails may all have gone out as variants). */
+static void add_names(const struct pb_report *r, GHashTable *names, const redisReply *rep)
 {
-    for (size_t i = 0; rep && i < rep->elements; i++)
-        g_hash_table_add(names, g_strdup(rep->element[i]->str));
+    for (size_t i = 0; rep && i < rep->elements; i++) {
+        const char *name = rep->element[i]->str;
+        size_t base = variant_of(r, name);
+        g_hash_table_add(names, g_strdup(name));
+        if (base > 0)
+            g_hash_table_add(names, g_strndup(name, base));
+    }
 }
 
 static int by_name(const void *a, const void *b)
@@ -341,8 +333,8 @@ static char **all_names(struct pb_report *r, guint *n)
     a = pb_cli_reply(r->cli, "reading the campaigns");
     b = pb_cli_reply(r->cli, "reading the send jobs");
     if (a && b) {
-        add_names(names, a);
-        add_names(names, b);
+        add_names(r, names, a);
+        add_names(r, names, b);
         out = pb_rep_sorted_keys(names, n);
         g_hash_table_steal_all(names);      /* the array owns the names now */
     }
@@ -376,8 +368,6 @@ int pb_rep_campaigns_all(struct pb_report *r)
             continue;
         }
         c = campaign_new(r, names[i], rec);
-        if (c->kind == PB_REP_FOLLOWUP)
-            follow_up_variants(c, names, n);
         for (guint v = 0; v < c->variants->len; v++) {
             const struct pb_rep_variant *var = c->variants->pdata[v];
             g_hash_table_add(folded, g_strdup(var->campaign));

@@ -23,16 +23,16 @@
 
 /* The fields a log entry has, NULL where absent. */
 struct fields {
-    const char *segment, *contact, *op, *cause, *campaign, *workflow, *step, *status;
+    const char *segment, *contact, *op, *cause, *campaign, *workflow, *step, *status, *variant;
     long long at;
 };
 
 static void fields_of(const redisReply *f, struct fields *o)
 {
     static const char *const names[] = { "segment", "contact", "op", "cause", "campaign",
-                                         "workflow", "step", "status" };
+                                         "workflow", "step", "status", "variant" };
     const char **slots[] = { &o->segment, &o->contact, &o->op, &o->cause, &o->campaign,
-                             &o->workflow, &o->step, &o->status };
+                             &o->workflow, &o->step, &o->status, &o->variant };
 
     memset(o, 0, sizeof(*o));
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
@@ -106,6 +106,16 @@ struct wflog {
     GHashTable *steps;          /* "<workflow>:<step>" -> follow-up campaign of the report */
 };
 
+/* A follow-up campaign's send (and its variant's, when the entry names one). */
+static void sent_by(struct pb_rep_campaign *c, const char *variant)
+{
+    c->sent.sent++;
+    for (guint v = 0; variant && v < c->variants->len; v++) {
+        struct pb_rep_variant *var = c->variants->pdata[v];
+        var->sent.sent += strcmp(var->letter, variant) == 0;
+    }
+}
+
 static void wf_entry(void *arg, const redisReply *f)
 {
     struct wflog *w = arg;
@@ -122,9 +132,10 @@ static void wf_entry(void *arg, const redisReply *f)
         && (c = g_hash_table_lookup(w->owner, e.campaign)) != NULL)
         g_hash_table_insert(w->started, run, c);
     else if (strcmp(e.status, "sent") == 0 && in_period(r, e.at)) {
-        step = g_strconcat(e.workflow, ":", e.step, NULL);
+        /* a date workflow's entries name its instance, <workflow>@<occurrence> */
+        step = g_strdup_printf("%.*s:%s", (int)strcspn(e.workflow, "@"), e.workflow, e.step);
         if ((c = g_hash_table_lookup(w->steps, step)) != NULL)
-            c->sent.sent++;
+            sent_by(c, e.variant);
         if ((c = g_hash_table_lookup(w->started, run)) != NULL) {
             pb_rep_bump(c->followups, step, 1);
             c->followups_total++;

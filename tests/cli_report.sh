@@ -151,6 +151,11 @@ expect "a follow-up campaign: its kind, the follow-ups the scorer sent" equals \
     "Type: follow-up
 Sent by postbeacon|2
 Delivered to Postfix|2"
+# its A/B variants x and y: sent as the scorer's log says (its variant
+# field), delivered as the milter counted follow:hello:x and :y
+expect "a follow-up's variants side by side" equals "$(norm | grep -E '^(x|y)\|')" \
+    "x|hello.eml|$FOLLOW_X|$FOLLOW_X|0|$([ "$FOLLOW_X" = 0 ] && echo – || echo 0.0%)|0|$([ "$FOLLOW_X" = 0 ] && echo – || echo 0.0%)
+y|hello-y.eml|$((2 - FOLLOW_X))|$((2 - FOLLOW_X))|0|$([ "$FOLLOW_X" = 2 ] && echo – || echo 0.0%)|0|$([ "$FOLLOW_X" = 2 ] && echo – || echo 0.0%)"
 pb report winter
 expect "mail of other software: not sent by postbeacon, only the milter's count" equals \
     "$(norm | grep -E '^(Type|Sent by|Delivered|Note)')" \
@@ -218,12 +223,13 @@ expect "report --json --html: exit 2" equals "$code" 2
 pb report --json --separator ';' spring
 expect "report --json --separator: exit 2" equals "$code" 2
 sed -i 's/funnel = \[ "active"/funnel = [ "nosuchseg"/' "$CONF"
+line=$(grep -n 'nosuchseg' "$CONF" | cut -d: -f1)
 pb report spring
 expect "report.funnel naming no segment: exit 1" equals "$code" 1
 expect "... with the file and line and the segments there are" contains "$out" \
-    "$CONF:19: report.funnel: \"nosuchseg\" is not a segment of scorer.segments (defined: active, mql, sql, dormant, suppressed"
+    "$CONF:$line: report.funnel: \"nosuchseg\" is not a segment of scorer.segments (defined: active, mql, sql, dormant, suppressed"
 pb config check
-expect "config check says so too" contains "$out" "report: $CONF:19: report.funnel: \"nosuchseg\""
+expect "config check says so too" contains "$out" "report: $CONF:$line: report.funnel: \"nosuchseg\""
 rf_conf en
 
 # ---- a big stage, a trimmed stream ---------------------------------------------------------

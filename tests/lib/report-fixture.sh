@@ -16,7 +16,9 @@
 #   - segments, the segment log and the follow-up log by the real scorer
 #     (postbeacon-scorer --once) over that stream: opens score 10, clicks
 #     30; active, mql (40), sql (90), dormant (30 days), suppressed; mql
-#     entry starts workflow "follow", which sends hello.eml (captured).
+#     entry starts workflow "follow", which sends hello.eml (captured),
+#     an A/B test of variants x and y; the milter's record of those mails
+#     (campaign follow:hello:<variant>) is written after the scorer's run.
 #
 # Campaigns: spring (A/B: spring:a to c1 c2, spring:b to c3 c4, the
 # remainder to c5..c10), winter (other software, c10 c11, 40 days before
@@ -44,7 +46,9 @@ scorer = {
                  { name = "dormant"; dormant_days = 30; },
                  { name = "suppressed"; suppressed = true; } );
     workflows = ( { name = "follow"; trigger = { segment = "mql"; on = "enter"; };
-                    steps = ( { name = "hello"; send = "hello.eml"; } ); } );
+                    steps = ( { name = "hello"; send = "hello.eml";
+                                variants = ( { name = "x"; share = 50; },
+                                             { name = "y"; share = 50; send = "hello-y.eml"; } ); } ); } );
 };
 submit = { command = "/bin/sh $top_srcdir/tests/lib/capture-submit.sh $T/out 0 0"; };
 templates = { dir = "$T/templates"; };
@@ -67,11 +71,9 @@ rf_events() {
         echo "open $(printf %016x 2) $C2 spring:a $((T0 + 10 * M)) machine apple-mpp"
         echo "open $(printf %016x 1) $C1 spring:a $((T0 + H)) human"
         echo "click $(printf %016x 1) $C1 spring:a $((T0 + H + 5 * M)) human 0 https://shop.example.com/a?utm_source=newsletter"
-        echo "sent $(printf %016x 901) $C1 c1@example.com follow:hello $((T0 + H + 6 * M)) 1"
         echo "click $(printf %016x 1) $C1 spring:a $((T0 + 2 * H)) human 1 https://shop.example.com/b?x=<1>&y=\"2\""
         echo "open $(printf %016x 3) $C3 spring:b $((T0 + 2 * H)) human"
         echo "click $(printf %016x 2) $C2 spring:a $((T0 + 3 * H)) human 0 https://shop.example.com/a?utm_source=newsletter"
-        echo "sent $(printf %016x 902) $C2 c2@example.com follow:hello $((T0 + 3 * H + M)) 1"
         echo "click $(printf %016x 1) $C1 spring:a $((T0 + 4 * H)) human 0 https://shop.example.com/a?utm_source=newsletter"
         for i in 5 6 7 8 9 10; do
             echo "sent $(printf %016x $i) $(eval echo \$C$i) c$i@example.com spring $((T0 + D)) 2"
@@ -105,7 +107,19 @@ rf_scorer() {
     mkdir -p "$T/templates" "$T/out"
     printf 'From: Shop <news@example.com>\nSubject: Hello again\nContent-Type: text/plain; charset=utf-8\n\nHello {{first_name|there}}.\n' \
         >"$T/templates/hello.eml"
+    sed 's/Hello again/Hi there/' "$T/templates/hello.eml" >"$T/templates/hello-y.eml"
     "$SCORER" -f --once -c "$CONF" >"$T/scorer.log" 2>&1 || { cat "$T/scorer.log"; echo "ERROR: scorer failed"; exit 99; }
+}
+
+# The follow-ups the scorer sent, as the milter records them: each under
+# the campaign of its A/B variant (the contact's wfv: field).
+rf_followup_sends() {
+    local v1 v2
+    v1=$(rc HGET "pb:contact:$C1" "wfv:follow|hello") v2=$(rc HGET "pb:contact:$C2" "wfv:follow|hello")
+    FOLLOW_X=$( (echo "$v1"; echo "$v2") | grep -c '^x$')
+    printf 'sent %016x %s c1@example.com follow:hello:%s %s 1\nsent %016x %s c2@example.com follow:hello:%s %s 1\n' \
+        901 "$C1" "$v1" $((T0 + H + 6 * M)) 902 "$C2" "$v2" $((T0 + 3 * H + M)) \
+        | "$EVENT_TOOL" "$SOCK" pb: || { echo "ERROR: event-tool failed"; exit 99; }
 }
 
 rf_setup() {
@@ -117,6 +131,7 @@ rf_setup() {
     rf_events
     rf_send_record
     rf_scorer
+    rf_followup_sends
 }
 
 # local time of unix ms as the report writes it
