@@ -1,7 +1,7 @@
 /*
  * config.c - postbeacon config check: every check the daemons make with
- * -n, for all sections at once (milter, tracker, scorer and the key file),
- * and the mail templates (those the workflows send and every one in
+ * -n, for all sections at once (milter, tracker, scorer and the key file,
+ * the webhook steps' secrets in it), and the mail templates (those the workflows send and every one in
  * templates.dir), so that one command tells whether every program would
  * start and every template render. Each
  * failure names the file, the line and the fix (the loaders' messages);
@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "clientip.h"
 #include "http_tls.h"
+#include "report.h"
 #include "rules.h"
 #include "template.h"
 #include "workflows.h"
@@ -91,6 +92,19 @@ static int check_templates(struct pb_cli *cli, struct pb_rules *rules)
     return bad;
 }
 
+/* Every webhook step's secret is in the key file (as the scorer checks
+ * at start): 1 problem or 0. */
+static int check_webhooks(struct pb_cli *cli, const struct pb_rules *rules, int keys_ok)
+{
+    char err[1024];
+
+    if (pb_workflows_check_secrets(&rules->wf, keys_ok ? &cli->keys : NULL, cli->conf.keys_file,
+                                   "it does not load (above)", err, sizeof(err)) == 0)
+        return 0;
+    pb_cli_error("scorer: %s", err);
+    return 1;
+}
+
 static int check_all(struct pb_cli *cli)
 {
     struct pb_rules rules = { 0 };
@@ -107,13 +121,20 @@ static int check_all(struct pb_cli *cli)
         bad++;
     } else {
         bad += check_templates(cli, &rules);
+        bad += check_webhooks(cli, &rules, keys_ok);
+        if (pb_rep_conf_check(cli->conf_path, &cli->conf, &rules.segs, err, sizeof(err)) != 0) {
+            pb_cli_error("report: %s", err);
+            bad++;
+        }
     }
     if (bad)
         return PB_EXIT_ERROR;
     printf(PB_CLI_NAME ": configuration OK (%s; keys %s: %zu signing key%s, %zu events "
-           "secret%s; %zu scoring rule%s)\n", cli->conf_path, cli->conf.keys_file,
-           cli->keys.count, cli->keys.count == 1 ? "" : "s", cli->keys.events_count,
-           cli->keys.events_count == 1 ? "" : "s", rules.count, rules.count == 1 ? "" : "s");
+           "secret%s, %zu webhook secret%s; %zu scoring rule%s)\n", cli->conf_path,
+           cli->conf.keys_file, cli->keys.count, cli->keys.count == 1 ? "" : "s",
+           cli->keys.events_count, cli->keys.events_count == 1 ? "" : "s",
+           cli->keys.webhooks_count, cli->keys.webhooks_count == 1 ? "" : "s", rules.count,
+           rules.count == 1 ? "" : "s");
     pb_rules_free(&rules);
     return PB_EXIT_OK;
 }

@@ -1,6 +1,8 @@
 /*
  * keys.c - postbeacon keys generate|list|rotate|retire: the key file of
- * docs/tokens.md through lib/keys.c and lib/keys_edit.c (one parser, one
+ * docs/tokens.md (signing keys, the contact key, events secrets, webhook
+ * secrets)
+ * through lib/keys.c and lib/keys_edit.c (one parser, one
  * writer: mode 0600, written whole and renamed into place). Secrets are
  * never printed unless asked for with --show-secrets; list shows a short
  * fingerprint (SHA-256 of the secret) to tell keys apart.
@@ -26,17 +28,26 @@ static const struct pb_cli_opts list_opts = {
     .formats = 1,
 };
 static const struct pb_cli_opts rot_opts = {
-    .usage = "keys rotate [--events]",
+    .usage = "keys rotate [--events | --webhook NAME]",
     .help = "Appends a new random signing key with the next free id; it signs new\n"
             "tokens once the milter and tracker reload. Old keys keep verifying.\n"
-            "  --events  add a custom-event secret (an \"events\" line) instead\n",
+            "  --events        add a custom-event secret (an \"events\" line) instead\n"
+            "  --webhook NAME  a new secret for the webhook steps with secret = \"NAME\"\n"
+            "                  (a \"webhook NAME\" line, added or replaced); reload the\n"
+            "                  scorer and give the receiver the new secret\n",
+    .shortopts = "w:",
     .longopts = (const struct option[]){ { "events", no_argument, NULL, 'e' },
+                                         { "webhook", required_argument, NULL, 'w' },
                                          { NULL, 0, NULL, 0 } },
 };
 static const struct pb_cli_opts ret_opts = {
-    .usage = "keys retire ID",
+    .usage = "keys retire ID | keys retire --webhook NAME",
     .help = "Removes key ID from the key file: tokens it signed stop verifying.\n"
-            "The signing key (the last one) cannot be retired: rotate first.\n",
+            "The signing key (the last one) cannot be retired: rotate first.\n"
+            "  --webhook NAME  remove the webhook secret NAME instead\n",
+    .shortopts = "w:",
+    .longopts = (const struct option[]){ { "webhook", required_argument, NULL, 'w' },
+                                         { NULL, 0, NULL, 0 } },
 };
 
 static int keys_path(struct pb_cli *cli, const char **path)
@@ -121,23 +132,72 @@ static int keys_list(struct pb_cli *cli, int argc, char **argv)
     for (size_t i = 0; i < cli->keys.events_count; i++)
         add_key_row(t, "events", cli->keys.events[i].line, "custom events",
                     cli->keys.events[i].secret, cli->keys.events[i].len, show);
+    for (size_t i = 0; i < cli->keys.webhooks_count; i++) {
+        const struct pb_webhook_key *w = &cli->keys.webhooks[i];
+        char id[PB_WEBHOOK_NAME_MAX + 16];
+        g_snprintf(id, sizeof(id), "webhook:%s", w->name);
+        add_key_row(t, id, w->key.line, "signs webhooks", w->key.secret, w->key.len, show);
+    }
     pb_table_print(t, cli->format, stdout);
     pb_table_free(t);
     return PB_EXIT_OK;
 }
 
+/* The options of rotate and retire: --events (*events), --webhook NAME
+ * (*webhook). PB_EXIT_OK/USAGE when done, -1 to go on. */
+static int parse_kind(struct pb_cli *cli, const struct pb_cli_opts *o, int argc, char **argv,
+                      int *events, const char **webhook)
+{
+    int help = 0, c;
+
+    while ((c = pb_cli_getopt(cli, o, argc, argv, &help)) != -1) {
+        if (c == '?')
+            return PB_EXIT_USAGE;
+        if (c == 'e')
+            *events = 1;
+        else
+            *webhook = optarg;
+    }
+    if (help) {
+        pb_cli_print_help(o, stdout);
+        return PB_EXIT_OK;
+    }
+    if (*events && *webhook)
+        return pb_cli_usage_error(o, "--events or --webhook, not both");
+    if (*webhook && !pb_keys_webhook_name_ok(*webhook))
+        return pb_cli_usage_error(o, "--webhook: \"%s\" is not a name (1 to 64 of a-z, 0-9, _ "
+                                  "and -)", *webhook);
+    return -1;
+}
+
+static int rotate_webhook(const char *path, const char *name)
+{
+    char err[1024];
+    int replaced = 0;
+
+    if (pb_keys_set_webhook(path, name, &replaced, err, sizeof(err)) != 0) {
+        pb_cli_error("%s", err);
+        return PB_EXIT_ERROR;
+    }
+    printf("%s: %s the webhook secret %s (keys list --show-secrets prints it for the "
+           "receiver); reload the scorer\n", path, replaced ? "replaced" : "added", name);
+    return PB_EXIT_OK;
+}
+
 static int keys_rotate(struct pb_cli *cli, int argc, char **argv)
 {
-    int events = 0, id = 0, rc = pb_cli_parse_flag(cli, &rot_opts, argc, argv, &events);
+    int events = 0, id = 0, rc;
+    const char *webhook = NULL, *path;
     char err[1024];
-    const char *path;
 
-    if (rc >= 0)
+    if ((rc = parse_kind(cli, &rot_opts, argc, argv, &events, &webhook)) >= 0)
         return rc;
     if (optind < argc)
         return pb_cli_usage_error(&rot_opts, "unexpected argument %s", argv[optind]);
     if (keys_path(cli, &path) != 0)
         return PB_EXIT_ERROR;
+    if (webhook)
+        return rotate_webhook(path, webhook);
     if ((events ? pb_keys_add_events(path, err, sizeof(err))
                 : pb_keys_rotate(path, &id, err, sizeof(err))) != 0) {
         pb_cli_error("%s", err);
@@ -152,15 +212,34 @@ static int keys_rotate(struct pb_cli *cli, int argc, char **argv)
     return PB_EXIT_OK;
 }
 
+static int retire_webhook(struct pb_cli *cli, int argc, const char *name)
+{
+    char err[1024];
+    const char *path;
+
+    if (optind < argc)
+        return pb_cli_usage_error(&ret_opts, "%s", "give an ID or --webhook NAME, not both");
+    if (keys_path(cli, &path) != 0)
+        return PB_EXIT_ERROR;
+    if (pb_keys_retire_webhook(path, name, err, sizeof(err)) != 0) {
+        pb_cli_error("%s", err);
+        return PB_EXIT_ERROR;
+    }
+    printf("%s: webhook secret %s retired; reload the scorer\n", path, name);
+    return PB_EXIT_OK;
+}
+
 static int keys_retire(struct pb_cli *cli, int argc, char **argv)
 {
-    int rc = pb_cli_parse_simple(cli, &ret_opts, argc, argv);
+    int none = 0, rc;
+    const char *webhook = NULL, *path;
     char err[1024], *end;
-    const char *path;
     long id;
 
-    if (rc >= 0)
+    if ((rc = parse_kind(cli, &ret_opts, argc, argv, &none, &webhook)) >= 0)
         return rc;
+    if (webhook)
+        return retire_webhook(cli, argc, webhook);
     if (argc - optind != 1)
         return pb_cli_usage_error(&ret_opts, "give one key id");
     id = strtol(argv[optind], &end, 10);
@@ -181,8 +260,8 @@ int pb_cmd_keys(struct pb_cli *cli, int argc, char **argv)
     static const struct pb_cli_cmd cmds[] = {
         { "generate", "create the key file (contact key, key 1)", keys_generate },
         { "list", "list the keys (no secrets unless --show-secrets)", keys_list },
-        { "rotate", "add a new signing key (or --events: an events secret)", keys_rotate },
-        { "retire", "remove an old key by id", keys_retire },
+        { "rotate", "add a new signing key (or --events, --webhook NAME)", keys_rotate },
+        { "retire", "remove an old key by id (or --webhook NAME)", keys_retire },
         { NULL, NULL, NULL },
     };
     return pb_cli_dispatch(cli, "keys", cmds, argc, argv);

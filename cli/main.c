@@ -1,7 +1,8 @@
 /*
  * main.c - postbeacon, the administrator's and marketer's command line:
  * the global options and the subcommand groups (one file each: config.c,
- * keys.c, contacts.c, event.c, segments.c, segment.c, template.c). Exit
+ * keys.c, contacts.c, event.c, segments.c, segment.c, template.c,
+ * queue.c, report.c). Exit
  * codes: 0 ok, 1 error, 2 usage (cli.h; postbeacon(1)).
  */
 #include <string.h>
@@ -16,6 +17,8 @@ static const struct pb_cli_cmd groups[] = {
     { "segments", "the segments with their sizes", pb_cmd_segments },
     { "segment", "the members of a segment", pb_cmd_segment },
     { "template", "render a template for a contact (template render)", pb_cmd_template },
+    { "queue", "follow-ups due and uncertain: list, cancel, resolve", pb_cmd_queue },
+    { "report", "a campaign's figures, or every campaign's (--all); --html", pb_cmd_report },
     { "send", "send a campaign to a segment, A/B tests, scheduled sends", pb_cmd_send },
     { NULL, NULL, NULL },
 };
@@ -35,6 +38,10 @@ static const struct pb_cli_opts top = {
             "  segments                         the segments: kind, size, entries, exits\n"
             "  segment NAME                     a segment's members with entry times\n"
             "  template render TEMPLATE EMAIL   the mail a contact would get\n"
+            "  queue list [--uncertain]         follow-up steps due (or uncertain)\n"
+            "  queue cancel EMAIL [WF [STEP]]   take queued follow-ups out for good\n"
+            "  queue resolve EMAIL WF STEP --sent|--not-sent  settle an uncertain one\n"
+            "  report CAMPAIGN | --all          figures, rates, funnel; --html FILE\n"
             "  send TEMPLATE --segment NAME --campaign NAME   a campaign to a segment\n"
             "every command takes --help; exit status 0 ok, 1 error, 2 usage error\n",
     .formats = 1,

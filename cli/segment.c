@@ -2,12 +2,10 @@
  * segment.c - postbeacon segment NAME: the members of one configured
  * segment, newest entry first, with their entry time and address. The
  * sorted set <p>segment:<name> (member contact id, score entry ms) is
- * read PAGE members a round trip with ZRANGE ... BYSCORE REV LIMIT from
- * the last page's lowest score on (skipping the members of that score
- * already listed), so that a million members never make one reply and a
- * member is listed once even while the scorer changes the set; each
- * page's addresses are read with pipelined HGETs and its rows printed
- * before the next page is read (table.h, pb_rows).
+ * read PAGE members a round trip (zpage.h), so that a million members
+ * never make one reply and a member is listed once even while the scorer
+ * changes the set; each page's addresses are read with pipelined HGETs
+ * and its rows printed before the next page is read (table.h, pb_rows).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include "events.h"
 #include "rules.h"
 #include "table.h"
+#include "zpage.h"
 
 #define PAGE 10000              /* members a round trip */
 
@@ -40,8 +39,7 @@ struct lister {
     char *key;                  /* <p>segment:<name> */
     long long limit;            /* 0 = all */
     struct pb_rows out;
-    char max[64];               /* the next page's highest score ("+inf" first) */
-    long long skip;             /* members of score max listed already */
+    struct pb_zpage page;       /* newest entry first */
 };
 
 /* Rows for n members of page r (id, score pairs), with their addresses. */
@@ -69,19 +67,6 @@ static int print_page(struct lister *l, const redisReply *r, size_t n)
     return rc;
 }
 
-/* Where the next page starts: below the lowest score of this one, after
- * the members of that score listed so far. */
-static void advance(struct lister *l, const redisReply *r, size_t n)
-{
-    const char *low = r->element[2 * n - 1]->str;
-    long long same = 0;
-
-    for (size_t i = n; i > 0 && strcmp(r->element[2 * i - 1]->str, low) == 0; i--)
-        same++;
-    l->skip = strcmp(low, l->max) == 0 ? l->skip + same : same;
-    g_strlcpy(l->max, low, sizeof(l->max));
-}
-
 /* One page: its number of members when more may follow, 0 at the end, -1
  * after an error (reported). */
 static long long next_page(struct lister *l)
@@ -93,15 +78,11 @@ static long long next_page(struct lister *l)
         want = l->limit - l->out.count;
     if (want <= 0)
         return 0;
-    r = pb_cli_cmd(l->cli, "reading the segment", "ZRANGE %s %s -inf BYSCORE REV LIMIT %lld "
-                   "%lld WITHSCORES", l->key, l->max, l->skip, want);
-    if (r == NULL)
+    if ((r = pb_zpage_next(&l->page, want, "reading the segment")) == NULL)
         return -1;
     n = (long long)(r->elements / 2);
     if (n > 0 && print_page(l, r, (size_t)n) != 0)
         n = -1;
-    else if (n > 0)
-        advance(l, r, (size_t)n);
     freeReplyObject(r);
     if (n < 0)
         return -1;
@@ -146,13 +127,14 @@ static int total(struct lister *l)
 
 static int list(struct pb_cli *cli, const char *name, long long limit, char sep)
 {
-    struct lister l = { .cli = cli, .limit = limit, .max = "+inf" };
+    struct lister l = { .cli = cli, .limit = limit };
     long long n;
     int rc;
 
     if (pb_cli_segment_configured(cli, name) != 0 || pb_cli_redis(cli) == NULL)
         return PB_EXIT_ERROR;
     l.key = pb_cli_key(cli, PB_KEY_SEGMENT, name);
+    pb_zpage_init(&l.page, cli, l.key, 1);
     l.out = (struct pb_rows){ .fp = stdout, .format = cli->format, .ncols = 3, .cols = cols,
                               .widths = widths, .sep = sep };
     pb_rows_start(&l.out);

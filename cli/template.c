@@ -5,7 +5,8 @@
  * submit.reply_to and milter.campaign_header, rendered for the contact's
  * hash) and printed to standard output instead of being submitted.
  * TEMPLATE is a path when it has a '/', else a name in templates.dir
- * (".eml" added when missing).
+ * (".eml" added when missing). --subject previews an A/B variant's subject
+ * (a workflow step's variants, docs/scorer.md) with the template.
  */
 #include <string.h>
 #include "cli.h"
@@ -14,23 +15,29 @@
 #include "template.h"
 
 static const struct pb_cli_opts render_opts = {
-    .usage = "template render [--campaign NAME] [--set NAME=VALUE]... TEMPLATE EMAIL",
+    .usage = "template render [--campaign NAME] [--subject TEXT] [--set NAME=VALUE]... "
+             "TEMPLATE EMAIL",
     .help = "Prints the mail that the contact EMAIL would get from TEMPLATE (a file\n"
             "path with a '/', or a name in templates.dir, e.g. welcome-1.de): every\n"
             "header, the campaign header included, and the parts as they would be\n"
             "submitted. The placeholders are filled from the contact's attributes,\n"
             "its behaviour score decayed to now (rounded) and its grade.\n"
-            "  --campaign NAME    the campaign header's value (default \"preview\")\n"
+            "  --campaign NAME    the campaign header's value (default \"preview\"),\n"
+            "                     e.g. WORKFLOW:STEP:VARIANT\n"
+            "  --subject TEXT     a Subject in place of the template's, with its\n"
+            "                     placeholders (a variant's subject)\n"
             "  --set NAME=VALUE   a value a sender gives (unsubscribe_url, segment,\n"
             "                     history, event:NAME) or an attribute overridden;\n"
             "                     may be repeated\n",
     .longopts = (const struct option[]){ { "campaign", required_argument, NULL, 'C' },
+                                         { "subject", required_argument, NULL, 'U' },
                                          { "set", required_argument, NULL, 'S' },
                                          { NULL, 0, NULL, 0 } },
 };
 
 struct render {
     const char *campaign;
+    const char *subject;        /* --subject, or NULL */
     GArray *set;                /* struct pb_tpl_value: --set, pointing into argv */
 };
 
@@ -85,6 +92,7 @@ static int print_message(struct pb_cli *cli, const struct render *rd,
 {
     char score[32], err[1024];
     GArray *contact = contact_values(rd, hash), *extra;
+    struct pb_tpl_subject *subject = NULL;
     struct pb_tpl_info info;
     GString *msg = g_string_new(NULL);
     int rc = PB_EXIT_OK;
@@ -96,13 +104,18 @@ static int print_message(struct pb_cli *cli, const struct render *rd,
         .extra = (struct pb_tpl_value *)extra->data, .nextra = extra->len,
         .campaign = rd->campaign,
     };
-    if (pb_tpl_render(t, &in, msg, &info, err, sizeof(err)) != 0) {
+    if (rd->subject != NULL
+        && (in.subject = subject = pb_tpl_subject_new(rd->subject, err, sizeof(err))) == NULL) {
+        pb_cli_error("--subject: %s", err);
+        rc = PB_EXIT_ERROR;
+    } else if (pb_tpl_render(t, &in, msg, &info, err, sizeof(err)) != 0) {
         pb_cli_error("%s: %s", pb_tpl_path(t), err);
         rc = PB_EXIT_ERROR;
     } else if (fwrite(msg->str, 1, msg->len, stdout) != msg->len || fflush(stdout) != 0) {
         pb_cli_error("cannot write to standard output: %m");
         rc = PB_EXIT_ERROR;
     }
+    pb_tpl_subject_free(subject);
     g_string_free(msg, TRUE);
     g_array_free(contact, TRUE);
     g_array_free(extra, TRUE);
@@ -170,6 +183,8 @@ static int template_render(struct pb_cli *cli, int argc, char **argv)
             rc = PB_EXIT_USAGE;
         else if (c == 'C')
             rd.campaign = optarg;
+        else if (c == 'U')
+            rd.subject = optarg;
         else if (add_set(&render_opts, &rd, optarg) != 0)
             rc = PB_EXIT_USAGE;
     }

@@ -99,13 +99,14 @@ struct pb_csend_plan {
     const struct pb_csend_spec *spec;   /* not owned */
     char campaign[PB_CSEND_NAME_MAX + 1];
     struct pb_template *base;           /* the job's template (no A/B test) */
-    struct pb_template *tpl[PB_CSEND_VARIANTS];     /* each variant's */
+    struct pb_template *tpl[PB_CSEND_VARIANTS];     /* a variant's own, or NULL: base */
+    struct pb_tpl_subject *subject[PB_CSEND_VARIANTS];  /* a variant's Subject, or NULL */
     unsigned shares[PB_CSEND_VARIANTS]; /* basis points of each variant in the test */
     const struct pb_conf *conf;
 };
 
-/* Load the job's template and every variant's (with its subject): 0, or
- * -1 with "file:line: what" (or "variant b: subject: ...") in err. */
+/* Load the job's template and every variant's own template or subject:
+ * 0, or -1 with "file:line: what" (or "variant b: subject ...: what") in err. */
 int pb_csend_plan_load(struct pb_csend_plan *p, const struct pb_conf *conf,
                        const char *campaign, const struct pb_csend_spec *spec, char *err,
                        size_t errlen);

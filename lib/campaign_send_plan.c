@@ -1,7 +1,8 @@
 /*
  * campaign_send_plan.c - what each member of a campaign send gets
  * (campaign_send.h): the job's template and each A/B variant's (another
- * template, or the job's with another Subject) loaded once, the variant
+ * template, or the job's with another Subject: template_subject.c) loaded
+ * once, the variant
  * of a contact in the test (its bucket: split.h, salted with the
  * campaign, so a resumed send and the dry run agree), and the message
  * rendered for it with the campaign header the milter tracks: the
@@ -30,13 +31,15 @@ static struct pb_template *load(const struct pb_conf *conf, const char *name, ch
 static int load_variant(struct pb_csend_plan *p, int i, char *err, size_t errlen)
 {
     const struct pb_csend_variant *v = &p->spec->var[i];
-    char where[64];
+    char why[512];
 
-    p->tpl[i] = load(p->conf, v->template ? v->template : p->spec->template, err, errlen);
-    if (p->tpl[i] == NULL)
+    if (v->template && (p->tpl[i] = load(p->conf, v->template, err, errlen)) == NULL)
         return -1;
-    snprintf(where, sizeof(where), "variant %s", v->letter);
-    return v->subject ? pb_tpl_set_subject(p->tpl[i], v->subject, where, err, errlen) : 0;
+    if (v->subject && (p->subject[i] = pb_tpl_subject_new(v->subject, why, sizeof(why))) == NULL) {
+        snprintf(err, errlen, "variant %s: subject \"%s\": %s", v->letter, v->subject, why);
+        return -1;
+    }
+    return 0;
 }
 
 /* The test share split equally; what does not divide goes to the first. */
@@ -70,8 +73,10 @@ int pb_csend_plan_load(struct pb_csend_plan *p, const struct pb_conf *conf,
 void pb_csend_plan_free(struct pb_csend_plan *p)
 {
     pb_tpl_free(p->base);
-    for (int i = 0; i < PB_CSEND_VARIANTS; i++)
+    for (int i = 0; i < PB_CSEND_VARIANTS; i++) {
         pb_tpl_free(p->tpl[i]);
+        pb_tpl_subject_free(p->subject[i]);
+    }
     memset(p, 0, sizeof(*p));
 }
 
@@ -85,7 +90,7 @@ int pb_csend_plan_variant(const struct pb_csend_plan *p, const char *contact)
 
 const struct pb_template *pb_csend_plan_template(const struct pb_csend_plan *p, int v)
 {
-    return v >= 0 ? p->tpl[v] : p->base;
+    return v >= 0 && p->tpl[v] ? p->tpl[v] : p->base;
 }
 
 static const char *field(const redisReply *hash, const char *name)
@@ -124,7 +129,7 @@ int pb_csend_plan_render(const struct pb_csend_plan *p, int v, int test,
                                      { "grade", field(hash, "grade") } };
     struct pb_tpl_input in = { .to = *to, .contact = cv, .ncontact = n, .extra = extra,
                                .nextra = extra[2].value ? 3 : 2, .campaign = campaign,
-                               .date = now_ms / 1000 };
+                               .subject = v >= 0 ? p->subject[v] : NULL, .date = now_ms / 1000 };
     if (*to == NULL || !**to) {
         snprintf(err, errlen, "the contact has no email address");
         rc = -1;

@@ -130,6 +130,7 @@ struct pb_scorer_conf {
     int workflow_cap_days;      /* ... the period, default 7 */
     int quiet_from, quiet_to;   /* no follow-up to a contact from..to o'clock its time, -1 = none */
     char *timezone;             /* of contacts without one, default "UTC" */
+    struct pb_strlist admin_listen; /* /healthz and /metrics (scorer/admin.c); default none */
     /* scorer.rules, fit, grade and segments are read by postbeacon-scorer
      * itself (scorer/rules.c, scorer/segments_conf.c). */
 };
@@ -149,6 +150,13 @@ struct pb_templates_conf {
     char *dir;                  /* default SYSCONFDIR "/postbeacon/templates" */
 };
 
+/* postbeacon report (docs/reports.md). */
+struct pb_report_conf {
+    char *language;             /* labels and number formats: "en" (default) or "de" */
+    struct pb_strlist funnel;   /* segment names, the funnel's stages after all contacts; default none */
+    char *dormant;              /* the segment of dormant contacts, NULL = none (default) */
+};
+
 struct pb_conf {
     char *path;                 /* the file this came from */
     char *keys_file;            /* keys.file, default "/etc/postbeacon/keys" */
@@ -161,6 +169,7 @@ struct pb_conf {
     struct pb_scorer_conf scorer;
     struct pb_submit_conf submit;
     struct pb_templates_conf templates;
+    struct pb_report_conf report;
 };
 
 /* Load and validate; 0 on success, -1 with a message in errbuf. On failure

@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "conf_check.h"
 #include "conf_schema.h"
+#include "listen.h"
 #include "log.h"
 #include "token.h"
 
@@ -219,29 +220,14 @@ int pb_cc_mailto(char *value, char *why, size_t whylen)
                   "\"unsubscribe@example.com\", without mailto:)");
 }
 
-/* tracker.listen: "IPv4:port" or "[IPv6]:port", numeric addresses only. */
+/* tracker.listen, the admin listeners: "IPv4:port" or "[IPv6]:port",
+ * numeric addresses only (lib/listen.c). */
 int pb_cc_listen(char *value, char *why, size_t whylen)
 {
-    char host[INET6_ADDRSTRLEN + 2];
-    unsigned char addr[16];
-    const char *colon = strrchr(value, ':');
-    char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    size_t hlen = colon ? (size_t)(colon - value) : 0;
-    int ok = 0;
+    struct sockaddr_storage ss;
+    socklen_t len;
 
-    if (colon != NULL && colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && port >= 1
-        && port <= 65535 && hlen > 0 && hlen < sizeof(host)) {
-        memcpy(host, value, hlen);
-        host[hlen] = '\0';
-        if (host[0] == '[' && host[hlen - 1] == ']') {
-            host[hlen - 1] = '\0';
-            ok = inet_pton(AF_INET6, host + 1, addr) == 1;
-        } else {
-            ok = inet_pton(AF_INET, host, addr) == 1;
-        }
-    }
-    if (ok)
+    if (pb_listen_addr(value, &ss, &len) == 0)
         return 0;
     return reject(why, whylen, value, "is not an address and port (write \"127.0.0.1:8080\", "
                   "\"0.0.0.0:80\" or \"[::1]:8080\")");
@@ -321,4 +307,25 @@ int pb_cc_mailbox(char *value, char *why, size_t whylen)
     if (strchr(value, '@') != NULL && strchr(value, ',') == NULL)
         return 0;
     return reject(why, whylen, value, "is not one address (e.g. \"Shop <news@example.com>\")");
+}
+
+/* report.language: the languages postbeacon report writes. */
+int pb_cc_report_language(char *value, char *why, size_t whylen)
+{
+    lowercase_ascii(value);
+    if (strcmp(value, "en") == 0 || strcmp(value, "de") == 0)
+        return 0;
+    return reject(why, whylen, value, "is not a report language (use \"en\" or \"de\")");
+}
+
+/* report.funnel, report.dormant: a segment's name as scorer.segments
+ * spells them (whether it is one is checked against them: cli/report_conf.c). */
+int pb_cc_segment_name(char *value, char *why, size_t whylen)
+{
+    size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    if (n > 0 && n <= 64 && value[n] == '\0')
+        return 0;
+    return reject(why, whylen, value, "is not a segment name (1-64 of a-z, 0-9, _ and -, "
+                  "as in scorer.segments)");
 }

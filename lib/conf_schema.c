@@ -193,6 +193,9 @@ static const struct pb_conf_setting tracker_settings[] = {
 
 static const struct pb_conf_setting scorer_settings[] = {
     RUN_AS_ROWS(scorer, "a file path, e.g. \"/run/postbeacon/scorer.pid\", or \"\" for none"),
+    ROW_LIST("admin_listen", scorer.admin_listen, pb_cc_listen,
+             "a list of addresses and ports for /healthz and /metrics, e.g. "
+             "[ \"127.0.0.1:9465\" ]"),
     ROW_STR("consumer_group", scorer.consumer_group, 0, pb_cc_word,
             "a consumer group name, e.g. \"scorer\""),
     ROW_STR("consumer", scorer.consumer, PB_CF_EMPTY_NULL, pb_cc_word,
@@ -265,6 +268,15 @@ static const struct pb_conf_setting templates_settings[] = {
     END
 };
 
+static const struct pb_conf_setting report_settings[] = {
+    ROW_STR("language", report.language, 0, pb_cc_report_language, "\"en\" or \"de\""),
+    ROW_LIST("funnel", report.funnel, pb_cc_segment_name,
+             "a list of segment names of scorer.segments, e.g. [ \"active\", \"mql\", \"sql\" ]"),
+    ROW_STR("dormant", report.dormant, PB_CF_EMPTY_NULL, pb_cc_segment_name,
+            "the name of a segment of scorer.segments, e.g. \"dormant\", or \"\" for none"),
+    END
+};
+
 const struct pb_conf_section pb_conf_sections[] = {
     { "tracking", tracking_settings, 0, "tracking = { base_url = \"https://t.example.com\"; };" },
     { "keys", keys_settings, 0, "keys = { file = \"/etc/postbeacon/keys\"; };" },
@@ -278,6 +290,8 @@ const struct pb_conf_section pb_conf_sections[] = {
     { "submit", submit_settings, 0, "submit = { from = \"Shop <news@example.com>\"; };" },
     { "templates", templates_settings, 0,
       "templates = { dir = \"/etc/postbeacon/templates\"; };" },
+    { "report", report_settings, 0,
+      "report = { language = \"de\"; funnel = [ \"active\", \"mql\", \"sql\" ]; };" },
     { NULL, NULL, 0, NULL }
 };
 

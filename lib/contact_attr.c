@@ -9,17 +9,47 @@
 #include <glib.h>
 #include "contact_attr.h"
 
+/* n digits at s as a number, or -1 */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (!g_ascii_isdigit(s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int pb_attr_date_md(const char *s, int *month, int *day)
+{
+    size_t n = strlen(s);
+    int y = 2000, m, d;
+
+    if (n == 7 && s[0] == '-' && s[1] == '-' && s[4] == '-') {
+        m = digits(s + 2, 2);
+        d = digits(s + 5, 2);
+    } else if (n == 10 && s[4] == '-' && s[7] == '-') {
+        y = digits(s, 4);
+        m = digits(s + 5, 2);
+        d = digits(s + 8, 2);
+    } else
+        return 0;
+    /* without a year (or with 0000), 29 February is a date */
+    if (y < 0 || m < 1 || d < 1
+        || !g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)(y ? y : 2000)))
+        return 0;
+    *month = m;
+    *day = d;
+    return 1;
+}
+
 int pb_attr_birthday_valid(const char *s)
 {
-    int y = 2000, m, d;
-    char tail;
+    int m, d;
 
-    if (strlen(s) == 7 && sscanf(s, "--%2d-%2d%c", &m, &d, &tail) == 2 && s[4] == '-')
-        ;
-    else if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3
-             || s[4] != '-' || s[7] != '-' || !g_ascii_isdigit(s[0]))
-        return 0;
-    return g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)(y ? y : 2000));
+    return pb_attr_date_md(s, &m, &d);
 }
 
 int pb_attr_timezone_valid(const char *s)

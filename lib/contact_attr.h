@@ -13,6 +13,9 @@
 
 /* "YYYY-MM-DD" or "--MM-DD", a real date (29 February without a year is). */
 int pb_attr_birthday_valid(const char *s);
+/* The same check, with the month (1..12) and day into *month and *day:
+ * 1, or 0 (nothing set) if s is no such date. */
+int pb_attr_date_md(const char *s, int *month, int *day);
 /* An IANA time zone name the system's zoneinfo knows ("Europe/Berlin", "UTC");
  * a name only shaped like one ("Mars/Olympus") is not. */
 int pb_attr_timezone_valid(const char *s);

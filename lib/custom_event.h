@@ -116,13 +116,23 @@ enum pb_sig_status {
     PB_SIG_NO_SECRET,           /* the key file has no events line */
 };
 
+#define PB_SIG_TIMESTAMP_HEADER "X-Postbeacon-Timestamp"
+#define PB_SIG_SIGNATURE_HEADER "X-Postbeacon-Signature"
+
 /* X-Postbeacon-Signature: hex HMAC-SHA256(secret, timestamp "." body),
  * with any "events" secret of ring; the timestamp (unix seconds) at most
  * window_s from now_s either way. */
 enum pb_sig_status pb_custom_sig_check(const struct pb_keyring *ring, const char *timestamp,
                                        const char *signature, const char *body, size_t len,
                                        long long now_s, int window_s);
-/* The signature of body at timestamp with key, as 64 hex + NUL (senders, tests). */
+/* The same check with any of the n keys (PB_SIG_NO_SECRET when n is 0):
+ * what a receiver of the scorer's webhooks (lib/webhook.h) runs with its
+ * secret, as the tracker runs it for POST /e. */
+enum pb_sig_status pb_sig_check(const struct pb_key *keys, size_t n, const char *timestamp,
+                                const char *signature, const char *body, size_t len,
+                                long long now_s, int window_s);
+/* The signature of body at timestamp with key, as 64 hex + NUL (the
+ * scorer's webhooks, lib/webhook.c; tests). */
 void pb_custom_sig_make(const struct pb_key *key, const char *timestamp, const char *body,
                         size_t len, char out[65]);
 /* A short reason for logs, metrics and the 401 answer. */

@@ -8,7 +8,9 @@
  * so a captured request cannot be replayed after the window), with the
  * two values in headers of their own. The secret is an "events" line of
  * the key file; every such line verifies (rotation). Compared in constant
- * time. docs/custom-events.md has a curl + openssl example.
+ * time. The scorer's webhook steps sign their requests the same way with
+ * a "webhook" line (lib/webhook.c), so a receiver verifies them with
+ * pb_sig_check, the tracker's own check. docs/custom-events.md has a curl + openssl example.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,20 +44,6 @@ void pb_custom_sig_make(const struct pb_key *key, const char *timestamp, const c
     pb_hex(mac, sizeof(mac), out);
 }
 
-/* 64 hex digits (either case) into 32 bytes; -1 if it is not that. */
-static int sig_bytes(const char *hex, uint8_t out[32])
-{
-    if (strlen(hex) != 64)
-        return -1;
-    for (int i = 0; i < 32; i++) {
-        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 /* A timestamp of 1..TIMESTAMP_MAX decimal digits; -1 otherwise. */
 static long long timestamp_value(const char *s)
 {
@@ -70,10 +58,18 @@ enum pb_sig_status pb_custom_sig_check(const struct pb_keyring *ring, const char
                                        const char *signature, const char *body, size_t len,
                                        long long now_s, int window_s)
 {
+    return pb_sig_check(ring->events, ring->events_count, timestamp, signature, body, len,
+                        now_s, window_s);
+}
+
+enum pb_sig_status pb_sig_check(const struct pb_key *keys, size_t n, const char *timestamp,
+                                const char *signature, const char *body, size_t len,
+                                long long now_s, int window_s)
+{
     uint8_t want[32], mac[32];
     long long ts;
 
-    if (ring->events_count == 0)
+    if (n == 0)
         return PB_SIG_NO_SECRET;
     if (timestamp == NULL || signature == NULL)
         return PB_SIG_MISSING;
@@ -81,10 +77,10 @@ enum pb_sig_status pb_custom_sig_check(const struct pb_keyring *ring, const char
         return PB_SIG_BAD_TIMESTAMP;
     if (ts < now_s - window_s || ts > now_s + window_s)
         return PB_SIG_EXPIRED;
-    if (sig_bytes(signature, want) != 0)
+    if (pb_unhex(signature, want, sizeof(want)) != 0)    /* 64 hex digits, either case */
         return PB_SIG_MALFORMED;
-    for (size_t i = 0; i < ring->events_count; i++) {
-        sig_mac(&ring->events[i], timestamp, body, len, mac);
+    for (size_t i = 0; i < n; i++) {
+        sig_mac(&keys[i], timestamp, body, len, mac);
         if (CRYPTO_memcmp(mac, want, sizeof(mac)) == 0)
             return PB_SIG_OK;
     }

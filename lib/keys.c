@@ -3,8 +3,9 @@
  *
  * File format (docs/tokens.md): one "<id> <hex secret>" line per key, ids
  * 1..255, secrets 32..64 bytes; one "contact <hex secret>" line; up to
- * PB_EVENTS_KEYS_MAX "events <hex secret>" lines (custom events); '#'
- * comments and blank lines. The last key line signs; all keys verify.
+ * PB_EVENTS_KEYS_MAX "events <hex secret>" lines (custom events); up to
+ * PB_WEBHOOK_KEYS_MAX "webhook <name> <hex secret>" lines (the scorer's
+ * webhook steps), one per name; '#' comments and blank lines. The last key line signs; all keys verify.
  *
  * Tokens are signed per link on the milter's hot path, so each key's HMAC
  * inner and outer SHA-256 states (key^ipad, key^opad already absorbed) are
@@ -93,6 +94,8 @@ void pb_keys_free(struct pb_keyring *ring)
         key_free(&ring->keys[i]);
     for (size_t i = 0; i < ring->events_count; i++)
         key_free(&ring->events[i]);
+    for (size_t i = 0; i < ring->webhooks_count; i++)
+        key_free(&ring->webhooks[i].key);
     OPENSSL_cleanse(ring, sizeof(*ring));
     memset(ring, 0, sizeof(*ring));
 }
@@ -109,6 +112,22 @@ const struct pb_key *pb_keys_find(const struct pb_keyring *ring, uint8_t id)
     for (size_t i = 0; i < ring->count; i++)
         if (ring->keys[i].id == id)
             return &ring->keys[i];
+    return NULL;
+}
+
+int pb_keys_webhook_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n >= 1 && n <= PB_WEBHOOK_NAME_MAX
+        && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+const struct pb_key *pb_keys_webhook(const struct pb_keyring *ring, const char *name)
+{
+    for (size_t i = 0; i < ring->webhooks_count; i++)
+        if (strcmp(ring->webhooks[i].name, name) == 0)
+            return &ring->webhooks[i].key;
     return NULL;
 }
 
@@ -184,18 +203,12 @@ static int add_contact(struct key_parse *kp, int lineno, const char *hex)
     return 0;
 }
 
-/* "events <hex>": a shared secret of custom events (POST /e). */
-static int add_events_key(struct key_parse *kp, int lineno, const char *hex)
+/* A shared secret (id 0) of line lineno into key. */
+static int shared_secret(struct key_parse *kp, int lineno, const char *hex, struct pb_key *key)
 {
-    struct pb_keyring *ring = kp->ring;
-    struct pb_key *key = &ring->events[ring->events_count];
     const char *why;
-    long n;
+    long n = parse_secret(hex, key->secret, &why);
 
-    if (ring->events_count == PB_EVENTS_KEYS_MAX)
-        return line_error(kp, lineno, "more than 4 events lines",
-                          "remove the secrets no shop signs with any more");
-    n = parse_secret(hex, key->secret, &why);
     if (n < 0)
         return line_error(kp, lineno, why, "generate one with: openssl rand -hex 32");
     key->id = 0;
@@ -204,7 +217,48 @@ static int add_events_key(struct key_parse *kp, int lineno, const char *hex)
     key->mac_state = mac_state_new(key->secret, key->len);
     if (key->mac_state == NULL)
         return line_error(kp, lineno, "out of memory", "retry");
+    return 0;
+}
+
+/* "events <hex>": a shared secret of custom events (POST /e). */
+static int add_events_key(struct key_parse *kp, int lineno, const char *hex)
+{
+    struct pb_keyring *ring = kp->ring;
+
+    if (ring->events_count == PB_EVENTS_KEYS_MAX)
+        return line_error(kp, lineno, "more than 4 events lines",
+                          "remove the secrets no shop signs with any more");
+    if (shared_secret(kp, lineno, hex, &ring->events[ring->events_count]) != 0)
+        return -1;
     ring->events_count++;
+    return 0;
+}
+
+/* "webhook <name> <hex>": the secret of the scorer's webhook steps that
+ * name it (secret = "<name>"). */
+static int add_webhook_key(struct key_parse *kp, int lineno, const char *name, const char *hex)
+{
+    struct pb_keyring *ring = kp->ring;
+    const struct pb_key *old = pb_keys_webhook(ring, name);
+    char what[160];
+
+    if (!pb_keys_webhook_name_ok(name)) {
+        snprintf(what, sizeof(what), "\"%.40s\" is not a webhook secret name", name);
+        return line_error(kp, lineno, what, "1 to 64 of a-z, 0-9, _ and -");
+    }
+    if (old != NULL) {
+        snprintf(what, sizeof(what), "a second webhook %s (the first is on line %d)", name,
+                 old->line);
+        return line_error(kp, lineno, what, "one secret per name: postbeacon keys rotate "
+                          "--webhook NAME replaces it");
+    }
+    if (ring->webhooks_count == PB_WEBHOOK_KEYS_MAX)
+        return line_error(kp, lineno, "more than 16 webhook lines",
+                          "retire those no workflow names");
+    if (shared_secret(kp, lineno, hex, &ring->webhooks[ring->webhooks_count].key) != 0)
+        return -1;
+    snprintf(ring->webhooks[ring->webhooks_count].name, PB_WEBHOOK_NAME_MAX + 1, "%s", name);
+    ring->webhooks_count++;
     return 0;
 }
 
@@ -245,7 +299,7 @@ static int add_key(struct key_parse *kp, int lineno, const char *idstr, const ch
 /* One line, newline already removed. */
 static int parse_line(struct key_parse *kp, int lineno, char *line)
 {
-    char *fields[3] = { NULL, NULL, NULL };
+    char *fields[4] = { NULL, NULL, NULL, NULL };
     int nfields = 0;
     char *save = NULL;
 
@@ -253,12 +307,18 @@ static int parse_line(struct key_parse *kp, int lineno, char *line)
          tok = strtok_r(NULL, " \t\r", &save)) {
         if (tok[0] == '#')
             break;
-        if (nfields == 3)
+        if (nfields == 4)
             break;
         fields[nfields++] = tok;
     }
     if (nfields == 0)
         return 0;
+    if (strcmp(fields[0], "webhook") == 0) {
+        if (nfields != 3)
+            return line_error(kp, lineno, "expected three fields",
+                              "write \"webhook <name> <hex secret>\"");
+        return add_webhook_key(kp, lineno, fields[1], fields[2]);
+    }
     if (nfields != 2)
         return line_error(kp, lineno, "expected two fields",
                           "write \"<id> <hex secret>\" or \"contact <hex secret>\"");

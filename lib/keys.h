@@ -8,7 +8,9 @@
  * key stays valid until its line is removed. Up to PB_EVENTS_KEYS_MAX lines
  * "events <hex>" hold the shared secrets that sign custom events sent to
  * the tracker's POST /e (docs/custom-events.md); each of them verifies, so
- * a shop can move to a new one while the old one is still listed.
+ * a shop can move to a new one while the old one is still listed. Lines
+ * "webhook <name> <hex>" hold the secrets that sign the scorer's webhook
+ * steps (one per name: a CRM verifies it as the tracker verifies POST /e).
  * Format: docs/tokens.md.
  */
 #ifndef PB_KEYS_H
@@ -20,6 +22,8 @@
 #define PB_KEY_MAX 64           /* secret bytes */
 #define PB_KEY_MIN 32
 #define PB_EVENTS_KEYS_MAX 4    /* "events" lines in a key file */
+#define PB_WEBHOOK_KEYS_MAX 16  /* "webhook" lines in a key file */
+#define PB_WEBHOOK_NAME_MAX 64  /* a webhook secret's name: [a-z0-9_-] */
 
 struct pb_key {
     uint8_t id;                 /* 1..255 */
@@ -27,6 +31,12 @@ struct pb_key {
     size_t len;
     void *mac_state;            /* precomputed HMAC ipad/opad state (keys.c) */
     int line;                   /* line of the key file it is on */
+};
+
+/* "webhook <name> <hex>": the secret a workflow's webhook step names. */
+struct pb_webhook_key {
+    char name[PB_WEBHOOK_NAME_MAX + 1];
+    struct pb_key key;          /* id 0 */
 };
 
 struct pb_keyring {
@@ -38,6 +48,8 @@ struct pb_keyring {
     int contact_line;           /* line of the contact key */
     struct pb_key events[PB_EVENTS_KEYS_MAX];  /* custom-event secrets (id 0) */
     size_t events_count;
+    struct pb_webhook_key webhooks[PB_WEBHOOK_KEYS_MAX];   /* webhook secrets, unique names */
+    size_t webhooks_count;
 };
 
 /* Load; 0 on success, -1 with "file:line: what (fix)" in errbuf.
@@ -46,6 +58,10 @@ int pb_keys_load(const char *path, int check_mode, struct pb_keyring *ring,
                  char *errbuf, size_t errlen);
 const struct pb_key *pb_keys_signing(const struct pb_keyring *ring);
 const struct pb_key *pb_keys_find(const struct pb_keyring *ring, uint8_t id);
+/* The webhook secret of this name, or NULL. */
+const struct pb_key *pb_keys_webhook(const struct pb_keyring *ring, const char *name);
+/* 1 if name can name a webhook secret: 1..PB_WEBHOOK_NAME_MAX of [a-z0-9_-]. */
+int pb_keys_webhook_name_ok(const char *name);
 void pb_keys_free(struct pb_keyring *ring);
 
 /* HMAC-SHA256(key, data) into out[32], using the precomputed state. */
@@ -70,5 +86,11 @@ int pb_keys_rotate(const char *path, int *new_id, char *errbuf, size_t errlen);
 int pb_keys_add_events(const char *path, char *errbuf, size_t errlen);
 /* Remove the line of key id; refuses the signing key (the last key line). */
 int pb_keys_retire(const char *path, int id, char *errbuf, size_t errlen);
+/* A new random secret for webhook name: its line replaced in place, or
+ * appended when there is none (*replaced says which). */
+int pb_keys_set_webhook(const char *path, const char *name, int *replaced, char *errbuf,
+                        size_t errlen);
+/* Remove the line of webhook secret name. */
+int pb_keys_retire_webhook(const char *path, const char *name, char *errbuf, size_t errlen);
 
 #endif

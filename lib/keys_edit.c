@@ -1,6 +1,7 @@
 /*
  * keys_edit.c - changing a key file (keys.h, "editing a key file"): create,
- * rotate (append a new signing key), add an events secret, retire a key.
+ * rotate (append a new signing key), add an events secret, set (add or
+ * replace) a webhook secret, retire a key or a webhook secret.
  *
  * Every change is checked by loading the file first (so a broken file is
  * never made worse), then written whole to a temporary file in the same
@@ -198,8 +199,9 @@ int pb_keys_add_events(const char *path, char *errbuf, size_t errlen)
     return append_line(path, "events", NULL, errbuf, errlen);
 }
 
-/* text without its line number `line` (1-based). */
-static char *without_line(const char *text, int line)
+/* text with its line number `line` (1-based) replaced by repl (a whole
+ * line with its newline), or removed when repl is NULL. */
+static char *with_line(const char *text, int line, const char *repl)
 {
     GString *out = g_string_new(NULL);
     const char *p = text;
@@ -209,6 +211,8 @@ static char *without_line(const char *text, int line)
         size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
         if (n != line)
             g_string_append_len(out, p, (gssize)len);
+        else if (repl != NULL)
+            g_string_append(out, repl);
         p += len;
     }
     return g_string_free(out, FALSE);
@@ -237,7 +241,86 @@ int pb_keys_retire(const char *path, int id, char *errbuf, size_t errlen)
         wipe_free(old);
         return -1;
     }
-    text = without_line(old, line);
+    text = with_line(old, line, NULL);
+    rc = replace_file(path, &st, text, errbuf, errlen);
+    wipe_free(text);
+    wipe_free(old);
+    return rc;
+}
+
+/* The line of webhook secret name in the checked file at path (0: none);
+ * -1 with errbuf if the file does not load or the name is not one. */
+static int webhook_line(const char *path, const char *name, struct pb_keyring *ring,
+                        char **old, struct stat *st, char *errbuf, size_t errlen)
+{
+    const struct pb_key *key;
+
+    if (!pb_keys_webhook_name_ok(name)) {
+        snprintf(errbuf, errlen, "\"%s\" is not a webhook secret name (1 to 64 of a-z, 0-9, "
+                 "_ and -)", name);
+        return -1;
+    }
+    if ((*old = read_checked(path, ring, st, errbuf, errlen)) == NULL)
+        return -1;
+    key = pb_keys_webhook(ring, name);
+    return key ? key->line : 0;
+}
+
+int pb_keys_set_webhook(const char *path, const char *name, int *replaced, char *errbuf,
+                        size_t errlen)
+{
+    struct pb_keyring ring;
+    struct stat st;
+    char secret[2 * 32 + 1], *old, *text, *entry;
+    int line = webhook_line(path, name, &ring, &old, &st, errbuf, errlen), rc = -1;
+
+    if (line < 0)
+        return -1;
+    if (line == 0 && ring.webhooks_count >= PB_WEBHOOK_KEYS_MAX)
+        snprintf(errbuf, errlen, "%s: already %d webhook lines (retire one first)", path,
+                 PB_WEBHOOK_KEYS_MAX);
+    else if (pb_keys_random_hex(32, secret) != 0)
+        snprintf(errbuf, errlen, "%s: no random bytes from OpenSSL", path);
+    else
+        rc = 0;
+    pb_keys_free(&ring);
+    if (rc != 0) {
+        wipe_free(old);
+        return -1;
+    }
+    entry = g_strdup_printf("webhook %s %s\n", name, secret);
+    if (line > 0)
+        text = with_line(old, line, entry);
+    else
+        text = g_strdup_printf("%s%s%s", old, old[0] && old[strlen(old) - 1] != '\n' ? "\n" : "",
+                               entry);
+    rc = replace_file(path, &st, text, errbuf, errlen);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    wipe_free(entry);
+    wipe_free(text);
+    wipe_free(old);
+    if (rc == 0 && replaced)
+        *replaced = line > 0;
+    return rc;
+}
+
+int pb_keys_retire_webhook(const char *path, const char *name, char *errbuf, size_t errlen)
+{
+    struct pb_keyring ring;
+    struct stat st;
+    char *old, *text;
+    int line = webhook_line(path, name, &ring, &old, &st, errbuf, errlen), rc;
+
+    if (line < 0)
+        return -1;
+    pb_keys_free(&ring);
+    if (line == 0) {
+        snprintf(errbuf, errlen, "%s: no webhook secret \"%s\" (postbeacon keys list shows "
+                 "them)", path, name);
+        wipe_free(old);
+        return -1;
+    }
+    text = with_line(old, line, NULL);
     rc = replace_file(path, &st, text, errbuf, errlen);
     wipe_free(text);
     wipe_free(old);

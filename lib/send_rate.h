@@ -18,6 +18,8 @@
 
 #include <hiredis/hiredis.h>
 
+#define PB_KEY_SEND_RATE "send-rate"    /* after the prefix: the one key of the rate */
+
 /* Take up to want messages at now_ms from the rate of rate_per_s
  * messages per second (<= 0: unlimited, want is granted without asking
  * Redis) under key (<p>send-rate). The number granted (0..want), with

@@ -53,6 +53,10 @@ enum pb_submit_status pb_submit_smtp(const char *server, int timeout_ms, const c
 enum pb_submit_status pb_submit_classify_exit(int wstatus);
 enum pb_submit_status pb_submit_classify_smtp(long code);
 
+/* libcurl's global set-up, done once in the process whichever comes
+ * first: an SMTP submission or a webhook (lib/webhook.c). */
+void pb_submit_curl_init(void);
+
 /* "ok", "temporary", "permanent". */
 const char *pb_submit_status_name(enum pb_submit_status st);
 

@@ -24,6 +24,13 @@ static gpointer init_curl(gpointer unused)
     return NULL;
 }
 
+void pb_submit_curl_init(void)
+{
+    static GOnce once = G_ONCE_INIT;
+
+    g_once(&once, init_curl, NULL);
+}
+
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
     struct upload *u = arg;
@@ -85,7 +92,6 @@ enum pb_submit_status pb_submit_smtp(const char *server, int timeout_ms, const c
                                      const char *recipient, const char *msg, size_t len,
                                      char *why, size_t whylen)
 {
-    static GOnce once = G_ONCE_INIT;
     char errbuf[CURL_ERROR_SIZE] = "";
     long code = 0;
 
@@ -94,7 +100,7 @@ enum pb_submit_status pb_submit_smtp(const char *server, int timeout_ms, const c
                  "character or <>", sender ? sender : "", recipient ? recipient : "");
         return PB_SUBMIT_PERMANENT;
     }
-    g_once(&once, init_curl, NULL);
+    pb_submit_curl_init();
     CURL *c = curl_easy_init();
     if (c == NULL) {
         snprintf(why, whylen, "smtp %s: libcurl could not start", server);

@@ -24,6 +24,7 @@
 #include <glib.h>
 
 struct pb_template;
+struct pb_tpl_subject;
 
 /* What a template may take from the configuration. */
 struct pb_tpl_opts {
@@ -49,6 +50,7 @@ struct pb_tpl_input {
     size_t nextra;
     const char *campaign;       /* the campaign header's value (required; pb_tpl_campaign) */
     time_t date;                /* the Date header, 0 = now */
+    const struct pb_tpl_subject *subject;   /* a Subject in place of the template's, or NULL */
 };
 
 /* What a render did besides the message. */
@@ -69,6 +71,14 @@ void pb_tpl_free(struct pb_template *t);
 int pb_tpl_render(const struct pb_template *t, const struct pb_tpl_input *in, GString *out,
                   struct pb_tpl_info *info, char *err, size_t errlen);
 
+/* A Subject of its own for pb_tpl_input.subject (an A/B variant's, from
+ * postbeacon.conf): the same placeholders as a template's and the same
+ * header safety when rendered. NULL with the reason in err, without a
+ * place (the caller names the file and line): not one line of UTF-8, empty,
+ * an unknown or malformed placeholder. template_subject.c */
+struct pb_tpl_subject *pb_tpl_subject_new(const char *text, char *err, size_t errlen);
+void pb_tpl_subject_free(struct pb_tpl_subject *s);
+
 /* The template's From address (addr-spec): the default envelope sender. */
 const char *pb_tpl_from_address(const struct pb_template *t);
 const char *pb_tpl_path(const struct pb_template *t);
@@ -80,13 +90,8 @@ const char *pb_tpl_path(const struct pb_template *t);
 int pb_tpl_campaign(const char *workflow, const char *step, const char *variant,
                     char out[65], char *err, size_t errlen);
 
-/* Give t another Subject (a campaign's A/B variant), with placeholders
- * checked as in the file; where names it in errors ("where:1: the
- * subject: ..."). 0, or -1 (err) and t unchanged. template_variant.c */
-int pb_tpl_set_subject(struct pb_template *t, const char *subject, const char *where,
-                       char *err, size_t errlen);
 /* The file of a template named name: name itself when it has a '/', else
- * dir/name with ".eml" added when missing. g_free it. */
+ * dir/name with ".eml" added when missing. g_free it. template_names.c */
 char *pb_tpl_resolve(const char *dir, const char *name);
 
 /* Load every "*.eml" file of dir (`config check`, the scorer's -n); 0 if

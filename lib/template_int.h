@@ -44,7 +44,7 @@ struct pb_tpl_text {
  * bytes of the text when it is the file's bytes as they are (mapped),
  * else every error is reported at `line`. */
 struct pb_tpl_where {
-    const char *path;
+    const char *path;           /* NULL: errors without a place (the caller adds it) */
     unsigned line;
     int mapped;
     const char *what;           /* "the Subject header", "the text/html part" */
@@ -67,6 +67,11 @@ struct pb_template {
     size_t nheaders;
     struct pb_tpl_text text, html;
     int has_text, has_html;
+};
+
+/* A Subject of its own (an A/B variant's), in place of the template's. */
+struct pb_tpl_subject {
+    struct pb_tpl_text text;
 };
 
 /* Split s[0..len) into literals and placeholders; every placeholder's name

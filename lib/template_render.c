@@ -193,7 +193,8 @@ static void set_headers(GMimeMessage *m, const struct pb_template *t,
                         const struct pb_tpl_input *in, struct pb_tpl_info *info)
 {
     char *to_name = header_value(&t->to_name, in, &info->header_controls);
-    char *subject = header_value(&t->subject, in, &info->header_controls);
+    char *subject = header_value(in->subject ? &in->subject->text : &t->subject, in,
+                                 &info->header_controls);
     time_t when = in->date ? in->date : time(NULL);
     GDateTime *date = g_date_time_new_from_unix_utc(when);
     char hex[33];

@@ -71,7 +71,9 @@ static unsigned line_of(const struct pb_tpl_where *w, const char *s, const char 
 static int fail(const struct pb_tpl_where *w, const char *s, const char *at, char *err,
                 size_t errlen, const char *fmt, const char *arg)
 {
-    int n = snprintf(err, errlen, "%s:%u: %s: ", w->path, line_of(w, s, at), w->what);
+    /* no path: a text of the caller's, who says where it is (a subject of postbeacon.conf) */
+    int n = w->path == NULL ? 0 : snprintf(err, errlen, "%s:%u: %s: ", w->path,
+                                           line_of(w, s, at), w->what);
 
     if (n >= 0 && (size_t)n < errlen)
         snprintf(err + n, errlen - (size_t)n, fmt, arg);

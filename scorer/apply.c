@@ -25,8 +25,12 @@
  * 6 history ms, 7 history max, 8 entries, 9 segment log length; per
  * entry: kind, id, contact, contact key index (0 none), ts, eid, type,
  * human, attributes (n, then name value ...), interest segments (n,
- * numbers), workflows whose event trigger matched (n, numbers), effects (n; per effect: rule, points, repeat letter, scope,
- * limit). Answer: {one char per entry, last refusal, segment changes}.
+ * numbers), workflows whose event trigger matched (n, numbers), not_opened
+ * workflows a human open may end (n, numbers), the campaign ("" none: the
+ * segment-log and wf:log entries the event causes name it, and not_opened
+ * workflows need it), effects (n; per effect: rule, points, repeat letter, scope,
+ * limit). Answer: {one char per entry, last refusal, segment changes
+ * (segment, entries, exits, ...), follow-up log entries (status, n, ...)}.
  * Between head and tail: the generated part (segment_lua.c). */
 static const char script_head[] =
     "local stream,group=KEYS[1],ARGV[1]\n"
@@ -34,6 +38,10 @@ static const char script_head[] =
     "local floor,cap=tonumber(ARGV[4]),tonumber(ARGV[5])\n"
     "local keep,hmax,n=tonumber(ARGV[6]),tonumber(ARGV[7]),tonumber(ARGV[8])\n"
     "local logmax=ARGV[9]\n"
+    /* the campaign of the event being applied (nil for wake-ups, reloads
+     * and events without one): segment-log and wf:log entries it causes
+     * name it, so that reports can attribute them */
+    "local CAMP\n"
     "local function fmt(x) return string.format('%.10g',x) end\n"
     "local function decay(v,dt)\n"
     "  if hl<=0 or dt<=0 then return v end\n"
@@ -125,50 +133,59 @@ static const char script_tail[] =
     "  if h then l=tonumber(h[f]) else l=tonumber(redis.call('HGET',ck,f)) end\n"
     "  if not l or ts>l then set(ck,h,f,string.format('%d',ts)) end\n"
     "end\n"
-    "local function entry(kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,nw,fx,nfx)\n"
+    "local function entry(kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,fx,nfx)\n"
     "  local ck=KEYS[k]\n"
     "  local h=EVAL and hash(ck) or nil\n"
     "  if na>0 then profile(ck,ab,na,kind,ts,cid,h) end\n"
     "  if human=='1' then latest(ck,h,'last_human',ts) end\n"
     "  for j=0,ni-1 do latest(ck,h,'int:'..SEGNAME[tonumber(ARGV[ib+j])],ts) end\n"
     "  local scored=nfx>0 and effects(k,fx,nfx,ts,eid,h)\n"
-    "  local ch=0\n"
-    "  if EVAL then ch=evaluate(k,cid,ts,'event '..typ..' '..eid,h) end\n"
-    "  if WFON then wf_entry(ck,cid,kind,typ,ts,wb,nw) end\n"
-    "  return scored,ch\n"
+    "  if EVAL then evaluate(k,cid,ts,'event '..typ..' '..eid,h) end\n"
+    "  if WFON then wf_entry(ck,cid,kind,typ,ts,wb) end\n"
+    "  return scored\n"
     "end\n"
     "local function wake(k,cid)\n"
     "  local due=redis.call('ZSCORE',KEYS[2],cid)\n"
-    "  if not due or tonumber(due)>now then return false,0 end\n"
+    "  if not due or tonumber(due)>now then return false end\n"
     "  redis.call('ZREM',KEYS[2],cid) redis.call('HDEL',KEYS[k],'wake')\n"
-    "  return true,evaluate(k,cid,tonumber(due),'wake')\n"
+    "  evaluate(k,cid,tonumber(due),'wake')\n"
+    "  return true\n"
     "end\n"
-    "local out,err,changes,i={},'',0,10\n"
+    "local out,err,i={},'',10\n"
     "for e=1,n do\n"
     "  local kind,id,cid,k,ts,eid,typ,human=ARGV[i],ARGV[i+1],ARGV[i+2],tonumber(ARGV[i+3]),"
     "tonumber(ARGV[i+4]),ARGV[i+5],ARGV[i+6],ARGV[i+7]\n"
     "  local na=tonumber(ARGV[i+8]) local ab=i+9 i=ab+2*na\n"
     "  local ni=tonumber(ARGV[i]) local ib=i+1 i=ib+ni\n"
-    "  local nw=tonumber(ARGV[i]) local wb=i+1 i=wb+nw\n"
+    "  local wb=i i=i+1+tonumber(ARGV[i]) i=i+2+tonumber(ARGV[i])\n"
+    "  local camp=ARGV[i-1]\n"
     "  local nfx=tonumber(ARGV[i]) local fx=i+1 i=fx+5*nfx\n"
-    "  local ok,a,b=true,false,0\n"
-    "  if kind=='w' then ok,a,b=pcall(wake,k,cid) if ok and not a then out[e]='0' end\n"
-    "  elseif kind=='r' then ok,a=pcall(evaluate,k,cid,now,'reload') b=a\n"
+    "  local ok,a=true,false\n"
+    "  if kind=='w' then ok,a=pcall(wake,k,cid) if ok and not a then out[e]='0' end\n"
+    "  elseif kind=='r' then ok,a=pcall(evaluate,k,cid,now,'reload')\n"
     "  elseif redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
-    "  elseif k>0 then ok,a,b=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,nw,fx,nfx)\n"
+    "  elseif k>0 then\n"
+    "    if camp~='' then CAMP=camp end\n"
+    "    ok,a=pcall(entry,kind,cid,k,ts,eid,typ,human,ab,na,ib,ni,wb,fx,nfx)\n"
+    "    CAMP=nil\n"
     "  end\n"
-    "  if not ok then out[e]='E' err=tostring(a and (a.err or a)) b=0\n"
+    "  if not ok then out[e]='E' err=tostring(a and (a.err or a))\n"
     "  elseif not out[e] then out[e]=(kind=='e' or kind=='s') and a and '2' or '1' end\n"
-    "  changes=changes+(tonumber(b) or 0)\n"
     "end\n"
-    "return {table.concat(out),err,changes}\n";
+    /* the segment changes by segment and the follow-up log entries by status */
+    "local sc,wc={},{}\n"
+    "for _,g in ipairs(SEGORD) do sc[#sc+1]=g sc[#sc+1]=SEGCHG[g][1] sc[#sc+1]=SEGCHG[g][2] end\n"
+    "for k,v in pairs(WFCNT) do wc[#wc+1]=k wc[#wc+1]=v end\n"
+    "return {table.concat(out),err,sc,wc}\n";
 
 char *pb_apply_script_new(const struct pb_rules *rules)
 {
     GString *text = g_string_new(script_head);
+    char *dates = pb_wf_date_lua(&rules->wf);      /* workflow_date.c */
 
     pb_workflow_lua(&rules->wf, rules->segs.count, text);
-    pb_segment_lua(&rules->segs, text);
+    pb_segment_lua(&rules->segs, dates, text);
+    g_free(dates);
     g_string_append(text, script_tail);
     return g_string_free(text, FALSE);
 }
@@ -271,6 +288,10 @@ void pb_apply_add(struct pb_apply *a, const struct pb_apply_entry *e)
     g_ptr_array_add(a->args, g_strdup_printf("%zu", with ? e->nwf : 0));
     for (size_t i = 0; with && i < e->nwf; i++)
         g_ptr_array_add(a->args, g_strdup_printf("%d", e->wf[i] + 1));
+    g_ptr_array_add(a->args, g_strdup_printf("%zu", with ? e->nwf_open : 0));
+    for (size_t i = 0; with && i < e->nwf_open; i++)
+        g_ptr_array_add(a->args, g_strdup_printf("%d", e->wf_open[i] + 1));
+    arg(a, with && e->campaign ? e->campaign : "");     /* named in the logs' entries */
     g_ptr_array_add(a->args, g_strdup_printf("%zu", nrules));
     for (size_t i = 0; i < nrules; i++) {
         const struct pb_rule *r = e->rules[i];

@@ -45,6 +45,8 @@ struct pb_apply_entry {
     size_t ninterest;
     const int *wf;              /* workflows whose event trigger it matched (0-based) */
     size_t nwf;
+    const int *wf_open;         /* not_opened workflows the human open may end (0-based) */
+    size_t nwf_open;
     const struct pb_rule *const *rules;     /* scoring rules matched */
     size_t nrules;
 };

@@ -84,15 +84,16 @@ static int profile_of(struct pb_scorer *s, struct pb_sc_event *ev, struct pb_app
 }
 
 static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_event *ev,
-                      GString *kinds)
+                      struct pb_sc_batch *b)
 {
     const struct pb_rule *matched[MATCH_MAX];
-    int interest[MATCH_MAX], wf[MATCH_MAX];
+    int interest[MATCH_MAX], wf[MATCH_MAX], wf_open[MATCH_MAX];
     char email[EMAIL_MAX], id[2 * PB_CONTACT_LEN + 1];
+    unsigned char label;
     struct pb_apply_entry e = {
         .kind = PB_APPLY_EVENT, .id = ev->id, .ts = ev->ts, .eid = ev->eid, .type = ev->type,
         .msg = ev->msg, .campaign = ev->campaign, .rules = matched, .interest = interest,
-        .wf = wf,
+        .wf = wf, .wf_open = wf_open,
     };
 
     if (pb_sc_event_has_attrs(ev) && profile_of(s, ev, &e, email, id) != 0)
@@ -102,13 +103,17 @@ static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_even
     e.nrules = pb_rules_match(s->rules, ev, matched, MATCH_MAX);
     e.ninterest = pb_segdefs_interest(&s->rules->segs, ev, interest, MATCH_MAX);
     e.nwf = pb_workflows_match(&s->rules->wf, ev, wf, MATCH_MAX);
+    e.nwf_open = pb_workflows_opened(&s->rules->wf, ev, wf_open, MATCH_MAX);
     pb_apply_add(a, &e);
-    g_string_append_c(kinds, ev->contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
+    g_string_append_c(b->kinds, ev->contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
+    label = pb_sc_metrics_label(&s->metrics, ev->type, ev->cls);
+    g_byte_array_append(b->labels, &label, 1);
 }
 
 static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply *entry,
-                      long long now, GString *kinds)
+                      long long now, struct pb_sc_batch *b)
 {
+    static const unsigned char none = PB_SC_NO_LABEL;
     struct pb_sc_event ev;
 
     if (pb_sc_event_parse(entry, &ev) != 0) {
@@ -120,7 +125,8 @@ static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply 
         struct pb_apply_entry e = { .kind = PB_APPLY_EVENT, .id = ev.id, .contact = "",
                                     .eid = "", .type = "", .msg = "", .campaign = "" };
         pb_apply_add(a, &e);
-        g_string_append_c(kinds, KIND_TRIMMED);
+        g_string_append_c(b->kinds, KIND_TRIMMED);
+        g_byte_array_append(b->labels, &none, 1);
         return;
     }
     if (ev.ts > now)
@@ -130,7 +136,7 @@ static void add_entry(struct pb_scorer *s, struct pb_apply *a, const redisReply 
                        "scored as without contact", ev.id, ev.contact);
         ev.contact = "";
     }
-    add_event(s, a, &ev, kinds);
+    add_event(s, a, &ev, b);
 }
 
 /* Redis lost the script (restart, fail-over, SCRIPT FLUSH): load it and
@@ -145,8 +151,9 @@ static redisReply *run_again(struct pb_scorer *s, const struct pb_sc_batch *b)
     return redisCommandArgv(s->c, b->argc, (const char **)b->argv, NULL);
 }
 
+/* labels: each stream entry's counter (NULL for wake-ups and re-evaluations). */
 static void count_answer(struct pb_scorer *s, const char *answer, const char *kinds,
-                         const char *refusal)
+                         const GByteArray *labels, const char *refusal)
 {
     size_t n = strlen(kinds);
 
@@ -162,6 +169,8 @@ static void count_answer(struct pb_scorer *s, const char *answer, const char *ki
             continue;
         }
         s->stats.done++;
+        if (labels != NULL && i < labels->len)
+            pb_sc_metrics_event(&s->metrics, labels->data[i]);
         s->stats.scored += answer[i] == '2';
         s->stats.refused += answer[i] == 'E';
         s->stats.trimmed += kinds[i] == KIND_TRIMMED;
@@ -173,7 +182,7 @@ static void count_answer(struct pb_scorer *s, const char *answer, const char *ki
 }
 
 /* The reply of a run: 0 if counted, -1 (logged) if the batch did not run. */
-static int take_reply(struct pb_scorer *s, redisReply *r, const char *kinds)
+static int take_reply(struct pb_scorer *s, redisReply *r, const struct pb_sc_batch *b)
 {
     if (r == NULL) {
         pb_log_limited(&s->limit, 10, LOG_ERR, "Redis: %s; the batch stays pending",
@@ -185,15 +194,15 @@ static int take_reply(struct pb_scorer *s, redisReply *r, const char *kinds)
                        "is retried): %s", r->str);
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4
         || r->element[0]->type != REDIS_REPLY_STRING
-        || r->element[1]->type != REDIS_REPLY_STRING
-        || r->element[2]->type != REDIS_REPLY_INTEGER) {
+        || r->element[1]->type != REDIS_REPLY_STRING) {
         pb_log_limited(&s->limit, 10, LOG_ERR, "unexpected answer of the batch script");
         return -1;
     }
-    count_answer(s, r->element[0]->str, kinds, r->element[1]->str);
-    s->stats.changes += (unsigned long long)r->element[2]->integer;
+    count_answer(s, r->element[0]->str, b->kinds->str, b->labels, r->element[1]->str);
+    s->stats.changes += pb_sc_metrics_segments(&s->metrics, r->element[2]);
+    pb_sc_metrics_followups(&s->metrics, r->element[3]);
     s->stats.batches++;
     return 0;
 }
@@ -203,6 +212,8 @@ void pb_sc_batch_free(struct pb_sc_batch *b)
     g_strfreev(b->argv);
     if (b->kinds != NULL)
         g_string_free(b->kinds, TRUE);
+    if (b->labels != NULL)
+        g_byte_array_free(b->labels, TRUE);
     memset(b, 0, sizeof(*b));
 }
 
@@ -213,9 +224,10 @@ int pb_scorer_prepare(struct pb_scorer *s, const redisReply *entries, struct pb_
 
     memset(b, 0, sizeof(*b));
     b->kinds = g_string_new(NULL);
+    b->labels = g_byte_array_new();
     pb_apply_init(&a, s->conf->redis.prefix, s->stream, s->rules);
     for (size_t i = 0; entries != NULL && i < entries->elements; i++)
-        add_entry(s, &a, entries->element[i], now, b->kinds);
+        add_entry(s, &a, entries->element[i], now, b);
     b->entries = a.entries;
     if (a.entries > 0)
         b->argv = pb_apply_command(&a, s->sha, s->conf->scorer.consumer_group, now, &s->set,
@@ -236,7 +248,7 @@ int pb_scorer_answer(struct pb_scorer *s, struct pb_sc_batch *b, redisReply *r)
         freeReplyObject(r);
         r = run_again(s, b);
     }
-    rc = take_reply(s, r, b->kinds->str);
+    rc = take_reply(s, r, b);
     if (r != NULL)
         freeReplyObject(r);
     pb_sc_batch_free(b);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include <hiredis/hiredis.h>
+#include "admin.h"
 #include "daemon.h"
 #include "keys.h"
 #include "log.h"
@@ -40,8 +41,11 @@ struct gen {
     struct pb_rules rules;
 };
 
-/* The contact key, for signup events that carry only an address. */
-static struct pb_keyring ring;
+/* The key file: the contact key, for signup events that carry only an
+ * address, and the webhook steps' secrets. NULL: not read. */
+static struct pb_keyring *ring;
+/* The admin listener (scorer.admin_listen), NULL without one or with --once. */
+static struct pb_sc_admin *admin;
 
 static volatile sig_atomic_t stop_signal, reload_wanted;
 
@@ -55,10 +59,11 @@ static const struct pb_daemon_cli scorer_cli = {
     .name = PB_SCORER_NAME,
     .check_what = "the configuration and the scoring rules",
     .extra_option = 'i',
-    .extra_synopsis = " [-i consumer] [--once]",
+    .extra_synopsis = " [-i consumer] [--once] [--time-scale N]",
     .extra_help = "  -i name    consumer name in the group (default scorer.consumer, else the\n"
                   "             host name); each scorer process needs its own\n"
-                  "  --once     process what is pending now, then exit (stays in the foreground)\n",
+                  "  --once     process what is pending now, then exit (stays in the foreground)\n"
+                  "  --time-scale N  the clock runs N times as fast as real time (demos, tests)\n",
     .footer = "Signals: SIGHUP reloads the configuration and the rules;\n"
               "SIGTERM finishes and acknowledges the current batch and stops.\n",
     .print_version = print_version,
@@ -110,15 +115,49 @@ static void describe(const struct pb_rules *r, char *buf, size_t len)
                  r->wf.count == 1 ? "" : "s");
 }
 
+/* The key file read into a new ring (*out; NULL and why when it cannot
+ * be read), and g's webhook steps checked against it, or against
+ * fallback when it cannot be read. 0, or -1 with err. */
+static int keys_for(const struct gen *g, const struct pb_keyring *fallback,
+                    struct pb_keyring **out, char *why, size_t whylen, char *err, size_t errlen)
+{
+    struct pb_keyring *k = g_new0(struct pb_keyring, 1);
+
+    why[0] = '\0';
+    if (pb_keys_load(g->conf.keys_file, 1, k, why, whylen) != 0) {
+        g_free(k);
+        k = NULL;
+    }
+    if (pb_workflows_check_secrets(&g->rules.wf, k ? k : fallback, g->conf.keys_file, why, err,
+                                   errlen) != 0) {
+        if (k != NULL)
+            pb_keys_free(k);
+        g_free(k);
+        return -1;
+    }
+    *out = k;
+    return 0;
+}
+
+static void ring_free(struct pb_keyring *k)
+{
+    if (k != NULL)
+        pb_keys_free(k);
+    g_free(k);
+}
+
 static int check_config(const char *path)
 {
-    char err[1024], what[160];
+    char err[1024], why[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
+    struct pb_keyring *k = NULL;
 
-    if (g == NULL) {
+    if (g == NULL || keys_for(g, NULL, &k, why, sizeof(why), err, sizeof(err)) != 0) {
         fprintf(stderr, PB_SCORER_NAME ": %s\n", err);
+        gen_free(g);
         return 1;
     }
+    ring_free(k);
     describe(&g->rules, what, sizeof(what));
     printf(PB_SCORER_NAME ": configuration OK (%s; %s)\n", path, what);
     gen_free(g);
@@ -151,22 +190,46 @@ static void set_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static int same_list(const struct pb_strlist *a, const struct pb_strlist *b)
+{
+    if (a->count != b->count)
+        return 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return 0;
+    return 1;
+}
+
 /* Load again; the scorer switches to the new rules, the old ones are
  * freed (not the first generation: the connection's settings are its). */
 static void reload(const char *path, struct pb_scorer *s, struct gen *boot, struct gen **current)
 {
-    char err[1024], what[160];
+    char err[1024], why[1024], what[160];
     struct gen *g = gen_load(path, err, sizeof(err));
+    struct pb_keyring *k = NULL;
 
     reload_wanted = 0;
-    if (g == NULL) {
+    if (g == NULL || keys_for(g, ring, &k, why, sizeof(why), err, sizeof(err)) != 0) {
         pb_log(LOG_ERR, "reload failed, keeping the rules loaded before: %s", err);
+        s->metrics.counts.reloads_failed++;
+        gen_free(g);
         return;
+    }
+    if (k != NULL) {            /* the key file read again: its secrets from now on */
+        s->ring = k;
+        ring_free(ring);
+        ring = k;
+    } else if (ring != NULL) {
+        pb_log(LOG_NOTICE, "reload: the key file was not read again (%s); the keys read at "
+               "start stay", why);
     }
     describe(&g->rules, what, sizeof(what));
     pb_log(LOG_INFO, "configuration reloaded from %s: %s (Redis and stream settings take "
            "effect after a restart)", path, what);
+    if (!same_list(&boot->conf.scorer.admin_listen, &g->conf.scorer.admin_listen))
+        pb_log(LOG_NOTICE, "scorer.admin_listen changed: takes effect after a restart");
     pb_scorer_set_rules(s, &g->conf.scorer, &g->rules);
+    s->metrics.counts.reloads_ok++;
     if (*current != boot)
         gen_free(*current);
     *current = g;
@@ -207,10 +270,12 @@ static void log_totals(const struct pb_scorer *s, const char *what)
     pb_log(LOG_INFO, "%s: %llu entries done (%llu scored, %llu without contact, %llu trimmed "
            "while pending, %llu refused), %llu duplicates skipped, %llu claimed, %llu batches, "
            "%llu wake-ups, %llu segment changes, %llu contacts re-evaluated; follow-ups: %llu "
-           "sent, %llu skipped, %llu retried, %llu failed, %llu uncertain",
+           "sent, %llu skipped, %llu retried, %llu failed, %llu uncertain, %llu deferred by the "
+           "send rate",
            what, st->done, st->scored, st->no_contact, st->trimmed, st->refused, st->duplicates,
            st->claimed, st->batches, st->wakes, st->changes, st->reevaluated, st->wf_sent,
-           st->wf_skipped, st->wf_retried, st->wf_failed, st->wf_uncertain);
+           st->wf_skipped, st->wf_retried, st->wf_failed, st->wf_uncertain,
+           st->wf_rate_deferred);
 }
 
 /* Once a minute when there was work: what was done, and how far behind
@@ -242,10 +307,14 @@ static int run_loop(const char *path, struct pb_scorer *s, struct gen *boot)
         if (reload_wanted)
             reload(path, s, boot, &current);
         log_progress(s, &next_progress, &last);
+        pb_sc_admin_publish(admin, s);
         if (s->c == NULL && connect_until_stopped(s) != 0)
             break;
-        if (pb_scorer_step(s, 1) < 0 && !stop_signal)
+        pb_sc_admin_publish(admin, s);
+        if (pb_scorer_step(s, 1) < 0 && !stop_signal) {
+            pb_sc_admin_publish(admin, s);
             sleep_ms(RECONNECT_MS);
+        }
     }
     pb_log(LOG_INFO, "signal %d: stopping", (int)stop_signal);
     if (s->c != NULL && pb_scorer_flush(s) != 0)
@@ -287,12 +356,26 @@ static char *pidfile_path(const char *pidfile, const char *consumer)
     return g_strdup_printf("%.*s-%s.pid", (int)n, pidfile, consumer);
 }
 
+/* The demo's compressed clock (--time-scale N): from the start, the
+ * scorer's clock runs N times as fast as real time, so delays of hours
+ * (a cart abandoned 3 h ago, an A/B winner after 4 h) come due in
+ * seconds. Scores, segments and the queues use this clock; Redis's idle
+ * times (claiming) stay in real time. */
+static long long time_scale = 1, time_origin_ms;
+
+static long long scaled_now_ms(void)
+{
+    return time_origin_ms + (pb_scorer_real_now_ms() - time_origin_ms) * time_scale;
+}
+
 static int start(const struct pb_daemon_options *opt, int once, const struct gen *g,
                  const char *pidfile, char *err, size_t errlen)
 {
     const struct pb_scorer_conf *sc = &g->conf.scorer;
+    char why[1024];
 
-    if (!once && pb_daemon_check_pidfile(pidfile, err, errlen) != 0)
+    if (!once && (pb_daemon_check_pidfile(pidfile, err, errlen) != 0
+                  || pb_sc_admin_bind(&sc->admin_listen, &admin, err, errlen) != 0))
         return -1;
     if (!once && !opt->foreground) {
         if (pb_daemon_detach(err, errlen) != 0)
@@ -301,11 +384,13 @@ static int start(const struct pb_daemon_options *opt, int once, const struct gen
     }
     if (!once && pb_daemon_write_pidfile(pidfile, err, errlen) != 0)
         return -1;
-    if (pb_keys_load(g->conf.keys_file, 1, &ring, err, errlen) != 0) {
-        pb_log(LOG_NOTICE, "no contact key (%s): signup and profile events without a contact "
-               "id are acknowledged and change nothing", err);
-        memset(&ring, 0, sizeof(ring));
+    if (keys_for(g, NULL, &ring, why, sizeof(why), err, errlen) != 0) {
+        pb_daemon_remove_pidfile(pidfile);
+        return -1;
     }
+    if (ring == NULL)
+        pb_log(LOG_NOTICE, "no contact key (%s): signup and profile events without a contact "
+               "id are acknowledged and change nothing", why);
     if (pb_daemon_drop_privileges("scorer", sc->user, sc->group, err, errlen) != 0) {
         pb_daemon_remove_pidfile(pidfile);
         return -1;
@@ -329,32 +414,50 @@ static int run(const char *path, const struct pb_daemon_options *opt, int once)
     if (start(opt, once, boot, pidfile, err, sizeof(err)) != 0) {
         pb_log(LOG_ERR, "%s", err);
         pb_daemon_ready(1);
+        pb_sc_admin_stop(admin);
         g_free(pidfile);
         gen_free(boot);
         return 1;
     }
     set_signals();
     pb_scorer_init(&s, &boot->conf, &boot->rules, opt->extra_arg);
-    if (ring.contact_key_len > 0)
-        s.ring = &ring;
-    describe(&boot->rules, err, sizeof(err));
-    pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s", s.consumer,
-           boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "");
-    pb_daemon_ready(0);
-    rc = once ? run_once(&s) : run_loop(path, &s, boot);
+    if (time_scale > 1) {
+        time_origin_ms = pb_scorer_real_now_ms();
+        s.now_ms = scaled_now_ms;
+        pb_log(LOG_WARNING, "the clock runs %lld times as fast as real time (--time-scale)",
+               time_scale);
+    }
+    s.ring = ring;
+    pb_sc_admin_publish(admin, &s);
+    if (pb_sc_admin_start(admin, &boot->conf, s.consumer, err, sizeof(err)) != 0) {
+        pb_log(LOG_ERR, "%s", err);
+        pb_daemon_ready(1);
+        rc = 1;
+    } else {
+        describe(&boot->rules, err, sizeof(err));
+        pb_log(LOG_INFO, "started: consumer %s in group %s on %s, %s%s%s", s.consumer,
+               boot->conf.scorer.consumer_group, s.stream, err, once ? ", --once" : "",
+               admin ? ", /metrics on scorer.admin_listen" : "");
+        pb_daemon_ready(0);
+        rc = once ? run_once(&s) : run_loop(path, &s, boot);
+    }
+    pb_sc_admin_stop(admin);
+    admin = NULL;
     pb_scorer_free(&s);
-    pb_keys_free(&ring);
+    ring_free(ring);
+    ring = NULL;
     pb_daemon_remove_pidfile(pidfile);
     g_free(pidfile);
     gen_free(boot);
     return rc;
 }
 
-/* --once is this program's own long option: taken out before the shared
- * parser sees the rest. */
-static int take_once(int *argc, char **argv)
+/* --once and --time-scale N are this program's own long options: taken
+ * out before the shared parser sees the rest. -1 after a bad value. */
+static int take_long_options(int *argc, char **argv, int *once)
 {
-    int once = 0, j = 1;
+    int j = 1;
+    char *end;
 
     for (int i = 1; i < *argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
@@ -363,13 +466,21 @@ static int take_once(int *argc, char **argv)
             break;
         }
         if (strcmp(argv[i], "--once") == 0)
-            once = 1;
-        else
+            *once = 1;
+        else if (strcmp(argv[i], "--time-scale") == 0 && i + 1 < *argc) {
+            time_scale = strtoll(argv[++i], &end, 10);
+            if (*end != '\0' || time_scale < 1 || time_scale > 1000000) {
+                fprintf(stderr, PB_SCORER_NAME ": --time-scale: \"%s\" is not a whole number "
+                        "from 1 to 1000000 (how many times faster than real time the clock runs)\n",
+                        argv[i]);
+                return -1;
+            }
+        } else
             argv[j++] = argv[i];
     }
     *argc = j;
     argv[j] = NULL;
-    return once;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -377,9 +488,11 @@ int main(int argc, char **argv)
     struct pb_daemon_options opt;
     char resolved[PATH_MAX];
     const char *path;
-    int once = take_once(&argc, argv);
-    int rc = pb_daemon_parse_options(argc, argv, &scorer_cli, &opt);
+    int once = 0, rc;
 
+    if (take_long_options(&argc, argv, &once) != 0)
+        return 2;
+    rc = pb_daemon_parse_options(argc, argv, &scorer_cli, &opt);
     if (rc != PB_DAEMON_GO_ON)
         return rc;
     pb_log_init(PB_SCORER_NAME, 1, NULL);

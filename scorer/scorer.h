@@ -11,6 +11,7 @@
 #include "apply.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "rules.h"
 
 struct pb_sc_stats {
@@ -23,13 +24,14 @@ struct pb_sc_stats {
     unsigned long long duplicates;  /* delivered again, acknowledged before: skipped */
     unsigned long long claimed;     /* taken over from another consumer */
     unsigned long long wakes;       /* due wake-ups evaluated */
-    unsigned long long changes;     /* segment entries and exits */
+    unsigned long long changes;     /* segment entries and exits (by segment: metrics) */
     unsigned long long reevaluated; /* contacts re-evaluated after a reload */
     unsigned long long wf_sent;     /* follow-ups submitted (workflow_run.c) */
     unsigned long long wf_skipped;  /* ... skipped when due (a condition failed) */
     unsigned long long wf_retried;  /* ... put back after a temporary failure */
     unsigned long long wf_failed;   /* ... failed for good */
     unsigned long long wf_uncertain;    /* ... found in flight after a stop: not resent */
+    unsigned long long wf_rate_deferred;    /* ... put back: over the send rate (workflow_rate.c) */
 };
 
 /* A reload's re-evaluation of every contact (reeval.c). */
@@ -47,6 +49,7 @@ struct pb_sc_batch {
     char **argv;                    /* EVALSHA ... (g_strfreev) */
     int argc;
     GString *kinds;                 /* what each entry was, to count the answer */
+    GByteArray *labels;             /* stream entries: each one's counter (metrics.h) */
     size_t entries;
 };
 
@@ -71,12 +74,14 @@ struct pb_scorer {
     redisReply *ahead;              /* ahead.c: entries read ahead, not built */
     long long wake_check_ms;        /* when to look at <p>wake again (scorer's clock) */
     long long wf_check_ms;          /* when to look at <p>wf:due again (workflow_run.c) */
+    long long wf_rate_slot_ms;      /* after the last time a step was deferred to for the send rate */
     struct pb_csend *send;          /* sends.c: the campaign send in hand, or NULL */
     char *send_runner;              /* sends.c: "scorer <consumer>", its lease's name */
     long long sends_check_ms;       /* sends.c: when to look at <p>sends / go on with it */
     int block_cap_ms;               /* a blocking read waits at most this long (0: block_ms) */
     struct pb_sc_reeval reeval;
     struct pb_sc_stats stats;
+    struct pb_sc_metrics metrics;   /* counters by label, for /metrics */
     struct pb_log_limit limit;
 };
 
@@ -114,6 +119,9 @@ int pb_scorer_flush(struct pb_scorer *s);
  * yet read by any consumer; -1 if Redis cannot tell: before 7.0, or after
  * a trim it cannot see through). 0, or -1 if Redis did not answer. */
 int pb_scorer_group_info(struct pb_scorer *s, long long *pending, long long *lag);
+/* The same from an XINFO GROUPS reply r, for the group named group. */
+int pb_scorer_parse_group_info(const redisReply *r, const char *group, long long *pending,
+                               long long *lag);
 
 /* ---- inside the scorer (stream.c, ahead.c, batch.c) ---------------------- */
 

@@ -11,7 +11,11 @@
  * order; their sets are KEYS[5 + i]) and evaluate(k, cid, at, cause),
  * which recomputes fit, grade and every membership of the contact whose
  * hash is KEYS[k], records each entry and exit (segment_changed: the
- * hook: it calls the workflows' wf_segment) and sets the contact's next wake-up in <p>wake.
+ * hook: it calls the workflows' wf_segment, and counts them by segment in
+ * SEGCHG for the script's answer) and sets the contact's next wake-up in <p>wake.
+ * A hook text given by the caller (the date workflows' wf_dates,
+ * workflow_date.c) goes after the helpers, which it may use, and evaluate
+ * calls it before the wake-up is set.
  * docs/scorer.md ("Segments").
  */
 #include <stdio.h>
@@ -40,13 +44,14 @@ static const char helpers[] =
     "  if mp>=10 then return yoe+era*400+1 end\n"
     "  return yoe+era*400\n"
     "end\n"
-    "local function bday(h)\n"
-    "  local b=h['birthday'] if not b then return nil end\n"
+    "local function ymd(b)\n"             /* YYYY-MM-DD or --MM-DD: y (or nil), m, d */
+    "  if not b then return nil end\n"
     "  local y,m,d=string.match(b,'^(%d%d%d%d)%-(%d%d)%-(%d%d)$')\n"
     "  if not y then m,d=string.match(b,'^%-%-(%d%d)%-(%d%d)$') end\n"
     "  if not m then return nil end\n"
     "  return tonumber(y),tonumber(m),tonumber(d)\n"
     "end\n"
+    "local function bday(h) return ymd(h['birthday']) end\n"
     "local function next_bday(m,d,from)\n"  /* day of the next birthday on or after from */
     "  local y=year_of(from) local n=dfc(y,m,d)\n"
     "  if n<from then n=dfc(y+1,m,d) end\n"
@@ -95,12 +100,18 @@ static const char helpers[] =
     "    end\n"
     "  end\n"
     "end\n"
-    /* the hook: every entry and exit passes here (workflows add theirs) */
+    /* the hook: every entry and exit passes here (workflows add theirs);
+     * SEGCHG counts them by segment for the answer: {entries, exits} */
+    "local SEGCHG,SEGORD={},{}\n"
     "local function segment_changed(ck,cid,seg,op,t,since,cause)\n"
     "  local a={'MAXLEN','~',logmax,'*','segment',seg,'contact',cid,'op',op,'at',t}\n"
     "  if since then a[#a+1]='since' a[#a+1]=since end\n"
     "  a[#a+1]='cause' a[#a+1]=cause\n"
+    "  if CAMP then a[#a+1]='campaign' a[#a+1]=CAMP end\n"
     "  redis.call('XADD',KEYS[3],unpack(a))\n"
+    "  local c=SEGCHG[seg]\n"
+    "  if not c then c={0,0} SEGCHG[seg]=c SEGORD[#SEGORD+1]=seg end\n"
+    "  if op=='enter' then c[1]=c[1]+1 else c[2]=c[2]+1 end\n"
     "  wf_segment(ck,cid,seg,op,t)\n"
     "end\n";
 
@@ -126,7 +137,8 @@ static const char evaluate_head[] =
     "  local m={}\n";
 
 static const char evaluate_tail[] =
-    "  local ts,changes=string.format('%d',t),0\n"
+    "%s"                                    /* the hook's call, or nothing */
+    "  local ts,changes=string.format('%%d',t),0\n"
     "  for i=1,#SEGNAME do\n"
     "    local f='seg:'..SEGNAME[i]\n"
     "    local was=h[f]\n"
@@ -138,7 +150,7 @@ static const char evaluate_tail[] =
     "      segment_changed(ck,cid,SEGNAME[i],'leave',ts,was,cause) changes=changes+1\n"
     "    end\n"
     "  end\n"
-    "  local w=nxt and string.format('%d',nxt)\n"
+    "  local w=nxt and string.format('%%d',nxt)\n"
     "  if w~=h['wake'] then\n"
     "    if w then redis.call('ZADD',KEYS[2],w,cid) redis.call('HSET',ck,'wake',w)\n"
     "    else redis.call('ZREM',KEYS[2],cid) redis.call('HDEL',ck,'wake') end\n"
@@ -263,7 +275,7 @@ static void fit_and_grade(struct gen *g, const struct pb_segdefs *d)
 }
 
 /* BT: every behaviour threshold decay can cross; SEGNAME, SEGIDX. */
-static void tables(GString *out, const struct pb_segdefs *d)
+static void tables(GString *out, const struct pb_segdefs *d, int hook)
 {
     g_string_append(out, "local BT={");
     for (size_t i = 0; i < d->count; i++)
@@ -287,7 +299,7 @@ static void tables(GString *out, const struct pb_segdefs *d)
         g_string_append_printf(out, "]=%zu,", i + 1);
     }
     g_string_append_printf(out, "}\nlocal EVAL=%s\n",
-                           d->count > 0 || d->nfit > 0 || d->has_grade ? "true" : "false");
+                           d->count > 0 || d->nfit > 0 || d->has_grade || hook ? "true" : "false");
 }
 
 /* m[i] or m[j] ... joined by op; "" if the list is empty. */
@@ -348,7 +360,7 @@ static void membership(struct gen *g, const struct pb_segment *seg, size_t i)
     g_string_append_c(out, '\n');
 }
 
-void pb_segment_lua(const struct pb_segdefs *d, GString *out)
+void pb_segment_lua(const struct pb_segdefs *d, const char *hook, GString *out)
 {
     struct gen g = { g_string_new(NULL), g_string_new(NULL), 0 };
 
@@ -356,9 +368,11 @@ void pb_segment_lua(const struct pb_segdefs *d, GString *out)
     g_string_append(g.out, evaluate_head);
     for (size_t i = 0; i < d->count; i++)
         membership(&g, &d->items[i], i);
-    g_string_append(g.out, evaluate_tail);
-    tables(out, d);
+    g_string_append_printf(g.out, evaluate_tail, hook ? "  wf_dates(ck,cid,h)\n" : "");
+    tables(out, d, hook != NULL);
     g_string_append(out, helpers);
+    if (hook != NULL)
+        g_string_append(out, hook);
     g_string_append_len(out, g.pre->str, (gssize)g.pre->len);
     g_string_append_len(out, g.out->str, (gssize)g.out->len);
     g_string_free(g.pre, TRUE);

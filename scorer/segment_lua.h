@@ -10,7 +10,10 @@
 #include <glib.h>
 #include "segments.h"
 
-/* Append the generated Lua for d to out. */
-void pb_segment_lua(const struct pb_segdefs *d, GString *out);
+/* Append the generated Lua for d to out. hook (or NULL): Lua placed
+ * after the helpers (dates, at(t) for the next wake-up) that defines
+ * wf_dates(ck, cid, h), which evaluate then calls for every contact
+ * before its wake-up is set (workflow_date.c). */
+void pb_segment_lua(const struct pb_segdefs *d, const char *hook, GString *out);
 
 #endif

@@ -36,15 +36,19 @@ static char *host_name(void)
     return g_strdup(name);
 }
 
-/* Whether the fit rules, grade or segments differ (their Lua does): a
- * change of the workflows alone re-evaluates nothing. */
+/* Whether the fit rules, grade, segments or date workflows differ (their
+ * Lua does): a change of the other workflows alone re-evaluates nothing;
+ * a new date workflow needs every contact's next date scheduled. */
 static int segments_changed(const struct pb_rules *old, const struct pb_rules *rules)
 {
     GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+    char *old_dates = pb_wf_date_lua(&old->wf), *dates = pb_wf_date_lua(&rules->wf);
     int changed;
 
-    pb_segment_lua(&old->segs, a);
-    pb_segment_lua(&rules->segs, b);
+    pb_segment_lua(&old->segs, old_dates, a);
+    pb_segment_lua(&rules->segs, dates, b);
+    g_free(old_dates);
+    g_free(dates);
     changed = !g_string_equal(a, b);
     g_string_free(a, TRUE);
     g_string_free(b, TRUE);
@@ -59,6 +63,7 @@ int pb_scorer_set_rules(struct pb_scorer *s, const struct pb_scorer_conf *sc,
     const struct pb_rules *old = s->rules;
 
     s->rules = rules;
+    pb_sc_metrics_configure(&s->metrics, rules);
     s->set.half_life_ms = (long long)sc->half_life_days * 86400000LL;
     s->set.floor = sc->score_floor;
     s->set.cap = sc->score_cap;
@@ -82,6 +87,7 @@ void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struc
 {
     memset(s, 0, sizeof(*s));
     s->conf = conf;
+    pb_sc_metrics_init(&s->metrics);
     pb_scorer_set_rules(s, &conf->scorer, rules);
     if (consumer == NULL)
         consumer = conf->scorer.consumer;
@@ -108,6 +114,7 @@ void pb_scorer_free(struct pb_scorer *s)
     g_free(s->stream);
     g_free(s->script);
     g_strfreev(s->reeval.drop);
+    pb_sc_metrics_free(&s->metrics);
     memset(s, 0, sizeof(*s));
 }
 
@@ -305,19 +312,16 @@ static const redisReply *info_field(const redisReply *group, const char *name)
     return NULL;
 }
 
-int pb_scorer_group_info(struct pb_scorer *s, long long *pending, long long *lag)
+int pb_scorer_parse_group_info(const redisReply *r, const char *group, long long *pending,
+                               long long *lag)
 {
-    redisReply *r;
     int rc = -1;
 
     *pending = *lag = -1;
-    if (s->c == NULL || (r = redisCommand(s->c, "XINFO GROUPS %s", s->stream)) == NULL)
-        return -1;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *g = r->element[i], *name, *v;
         if (g->type != REDIS_REPLY_ARRAY || (name = info_field(g, "name")) == NULL
-            || name->type != REDIS_REPLY_STRING
-            || strcmp(name->str, s->conf->scorer.consumer_group) != 0)
+            || name->type != REDIS_REPLY_STRING || strcmp(name->str, group) != 0)
             continue;
         if ((v = info_field(g, "pending")) != NULL && v->type == REDIS_REPLY_INTEGER)
             *pending = v->integer;
@@ -325,6 +329,18 @@ int pb_scorer_group_info(struct pb_scorer *s, long long *pending, long long *lag
             *lag = v->integer;
         rc = 0;
     }
+    return rc;
+}
+
+int pb_scorer_group_info(struct pb_scorer *s, long long *pending, long long *lag)
+{
+    redisReply *r;
+    int rc;
+
+    *pending = *lag = -1;
+    if (s->c == NULL || (r = redisCommand(s->c, "XINFO GROUPS %s", s->stream)) == NULL)
+        return -1;
+    rc = pb_scorer_parse_group_info(r, s->conf->scorer.consumer_group, pending, lag);
     freeReplyObject(r);
     return rc;
 }

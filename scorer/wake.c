@@ -2,7 +2,8 @@
  * wake.c - timed changes without scans: the batch script keeps, per
  * contact, the next time its memberships or grade change without an
  * event (a decayed score crossing a threshold, dormancy, an interest or
- * activity window ending, a birthday) in the sorted set <p>wake. Each
+ * activity window ending, a birthday, a date workflow's next occurrence)
+ * in the sorted set <p>wake. Each
  * step the scorer reads the contacts due by its clock and has the batch
  * script evaluate them; the script checks again that each is still due,
  * so a wake-up handled by two scorers changes things once.
@@ -45,7 +46,8 @@ int pb_scorer_wakeups(struct pb_scorer *s)
     long long now = s->now_ms();
     int n, rc;
 
-    if (s->rules->segs.count == 0 && !s->rules->segs.has_grade && s->rules->segs.nfit == 0)
+    if (s->rules->segs.count == 0 && !s->rules->segs.has_grade && s->rules->segs.nfit == 0
+        && pb_workflows_dates(&s->rules->wf) == 0)
         return 0;
     if (now < s->wake_check_ms)
         return 0;

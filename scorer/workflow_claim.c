@@ -6,35 +6,28 @@
  * settle records the outcome and removes the in-flight mark, only if
  * the mark is still the one this scorer wrote. A mark found later (the
  * scorer died while submitting) is settled as uncertain by the runner,
- * never resent. docs/scorer.md ("Workflows").
+ * never resent. Both are sent by their SHA1 (lib/redis_script.h). A
+ * variant step's variant is recorded in the contact hash at the claim
+ * (wfv:<workflow>|<step>) and named in its log entries.
+ * docs/scorer.md ("Workflows").
  */
 #include <stdio.h>
 #include <string.h>
 #include "events.h"
+#include "redis_script.h"
 #include "workflow_run.h"
 
-/* Shared by both scripts: the log, the next step. */
-static const char common[] =
-    "local now=tonumber(ARGV[1])\n"
-    "local function log(cid,wf,st,status,why)\n"
-    "  redis.call('XADD',WLOG,'MAXLEN','~',ARGV[2],'*','contact',cid,'workflow',wf,"
-    "'step',st,'status',status,'reason',why,'at',ARGV[1])\n"
-    "end\n"
-    "local function split(m) return string.match(m,'^([^|]+)|([^|]+)|([^|]+)$') end\n"
-    "local function queue_next(ck,cid,wf,st,nx,delay)\n"
-    "  if nx=='' or redis.call('HSETNX',ck,'wfs:'..wf..'|'..nx,'queued')==0 then return end\n"
-    "  redis.call('ZADD',DUE,string.format('%d',now+tonumber(delay)),cid..'|'..wf..'|'..nx)\n"
-    "  log(cid,wf,nx,'queued','after '..st)\n"
-    "end\n";
 
 /* KEYS: due, in flight, suppressed, log; per item: contact hash, the
  * condition's segment set (the queue when none). ARGV: now, log length,
  * owner, n, frequency cap (0 none), its period ms; per item: member,
- * kind, tag, next step, its delay, condition's segment name or "".
- * Answer per item: {code, reason, contact hash}. A send step within the
- * cap reserves its place in the contact's wfcap (times of recent sends);
- * one over it goes back into the queue for when the oldest send leaves
- * the period (code 'f'). */
+ * kind, tag, next step, its delay, condition's segment name or "",
+ * variant or "". Answer per item: {code, reason, contact hash}, then the
+ * log entries written by status (status, n, ...). A send
+ * step within the cap reserves its place in the contact's wfcap (times
+ * of recent sends); one over it goes back into the queue for when the
+ * oldest send leaves the period (code 'f'). A claimed send step's
+ * variant is written to wfv:<workflow>|<step> (removed for a plain one). */
 static const char claim_body[] =
     "local DUE,INF,SUP,WLOG=KEYS[1],KEYS[2],KEYS[3],KEYS[4]\n"
     "%s"
@@ -50,7 +43,7 @@ static const char claim_body[] =
     "  else redis.call('HSET',ck,'tags',table.concat(l,',')) end\n"
     "end\n"
     "local CAP,PER=tonumber(ARGV[5]),tonumber(ARGV[6])\n"
-    "local function capped(ck,m,cid,wf,st)\n"
+    "local function capped(ck,m,cid,wf,st,var)\n"
     "  local keep,oldest={},nil\n"
     "  for x in string.gmatch(redis.call('HGET',ck,'wfcap') or '','[^,]+') do\n"
     "    local t=tonumber(x)\n"
@@ -58,14 +51,15 @@ static const char claim_body[] =
     "  end\n"
     "  if #keep>=CAP then\n"
     "    redis.call('ZADD',DUE,string.format('%%d',oldest+PER),m)\n"
-    "    log(cid,wf,st,'deferred','frequency cap') return true\n"
+    "    log(cid,wf,st,'deferred','frequency cap',var) return true\n"
     "  end\n"
     "  keep[#keep+1]=string.match(ARGV[3],'(%%d+)$')\n"      /* the owner's time */
     "  redis.call('HSET',ck,'wfcap',table.concat(keep,','))\n"
     "  return false\n"
     "end\n"
     "local function one(i,b)\n"
-    "  local m,kind,tag,nx,nd,hs=ARGV[b],ARGV[b+1],ARGV[b+2],ARGV[b+3],ARGV[b+4],ARGV[b+5]\n"
+    "  local m,kind,tag,nx,nd,hs,var=ARGV[b],ARGV[b+1],ARGV[b+2],ARGV[b+3],ARGV[b+4],ARGV[b+5],"
+    "ARGV[b+6]\n"
     "  local ck,sk=KEYS[3+2*i],KEYS[4+2*i]\n"
     "  local d=redis.call('ZSCORE',DUE,m)\n"
     "  if not d or tonumber(d)>now then return {'-',''} end\n"
@@ -88,19 +82,24 @@ static const char claim_body[] =
     "    log(cid,wf,st,'done',(kind=='t' and 'tag ' or 'untag ')..tag)\n"
     "    queue_next(ck,cid,wf,st,nx,nd) return {'d',''}\n"
     "  end\n"
-    "  if kind=='s' and CAP>0 and capped(ck,m,cid,wf,st) then return {'f',''} end\n"
+    "  if kind=='s' and CAP>0 and capped(ck,m,cid,wf,st,var) then return {'f',''} end\n"
+    "  if var~='' then redis.call('HSET',ck,'wfv:'..wf..'|'..st,var)\n"
+    "  elseif kind=='s' then redis.call('HDEL',ck,'wfv:'..wf..'|'..st) end\n"
     "  redis.call('HSET',ck,sf,'inflight') redis.call('HSET',INF,m,ARGV[3])\n"
     "  return {'c','',redis.call('HGETALL',ck)}\n"
     "end\n"
     "local out,b={},7\n"
-    "for i=1,tonumber(ARGV[4]) do out[i]=one(i,b) b=b+6 end\n"
+    "for i=1,tonumber(ARGV[4]) do out[i]=one(i,b) b=b+7 end\n"
+    "out[#out+1]=counts()\n"
     "return out\n";
 
 /* KEYS: due, in flight, log, uncertain; per item: contact hash. ARGV:
  * now, log length, n; per item: member, owner, status, reason, retry at,
  * next step, its delay, its frequency-cap reservation ("" none: released
  * unless sent or uncertain). Answer: one character per item ('1'
- * settled, '-' its mark was not owner any more). */
+ * settled, '-' its mark was not owner any more), the log entries written
+ * by status (status, n, ...). The log entry names the variant the claim
+ * recorded. */
 static const char settle_body[] =
     "local DUE,INF,WLOG,UNC=KEYS[1],KEYS[2],KEYS[3],KEYS[4]\n"
     "%s"
@@ -122,27 +121,28 @@ static const char settle_body[] =
     "    if res~='' and status~='sent' and status~='uncertain' then release(ck,res) end\n"
     "    local cid,wf,st=split(m)\n"
     "    local sf='wfs:'..wf..'|'..st\n"
+    "    local var=redis.call('HGET',ck,'wfv:'..wf..'|'..st)\n"
     "    if status=='retry' or status=='deferred' then\n"
     "      redis.call('HSET',ck,sf,'queued')\n"
     "      if status=='retry' then redis.call('HINCRBY',ck,'wft:'..wf..'|'..st,1) end\n"
-    "      redis.call('ZADD',DUE,at,m) log(cid,wf,st,status,why)\n"
+    "      redis.call('ZADD',DUE,at,m) log(cid,wf,st,status,why,var)\n"
     "    else\n"
-    "      redis.call('HSET',ck,sf,status) log(cid,wf,st,status,why)\n"
+    "      redis.call('HSET',ck,sf,status) log(cid,wf,st,status,why,var)\n"
     "      if status=='uncertain' then redis.call('ZADD',UNC,ARGV[1],m)\n"
     "      else queue_next(ck,cid,wf,st,nx,nd) end\n"
     "    end\n"
     "  end\n"
     "end\n"
-    "return table.concat(out)\n";
+    "return {table.concat(out),counts()}\n";
 
-static GPtrArray *argv_new(const char *script)
+static struct pb_script claim_script, settle_script;
+
+/* The script of body (its text made once, kept for the process). */
+static const struct pb_script *script_of(struct pb_script *sc, const char *body)
 {
-    GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
-
-    g_ptr_array_add(v, g_strdup("EVAL"));
-    g_ptr_array_add(v, g_strdup(script));
-    g_ptr_array_add(v, NULL);   /* number of keys, set when known */
-    return v;
+    if (sc->text == NULL)
+        pb_script_init(sc, g_strdup_printf(body, pb_wf_script_common));
+    return sc;
 }
 
 static void add(GPtrArray *v, const char *s)
@@ -155,22 +155,17 @@ static void key(GPtrArray *v, const struct pb_scorer *s, const char *name, const
     g_ptr_array_add(v, g_strconcat(s->conf->redis.prefix, name, id, NULL));
 }
 
-/* EVAL with keys keys, then args; its reply (NULL: logged, dropped). */
-static redisReply *run(struct pb_scorer *s, GPtrArray *keys, GPtrArray *args, const char *what)
+/* The script with keys, then args; its reply (NULL: logged, dropped). */
+static redisReply *run(struct pb_scorer *s, const struct pb_script *sc, const GPtrArray *keys,
+                       const GPtrArray *args, const char *what)
 {
-    GPtrArray *v = keys;
+    const char **v = g_new(const char *, keys->len + args->len);
     redisReply *r;
-    size_t *lens;
 
-    g_free(v->pdata[2]);
-    v->pdata[2] = g_strdup_printf("%u", v->len - 3);
-    for (unsigned i = 0; i < args->len; i++)
-        add(v, args->pdata[i]);
-    lens = g_new(size_t, v->len);
-    for (unsigned i = 0; i < v->len; i++)
-        lens[i] = strlen(v->pdata[i]);
-    r = redisCommandArgv(s->c, (int)v->len, (const char **)v->pdata, lens);
-    g_free(lens);
+    memcpy(v, keys->pdata, sizeof(*v) * keys->len);
+    memcpy(v + keys->len, args->pdata, sizeof(*v) * args->len);
+    r = pb_script_run(s->c, sc, (int)keys->len, (int)(keys->len + args->len), v);
+    g_free(v);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         pb_scorer_fail(s, r, what);
         return NULL;
@@ -178,15 +173,10 @@ static redisReply *run(struct pb_scorer *s, GPtrArray *keys, GPtrArray *args, co
     return r;
 }
 
-static char *script_text(const char *body)
-{
-    return g_strdup_printf(body, common);
-}
-
 /* The next step's name and delay, "" and 0 after the last. */
 static void next_args(GPtrArray *a, const struct pb_wf_item *it)
 {
-    int has = it->wf != NULL && it->index + 1 < it->wf->nsteps;
+    int has = it->wf != NULL && !it->no_next && it->index + 1 < it->wf->nsteps;
 
     add(a, has ? it->wf->steps[it->index + 1].name : "");
     g_ptr_array_add(a, g_strdup_printf("%lld", has ? it->wf->steps[it->index + 1].delay_ms : 0));
@@ -208,6 +198,7 @@ static void claim_item_args(struct pb_scorer *s, GPtrArray *k, GPtrArray *a,
     add(a, st && st->tag ? st->tag : "");
     next_args(a, it);
     add(a, seg >= 0 ? s->rules->segs.items[seg].name : "");
+    add(a, it->variant ? it->variant->name : "");
 }
 
 static void claim_answer(struct pb_wf_item *it, const redisReply *e)
@@ -225,16 +216,13 @@ static void claim_answer(struct pb_wf_item *it, const redisReply *e)
         add(it->hash, e->element[2]->element[j]->str ? e->element[2]->element[j]->str : "");
 }
 
-/* A script's command started: its text, the four global keys named,
+/* A script's keys and arguments started: the four global keys named,
  * now and the log length as the first arguments. */
-static void start(const struct pb_scorer *s, const char *body, const char *const names[4],
-                  GPtrArray **k, GPtrArray **a)
+static void start(const struct pb_scorer *s, const char *const names[4], GPtrArray **k,
+                  GPtrArray **a)
 {
-    char *text = script_text(body);
-
-    *k = argv_new(text);
+    *k = g_ptr_array_new_with_free_func(g_free);
     *a = g_ptr_array_new_with_free_func(g_free);
-    g_free(text);
     for (int i = 0; i < 4; i++)
         key(*k, s, names[i], "");
     g_ptr_array_add(*a, g_strdup_printf("%lld", s->now_ms()));
@@ -249,14 +237,14 @@ int pb_wf_claim(struct pb_scorer *s, GPtrArray *items, const char *owner)
     GPtrArray *k, *a;
     redisReply *r;
 
-    start(s, claim_body, names, &k, &a);
+    start(s, names, &k, &a);
     add(a, owner);
     g_ptr_array_add(a, g_strdup_printf("%u", items->len));
     g_ptr_array_add(a, g_strdup_printf("%d", s->conf->scorer.workflow_cap));
     g_ptr_array_add(a, g_strdup_printf("%lld", s->conf->scorer.workflow_cap_days * 86400000LL));
     for (unsigned i = 0; i < items->len; i++)
         claim_item_args(s, k, a, items->pdata[i]);
-    r = run(s, k, a, "the workflow claim script");
+    r = run(s, script_of(&claim_script, claim_body), k, a, "the workflow claim script");
     g_ptr_array_free(k, TRUE);
     g_ptr_array_free(a, TRUE);
     if (r == NULL)
@@ -268,6 +256,8 @@ int pb_wf_claim(struct pb_scorer *s, GPtrArray *items, const char *owner)
         if (it->code == 'c')
             snprintf(it->owner, sizeof(it->owner), "%s", owner);
     }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > items->len)
+        pb_sc_metrics_followups(&s->metrics, r->element[items->len]);
     freeReplyObject(r);
     return 0;
 }
@@ -292,7 +282,7 @@ int pb_wf_settle(struct pb_scorer *s, GPtrArray *items)
     GPtrArray *k, *a;
     redisReply *r;
 
-    start(s, settle_body, names, &k, &a);
+    start(s, names, &k, &a);
     g_ptr_array_add(a, g_strdup_printf("%u", items->len));
     for (unsigned i = 0; i < items->len; i++) {
         const struct pb_wf_item *it = items->pdata[i];
@@ -305,11 +295,13 @@ int pb_wf_settle(struct pb_scorer *s, GPtrArray *items)
         next_args(a, it);
         add(a, reservation(s, it));
     }
-    r = run(s, k, a, "the workflow settle script");
+    r = run(s, script_of(&settle_script, settle_body), k, a, "the workflow settle script");
     g_ptr_array_free(k, TRUE);
     g_ptr_array_free(a, TRUE);
     if (r == NULL)
         return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+        pb_sc_metrics_followups(&s->metrics, r->element[1]);
     freeReplyObject(r);
     return 0;
 }
@@ -340,10 +332,12 @@ int pb_wf_item_parse(struct pb_wf_item *it, const char *member, const struct pb_
     it->wfname = p[1];
     it->stepname = p[2];
     g_free(p);
-    it->wf = pb_workflow_find(w, it->wfname);
+    it->wf = pb_wf_instance_find(w, it->wfname, &it->occurrence);     /* workflow_date.c */
     it->step = it->wf ? pb_wf_step_find(it->wf, it->stepname, &it->index) : NULL;
     if (it->step == NULL)
         it->wf = NULL;
+    else
+        it->variant = pb_wf_variant_pick(it->wf, it->step, it->cid);
     return 0;
 }
 

@@ -4,9 +4,9 @@
  * condition may name. Every mistake names the file, the line, the item
  * and the fix, as for the rules and segments; the templates the steps
  * name are loaded separately (pb_workflows_load_templates) because they
- * need the templates and submit sections.
+ * need the templates and submit sections. A send step's A/B variants are
+ * read by workflow_variant.c.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
@@ -14,17 +14,19 @@
 #include "segments.h"
 #include "entry.h"
 #include "template.h"
+#include "workflow_variant.h"
 #include "workflows.h"
 
 #define DELAY_MAX_DAYS 3650.0
 
 static const char *const wf_fields[] = { "name", "trigger", "exit_events", "steps", NULL };
 static const char *const trigger_fields[] = {
-    "segment", "on", "signup", "event", "campaign", "url", NULL
+    "segment", "on", "signup", "event", "campaign", "url", "not_opened", "within_days", "opened",
+    "clicked", "date", "hour", NULL
 };
 static const char *const step_fields[] = {
-    "name", "send", "notify", "template", "tag", "untag", "delay_minutes", "delay_hours",
-    "delay_days", "if_segment", NULL
+    "name", "send", "notify", "template", "tag", "untag", "webhook", "secret", "timeout",
+    "delay_minutes", "delay_hours", "delay_days", "if_segment", "variants", NULL
 };
 
 static int segment_index(const struct pb_segdefs *d, const char *name)
@@ -73,6 +75,7 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
     struct pb_rule_ctx r = *wr;
     const char *on, *event;
     const config_setting_t *su;
+    int kind;
 
     if (g == NULL || config_setting_type(g) != CONFIG_TYPE_GROUP)
         return pb_rc_fail_member(wr, g ? "trigger" : NULL, "%s", "a trigger is required: "
@@ -81,8 +84,12 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
     r.group = g;
     if (g_strlcpy(r.where, wr->where, sizeof(r.where) - 8) < sizeof(r.where) - 8)
         g_strlcat(r.where, ".trigger", sizeof(r.where));
-    if (pb_rc_check_members(&r, trigger_fields, "segment, on, signup, event, campaign, url") != 0
-        || read_segment_ref(&r, d, "segment", &w->segment) != 0
+    if (pb_rc_check_members(&r, trigger_fields, "segment, on, signup, event, campaign, url, "
+                            "not_opened, within_days, opened, clicked, date, hour") != 0)
+        return -1;
+    if ((kind = pb_wf_read_trigger_kind(&r, w)) <= 0)    /* workflow_trigger.c */
+        return kind;
+    if (read_segment_ref(&r, d, "segment", &w->segment) != 0
         || pb_rc_get_str(&r, "on", &on) != 0 || pb_rc_get_str(&r, "event", &event) != 0)
         return -1;
     su = config_setting_get_member(g, "signup");
@@ -113,7 +120,8 @@ static int read_trigger(struct pb_rule_ctx *wr, const struct pb_segdefs *d, stru
         return read_patterns(&r, w);
     }
     return pb_rc_fail_member(&r, NULL, "%s", "give exactly one kind: segment = \"mql\"; on = "
-                             "\"enter\"; or signup = true; or event = \"cart_abandoned\";");
+                             "\"enter\"; or signup = true; or event = \"cart_abandoned\"; (or "
+                             "opened, clicked, not_opened, date)");
 }
 
 /* delay_minutes + delay_hours + delay_days, in ms. */
@@ -138,19 +146,32 @@ static int read_delay(struct pb_rule_ctx *r, long long *ms)
     return 0;
 }
 
-/* Exactly one of send, notify (with template), tag, untag. */
+int pb_wf_check_template_name(struct pb_rule_ctx *r, const char *member, const char *file)
+{
+    if (strchr(file, '/') || file[0] == '.' || file[0] == '\0')
+        return pb_rc_fail_member(r, member, "\"%s\": name a file of templates.dir, e.g. "
+                                 "\"welcome-1.en.eml\"", file);
+    return 0;
+}
+
+/* Exactly one of send, notify (with template), tag, untag, webhook. */
 static int read_action(struct pb_rule_ctx *r, struct pb_wf_step *st)
 {
-    const char *send, *notify, *tpl, *tag, *untag;
+    const char *send, *notify, *tpl, *tag, *untag, *hook;
 
     if (pb_rc_get_str(r, "send", &send) != 0 || pb_rc_get_str(r, "notify", &notify) != 0
         || pb_rc_get_str(r, "template", &tpl) != 0 || pb_rc_get_str(r, "tag", &tag) != 0
-        || pb_rc_get_str(r, "untag", &untag) != 0)
+        || pb_rc_get_str(r, "untag", &untag) != 0 || pb_rc_get_str(r, "webhook", &hook) != 0)
         return -1;
-    if ((send != NULL) + (notify != NULL) + (tag != NULL) + (untag != NULL) != 1)
+    if ((send != NULL) + (notify != NULL) + (tag != NULL) + (untag != NULL) + (hook != NULL) != 1)
         return pb_rc_fail_member(r, NULL, "%s", "a step does one thing: send = \"welcome-1.en."
                                  "eml\"; or notify = \"sales@example.com\"; template = \"mql-"
-                                 "handoff.eml\"; or tag = \"vip\"; or untag = \"vip\";");
+                                 "handoff.eml\"; or tag = \"vip\"; or untag = \"vip\"; or "
+                                 "webhook = \"https://crm.example.com/hook\"; secret = \"crm\";");
+    if (pb_wf_read_webhook(r, st, hook) != 0)
+        return -1;
+    if (hook != NULL)
+        return 0;
     if ((tpl != NULL) != (notify != NULL))
         return pb_rc_fail_member(r, tpl ? "template" : "notify", "%s", "notify and template "
                                  "go together: notify = \"sales@example.com\"; template = "
@@ -165,9 +186,8 @@ static int read_action(struct pb_rule_ctx *r, struct pb_wf_step *st)
     st->template_file = g_strdup(send ? send : tpl);
     st->to = g_strdup(notify);
     st->tag = g_strdup(tag ? tag : untag);
-    if (st->template_file && (strchr(st->template_file, '/') || st->template_file[0] == '.'))
-        return pb_rc_fail_member(r, send ? "send" : "template", "\"%s\": name a file of "
-                                 "templates.dir, e.g. \"welcome-1.en.eml\"", st->template_file);
+    if (st->template_file)
+        return pb_wf_check_template_name(r, send ? "send" : "template", st->template_file);
     return 0;
 }
 
@@ -189,8 +209,10 @@ static int read_step(struct pb_conf_ctx *ctx, const config_setting_t *g, const c
         if (strcmp(w->steps[j].name, name) == 0)
             return pb_rc_fail_member(&r, "name", "\"%s\" is used by an earlier step", name);
     if (pb_rc_check_members(&r, step_fields, "name, send, notify, template, tag, untag, "
-                            "delay_minutes, delay_hours, delay_days, if_segment") != 0
-        || read_delay(&r, &st->delay_ms) != 0 || read_action(&r, st) != 0)
+                            "webhook, secret, timeout, delay_minutes, delay_hours, delay_days, "
+                            "if_segment, variants") != 0
+        || read_delay(&r, &st->delay_ms) != 0 || read_action(&r, st) != 0
+        || pb_wf_read_variants(&r, w, st) != 0)
         return -1;
     return read_segment_ref(&r, d, "if_segment", &st->if_segment);
 }
@@ -233,7 +255,9 @@ static int read_workflow(struct pb_rule_ctx *r, const struct pb_segdefs *d,
         if (!pb_rc_only_chars(w->exit_events[i], PB_NAME_CHARS, PB_NAME_MAX))
             return pb_rc_fail_member(r, "exit_events", "\"%s\" is not an event type (a-z, 0-9, "
                                      "_, -)", w->exit_events[i]);
-    return read_steps(r, d, w);
+    if (read_steps(r, d, w) != 0)
+        return -1;
+    return pb_wf_check_trigger_steps(r, w);
 }
 
 int pb_workflows_read(struct pb_conf_ctx *ctx, const struct config_t *cfg,
@@ -274,8 +298,10 @@ void pb_workflows_free(struct pb_workflows *w)
             g_free(st->template_file);
             g_free(st->to);
             g_free(st->tag);
+            pb_wf_webhook_free(st->webhook);
             if (st->tpl != NULL)
                 pb_tpl_free(st->tpl);
+            pb_wf_variants_free(st);
         }
         g_free(wf->steps);
         g_free(wf->name);
@@ -283,10 +309,25 @@ void pb_workflows_free(struct pb_workflows *w)
         g_free(wf->campaign);
         g_free(wf->url);
         g_free(wf->segment_name);
+        g_free(wf->date_attr);
         g_strfreev(wf->exit_events);
     }
     g_free(w->items);
     memset(w, 0, sizeof(*w));
+}
+
+/* Load file of templates.dir into *tpl unless it is loaded (or no file). */
+static int load_template(const struct pb_conf *conf, const struct pb_tpl_opts *opts,
+                         const char *file, struct pb_template **tpl, char *err, size_t errlen)
+{
+    char *path;
+
+    if (file == NULL || *tpl != NULL)
+        return 0;
+    path = g_build_filename(conf->templates.dir, file, NULL);
+    *tpl = pb_tpl_load(path, opts, err, errlen);
+    g_free(path);
+    return *tpl != NULL ? 0 : -1;
 }
 
 int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *conf, char *err,
@@ -300,14 +341,12 @@ int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *co
     for (size_t i = 0; i < w->count; i++)
         for (size_t j = 0; j < w->items[i].nsteps; j++) {
             struct pb_wf_step *st = &w->items[i].steps[j];
-            char *path;
-            if (st->template_file == NULL || st->tpl != NULL)
-                continue;
-            path = g_build_filename(conf->templates.dir, st->template_file, NULL);
-            st->tpl = pb_tpl_load(path, &opts, err, errlen);
-            g_free(path);
-            if (st->tpl == NULL)
+            if (load_template(conf, &opts, st->template_file, &st->tpl, err, errlen) != 0)
                 return -1;
+            for (size_t k = 0; k < st->nvariants; k++)
+                if (load_template(conf, &opts, st->variants[k].template_file,
+                                  &st->variants[k].tpl, err, errlen) != 0)
+                    return -1;
         }
     return 0;
 }
@@ -317,13 +356,9 @@ size_t pb_workflows_match(const struct pb_workflows *w, const struct pb_sc_event
 {
     size_t n = 0;
 
-    if (strcmp(ev->cls, "machine") == 0)
-        return 0;
     for (size_t i = 0; i < w->count && n < max; i++) {
         const struct pb_workflow *wf = &w->items[i];
-        if (wf->trigger == PB_WF_EVENT && strcmp(wf->event, ev->type) == 0
-            && (wf->campaign == NULL || fnmatch(wf->campaign, ev->campaign, 0) == 0)
-            && (wf->url == NULL || fnmatch(wf->url, ev->url, FNM_CASEFOLD) == 0))
+        if (pb_wf_starts(wf, ev))      /* workflow_trigger.c */
             out[n++] = (int)i;
     }
     return n;

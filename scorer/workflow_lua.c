@@ -12,44 +12,70 @@
  * the trigger's time plus the first step's delay. An exit event writes
  * wfx:<workflow>; the claim script (workflow_claim.c) skips what follows.
  * Event triggers are matched in C (patterns: pb_workflows_match), which
- * passes the numbers of the workflows an entry starts.
+ * passes the numbers of the workflows an entry starts, and of the
+ * not_opened workflows a human open may end, with the entry's campaign
+ * (workflow_trigger.c). A date workflow's occurrence is the instance
+ * <workflow>@<year> (workflow_date.c); its exit events end the latest one
+ * (wfo:<workflow>).
  */
 #include <stdio.h>
 #include <string.h>
 #include "workflows.h"
 
+static const char log_function[] =
+    "local WFCNT={}\n"              /* log entries by status, for the answer */
+    "local function wf_log(cid,wf,st,status,why,t,camp)\n"
+    "  local a={'MAXLEN','~',logmax,'*','contact',cid,'workflow',wf,"
+    "'step',st,'status',status,'reason',why,'at',string.format('%d',t)}\n"
+    "  if camp then a[#a+1]='campaign' a[#a+1]=camp end\n"
+    "  redis.call('XADD',WFLOG,unpack(a))\n"
+    "  WFCNT[status]=(WFCNT[status] or 0)+1\n"
+    "end\n";
+
+/* wf_start: the workflows of list (with the campaign that starts them,
+ * remembered for a not_opened one); the number started. */
 static const char functions[] =
-    "local function wf_log(cid,wf,st,status,why,t)\n"
-    "  redis.call('XADD',WFLOG,'MAXLEN','~',logmax,'*','contact',cid,'workflow',wf,"
-    "'step',st,'status',status,'reason',why,'at',string.format('%d',t))\n"
-    "end\n"
-    "local function wf_start(ck,cid,list,t,why)\n"
+    "local function wf_start(ck,cid,list,t,why,camp)\n"
+    "  local n=0\n"
     "  for _,w in ipairs(list) do\n"
     "    if redis.call('HSETNX',ck,'wf:'..w[1],string.format('%d',t))==1 then\n"
     "      local due=t+w[3]\n"
+    "      n=n+1\n"
+    "      if camp and WFNO[w[1]] then redis.call('HSET',ck,'wfc:'..w[1],camp) end\n"
     "      redis.call('HSET',ck,'wfs:'..w[1]..'|'..w[2],'queued')\n"
     "      redis.call('ZADD',WFDUE,string.format('%d',due),cid..'|'..w[1]..'|'..w[2])\n"
-    "      wf_log(cid,w[1],w[2],'queued',why,due)\n"
+    "      wf_log(cid,w[1],w[2],'queued',why,due,CAMP)\n"
     "    end\n"
     "  end\n"
+    "  return n\n"
     "end\n"
     "local function wf_segment(ck,cid,seg,op,t)\n"
     "  local l=WFSEG[seg..'|'..op]\n"
     "  if l then wf_start(ck,cid,l,tonumber(t),op..' '..seg) end\n"
-    "end\n"
-    "local function wf_entry(ck,cid,kind,typ,ts,wb,nw)\n"
+    "end\n";
+
+/* wf_entry: exits, then starts; ARGV[b]: the number of workflows the
+ * entry starts and theirs, the number of not_opened ones it may end and
+ * theirs, the campaign. */
+static const char entry_function[] =
+    "local function wf_entry(ck,cid,kind,typ,ts,b)\n"
+    "  local nw=tonumber(ARGV[b]) local ob=b+2+nw local no=tonumber(ARGV[ob-1])\n"
+    "  local camp=ARGV[ob+no]\n"
     "  local x=WFEXIT[typ]\n"
     "  if x then for _,w in ipairs(x) do\n"
-    "    if redis.call('HEXISTS',ck,'wf:'..w)==1 and "
-    "redis.call('HSETNX',ck,'wfx:'..w,string.format('%d',ts))==1 then\n"
-    "      wf_log(cid,w,'-','exited','event '..typ,ts)\n"
+    "    local i=w\n"
+    "    if WFOCC[w] then local o=redis.call('HGET',ck,'wfo:'..w) i=o and w..'@'..o end\n"
+    "    if i and redis.call('HEXISTS',ck,'wf:'..i)==1 and "
+    "redis.call('HSETNX',ck,'wfx:'..i,string.format('%d',ts))==1 then\n"
+    "      wf_log(cid,i,'-','exited','event '..typ,ts)\n"
     "    end\n"
     "  end end\n"
+    "  if no>0 then wf_opened(ck,cid,ts,camp,ob,no) end\n"
     "  if kind=='s' and #WFSIGNUP>0 then wf_start(ck,cid,WFSIGNUP,ts,'signup') end\n"
     "  if nw>0 then\n"
     "    local l={}\n"
-    "    for j=0,nw-1 do l[#l+1]=WFLIST[tonumber(ARGV[wb+j])] end\n"
-    "    wf_start(ck,cid,l,ts,'event '..typ)\n"
+    "    for j=1,nw do l[#l+1]=WFLIST[tonumber(ARGV[b+j])] end\n"
+    "    wf_start(ck,cid,l,ts,'event '..typ,camp)\n"
     "  end\n"
     "end\n";
 
@@ -65,14 +91,16 @@ static void quote(GString *out, const char *s)
     g_string_append_c(out, '\'');
 }
 
-/* {workflow, first step, its delay} */
+/* {workflow, first step, its delay}: a not_opened one's counts from
+ * the end of the time an open has */
 static void start_item(GString *out, const struct pb_workflow *wf)
 {
     g_string_append_c(out, '{');
     quote(out, wf->name);
     g_string_append_c(out, ',');
     quote(out, wf->steps[0].name);
-    g_string_append_printf(out, ",%lld},", wf->steps[0].delay_ms);
+    g_string_append_printf(out, ",%lld},", wf->steps[0].delay_ms
+                           + (wf->trigger == PB_WF_NOT_OPENED ? wf->within_ms : 0));
 }
 
 /* name = { workflows whose trigger has this key } for every distinct key. */
@@ -159,6 +187,17 @@ void pb_workflow_lua(const struct pb_workflows *w, size_t nseg, GString *out)
     /* WFS={['s']={...}}: the list alone is what wf_start takes */
     g_string_append_printf(out, "%slocal WFSIGNUP=WFS['s'] or {}\n", sig->str);
     exit_table(out, w);
+    g_string_append(out, "local WFOCC={");     /* date workflows: instances per occurrence */
+    for (size_t i = 0; i < w->count; i++)
+        if (w->items[i].trigger == PB_WF_DATE) {
+            g_string_append_c(out, '[');
+            quote(out, w->items[i].name);
+            g_string_append(out, "]=true,");
+        }
+    g_string_append(out, "}\n");
+    g_string_append(out, log_function);
+    pb_wf_opened_lua(w, out);   /* workflow_trigger.c: WFNO, wf_opened (before wf_start) */
     g_string_append(out, functions);
+    g_string_append(out, entry_function);
     g_string_free(sig, TRUE);
 }

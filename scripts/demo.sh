@@ -56,33 +56,25 @@ step "building the milter, the tracker and token-tool" \
     make -C "$build" -s milter/postbeacon-milter tracker/postbeacon-tracker tests/token-tool
 
 . "$lib/private-postfix.sh"
-# The milter's links point at the private tracker (set before postbeacon-env.sh).
-TRACKER_PORT=$(pf_free_port)
-ADMIN_PORT=$(pf_free_port)
-while [ "$ADMIN_PORT" = "$TRACKER_PORT" ]; do ADMIN_PORT=$(pf_free_port); done
-PB_BASE_URL=http://127.0.0.1:$TRACKER_PORT
 . "$lib/postbeacon-env.sh"
 tool=$build/tests/token-tool
 tracker=$build/tracker/postbeacon-tracker
 
 say "Starting a private Redis, postbeacon-milter, postbeacon-tracker and Postfix"
 pb_env_init "$build"
+pb_tracker_ports                 # the milter's links point at the private tracker
 pb_keys_write
 pb_conf_write '"example.com"'
 # The demo clicks within a second of the send: not a link scanner here.
-pb_tracker_conf_write "$TRACKER_PORT" "$ADMIN_PORT" "machine_click_seconds = 0;"
+pb_tracker_conf_write "$PB_TRACKER_PORT" "$PB_ADMIN_PORT" "machine_click_seconds = 0;"
 "$(pb_milter_bin)" -n -c "$PB_CONF" | indent
 "$tracker" -n -c "$PB_CONF" | indent
-pb_redis_start
-pb_milter_start
+pb_milter_postfix_start
 pb_tracker_start
-pf_init "$PB_MILTER_ADDR"
-pf_sink_start dump
-pf_start
 cat <<EOF | indent
 Redis             unix socket $PB_REDIS_SOCK
 postbeacon-milter $PB_MILTER_ADDR  (config $PB_CONF)
-postbeacon-tracker $PB_BASE_URL (the tracking domain; /healthz, /metrics on 127.0.0.1:$ADMIN_PORT)
+postbeacon-tracker $PB_BASE_URL (the tracking domain; /healthz, /metrics on 127.0.0.1:$PB_ADMIN_PORT)
 Postfix           smtpd on 127.0.0.1:$PF_PORT, config in $PF_CONF,
                   relays everything to smtp-sink on 127.0.0.1:$PF_SINK_PORT
                   (stands in for the recipients' servers; it keeps each message)
@@ -117,31 +109,30 @@ echo "newsletter:    marketing@example.com -> reader@example.org, queued as" \
 echo "ordinary mail: alice@example.com -> bob@example.org, queued as" \
      "$(pf_send alice@example.com bob@example.org "$ordinary")" | indent
 pf_wait_delivered 2 30
-dump_for() { grep -l -F "X-Rcpt-Args: <$1>" "$PF_SINK_DIR"/msg.*; }
 
 say "The newsletter as it left Postfix"
-python3 "$lib/e2e_check.py" show "$newsletter" "$(dump_for reader@example.org)" \
+python3 "$lib/e2e_check.py" show "$newsletter" "$(pf_dump_for reader@example.org)" \
     --keys "$PB_KEYS" --tool "$tool" --base "$PB_BASE_URL" | indent
 echo
 echo "Header of the delivered message:" | indent
-python3 "$lib/e2e_check.py" strip "$(dump_for reader@example.org)" | sed '/^$/q' | cut -c1-150 \
+python3 "$lib/e2e_check.py" strip "$(pf_dump_for reader@example.org)" | sed '/^$/q' | cut -c1-150 \
     | indent | indent
 
 say "Checking it (the same assertions as tests/e2e_postfix.sh)"
-python3 "$lib/e2e_check.py" newsletter "$newsletter" "$(dump_for reader@example.org)" \
+python3 "$lib/e2e_check.py" newsletter "$newsletter" "$(pf_dump_for reader@example.org)" \
     --keys "$PB_KEYS" --tool "$tool" --base "$PB_BASE_URL" --campaign spring-sale \
     --rcpt reader@example.org --utm-domain example.com >"$PB_DIR/check.out" || true
 grep -v '^#' "$PB_DIR/check.out" | indent
 msg_id=$(sed -n 's/^# msg_id=//p' "$PB_DIR/check.out")
 
 say "The ordinary mail"
-python3 "$lib/e2e_check.py" identical "$ordinary" "$(dump_for bob@example.org)" \
+python3 "$lib/e2e_check.py" identical "$ordinary" "$(pf_dump_for bob@example.org)" \
     >"$PB_DIR/check-ordinary.out" || true
 indent <"$PB_DIR/check-ordinary.out"
 
 say "The reader opens the newsletter and clicks two links (curl against the tracker)"
 UA='Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
-python3 - "$(dump_for reader@example.org)" "$PB_BASE_URL" >"$PB_DIR/urls" <<'PY'
+python3 - "$(pf_dump_for reader@example.org)" "$PB_BASE_URL" >"$PB_DIR/urls" <<'PY'
 import email, email.policy, re, sys
 msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
 html = msg.get_body(("html",)).get_content()

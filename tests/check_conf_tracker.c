@@ -1,7 +1,8 @@
 /*
  * check_conf_tracker.c - unit tests for the tracker section of
  * postbeacon.conf: its defaults, the shipped sample, every setting read,
- * max_connections, and the messages of refused values. Part of
+ * max_connections, and the messages of refused values; and the scorer's
+ * admin listener, written and checked like the tracker's. Part of
  * check_conf (see check_conf.h).
  */
 #include <check.h>
@@ -171,6 +172,33 @@ START_TEST(test_tracker_rejects)
 }
 END_TEST
 
+/* scorer.admin_listen: none by default, addresses as tracker.admin_listen. */
+START_TEST(test_scorer_admin_listen)
+{
+    static const struct reject cases[] = {
+        { "scorer = { admin_listen = [ \"localhost:9465\" ]; };",
+          "scorer.admin_listen[0]: \"localhost:9465\" is not an address and port (write "
+          "\"127.0.0.1:8080\", \"0.0.0.0:80\" or \"[::1]:8080\")" },
+        { "scorer = { admin_listen = \"127.0.0.1:9465\"; };",
+          "scorer.admin_listen: expected an array of strings" },
+        { "scorer = { admin_listen = [ \"127.0.0.1:9465\", \"[::1]:0\" ]; };",
+          "scorer.admin_listen[1]: \"[::1]:0\" is not an address and port" },
+    };
+    struct pb_conf c;
+
+    pb_conf_defaults(&c);
+    ck_assert_uint_eq(c.scorer.admin_listen.count, 0);
+    pb_conf_free(&c);
+    if (load_text("scorer = { admin_listen = [ \"127.0.0.1:9465\", \"[::1]:9465\" ]; };", &c)
+        != 0)
+        ck_abort_msg("admin_listen: %s", conf_err);
+    ck_assert_uint_eq(c.scorer.admin_listen.count, 2);
+    ck_assert_str_eq(c.scorer.admin_listen.items[1], "[::1]:9465");
+    pb_conf_free(&c);
+    assert_rejected(cases, sizeof(cases) / sizeof(cases[0]));
+}
+END_TEST
+
 TCase *tracker_conf_tcase(void)
 {
     TCase *tc = tcase_create("tracker");
@@ -181,5 +209,6 @@ TCase *tracker_conf_tcase(void)
     tcase_add_test(tc, test_tracker_max_connections);
     tcase_add_test(tc, test_tracker_journal_off);
     tcase_add_test(tc, test_tracker_rejects);
+    tcase_add_test(tc, test_scorer_admin_listen);
     return tc;
 }

@@ -312,6 +312,60 @@ START_TEST(test_edit_rotate_and_events)
 }
 END_TEST
 
+START_TEST(test_webhook_lines)
+{
+    static const char good[] = "contact " HEX64 "\n1 " KEY1 "\nwebhook crm " KEY2 "\n"
+                               "webhook erp-2 " HEX64 " # comment\n";
+    struct pb_keyring ring;
+
+    expect_error("contact " HEX64 "\n1 " KEY1 "\nwebhook " KEY2 "\n", ":3: ",
+                 "write \"webhook <name> <hex secret>\"");
+    expect_error("contact " HEX64 "\n1 " KEY1 "\nwebhook CRM " KEY2 "\n", ":3: ",
+                 "\"CRM\" is not a webhook secret name");
+    expect_error("contact " HEX64 "\n1 " KEY1 "\nwebhook crm " KEY2 "\nwebhook crm " KEY1 "\n",
+                 ":4: ", "a second webhook crm (the first is on line 3)");
+    expect_error("contact " HEX64 "\n1 " KEY1 "\nwebhook crm 12ab\n", ":3: ", "64 to 128");
+    write_keys(good, 0600);
+    ck_assert_msg(pb_keys_load(path, 1, &ring, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(ring.webhooks_count, 2);
+    ck_assert_int_eq(pb_keys_webhook(&ring, "crm")->line, 3);
+    ck_assert_int_eq(pb_keys_webhook(&ring, "crm")->secret[0], 0x22);
+    ck_assert_int_eq(pb_keys_webhook(&ring, "erp-2")->line, 4);
+    ck_assert_ptr_null(pb_keys_webhook(&ring, "shop"));
+    ck_assert_int_eq(pb_keys_signing(&ring)->id, 1);    /* not a signing key */
+    pb_keys_free(&ring);
+}
+END_TEST
+
+/* A webhook secret is added, replaced in its line, retired; the other lines stay. */
+START_TEST(test_edit_webhook)
+{
+    static const char text[] = "contact " HEX64 "\n1 " KEY1 "\nwebhook crm " KEY2 "\n# end\n";
+    struct pb_keyring ring;
+    int replaced = -1;
+    char *now;
+
+    write_keys(text, 0600);
+    ck_assert_int_eq(pb_keys_set_webhook(path, "crm", &replaced, err, sizeof(err)), 0);
+    ck_assert_int_eq(replaced, 1);
+    ck_assert_int_eq(pb_keys_set_webhook(path, "erp", &replaced, err, sizeof(err)), 0);
+    ck_assert_int_eq(replaced, 0);
+    ck_assert_int_eq(pb_keys_load(path, 1, &ring, err, sizeof(err)), 0);
+    ck_assert_int_eq(pb_keys_webhook(&ring, "crm")->line, 3);
+    ck_assert_int_ne(pb_keys_webhook(&ring, "crm")->secret[0], 0x22);   /* a new secret */
+    ck_assert_int_eq(pb_keys_webhook(&ring, "erp")->line, 5);
+    pb_keys_free(&ring);
+    ck_assert_int_eq(pb_keys_retire_webhook(path, "crm", err, sizeof(err)), 0);
+    ck_assert_int_eq(pb_keys_retire_webhook(path, "crm", err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no webhook secret \"crm\""));
+    ck_assert_int_eq(pb_keys_set_webhook(path, "Bad Name", &replaced, err, sizeof(err)), -1);
+    now = read_all();
+    ck_assert_msg(g_str_has_prefix(now, "contact " HEX64 "\n1 " KEY1 "\n# end\nwebhook erp "),
+                  "%s", now);
+    g_free(now);
+}
+END_TEST
+
 START_TEST(test_hmac_matches_openssl)
 {
     struct pb_keyring ring;
@@ -412,6 +466,8 @@ static Suite *keys_suite(void)
     tcase_add_test(tc, test_edit_create_refuses_existing);
     tcase_add_test(tc, test_edit_retire_keeps_the_rest);
     tcase_add_test(tc, test_edit_rotate_and_events);
+    tcase_add_test(tc, test_webhook_lines);
+    tcase_add_test(tc, test_edit_webhook);
     tcase_add_test(tc, test_hmac_matches_openssl);
     tcase_add_test(tc, test_hmac_concurrent);
     tcase_add_test(tc, test_free_wipes);

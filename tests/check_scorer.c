@@ -22,6 +22,7 @@ long long fake_now;
 redisContext *cc;
 struct pb_conf cconf;
 struct pb_rules crules;
+const struct pb_keyring *cring;
 static int cpid;
 static int loaded;
 static unsigned eid_seq;
@@ -43,6 +44,7 @@ void scorer_setup(void)
     ck_assert_int_gt(cpid, 0);
     cc = tr_connect(csock);
     fake_now = T0;
+    cring = NULL;
     eid_seq = 0;
     loaded = 0;
 }
@@ -141,6 +143,7 @@ void scorer_open(struct pb_scorer *s, const char *consumer)
     ck_assert_msg(loaded, "load_scorer first");
     pb_scorer_init(s, &cconf, &crules, consumer);
     s->now_ms = test_now;
+    s->ring = cring;
     ck_assert_msg(pb_scorer_connect(s, err, sizeof(err)) == 0, "%s", err);
 }
 
@@ -315,6 +318,10 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, segment_conf_tcase());
     suite_add_tcase(s, workflows_tcase());
     suite_add_tcase(s, workflow_conf_tcase());
+    suite_add_tcase(s, variants_tcase());
+    suite_add_tcase(s, webhook_tcase());
+    suite_add_tcase(s, triggers_tcase());
+    suite_add_tcase(s, metrics_tcase());
     return s;
 }
 

@@ -7,8 +7,12 @@
  * duplicates, restarts, claims, trimmed entries, two scorers),
  * check_scorer_segments.c (fit, grade, every segment kind, wake-ups,
  * reload), check_scorer_segconf.c (their configuration, refused
- * definitions), check_scorer_workflows.c (follow-up workflows) and
- * check_scorer_wfconf.c (their configuration).
+ * definitions), check_scorer_workflows.c (follow-up workflows, with
+ * check_scorer_wf.c: their helpers), check_scorer_variants.c (A/B
+ * variants, the send rate), check_scorer_webhook.c (webhook steps),
+ * check_scorer_triggers.c (not_opened, opened and date triggers),
+ * check_scorer_wfconf.c (their configuration) and check_scorer_metrics.c
+ * (the counters behind /metrics).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -29,6 +33,7 @@ extern long long fake_now;      /* what the scorer's clock says */
 extern redisContext *cc;        /* the test's own connection */
 extern struct pb_conf cconf;    /* loaded by load_scorer */
 extern struct pb_rules crules;
+extern const struct pb_keyring *cring;  /* the scorers' key file (scorer_open), NULL: none */
 
 void scorer_setup(void);
 void scorer_teardown(void);
@@ -94,5 +99,9 @@ TCase *segments_tcase(void);    /* check_scorer_segments.c */
 TCase *segment_conf_tcase(void);    /* check_scorer_segconf.c */
 TCase *workflows_tcase(void);       /* check_scorer_workflows.c */
 TCase *workflow_conf_tcase(void);   /* check_scorer_wfconf.c */
+TCase *variants_tcase(void);        /* check_scorer_variants.c */
+TCase *webhook_tcase(void);         /* check_scorer_webhook.c */
+TCase *triggers_tcase(void);        /* check_scorer_triggers.c */
+TCase *metrics_tcase(void);         /* check_scorer_metrics.c */
 
 #endif

@@ -18,152 +18,16 @@
 #include <glib.h>
 #include "check_redis.h"
 #include "check_scorer.h"
+#include "check_scorer_wf.h"
 #include "testutil.h"
 #include "workflow_run.h"
 
-#define HOUR_MS 3600000LL
-#define CAPTURE TESTS_DIR "/lib/capture-submit.sh"
-#define CLICK80 "{ name = \"click\"; event = \"click\"; points = 80; }, " \
-    "{ name = \"refund\"; event = \"refund\"; points = -80; class = \"any\"; }"
-#define SEGS "half_life_days = 0; segments = ( { name = \"mql\"; behaviour_at_least = 50; } );"
 /* two send steps: the first 2 h after entering mql, while still in it;
  * the second a day after the first; a purchase ends it */
 #define FOLLOW "workflows = ( { name = \"follow\"; trigger = { segment = \"mql\"; on = \"enter\"; };" \
     " exit_events = [ \"purchase\" ]; steps = (" \
     " { name = \"first\"; send = \"welcome-1.en.eml\"; delay_hours = 2; if_segment = \"mql\"; }," \
     " { name = \"second\"; send = \"welcome-2.en.eml\"; delay_days = 1; } ); } );"
-
-static char outdir[300];
-
-/* The configuration with submission into outdir exiting status. */
-static void load_wf(const char *status, const char *settings)
-{
-    char *top, *all;
-
-    snprintf(outdir, sizeof(outdir), "%s/out", cdir);
-    ck_assert_int_eq(g_mkdir_with_parents(outdir, 0700), 0);
-    top = g_strdup_printf("submit = { command = \"/bin/sh %s %s %s 0 ${recipient}\"; };\n"
-                          "templates = { dir = \"%s/../config/templates\"; };", CAPTURE, outdir,
-                          status, TESTS_DIR);
-    all = g_strconcat(SEGS, " ", settings, NULL);
-    load_scorer_with(top, all, CLICK80);
-    g_free(top);
-    g_free(all);
-}
-
-static void contact(const char *c, const char *email, const char *first)
-{
-    redisReply *r = redisCommand(cc, "HSET pb:contact:%s email %s first_name %s", c, email, first);
-
-    ck_assert_ptr_nonnull(r);
-    freeReplyObject(r);
-}
-
-/* load_wf(status, settings) and contacts c1..cn: Anna, Ben, Cleo, Dan. */
-static void load_with(const char *status, const char *settings, int n)
-{
-    static const char *const people[][2] = {
-        { "anna@example.org", "Anna" }, { "ben@example.org", "Ben" },
-        { "cleo@example.org", "Cleo" }, { "dan@example.org", "Dan" },
-    };
-
-    load_wf(status, settings);
-    for (int i = 0; i < n && i < 4; i++) {
-        char id[8];
-        snprintf(id, sizeof(id), "c%d", i + 1);
-        contact(id, people[i][0], people[i][1]);
-    }
-}
-
-static void run_at(long long now)
-{
-    fake_now = now;
-    drain_as("t1");
-}
-
-static int messages(void)
-{
-    int n = 0;
-    char path[400];
-
-    for (;;) {
-        snprintf(path, sizeof(path), "%s/%d.eml", outdir, n + 1);
-        if (!g_file_test(path, G_FILE_TEST_EXISTS))
-            return n;
-        n++;
-    }
-}
-
-static char *message(int n)
-{
-    char path[400];
-    char *text;
-
-    snprintf(path, sizeof(path), "%s/%d.eml", outdir, n);
-    text = tu_read_file(path, NULL);
-    ck_assert_msg(text != NULL, "no %s", path);
-    return text;
-}
-
-static void assert_has(const char *text, const char *want)
-{
-    ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in:\n%.600s", want, text);
-}
-
-/* Message n (capture folder) has each of the NULL-terminated lines. */
-static void assert_message(int n, const char *const *want)
-{
-    char *m = message(n);
-
-    for (size_t i = 0; want[i] != NULL; i++)
-        assert_has(m, want[i]);
-    g_free(m);
-}
-
-#define MESSAGE(n, ...) assert_message(n, (const char *const[]){ __VA_ARGS__, NULL })
-
-static void assert_status(const char *c, const char *wf, const char *step, const char *want)
-{
-    char *f = g_strdup_printf("wfs:%s|%s", wf, step), *v = contact_field(c, f);
-
-    if (want == NULL)
-        ck_assert_msg(v == NULL, "%s of %s is %s, expected none", f, c, v);
-    else
-        ck_assert_msg(v != NULL && strcmp(v, want) == 0, "%s of %s is %s, expected %s", f, c,
-                      v ? v : "(none)", want);
-    g_free(f);
-    g_free(v);
-}
-
-/* Entries of pb:wf:log with this step and status; the last one's reason into why. */
-static int logged(const char *step, const char *status, char *why, size_t len)
-{
-    redisReply *r = redisCommand(cc, "XRANGE pb:wf:log - +");
-    int n = 0;
-
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY, "XRANGE pb:wf:log");
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *f = r->element[i]->element[1];
-        const char *st = "", *stat = "", *reason = "";
-        for (size_t j = 0; j + 1 < f->elements; j += 2) {
-            if (strcmp(f->element[j]->str, "step") == 0) st = f->element[j + 1]->str;
-            if (strcmp(f->element[j]->str, "status") == 0) stat = f->element[j + 1]->str;
-            if (strcmp(f->element[j]->str, "reason") == 0) reason = f->element[j + 1]->str;
-        }
-        if (strcmp(st, step) == 0 && strcmp(stat, status) == 0) {
-            n++;
-            if (why != NULL)
-                snprintf(why, len, "%s", reason);
-        }
-    }
-    freeReplyObject(r);
-    return n;
-}
-
-static void event(const char *type, const char *c, long long ts)
-{
-    g_free(xadd(type, c, "shop", "00000000000000aa", ts, NULL, NULL));
-}
 
 static void enter_mql(const char *c, long long ts)
 {
@@ -200,31 +64,12 @@ START_TEST(test_entry_sends_after_delay)
 }
 END_TEST
 
-/* XREADGROUP as consumer who without processing. */
-static redisReply *read_as(const char *who, int count)
-{
-    redisReply *r = redisCommand(cc, "XGROUP CREATE pb:events scorer 0");
-
-    freeReplyObject(r);
-    r = redisCommand(cc, "XREADGROUP GROUP scorer %s COUNT %d STREAMS pb:events >", who, count);
-    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1, "XREADGROUP");
-    return r;
-}
 
 START_TEST(test_entry_twice_one_followup)
 {
-    struct pb_scorer s;
-    redisReply *r;
-
     load_with("0", FOLLOW, 1);
     enter_mql("c1", T0);
-    r = read_as("a", 10);
-    scorer_open(&s, "a");
-    ck_assert_int_eq(pb_scorer_batch(&s, r->element[0]->element[1]), 0);
-    ck_assert_int_eq(pb_scorer_batch(&s, r->element[0]->element[1]), 0);
-    ck_assert_int_eq(s.stats.duplicates, 1);
-    freeReplyObject(r);
-    pb_scorer_free(&s);
+    batch_twice();
     ck_assert_int_eq(logged("first", "queued", NULL, 0), 1);
     /* leaving and entering again does not start it again */
     event("refund", "c1", T0 + 1000);

@@ -89,10 +89,57 @@ expect "unknown subcommand: exit 2" equals "$code" 2
 pb keys list --help
 expect "list --help: exit 0 with the usage" equals "$code:${out:0:30}" "0:usage: postbeacon keys list [-"
 
+# ---- webhook secrets -----------------------------------------------------------------------
+pb keys rotate --webhook crm
+expect "rotate --webhook crm: exit 0, added" equals "$code/$(printf '%s' "$out" | grep -c 'added the webhook secret crm')" "0/1"
+expect "rotate --webhook crm: a webhook line" equals "$(grep -c "^webhook crm $hex64\$" "$KEYS")" 1
+hook1=$(sed -n 's/^webhook crm //p' "$KEYS") hookline=$(grep -n '^webhook crm' "$KEYS" | cut -d: -f1)
+pb keys list
+expect "list: the webhook secret, by name and role" contains "$(printf '%s\n' "$out" | grep '^webhook:crm ')" "signs webhooks"
+expect "list: not its secret" lacks "$out" "$hook1"
+pb keys rotate --webhook crm
+expect "rotate --webhook crm again: replaced" equals "$code/$(printf '%s' "$out" | grep -c 'replaced the webhook secret crm')" "0/1"
+expect "rotate --webhook crm again: still one line, in its place, a new secret" equals \
+    "$(grep -c '^webhook crm' "$KEYS")/$(grep -n '^webhook crm' "$KEYS" | cut -d: -f1)/$([ "$(sed -n 's/^webhook crm //p' "$KEYS")" != "$hook1" ] && echo new)" "1/$hookline/new"
+pb keys rotate --webhook erp
+expect "rotate --webhook erp: a second name" equals "$(grep -c '^webhook ' "$KEYS")" 2
+pb keys rotate --webhook 'Bad Name'
+expect "rotate --webhook with a bad name: exit 2" equals "$code" 2
+pb keys rotate --events --webhook crm
+expect "rotate --events --webhook: exit 2" equals "$code" 2
+pb keys retire --webhook erp
+expect "retire --webhook erp: exit 0, its line gone" equals "$code/$(grep -c '^webhook erp' "$KEYS")" "0/0"
+pb keys retire --webhook erp
+expect "retire --webhook of an unknown name: exit 1" equals "$code" 1
+printf 'webhook crm %s\n' "$hook1" >>"$KEYS"
+pb keys list
+expect "a second webhook crm line: exit 1, file and line" contains "$out" "$KEYS:$(wc -l <"$KEYS"): a second webhook crm (the first is on line $hookline)"
+sed -i '$d' "$KEYS"
+
 # ---- config check ------------------------------------------------------------------------
 pb config check
 expect "config check: exit 0" equals "$code" 0
 expect "config check: says OK" contains "$out" "configuration OK"
+expect "config check: counts the webhook secret" contains "$out" "1 webhook secret;"
+# a webhook step naming a secret the key file lacks: config check and the scorer's -n say so
+hook_wf() {
+    CT_SCORER="workflows = ( { name = \"crm-sync\"; trigger = { signup = true; }; steps = ( { name = \"push\";
+  webhook = \"https://crm.example.com/hooks/postbeacon\"; secret = \"$1\"; } ); } );" ct_write_conf
+}
+hook_wf erp
+pb config check
+expect "config check, a webhook secret missing: exit 1" equals "$code" 1
+expect "config check, a webhook secret missing: file, line, step and the fix" contains "$out" \
+    "$CONF:6: scorer.workflows[0] (\"crm-sync\").steps[0] (\"push\"): secret: no \"webhook erp\" line in $KEYS (add one: postbeacon keys rotate --webhook erp"
+out=$("$top_builddir/scorer/postbeacon-scorer" -n -c "$CONF" 2>&1); code=$?
+expect "postbeacon-scorer -n, a webhook secret missing: exit 1, the same message" equals \
+    "$code/$(printf '%s' "$out" | grep -c "$CONF:6: .*secret: no \"webhook erp\" line")" "1/1"
+hook_wf crm
+pb config check
+expect "config check, the webhook's secret there: exit 0" equals "$code" 0
+out=$("$top_builddir/scorer/postbeacon-scorer" -n -c "$CONF" 2>&1); code=$?
+expect "postbeacon-scorer -n, the webhook's secret there: exit 0" equals "$code" 0
+ct_write_conf
 echo "1 zz" >>"$KEYS"
 pb config check
 expect "config check, a bad key line: exit 1" equals "$code" 1

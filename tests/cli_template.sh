@@ -5,7 +5,7 @@
 # in To (the name RFC 2047-encoded), the placeholders filled (also in the
 # Subject), the campaign header named by milter.campaign_header with
 # --campaign's value (default preview); the score decayed to now and the
-# grade; --set values; a template by path; a bad template is exit 1 with
+# grade; --set values; --subject (a variant's subject); a template by path; a bad template is exit 1 with
 # its file:line; an unknown contact or template exit 1; usage errors 2.
 #
 # Run by `make check`. Exit 77 (skip) only when redis-server, redis-cli,
@@ -66,6 +66,16 @@ expect "render: milter.campaign_header's name" equals "$(mail X-Mailing)/$(mail 
 rc SADD pb:suppressed "$ID" >/dev/null
 pb template render welcome-1.en juergen@example.com
 expect "render of a suppressed contact: exit 0 with a note" equals "$code/$(printf '%s' "$out" | grep -c 'is suppressed')" "0/1"
+
+# ---- --subject: an A/B variant's subject in place of the template's ---------------------------
+pb template render --campaign offer:mail:a --subject "20 % off for you, {{first_name|friend}}" \
+    welcome-1.en juergen@example.com
+expect "render --subject: exit 0" equals "$code" 0
+expect "render --subject: the Subject's placeholder" equals "$(mail Subject)" "20 % off for you, Jürgen"
+expect "render --subject: the variant's campaign" equals "$(mail X-Mailing)" "offer:mail:a"
+pb template render --subject "Hi {{nope}}" welcome-1.en juergen@example.com
+expect "render --subject with an unknown placeholder: exit 1" equals "$code" 1
+expect "render --subject: the placeholder named" contains "$out" "--subject: {{nope}}: unknown placeholder"
 
 # ---- errors ------------------------------------------------------------------------------------
 printf 'From: Shop <news@example.com>\nSubject: Hello\nContent-Type: text/plain; charset=utf-8\n\nHello {{frist_name}}\n' >"$T/bad.eml"

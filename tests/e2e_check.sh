@@ -9,7 +9,9 @@
 # end-to-end test. Checks that e2e_check.py passes the milter's real
 # output, with the number of links each part has, and that it fails when
 # the output is wrong: not rewritten, a tracked link put back, a link in
-# the attached message or in the preamble changed.
+# the attached message or in the preamble changed; and that its links
+# command lists each click link with what its token carries, "-" for one
+# that does not verify.
 #
 # Run by `make check` (top_builddir and top_srcdir in the environment).
 # Exit 77 (skip) when openssl or python3 is missing.
@@ -166,4 +168,18 @@ expect "a link changed in the attached file fails" fails attached-message \
 edit alternative-dashes https://www.example.com/preamble https://www.example.com/other
 expect "a link changed in the preamble fails" fails alternative-dashes \
     "$T/alternative-dashes.edited" "MIME structure"
+# ---- links: each click link with what its token carries -------------------------------
+links() { python3 "$CHECK" links "$1" --keys "$T/keys" --tool "$TOKEN" --base "$BASE" >"$T/links.out" 2>&1; }
+contact=$("$TOKEN" contact "$T/keys" reader@example.org)
+links "$T/single-html.dump"; st=$?
+expect "links lists both click links of single-html: target (UTM for example.com), campaign, contact" \
+    equals "$st $(cut -f2,3,4 "$T/links.out" | tr '\t\n' '  ')" \
+    "0 https://www.example.com/spring?id=1&ref=mail&utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale&utm_content=link-1 spring-sale $contact https://partner.example.org/offer spring-sale $contact "
+expect "... each line starts with the link as it is in the message" \
+    equals "$(cut -f1 "$T/links.out" | grep -oF -f - "$T/single-html.dump" | sort -u | wc -l)" 2
+tracked_url=$(head -n 1 "$T/links.out" | cut -f1)
+edit single-html "$tracked_url" "$BASE/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+links "$T/single-html.edited"; st=$?
+expect "a link whose token does not verify: \"-\" fields, exit status 1" \
+    equals "$st $(head -n 1 "$T/links.out" | cut -f2-)" "1 -	-	-	-	-	-"
 tap_finish

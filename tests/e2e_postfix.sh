@@ -42,17 +42,13 @@ run_check() {
 }
 # note NAME: a "# NAME=value" line of the last run_check.
 note() { sed -n "s/^# $1=//p" "$PB_DIR/check.out"; }
-# The dump file of the message for a recipient.
-dump_for() {
-    grep -l -F "X-Rcpt-Args: <$1>" "$PF_SINK_DIR"/msg.* 2>/dev/null | head -n 1
-}
 # send_and_wait FROM TO FILE: through smtpd, then until the sink has it.
 delivered=0
 send_and_wait() {
     pf_send "$1" "$2" "$3" >/dev/null || { not_ok "smtpd accepted mail for $2"; return 1; }
     delivered=$((delivered + 1))
     pf_wait_delivered "$delivered" 30 || { not_ok "mail for $2 delivered"; return 1; }
-    [ -n "$(dump_for "$2")" ] || { not_ok "mail for $2 captured by smtp-sink"; return 1; }
+    [ -n "$(pf_dump_for "$2")" ] || { not_ok "mail for $2 captured by smtp-sink"; return 1; }
 }
 # redis_wait SECS CMD...: until the command prints something non-empty.
 redis_wait() {
@@ -102,7 +98,7 @@ rcpt_a=reader@example.org
 newsletter "$PB_DIR/a.eml" "$rcpt_a" --from marketing@example.com --campaign spring-sale \
     --message-id "<spring-1@example.com>"
 if send_and_wait marketing@example.com "$rcpt_a" "$PB_DIR/a.eml"; then
-    run_check newsletter "$PB_DIR/a.eml" "$(dump_for "$rcpt_a")" "${check_args[@]}" \
+    run_check newsletter "$PB_DIR/a.eml" "$(pf_dump_for "$rcpt_a")" "${check_args[@]}" \
         --campaign spring-sale --rcpt "$rcpt_a" --utm-domain example.com
     msg_a=$(note msg_id)
     contact_a=$(note contact)
@@ -113,7 +109,7 @@ rcpt_b=colleague@example.org
 newsletter "$PB_DIR/b.eml" "$rcpt_b" --from alice@example.com --subject "Minutes of Monday" \
     --message-id "<minutes-1@example.com>"
 send_and_wait alice@example.com "$rcpt_b" "$PB_DIR/b.eml" \
-    && run_check identical "$PB_DIR/b.eml" "$(dump_for "$rcpt_b")"
+    && run_check identical "$PB_DIR/b.eml" "$(pf_dump_for "$rcpt_b")"
 
 # ---- (c) Redis: send record, contact mapping, `sent` event -------------------------
 if [ -n "${msg_a:-}" ]; then
@@ -146,7 +142,7 @@ rcpt_d=reader-d@example.org
 newsletter "$PB_DIR/d.eml" "$rcpt_d" --from marketing@example.com --campaign spring-sale \
     --message-id "<spring-d@example.com>"
 send_and_wait marketing@example.com "$rcpt_d" "$PB_DIR/d.eml" \
-    && run_check identical "$PB_DIR/d.eml" "$(dump_for "$rcpt_d")"
+    && run_check identical "$PB_DIR/d.eml" "$(pf_dump_for "$rcpt_d")"
 expect "Postfix logged the unreachable milter and accepted anyway" \
     grep -qi "milter.*$PB_MILTER_SOCK" "$PF_LOG"
 
@@ -160,7 +156,7 @@ t0=$(date +%s%N)
 if send_and_wait marketing@example.com "$rcpt_e" "$PB_DIR/e.eml"; then
     ms=$((($(date +%s%N) - t0) / 1000000))
     expect "with Redis down the message is delivered within 5 s (took $ms ms)" [ "$ms" -lt 5000 ]
-    run_check tracked "$(dump_for "$rcpt_e")" "${check_args[@]}"
+    run_check tracked "$(pf_dump_for "$rcpt_e")" "${check_args[@]}"
     msg_e=$(note msg_id)
     expect "while Redis is down, the record waits in the journal file" nonempty_within 5 "$PB_JOURNAL"
     pb_redis_start
@@ -174,8 +170,5 @@ fi
 expect "the milter is still running" kill -0 "$PB_MILTER_PID"
 expect "the milter logged nothing fatal" \
     bash -c '! grep -Ei "fatal|crit|panic|AddressSanitizer|runtime error" "$1"' _ "$PB_DIR/milter.log"
-if [ "$failed" -gt 0 ]; then
-    echo "# ---- milter log"; tail -n 30 "$PB_DIR/milter.log"
-    echo "# ---- postfix log"; tail -n 30 "$PF_LOG"
-fi
+[ "$failed" -gt 0 ] && pb_show_logs 30
 tap_finish

@@ -31,47 +31,30 @@ data=$top_srcdir/tests/data/e2e
 tool=$top_builddir/tests/token-tool
 tracker=$top_builddir/tracker/postbeacon-tracker
 
-for prog in curl python3 openssl redis-server redis-cli; do
+for prog in curl python3 openssl; do
     command -v "$prog" >/dev/null 2>&1 || { echo "SKIP: $prog is not installed"; exit 77; }
 done
 # shellcheck source=lib/private-postfix.sh
 . "$lib/private-postfix.sh"
-if ! pf_have_postfix; then
-    echo "SKIP: postfix or smtp-sink not installed"
-    exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: needs root to run a private Postfix instance (CI runs as root)"
-    exit 77
-fi
+# shellcheck source=lib/postbeacon-env.sh
+. "$lib/postbeacon-env.sh"
+pb_skip_unless_postfix
 for bin in "$tracker" "$tool" "$top_builddir/milter/postbeacon-milter"; do
     [ -x "$bin" ] || { echo "ERROR: $bin not built"; exit 99; }
 done
 
-# The milter's links must point at this tracker: set before postbeacon-env.sh.
-TRACKER_PORT=$(pf_free_port)
-ADMIN_PORT=$(pf_free_port)
-while [ "$ADMIN_PORT" = "$TRACKER_PORT" ]; do ADMIN_PORT=$(pf_free_port); done
-PB_BASE_URL=http://127.0.0.1:$TRACKER_PORT
-# shellcheck source=lib/postbeacon-env.sh
-. "$lib/postbeacon-env.sh"
-
 . "$top_srcdir/tests/lib/tap.sh"      # ok, not_ok, expect, equals, contains, wait_for
 finish() {
-    if [ "$failed" -gt 0 ] && [ -n "$PB_DIR" ]; then
-        echo "# ---- tracker log"; tail -n 20 "$PB_DIR/tracker.log" 2>/dev/null
-        echo "# ---- milter log"; tail -n 20 "$PB_DIR/milter.log" 2>/dev/null
-    fi
+    [ "$failed" -gt 0 ] && [ -n "$PB_DIR" ] && pb_show_logs
     tap_finish
 }
 
 # ---- HTTP through curl: status in $CODE, headers in $H, body in $B -------------------
 H='' B='' CODE=''
-UA='Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 fetch() {                       # fetch URL [curl options]
     local url=$1
     shift
-    CODE=$(curl -s -o "$B" -D "$H" -A "$UA" -w '%{http_code}' "$@" "$url") || CODE=000
+    CODE=$(curl -s -o "$B" -D "$H" -A "$PB_BROWSER_UA" -w '%{http_code}' "$@" "$url") || CODE=000
 }
 hdr() {                         # the value of response header $1 (first one)
     awk -v n="$1" 'BEGIN { IGNORECASE = 1 } NR > 1 { sub(/\r$/, "")
@@ -84,21 +67,18 @@ hget() { rc HGET "$1" "$2"; }
 # ---- set up: Redis, keys, config, milter, tracker, Postfix, sink ------------------
 pb_env_init "$top_builddir"
 H=$PB_DIR/headers B=$PB_DIR/body
+pb_tracker_ports                      # the milter's links point at this tracker
 pb_keys_write
 pb_conf_write '"example.com"'
 # The test clicks within a second of the send: not a scanner here.
-pb_tracker_conf_write "$TRACKER_PORT" "$ADMIN_PORT" 'language = "en";' "machine_click_seconds = 0;"
+pb_tracker_conf_write "$PB_TRACKER_PORT" "$PB_ADMIN_PORT" 'language = "en";' "machine_click_seconds = 0;"
 expect "postbeacon-milter -n accepts the test configuration" \
     "$(pb_milter_bin)" -n -c "$PB_CONF"
 expect "postbeacon-tracker -n accepts the test configuration" "$tracker" -n -c "$PB_CONF"
-pb_redis_start
-pb_milter_start
+pb_milter_postfix_start
 pb_tracker_start
-pf_init "$PB_MILTER_ADDR"
-pf_sink_start dump
-pf_start
 echo "# smtpd 127.0.0.1:$PF_PORT -> smtp-sink 127.0.0.1:$PF_SINK_PORT, milter $PB_MILTER_ADDR," \
-     "tracker $PB_BASE_URL (admin $ADMIN_PORT)"
+     "tracker $PB_BASE_URL (admin $PB_ADMIN_PORT)"
 
 # ---- send the newsletter --------------------------------------------------------------
 rcpt=reader@example.org

@@ -29,7 +29,7 @@ PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
     [ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")" 2>/dev/null
-    rm -rf "$T"
+    [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 rc() { redis-cli -s "$SOCK" "$@"; }
@@ -99,12 +99,7 @@ expect "-n refuses a bad segment (exit 1)" equals "$st" 1
 expect "-n names its file, line and fix" contains "$out" \
     "$CONF:9: scorer.segments[1] (\"x\"): all: \"sql\" is not a segment defined before this one"
 
-# ---- workflows: the shipped sample, and a welcome mail through --once ------------
-sed "s|dir = \"/etc/postbeacon/templates\"|dir = \"$top_srcdir/config/templates\"|" \
-    "$top_srcdir/config/postbeacon.conf" >"$T/sample.conf"
-out=$("$SCORER" -n -c "$T/sample.conf" 2>&1); st=$?
-expect "-n accepts the sample configuration" equals "$st" 0
-expect "-n counts its workflows" contains "$out" "3 workflows)"
+# ---- workflows: a welcome mail through --once (the shipped sample: sample_config.sh)
 mkdir -p "$T/out"
 write_conf 1 "" 'workflows = ( { name = "welcome"; trigger = { signup = true; };
       steps = ( { name = "hello"; send = "welcome-1.en.eml"; } ); } );'
@@ -123,13 +118,32 @@ expect "--once logs the follow-ups" contains "$(cat "$T/wf.log")" "follow-ups: 1
 expect "a second --once sends nothing more" equals "$(ls "$T/out" | grep -c 'eml$')" 1
 rc FLUSHALL >/dev/null
 
+# ---- --time-scale: a step two hours after the signup comes due in seconds -------------
+"$SCORER" --time-scale 0 -n -c "$CONF" >/dev/null 2>&1; st=$?
+expect "--time-scale 0 is refused (exit 2)" equals "$st" 2
+rm -rf "$T/out"; mkdir -p "$T/out"
+sed -i 's|send = "welcome-1.en.eml"; }|send = "welcome-1.en.eml"; delay_hours = 2; }|' "$CONF"
+"$SCORER" -f --time-scale 3600 -c "$CONF" -i ts >"$T/ts.log" 2>&1 &
+TS=$!
+PIDS+=($TS)
+rc XADD pb:events '*' type signup eid "$(printf '%032x' 7778)" ts "$(date +%s%3N)" \
+    contact w2 email ts@example.org first_name Tim >/dev/null
+expect "--time-scale 3600: the 2 h step is sent within seconds" wait_for 30 \
+    test -s "$T/out/1.eml"
+expect "... to the contact" contains "$(cat "$T/out/1.eml" 2>/dev/null)" "Welcome to Example Shop, Tim!"
+expect "... and the log says the clock is fast" contains "$(cat "$T/ts.log")" \
+    "the clock runs 3600 times as fast as real time"
+kill -TERM $TS; wait $TS 2>/dev/null
+rc FLUSHALL >/dev/null
+
 # ---- SIGKILL in the middle of a backlog, then a restart -----------------------------
 write_conf 1
 add_clicks 20000
 "$SCORER" -f -c "$CONF" -i s1 >"$T/s1.log" 2>&1 &
-PIDS+=($!)
+S1=$!
+PIDS+=($S1)
 wait_for 10 sh -c "[ \"\$(redis-cli -s '$SOCK' LLEN pb:contact:k0:scores)\" -ge 3 ]"
-{ kill -9 "${PIDS[0]}"; wait "${PIDS[0]}"; } 2>/dev/null     # (bash's "Killed" not in the log)
+{ kill -9 "$S1"; wait "$S1"; } 2>/dev/null     # (bash's "Killed" not in the log)
 h=$(total_history)
 expect "the scorer was killed with work left ($h of 20000 done)" test "$h" -lt 20000
 "$SCORER" --once -c "$CONF" -i s1 >"$T/s1b.log" 2>&1; st=$?

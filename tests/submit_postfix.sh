@@ -26,10 +26,6 @@ pb_skip_unless_postfix
 . "$lib/tap.sh"
 [ -x "$render" ] && [ -x "$tool" ] || { not_ok "template-tool and token-tool built"; tap_finish; }
 
-dump_for() {
-    grep -l -F "X-Rcpt-Args: <$1>" "$PF_SINK_DIR"/msg.* 2>/dev/null | head -n 1
-}
-
 pb_env_init "$top_builddir"
 pb_keys_write
 pb_conf_write '"example.com"'
@@ -41,7 +37,7 @@ out=$("$render" -s "127.0.0.1:$PF_PORT" "$templates/event-invitation.de.eml" "$r
     event:invite:b first_name=Jürgen last_name=Müller 2>&1)
 expect "template-tool submitted over SMTP ($out)" contains "$out" "ok "
 expect "smtp-sink received it" pf_wait_delivered 1 30
-dump=$(dump_for "$rcpt")
+dump=$(pf_dump_for "$rcpt")
 if [ -n "$dump" ]; then
     python3 "$lib/e2e_check.py" tracked "$dump" --keys "$PB_KEYS" --tool "$tool" \
         --base "$PB_BASE_URL" >"$PB_DIR/check.out" 2>&1
@@ -85,8 +81,5 @@ expect "smtp-sink received the second message" pf_wait_delivered 2 30
 expect "it is tracked too (campaign welcome:1 in Redis)" \
     wait_for 10 bash -c '[ "$(redis-cli -s "$1" --raw HGET "pb:campaign:welcome:1" sent)" = 1 ]' \
     _ "$PB_REDIS_SOCK"
-if [ "$failed" -gt 0 ]; then
-    echo "# ---- milter log"; tail -n 20 "$PB_DIR/milter.log"
-    echo "# ---- postfix log"; tail -n 20 "$PF_LOG"
-fi
+[ "$failed" -gt 0 ] && pb_show_logs 20
 tap_finish

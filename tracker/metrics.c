@@ -2,14 +2,14 @@
  * metrics.c - counters and the Prometheus text format (metrics.h).
  *
  * Every metric is written with # HELP and # TYPE lines; label values are
- * escaped as the format requires (backslash, double quote, newline),
- * although every label here comes from a fixed set or a checked bots
- * file class name.
+ * escaped as the format requires (lib/prom.c), although every label here
+ * comes from a fixed set or a checked bots file class name.
  */
 #include <stdio.h>
 #include <string.h>
 #include "http.h"
 #include "metrics.h"
+#include "prom.h"
 
 #define CODES_MAX 16            /* distinct status codes kept per route */
 #define UNSAFE_URL (PB_TOKEN_TOO_LONG + 1)  /* index after the token statuses */
@@ -126,36 +126,19 @@ void pb_metrics_reset(void)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static void header(GString *out, const char *name, const char *type, const char *help)
-{
-    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void label_value(GString *out, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            g_string_append_c(out, '\\');
-        if (*s == '\n')
-            g_string_append(out, "\\n");
-        else
-            g_string_append_c(out, *s);
-    }
-}
-
 static void render_requests(GString *out)
 {
-    header(out, "postbeacon_tracker_requests_total", "counter",
-           "HTTP requests answered, by route and status code.");
+    pb_prom_header(out, "postbeacon_tracker_requests_total", "counter",
+                   "HTTP requests answered, by route and status code.");
     for (int r = 0; r < PB_ROUTE_COUNT; r++)
         for (int i = 0; i < CODES_MAX && m.requests[r][i].code != 0; i++)
             g_string_append_printf(out, "postbeacon_tracker_requests_total{route=\"%s\","
                                    "code=\"%d\"} %lu\n", route_names[r],
                                    m.requests[r][i].code, m.requests[r][i].count);
-    header(out, "postbeacon_tracker_invalid_tokens_total", "counter",
-           "Tokens that did not verify, by route and reason (malformed, bad_version, "
-           "unknown_key, bad_mac, wrong_kind, too_long; unsafe_url: a click token that "
-           "verifies but signs no plain http(s) URL).");
+    pb_prom_header(out, "postbeacon_tracker_invalid_tokens_total", "counter",
+                   "Tokens that did not verify, by route and reason (malformed, bad_version, "
+                   "unknown_key, bad_mac, wrong_kind, too_long; unsafe_url: a click token that "
+                   "verifies but signs no plain http(s) URL).");
     for (int r = 0; r < PB_ROUTE_COUNT; r++)
         for (int st = 1; st <= UNSAFE_URL; st++)
             if (m.invalid[r][st] != 0)
@@ -170,102 +153,93 @@ static void render_events(GString *out)
     GHashTableIter iter;
     gpointer key, value;
 
-    header(out, "postbeacon_tracker_events_total", "counter",
-           "Events recorded, by type and class.");
+    pb_prom_header(out, "postbeacon_tracker_events_total", "counter",
+                   "Events recorded, by type and class.");
     for (int t = 0; t < 3; t++)
         for (int c = 0; c < 2; c++)
             g_string_append_printf(out, "postbeacon_tracker_events_total{type=\"%s\","
                                    "class=\"%s\"} %lu\n", type_names[t], class_names[c],
                                    m.events[t][c]);
-    header(out, "postbeacon_tracker_machine_events_total", "counter",
-           "Events classified as machine traffic, by reason (bots file class, head, "
-           "honeypot, too-fast).");
+    pb_prom_header(out, "postbeacon_tracker_machine_events_total", "counter",
+                   "Events classified as machine traffic, by reason (bots file class, head, "
+                   "honeypot, too-fast).");
     if (m.machine_reasons == NULL)
         return;
     g_hash_table_iter_init(&iter, m.machine_reasons);
     while (g_hash_table_iter_next(&iter, &key, &value)) {
-        g_string_append(out, "postbeacon_tracker_machine_events_total{reason=\"");
-        label_value(out, key);
-        g_string_append_printf(out, "\"} %lu\n", *(unsigned long *)value);
+        const char *labels[] = { "reason", key, NULL };
+        pb_prom_sample(out, "postbeacon_tracker_machine_events_total", labels,
+                       *(unsigned long *)value);
     }
-}
-
-static void counter(GString *out, const char *name, const char *help, unsigned long v)
-{
-    header(out, name, "counter", help);
-    g_string_append_printf(out, "%s %lu\n", name, v);
 }
 
 static void render_custom(GString *out, const struct pb_store_stats *st)
 {
-    counter(out, "postbeacon_tracker_custom_events_accepted_total",
-            "Custom events accepted by POST /e (answered 202, queued and journaled).",
-            m.custom_accepted);
-    counter(out, "postbeacon_tracker_custom_events_duplicate_total",
-            "Custom events Redis skipped because their id was written before (a retry).",
-            st->duplicates);
-    header(out, "postbeacon_tracker_custom_requests_refused_total", "counter",
-           "POST /e requests refused, by reason (401: signature_missing, bad_timestamp, "
-           "expired, signature_malformed, bad_signature, replayed, no_secret; 400: invalid; "
-           "413: too_large; 405: method; 503: unavailable).");
+    pb_prom_counter(out, "postbeacon_tracker_custom_events_accepted_total",
+                    "Custom events accepted by POST /e (answered 202, queued and journaled).",
+                    m.custom_accepted);
+    pb_prom_counter(out, "postbeacon_tracker_custom_events_duplicate_total",
+                    "Custom events Redis skipped because their id was written before (a retry).",
+                    st->duplicates);
+    pb_prom_header(out, "postbeacon_tracker_custom_requests_refused_total", "counter",
+                   "POST /e requests refused, by reason (401: signature_missing, "
+                   "bad_timestamp, expired, signature_malformed, bad_signature, replayed, "
+                   "no_secret; 400: invalid; 413: too_large; 405: method; 503: unavailable).");
     for (int i = 0; i < PB_CEV_REFUSAL_COUNT; i++)
         g_string_append_printf(out, "postbeacon_tracker_custom_requests_refused_total{reason="
                                "\"%s\"} %lu\n", refusal_labels[i], m.custom_refused[i]);
 }
 
-static void gauge(GString *out, const char *name, const char *help, unsigned long v)
-{
-    header(out, name, "gauge", help);
-    g_string_append_printf(out, "%s %lu\n", name, v);
-}
-
 static void render_store(GString *out, const struct pb_store_stats *st)
 {
-    counter(out, "postbeacon_tracker_events_written_total",
-            "Events written to Redis (directly or from the journal), each once.", st->written);
-    counter(out, "postbeacon_tracker_events_journaled_total",
-            "Events appended to the local journal (each event, before its answer leaves).",
-            st->journaled);
-    counter(out, "postbeacon_tracker_events_replayed_total",
-            "Journaled events replayed into Redis.", st->replayed);
-    counter(out, "postbeacon_tracker_journal_errors_total",
-            "Events the journal could not take (e.g. disk full): kept in memory only.",
-            st->journal_errors);
-    counter(out, "postbeacon_tracker_events_dropped_total",
-            "Events lost: refused by Redis as broken, or no room in memory nor journal.",
-            st->dropped);
-    gauge(out, "postbeacon_tracker_queue_events",
-          "Events waiting in memory for Redis.", (unsigned long)st->queued);
-    gauge(out, "postbeacon_tracker_journal_backlog",
-          "Events in the journal that Redis has not confirmed yet.", (unsigned long)st->backlog);
-    gauge(out, "postbeacon_tracker_events_pending",
-          "Events answered and not yet in Redis (in memory, the journal or both).",
-          (unsigned long)st->pending);
-    gauge(out, "postbeacon_tracker_redis_up",
-          "1 if the Redis connection is up, else 0.", st->redis_up ? 1 : 0);
-    gauge(out, "postbeacon_tracker_redis_refusing_writes",
-          "1 while Redis refuses writes for now (out of memory, read-only, busy...).",
-          st->refusing ? 1 : 0);
+    pb_prom_counter(out, "postbeacon_tracker_events_written_total",
+                    "Events written to Redis (directly or from the journal), each once.",
+                    st->written);
+    pb_prom_counter(out, "postbeacon_tracker_events_journaled_total",
+                    "Events appended to the local journal (each event, before its answer leaves).",
+                    st->journaled);
+    pb_prom_counter(out, "postbeacon_tracker_events_replayed_total",
+                    "Journaled events replayed into Redis.", st->replayed);
+    pb_prom_counter(out, "postbeacon_tracker_journal_errors_total",
+                    "Events the journal could not take (e.g. disk full): kept in memory only.",
+                    st->journal_errors);
+    pb_prom_counter(out, "postbeacon_tracker_events_dropped_total",
+                    "Events lost: refused by Redis as broken, or no room in memory nor journal.",
+                    st->dropped);
+    pb_prom_gauge(out, "postbeacon_tracker_queue_events",
+                  "Events waiting in memory for Redis.", (long long)st->queued);
+    pb_prom_gauge(out, "postbeacon_tracker_journal_backlog",
+                  "Events in the journal that Redis has not confirmed yet.",
+                  (long long)st->backlog);
+    pb_prom_gauge(out, "postbeacon_tracker_events_pending",
+                  "Events answered and not yet in Redis (in memory, the journal or both).",
+                  (long long)st->pending);
+    pb_prom_gauge(out, "postbeacon_tracker_redis_up",
+                  "1 if the Redis connection is up, else 0.", st->redis_up ? 1 : 0);
+    pb_prom_gauge(out, "postbeacon_tracker_redis_refusing_writes",
+                  "1 while Redis refuses writes for now (out of memory, read-only, busy...).",
+                  st->refusing ? 1 : 0);
 }
 
 static void render_connections(GString *out, const struct pb_http_stats *http)
 {
-    gauge(out, "postbeacon_tracker_connections_open",
-          "HTTP connections open (public and admin).", (unsigned long)http->open);
-    gauge(out, "postbeacon_tracker_connections_max",
-          "Public HTTP connections allowed at once (tracker.max_connections, or the open-file limit).",
-          (unsigned long)http->max_connections);
-    counter(out, "postbeacon_tracker_connections_accepted_total",
-            "HTTP connections accepted.", http->accepted);
-    counter(out, "postbeacon_tracker_connections_refused_total",
-            "HTTP connections refused with 503 because the limit was reached.",
-            http->refused);
-    counter(out, "postbeacon_tracker_connections_timed_out_total",
-            "HTTP connections closed because a request or an answer did not finish "
-            "within tracker.timeout.", http->timed_out);
-    counter(out, "postbeacon_tracker_tls_failures_total",
-            "TLS connections closed on a protocol error: failed handshakes (not TLS, "
-            "or TLS older than 1.2) and bad records.", http->tls_failed);
+    pb_prom_gauge(out, "postbeacon_tracker_connections_open",
+                  "HTTP connections open (public and admin).", (long long)http->open);
+    pb_prom_gauge(out, "postbeacon_tracker_connections_max",
+                  "Public HTTP connections allowed at once (tracker.max_connections, or the "
+                  "open-file limit).",
+                  (long long)http->max_connections);
+    pb_prom_counter(out, "postbeacon_tracker_connections_accepted_total",
+                    "HTTP connections accepted.", http->accepted);
+    pb_prom_counter(out, "postbeacon_tracker_connections_refused_total",
+                    "HTTP connections refused with 503 because the limit was reached.",
+                    http->refused);
+    pb_prom_counter(out, "postbeacon_tracker_connections_timed_out_total",
+                    "HTTP connections closed because a request or an answer did not finish "
+                    "within tracker.timeout.", http->timed_out);
+    pb_prom_counter(out, "postbeacon_tracker_tls_failures_total",
+                    "TLS connections closed on a protocol error: failed handshakes (not TLS, "
+                    "or TLS older than 1.2) and bad records.", http->tls_failed);
 }
 
 void pb_metrics_render(GString *out, const struct pb_store_stats *stats,
@@ -273,8 +247,8 @@ void pb_metrics_render(GString *out, const struct pb_store_stats *stats,
 {
     render_requests(out);
     render_events(out);
-    header(out, "postbeacon_tracker_reloads_total", "counter",
-           "Configuration reloads (SIGHUP), by result.");
+    pb_prom_header(out, "postbeacon_tracker_reloads_total", "counter",
+                   "Configuration reloads (SIGHUP), by result.");
     g_string_append_printf(out, "postbeacon_tracker_reloads_total{result=\"ok\"} %lu\n"
                            "postbeacon_tracker_reloads_total{result=\"failed\"} %lu\n",
                            m.reloads_ok, m.reloads_failed);

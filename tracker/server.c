@@ -8,17 +8,14 @@
  * short grace to send their request, and stops when nothing is left or
  * the time is up.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <glib.h>
 #include "events.h"
 #include "http.h"
+#include "listen.h"
 #include "log.h"
 #include "routes.h"
 #include "server.h"
@@ -48,33 +45,6 @@ static struct {
 
 /* ---- listening sockets ------------------------------------------------------ */
 
-static int parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon = strrchr(spec, ':');
-    size_t hlen = colon ? (size_t)(colon - spec) : 0;
-    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-
-    memset(ss, 0, sizeof(*ss));
-    if (colon == NULL || hlen < 1 || hlen >= sizeof(host) || port < 1 || port > 65535)
-        return -1;
-    memcpy(host, spec, hlen);
-    host[hlen] = '\0';
-    if (host[0] == '[' && host[hlen - 1] == ']') {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        host[hlen - 1] = '\0';
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        *len = sizeof(*sin6);
-        return inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) == 1 ? 0 : -1;
-    }
-    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons((uint16_t)port);
-    *len = sizeof(*sin);
-    return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
-}
-
 /* The setting a listener comes from, for messages. */
 static const char *listen_setting(int kind, int tls)
 {
@@ -85,32 +55,16 @@ static const char *listen_setting(int kind, int tls)
 
 static int open_listener(const char *spec, int admin, int tls, char *errbuf, size_t errlen)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int fd, one = 1;
     struct listener *l;
+    int fd;
 
     if (srv.nlisteners >= MAX_LISTENERS) {
         snprintf(errbuf, errlen, "more than %d listen addresses", MAX_LISTENERS);
         return -1;
     }
-    if (parse_spec(spec, &ss, &len) != 0) {
-        snprintf(errbuf, errlen, "%s: \"%s\" is not an address and port",
-                 listen_setting(admin, tls), spec);
+    fd = pb_listen_open(spec, listen_setting(admin, tls), errbuf, errlen);
+    if (fd < 0)
         return -1;
-    }
-    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0
-        || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
-        || (ss.ss_family == AF_INET6
-            && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
-        || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
-        snprintf(errbuf, errlen, "cannot listen on %s (%s): %s", spec,
-                 listen_setting(admin, tls), strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
     l = &srv.listeners[srv.nlisteners++];
     l->fd = fd;
     l->admin = admin;

@@ -15,6 +15,11 @@ any assertion failed.
       untouched MIME structure; prints "# msg_id=..." and "# links=..."
   e2e_check.py tracked DUMP --keys K --tool T --base URL
       at least one click link that verifies; prints "# msg_id=..."
+  e2e_check.py links DUMP --keys K --tool T --base URL
+      one line per click link of the delivered message, tab-separated:
+      the link, then what its token carries (verified with the key
+      file): url campaign contact msg_id sent_at link_index ("-" for
+      each when it does not verify; exit status 1 then, or with no link)
   e2e_check.py show ORIGINAL DUMP --keys K --tool T --base URL
       for people (scripts/demo.sh): changed headers, a few links before
       and after, the pixel, one decoded token
@@ -357,6 +362,24 @@ def cmd_tracked(a):
     print("# msg_id=%s" % (found[0]["msg_id"] if found else ""))
 
 
+LINK_FIELDS = ("url", "campaign", "contact", "msg_id", "sent_at", "link_index")
+
+
+def cmd_links(a):
+    new = strip_dump(open(a.dump, "rb").read())
+    tokens = Tokens(a.tool, a.keys)
+    links = [t for _, text in texts(parse(new))
+             for t in re.findall(re.escape(a.base) + r"/c/([A-Za-z0-9_-]+)", text)]
+    for t in links:
+        tok = tokens.verify(t)
+        if tok is None:
+            FAILED.append(t)
+        print("\t".join(["%s/c/%s" % (a.base, t)]
+                        + [tok.get(f, "") if tok else "-" for f in LINK_FIELDS]))
+    if not links:
+        FAILED.append("no click link")
+
+
 def cmd_identical(a):
     orig, new = lf(open(a.original, "rb").read()), strip_dump(open(a.dump, "rb").read())
     if not check(orig == new, "delivered message is byte-identical to the one sent"):
@@ -419,7 +442,7 @@ def main():
     s = sub.add_parser("identical")
     s.add_argument("original")
     s.add_argument("dump")
-    for name in ("newsletter", "tracked", "show"):
+    for name in ("newsletter", "tracked", "links", "show"):
         s = sub.add_parser(name)
         if name in ("newsletter", "show"):
             s.add_argument("original")
@@ -437,7 +460,7 @@ def main():
         sys.stdout.buffer.write(strip_dump(open(a.dump, "rb").read()))
         return 0
     {"identical": cmd_identical, "newsletter": cmd_newsletter, "tracked": cmd_tracked,
-     "show": cmd_show}[a.cmd](a)
+     "links": cmd_links, "show": cmd_show}[a.cmd](a)
     return 1 if FAILED else 0
 
 

@@ -1,25 +1,35 @@
-# postbeacon-env.sh - private redis-server, key file, configuration and
-# postbeacon-milter for the end-to-end test, the demo and the benchmark
-# (bash; source it after private-postfix.sh, whose pf_at_exit clean-up it
-# shares).
+# postbeacon-env.sh - private redis-server, key file, configuration,
+# postbeacon-milter, postbeacon-tracker and postbeacon-scorer for the
+# end-to-end tests, the demo and the benchmarks (bash; source it after
+# private-postfix.sh, whose pf_at_exit clean-up it shares).
 #
 # Everything lives in one temporary directory ($PB_DIR): Redis listens on a
 # unix socket only (port 0, no persistence), the milter on a unix socket
-# that Postfix (user postfix) can reach. Nothing outside $PB_DIR is used.
+# that Postfix (user postfix) can reach, the tracker on loopback ports.
+# Nothing outside $PB_DIR is used. The daemons run in the foreground (-f),
+# as children of the test's shell, and are stopped at its exit.
 #
-#   pb_env_init BUILDDIR        # $PB_DIR, paths; BUILDDIR holds milter/
+#   pb_env_init BUILDDIR        # $PB_DIR, paths; BUILDDIR holds milter/ tracker/ scorer/
 #   pb_keys_write               # fresh key file $PB_KEYS (mode 0600)
 #   pb_conf_write [UTM_DOMAINS] # $PB_CONF; UTM_DOMAINS like '"example.com"'
 #   pb_redis_start / pb_redis_stop
 #   pb_milter_start [ARGS] / pb_milter_stop
+#   pb_milter_postfix_start     # Redis, milter, private Postfix + dumping sink
+#   pb_tracker_ports            # free ports, $PB_BASE_URL -> the tracker (before pb_conf_write)
 #   pb_tracker_conf_write PORT ADMIN_PORT [SETTING...]   # tracker section
 #   pb_tracker_start            # postbeacon-tracker, waits for /healthz
+#   pb_scorer_conf_write [SETTING...]   # scorer section
+#   pb_submit_conf_write [SETTING...]   # follow-ups over SMTP to the private Postfix
+#   pb_scorer_start [ARGS] / pb_scorer_stop
+#   pb_click URL                # GET as a reader's browser: "STATUS LOCATION"
+#   pb_show_logs [LINES]        # the end of every log, for a failed test
 #   pb_redis CMD...             # redis-cli against the private Redis
 #
 # $PB_MILTER_ADDR is the address to give Postfix ("unix:/.../milter.sock").
 
 PB_DIR='' PB_BUILD='' PB_KEYS='' PB_CONF='' PB_REDIS_SOCK='' PB_MILTER_SOCK='' PB_MILTER_ADDR=''
 PB_REDIS_PID='' PB_MILTER_PID='' PB_JOURNAL='' PB_TRACKER_PID='' PB_ADMIN_PORT=''
+PB_TRACKER_PORT='' PB_SCORER_PID=''
 PB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PB_BASE_URL=${PB_BASE_URL:-https://t.example.net}
 
@@ -166,14 +176,21 @@ pb_milter_start() {
     rm -f "$PB_MILTER_SOCK"
     "$bin" -f -c "$PB_CONF" "$@" >>"$PB_DIR/milter.log" 2>&1 &
     PB_MILTER_PID=$!
-    local i
+    pb_wait_started postbeacon-milter "$PB_MILTER_PID" "$PB_DIR/milter.log" test -S "$PB_MILTER_SOCK"
+}
+
+# pb_wait_started NAME PID LOG CHECK...: until CHECK succeeds (up to 10 s);
+# when daemon NAME (PID) exits first or never gets there, its LOG and die.
+pb_wait_started() {
+    local name=$1 pid=$2 log=$3 i
+    shift 3
     for ((i = 0; i < 100; i++)); do
-        [ -S "$PB_MILTER_SOCK" ] && return 0
-        kill -0 "$PB_MILTER_PID" 2>/dev/null || break
+        "$@" && return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    cat "$PB_DIR/milter.log" >&2
-    pb_env_die "postbeacon-milter did not start"
+    cat "$log" >&2
+    pb_env_die "$name did not start"
 }
 
 # pb_milter_postfix_start: Redis, the milter, and a private Postfix that
@@ -187,18 +204,35 @@ pb_milter_postfix_start() {
     pf_start
 }
 
-pb_milter_stop() {
-    [ -n "$PB_MILTER_PID" ] || return 0
-    kill "$PB_MILTER_PID" 2>/dev/null
+# pb_stop_pid PID: SIGTERM, up to 10 s to exit, then SIGKILL; reaped.
+pb_stop_pid() {
     local i
+    kill "$1" 2>/dev/null
     for ((i = 0; i < 100; i++)); do
-        kill -0 "$PB_MILTER_PID" 2>/dev/null || break
+        kill -0 "$1" 2>/dev/null || break
         sleep 0.1
     done
-    kill -9 "$PB_MILTER_PID" 2>/dev/null
-    wait "$PB_MILTER_PID" 2>/dev/null
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+pb_milter_stop() {
+    [ -n "$PB_MILTER_PID" ] || return 0
+    pb_stop_pid "$PB_MILTER_PID"
     PB_MILTER_PID=
     rm -f "$PB_MILTER_SOCK"
+}
+
+# ---- the tracker ------------------------------------------------------------------
+
+# pb_tracker_ports: two free loopback ports, $PB_TRACKER_PORT (public) and
+# $PB_ADMIN_PORT, and $PB_BASE_URL pointing at the first, so that the
+# milter's links lead to this tracker (call it before pb_conf_write).
+pb_tracker_ports() {
+    PB_TRACKER_PORT=$(pf_free_port)
+    PB_ADMIN_PORT=$(pf_free_port)
+    while [ "$PB_ADMIN_PORT" = "$PB_TRACKER_PORT" ]; do PB_ADMIN_PORT=$(pf_free_port); done
+    PB_BASE_URL=http://127.0.0.1:$PB_TRACKER_PORT
 }
 
 # pb_tracker_conf_write PORT ADMIN_PORT [SETTING...]: append a tracker
@@ -232,21 +266,104 @@ pb_tracker_healthy() {
 # ($PB_TRACKER_PID), log in $PB_DIR/tracker.log; waits until /healthz
 # answers. Killed at exit if still running.
 pb_tracker_start() {
-    local bin=$PB_BUILD/tracker/postbeacon-tracker i
+    local bin=$PB_BUILD/tracker/postbeacon-tracker
     [ -x "$bin" ] || pb_env_die "$bin not built"
     "$bin" -f -c "$PB_CONF" >>"$PB_DIR/tracker.log" 2>&1 &
     PB_TRACKER_PID=$!
     pf_at_exit pb_tracker_kill
-    for ((i = 0; i < 100; i++)); do
-        pb_tracker_healthy && return 0
-        kill -0 "$PB_TRACKER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$PB_DIR/tracker.log" >&2
-    pb_env_die "postbeacon-tracker did not start"
+    pb_wait_started postbeacon-tracker "$PB_TRACKER_PID" "$PB_DIR/tracker.log" pb_tracker_healthy
 }
 
 pb_tracker_kill() {
     [ -n "$PB_TRACKER_PID" ] && kill -9 "$PB_TRACKER_PID" 2>/dev/null
     PB_TRACKER_PID=
+}
+
+# A reader's browser: not a bot by config/bots.conf (curl's own User-Agent
+# is listed there as a script, so its clicks would count as machine ones).
+PB_BROWSER_UA='Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
+
+# pb_click URL: GET URL as the browser above, redirects not followed;
+# prints "STATUS LOCATION" (LOCATION exactly as the server sent it).
+pb_click() {
+    local head
+    head=$(curl -s -o /dev/null -D - -A "$PB_BROWSER_UA" "$1" | tr -d '\r')
+    printf '%s %s\n' "$(sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' <<<"$head")" \
+        "$(sed -n 's/^[Ll]ocation: //p' <<<"$head" | head -n 1)"
+}
+
+# ---- the scorer and follow-up mail ---------------------------------------------------
+
+# pb_scorer_conf_write [SETTING...]: append a scorer section to $PB_CONF: no
+# user switch, pidfile in $PB_DIR, a short blocking read (an idle scorer
+# looks at its due follow-ups every 100 ms), no decay, no quiet hours, no
+# frequency cap; each SETTING ("name = value;": rules, segments,
+# workflows) is added to it.
+pb_scorer_conf_write() {
+    local setting
+    {
+        cat <<EOF
+scorer = {
+    user = "";
+    pidfile = "$PB_DIR/scorer.pid";
+    block_ms = 100;
+    half_life_days = 0;
+    quiet_from = -1;
+    quiet_to = -1;
+    workflow_cap = 0;
+EOF
+        for setting in "$@"; do echo "    $setting"; done
+        echo "};"
+    } >>"$PB_CONF"
+}
+
+# pb_submit_conf_write [SETTING...]: append submit and templates sections:
+# follow-up mail goes over SMTP to the private Postfix's smtpd (pf_init
+# done), an ORIGINATING service, so it passes the milter as any outgoing
+# mail does; the templates are the source tree's config/templates. Each
+# SETTING is added to the submit section.
+pb_submit_conf_write() {
+    local setting
+    {
+        echo "submit = {"
+        echo "    smtp = \"127.0.0.1:$PF_PORT\";"
+        echo "    timeout = 30;"
+        for setting in "$@"; do echo "    $setting"; done
+        echo "};"
+        echo "templates = { dir = \"$PB_SRC/config/templates\"; };"
+    } >>"$PB_CONF"
+}
+
+# The scorer's consumer group exists: it has connected to Redis.
+pb_scorer_ready() {
+    pb_redis XINFO GROUPS pb:events 2>/dev/null | grep -qx scorer
+}
+
+# pb_scorer_start [ARGS]: foreground postbeacon-scorer in the background of
+# this shell ($PB_SCORER_PID), log in $PB_DIR/scorer.log; waits until its
+# consumer group exists. Stopped at exit if still running.
+pb_scorer_start() {
+    local bin=$PB_BUILD/scorer/postbeacon-scorer
+    [ -x "$bin" ] || pb_env_die "$bin not built"
+    "$bin" -f -c "$PB_CONF" "$@" >>"$PB_DIR/scorer.log" 2>&1 &
+    PB_SCORER_PID=$!
+    pf_at_exit pb_scorer_stop
+    pb_wait_started postbeacon-scorer "$PB_SCORER_PID" "$PB_DIR/scorer.log" pb_scorer_ready
+}
+
+pb_scorer_stop() {
+    [ -n "$PB_SCORER_PID" ] || return 0
+    pb_stop_pid "$PB_SCORER_PID"
+    PB_SCORER_PID=
+}
+
+# pb_show_logs [LINES]: the last LINES (20) of every log of this
+# environment (the daemons' and Postfix's), as "#" lines under a failure.
+pb_show_logs() {
+    local f
+    for f in "$PB_DIR/milter.log" "$PB_DIR/tracker.log" "$PB_DIR/scorer.log" "${PF_LOG:-}"; do
+        [ -s "$f" ] || continue
+        echo "# ---- ${f##*/}"
+        tail -n "${1:-20}" "$f" | sed 's/^/#   /'
+    done
 }

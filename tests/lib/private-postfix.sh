@@ -29,6 +29,7 @@
 #   pf_send FROM TO FILE        # one message in through smtpd
 #   pf_wait_delivered N [SECS]  # until the sink has N messages
 #   pf_sink_messages            # dump files, oldest first
+#   pf_dump_for ADDR / pf_dumps_for ADDR   # the first / every dump for a recipient
 #   pf_set_milter MILTER        # change the milter and reload
 #   pf_stop                     # (also done at exit)
 # pf_at_exit CMD registers more clean-up (run in reverse order at exit,
@@ -228,6 +229,20 @@ pf_sink_count() {
 # Dump files of delivered messages, oldest first.
 pf_sink_messages() {
     ls -1tr "$PF_SINK_DIR" 2>/dev/null | sed "s|^|$PF_SINK_DIR/|"
+}
+
+# pf_dumps_for ADDR: the dump files of the messages delivered to ADDR (its
+# RCPT TO, which smtp-sink records as X-Rcpt-Args), oldest first;
+# pf_dump_for ADDR: the first of them.
+pf_dumps_for() {
+    local f
+    pf_sink_messages | while read -r f; do
+        grep -q -F "X-Rcpt-Args: <$1>" "$f" 2>/dev/null && echo "$f"
+    done
+}
+
+pf_dump_for() {
+    pf_dumps_for "$1" | head -n 1
 }
 
 # ---- Postfix itself ------------------------------------------------------------
