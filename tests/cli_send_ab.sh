@@ -12,7 +12,8 @@
 # relative to their test mails, records the decision with its figures and
 # sends the rest of the segment the winner under <campaign>; a tie is
 # decided by the other measure (send --resume after the time). Nobody
-# gets two mails of a campaign.
+# gets two mails of a campaign. The scorer as a daemon sends a long
+# campaign in chunks and scores an event in the middle of it.
 #
 # Run by `make check`. Exit 77 (skip) only when redis-server, redis-cli,
 # python3 or openssl is missing.
