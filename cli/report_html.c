@@ -313,6 +313,17 @@ static void page(struct pb_report *r, GString *out)
     g_free(now);
 }
 
+/* All of out written to fp, and fp closed (always, also after a short
+ * write); 0 with errno set if either failed. */
+static int written_and_closed(FILE *fp, const GString *out)
+{
+    int ok = fwrite(out->str, 1, out->len, fp) == out->len;
+
+    if (fclose(fp) != 0)
+        ok = 0;
+    return ok;
+}
+
 int pb_rep_write_html(struct pb_report *r, const char *path)
 {
     GString *out = g_string_new(NULL);
@@ -325,7 +336,7 @@ int pb_rep_write_html(struct pb_report *r, const char *path)
     if (fp == NULL)
         pb_cli_error("%s: %s (--html: a file in a folder that exists and may be written)", tmp,
                      strerror(errno));
-    else if ((fwrite(out->str, 1, out->len, fp) != out->len) | (fclose(fp) != 0)) {
+    else if (!written_and_closed(fp, out)) {
         pb_cli_error("%s: %s", tmp, strerror(errno));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
