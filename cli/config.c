@@ -72,7 +72,8 @@ static int check_templates(struct pb_cli *cli, struct pb_rules *rules)
 {
     const struct pb_conf *c = &cli->conf;
     struct pb_tpl_opts o = { .from = c->submit.from, .reply_to = c->submit.reply_to,
-                             .campaign_header = c->milter.campaign_header };
+                             .campaign_header = c->milter.campaign_header,
+                             .tracking_url = c->tracking_url };
     char err[4096];
     int bad = 0;
 

@@ -19,7 +19,7 @@ static struct pb_template *load(const struct pb_conf *conf, const char *name, ch
 {
     struct pb_tpl_opts o = {
         .from = conf->submit.from, .reply_to = conf->submit.reply_to,
-        .campaign_header = conf->milter.campaign_header,
+        .campaign_header = conf->milter.campaign_header, .tracking_url = conf->tracking_url,
     };
     char *path = pb_tpl_resolve(conf->templates.dir, name);
     struct pb_template *t = pb_tpl_load(path, &o, err, errlen);
