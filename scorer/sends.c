@@ -21,11 +21,16 @@
 #define ONCE_WAIT_MS 5000       /* --once waits for the rate this long at most */
 #define SENDS_LOOK 16           /* due jobs looked at, the first that can run is taken */
 
+_Static_assert(PB_CSEND_EV_UNCERTAIN + 1 == PB_SC_CAMPAIGN_OUTCOMES,
+               "metrics.h counts every outcome of enum pb_csend_event");
+
 static void note(void *arg, enum pb_csend_event ev, const char *contact, const char *email,
                  const char *why)
 {
     struct pb_scorer *s = arg;
 
+    if ((int)ev >= 0 && (int)ev < PB_SC_CAMPAIGN_OUTCOMES)     /* for /metrics */
+        s->metrics.counts.campaign_mails[ev]++;
     if (ev == PB_CSEND_EV_FAILED || ev == PB_CSEND_EV_RETRY)
         pb_log_limited(&s->limit, 10, LOG_WARNING, "campaign %s to %s (%s): %s",
                        ev == PB_CSEND_EV_FAILED ? "mail failed" : "mail deferred",
