@@ -9,7 +9,7 @@
 #
 #   bench/scorer-bench.sh [EVENTS]      # default 500000; top_builddir=... if not build/
 #   RUNS="1 2 1 2" SCORER=path/to/postbeacon-scorer bench/scorer-bench.sh   # runs, other binary
-#   SEGMENTS=1 bench/scorer-bench.sh    # with 5 fit rules, a grade and 8 segments
+#   SEGMENTS=1 bench/scorer-bench.sh    # with 5 fit rules, a grade, 8 segments, 5 workflows
 #
 # Reports events/s per run (wall time), the scorer's and Redis' CPU time per
 # event, and Redis memory per scored contact. See bench/README.md.
@@ -48,7 +48,11 @@ scorer = {
         { name = "sent"; event = "sent"; points = 0.1; repeat = "once-per-campaign"; }
     );
 END
-# Segments of every kind (the sample configuration's), with fit rules and a grade.
+# Segments of every kind (the sample configuration's), with fit rules, a
+# grade and five workflows of the sample configuration's kinds. Their send
+# steps are due days after the events (none within the run: nothing is
+# submitted); the MQL handoff's first step, a tag, is due at once and done
+# by the claim script, as in production.
 [ -n "${SEGMENTS:-}" ] && cat >>"$T/postbeacon.conf" <<END
     fit = (
         { name = "dach"; attribute = "country"; in = [ "DE", "AT", "CH" ]; points = 20; },
@@ -68,8 +72,26 @@ END
         { name = "birthday-week"; birthday_within_days = 7; },
         { name = "a-leads"; grade = [ "A1", "A2", "B1" ]; }
     );
+    workflows = (
+        { name = "welcome"; trigger = { signup = true; }; exit_events = [ "unsubscribe" ];
+          steps = ( { name = "hello"; send = "welcome-1.en.eml"; delay_minutes = 5; } ); },
+        { name = "cart"; trigger = { event = "cart_abandoned"; }; exit_events = [ "purchase" ];
+          steps = ( { name = "reminder"; send = "cart-abandoned.en.eml"; delay_hours = 3; } ); },
+        { name = "news-resend"; trigger = { not_opened = "news-1"; within_days = 14; };
+          steps = ( { name = "again"; send = "event-invitation-reminder.en.eml"; } ); },
+        { name = "webinar-followup"; trigger = { opened = "webinar-*"; };
+          steps = ( { name = "recording"; send = "event-programme.en.eml"; delay_days = 8; } ); },
+        { name = "mql-handoff"; trigger = { segment = "mql"; on = "enter"; };
+          steps = ( { name = "mark"; tag = "mql"; },
+                    { name = "sales"; notify = "sales@example.com"; template = "mql-handoff.eml";
+                      delay_days = 30; } ); }
+    );
 END
 echo "};" >>"$T/postbeacon.conf"
+[ -n "${SEGMENTS:-}" ] && cat >>"$T/postbeacon.conf" <<END
+templates = { dir = "$top_srcdir/config/templates"; };
+submit = { command = "/bin/false"; from = "Bench <bench@example.com>"; };
+END
 
 # The mix: 45% sent, 35% open (40% of them machine: privacy proxies), 17%
 # click (10% machine, 1 in 10 to /pricing), 2% unsubscribe, 1% purchase.
@@ -132,7 +154,7 @@ run() {                         # run SCORERS
         printf "%d contacts scored, Redis memory +%.0f bytes per contact, %d left pending\n",
             $8, ($7 - $6) / $8, $9 }'
     grep -h "done:" "$T"/s*.log | sed 's/^/    /'
-    [ -n "${SEGMENTS:-}" ] && echo "    segment members: $(for g in mql sql interest-sofas dormant active suppressed a-leads; do printf '%s %s, ' $g "$(rc ZCARD pb:segment:$g)"; done)wake-ups queued $(rc ZCARD pb:wake), log $(rc XLEN pb:segment-log)"
+    [ -n "${SEGMENTS:-}" ] && echo "    segment members: $(for g in mql sql interest-sofas dormant active suppressed a-leads; do printf '%s %s, ' $g "$(rc ZCARD pb:segment:$g)"; done)wake-ups queued $(rc ZCARD pb:wake), log $(rc XLEN pb:segment-log), follow-ups queued $(rc ZCARD pb:wf:due), follow-up log $(rc XLEN pb:wf:log)"
     return 0
 }
 
