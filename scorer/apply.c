@@ -250,8 +250,8 @@ static void arg(struct pb_apply *a, const char *s)
 /* Whether the entry needs its contact's keys at all. */
 static int needs_contact(const struct pb_apply *a, const struct pb_apply_entry *e)
 {
-    if (e->contact[0] == '\0')
-        return 0;           /* campaign-level tracking: nothing per contact */
+    if (e->contact[0] == '\0' || e->ack_only)
+        return 0;           /* campaign-level tracking, or inert: nothing per contact */
     return e->nrules > 0 || e->nattrs > 0 || a->evaluate || e->kind == PB_APPLY_WAKE
            || e->kind == PB_APPLY_REEVAL;
 }

@@ -49,6 +49,7 @@ struct pb_apply_entry {
     size_t nwf_open;
     const struct pb_rule *const *rules;     /* scoring rules matched */
     size_t nrules;
+    int ack_only;               /* nothing to do but acknowledge it (inert.c) */
 };
 
 /* One batch's command being built. */
