@@ -9,7 +9,7 @@
 #include "contact.h"
 #include "scorer.h"
 
-#define MATCH_MAX 64            /* rules (or interest segments) one event can match */
+#define MATCH_MAX PB_APPLY_COUNT_MAX    /* rules (or interest segments) one event can match */
 #define EMAIL_MAX 320
 #define CONTACT_MAX 64          /* longest contact field taken as an id */
 
