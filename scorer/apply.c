@@ -28,14 +28,16 @@
  * entry a head and what it announces. The head's first byte is the kind:
  *   a  acknowledge only: then the stream id;
  *   w, r  a wake-up, a re-evaluation: then contact, contact key index;
- *   e, s  an event, a signup: six more bytes, human ('1' a human open or
- *      click) and the counts of attributes, interest segments, workflows
- *      started, not_opened workflows ended and effects, each as '0' + n
- *      (one string.byte reads them all); then stream id, contact, contact
- *      key index, ts, eid, type, the attributes (name, value ...), the
+ *   e, s  an event, a signup: seven more bytes, human ('1' a human open
+ *      or click) and the counts of attributes, interest segments,
+ *      workflows started, not_opened workflows ended, effects and effects
+ *      of rules limited per message or campaign, each as '0' + n (one
+ *      string.byte reads them all); then stream id, contact, contact key
+ *      index, ts, eid, type, the attributes (name, value ...), the
  *      interest segments' numbers, the workflows' numbers, the not_opened
  *      ones' numbers, the campaign (only when one of those two lists is
- *      not empty) and per effect the rule's number in RULES and its scope.
+ *      not empty) and per effect the rule's number in RULES, followed for
+ *      a rule limited per message or campaign by its repeat field.
  * Answer: {one char per entry, last refusal, segment changes (segment,
  * entries, exits, ...), follow-up log entries (status, n, ...)}.
  * Between head and tail: the generated part (segment_lua.c). */
@@ -76,20 +78,20 @@ static const char script_head[] =
     "  if nw>0 then redis.call('HSET',ck,unpack(FW,1,nw)) end\n"
     "  if nd>0 then redis.call('HDEL',ck,unpack(FD,1,nd)) end\n"
     "end\n"
-    /* repeat policy: may this rule score for this event? */
-    "local function allowed(r,rule,mode,scope,lim,ts)\n"
+    /* repeat policy: may rule R (of RULES) score for this event? f: its
+     * field in the repeat hash r (for m and c: passed with the effect) */
+    "local function allowed(r,R,f,ts)\n"
+    "  local mode=R[3]\n"
     "  if mode=='e' then return true end\n"
-    "  if mode=='o' then return redis.call('HSETNX',r,rule,1)==1 end\n"
-    "  if mode=='m' or mode=='c' then\n"
-    "    return redis.call('HSETNX',r,rule..'|'..mode..'|'..scope,1)==1 end\n"
-    "  local f,day=rule..'|d',math.floor(ts/86400000)\n"
+    "  if mode~='d' then return redis.call('HSETNX',r,f,'1')==1 end\n"
+    "  local day=math.floor(ts/86400000)\n"
     "  local v=redis.call('HGET',r,f)\n"
     "  local d,c=-1,0\n"
     "  if v then local p=string.find(v,':')\n"
     "    d,c=tonumber(string.sub(v,1,p-1)),tonumber(string.sub(v,p+1)) end\n"
     "  if day<d then return true end\n"        /* a late event of a past day */
     "  if day>d then c=0 end\n"
-    "  if c>=lim then return false end\n"
+    "  if c>=R[4] then return false end\n"
     "  redis.call('HSET',r,f,string.format('%d:%d',day,c+1))\n"
     "  return true\n"
     "end\n"
@@ -107,7 +109,7 @@ static const char script_head[] =
     "  if len>hmax then redis.call('LTRIM',hk,0,hmax-1) end\n"
     "  if len==#lines and ts>=now-keep then return end\n"
     "  for j=1,4 do\n"
-    "    local last=redis.call('LINDEX',hk,-1)\n"
+    "    local last=redis.call('LINDEX',hk,'-1')\n"
     "    if not last or tonumber(string.match(last,'^%d+'))>=now-keep then break end\n"
     "    redis.call('RPOP',hk)\n"
     "  end\n"
@@ -131,10 +133,12 @@ static const char script_head[] =
     /* one entry's effects: the rules its repeat state allows, one score
      * write and one history push for all of them */
     "local function effects(k,fb,nfx,ts,tss,eid,h)\n"
-    "  local c,s,t0,t1,lines,sv=KEYS[k],nil,nil,nil,{},nil\n"
-    "  for f=0,nfx-1 do\n"
-    "    local r=RULES[ARGV[fb+2*f]+0]\n"
-    "    if allowed(KEYS[k+2],r[1],r[3],ARGV[fb+2*f+1],r[4],ts) then\n"
+    "  local c,s,t0,t1,lines,sv,j=KEYS[k],nil,nil,nil,{},nil,fb\n"
+    "  for _=1,nfx do\n"
+    "    local r=RULES[ARGV[j]+0]\n"
+    "    local f=r[6]\n"
+    "    if r[7] then f=ARGV[j+1] j=j+2 else j=j+1 end\n"
+    "    if allowed(KEYS[k+2],r,f,ts) then\n"
     "      if s==nil then\n"
     "        local a,b\n"
     "        if h then a,b=h['score'],h['score_at'] else\n"
@@ -187,7 +191,7 @@ static const char script_tail[] =
     "  return scored\n"
     "end\n"
     /* a due wake-up: its entry in <p>wake is replaced (or removed) by
-     * the evaluation's next one */
+     * the evaluation's next one (wake -1: never the next one) */
     "local function wake(k,cid)\n"
     "  local due=redis.call('ZSCORE',KEYS[2],cid)\n"
     "  due=due and due.double\n"
@@ -195,7 +199,7 @@ static const char script_tail[] =
     "  local h=hash(KEYS[k])\n"
     "  if next(h)==nil then redis.call('ZREM',KEYS[2],cid) return true end\n"
     "  local stale=stale_of(h)\n"
-    "  h['wake']='due'\n"
+    "  h['wake']='-1'\n"
     "  evaluate(k,cid,due,string.format('%d',due),'wake',nil,h,stale)\n"
     "  flush(KEYS[k])\n"
     "  return true\n"
@@ -206,7 +210,7 @@ static const char script_tail[] =
     "end\n"
     "local out,err,i={},'',10\n"
     "for e=1,n do\n"
-    "  local kb,hu,na,ni,nw,no,nf=string.byte(ARGV[i],1,7)\n"
+    "  local kb,hu,na,ni,nw,no,nf,ns=string.byte(ARGV[i],1,8)\n"
     "  local ok,a=true,false\n"
     "  if kb==97 then\n"                                        /* a */
     "    if redis.call('XACK',stream,group,ARGV[i+1])==0 then out[e]='0' end\n"
@@ -217,11 +221,11 @@ static const char script_tail[] =
     "    else ok,a=pcall(reeval,k,cid) end\n"
     "  else\n"                                                  /* e, s */
     "    local id,cid,k,tss,eid,typ=ARGV[i+1],ARGV[i+2],ARGV[i+3]+0,ARGV[i+4],ARGV[i+5],ARGV[i+6]\n"
-    "    na,ni,nw,no,nf=na-48,ni-48,nw-48,no-48,nf-48\n"
+    "    na,ni,nw,no,nf,ns=na-48,ni-48,nw-48,no-48,nf-48,ns-48\n"
     "    local ab=i+7 local ib=ab+2*na local wb=ib+ni local ob=wb+nw local fb=ob+no\n"
     "    local camp\n"
     "    if nw+no>0 then camp=ARGV[fb] fb=fb+1 end\n"
-    "    i=fb+2*nf\n"
+    "    i=fb+nf+ns\n"
     "    if redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
     "    else ok,a=pcall(entry,kb==115,cid,k,tss+0,tss,eid,typ,hu==49,ab,na,ib,ni,wb,nw,ob,no,"
     "camp,fb,nf) end\n"
@@ -236,8 +240,11 @@ static const char script_tail[] =
     "return {table.concat(out),err,sc,wc}\n";
 
 /* RULES: per scoring rule (numbered from 1 in configuration order) its
- * name, points, repeat letter and per-day limit; the script adds the
- * points as the history writes them. Names are [a-z0-9_-]. */
+ * name, points, repeat letter, per-day limit, the points as the history
+ * writes them (set by the script), its field in the repeat hash (once:
+ * the name; per day: <name>|d) and whether the field comes with each
+ * effect instead (per message, per campaign: <name>|m|<message id>,
+ * <name>|c|<campaign>). Names are [a-z0-9_-]. */
 static void rules_table(const struct pb_rules *rules, GString *out)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
@@ -245,9 +252,12 @@ static void rules_table(const struct pb_rules *rules, GString *out)
     g_string_append(out, "local RULES={");
     for (size_t i = 0; i < rules->count; i++) {
         const struct pb_rule *r = &rules->items[i];
-        g_string_append_printf(out, "{'%s',%s,'%c',%d},", r->name,
+        int scoped = r->repeat == PB_REPEAT_MESSAGE || r->repeat == PB_REPEAT_CAMPAIGN;
+        g_string_append_printf(out, "{'%s',%s,'%c',%d,false,'%s%s',%s},", r->name,
                                g_ascii_formatd(buf, sizeof(buf), "%.10g", r->points),
-                               (char)r->repeat, r->per_day);
+                               (char)r->repeat, r->per_day, r->name,
+                               r->repeat == PB_REPEAT_DAILY ? "|d" : "",
+                               scoped ? "true" : "false");
     }
     g_string_append(out, "}\n");
 }
@@ -323,14 +333,15 @@ static unsigned contact_keys(struct pb_apply *a, const char *contact)
     return first;
 }
 
-static const char *repeat_scope(const struct pb_rule *rule, const char *msg,
-                                const char *campaign)
+/* The repeat hash field of a rule limited per message or campaign, NULL
+ * for the others (the script knows their field). */
+static char *repeat_field(const struct pb_rule *rule, const char *msg, const char *campaign)
 {
     if (rule->repeat == PB_REPEAT_MESSAGE)
-        return msg;
+        return g_strdup_printf("%s|m|%s", rule->name, msg);
     if (rule->repeat == PB_REPEAT_CAMPAIGN)
-        return campaign;
-    return "";
+        return g_strdup_printf("%s|c|%s", rule->name, campaign);
+    return NULL;
 }
 
 static void arg(struct pb_apply *a, const char *s)
@@ -369,9 +380,15 @@ static void numbers(struct pb_apply *a, const int *list, size_t n)
  * workflows and effects (the layout: script_head's comment). */
 static void add_event(struct pb_apply *a, const struct pb_apply_entry *e)
 {
-    char head[8] = { (char)e->kind, e->human ? '1' : '0', count_byte(e->nattrs),
+    char head[9] = { (char)e->kind, e->human ? '1' : '0', count_byte(e->nattrs),
                      count_byte(e->ninterest), count_byte(e->nwf), count_byte(e->nwf_open),
-                     count_byte(e->nrules), '\0' };
+                     count_byte(e->nrules), '0', '\0' };
+    size_t scoped = 0;
+
+    for (size_t i = 0; i < e->nrules; i++)
+        scoped += e->rules[i]->repeat == PB_REPEAT_MESSAGE
+                  || e->rules[i]->repeat == PB_REPEAT_CAMPAIGN;
+    head[7] = count_byte(scoped);
 
     arg(a, head);
     arg(a, e->id);
@@ -388,8 +405,10 @@ static void add_event(struct pb_apply *a, const struct pb_apply_entry *e)
     if (e->nwf + e->nwf_open > 0)
         arg(a, e->campaign ? e->campaign : "");
     for (size_t i = 0; i < e->nrules; i++) {
+        char *field = repeat_field(e->rules[i], e->msg, e->campaign);
         arg_number(a, e->rules[i] - a->rules->items + 1);
-        arg(a, repeat_scope(e->rules[i], e->msg, e->campaign));
+        if (field != NULL)
+            g_ptr_array_add(a->args, field);
     }
 }
 

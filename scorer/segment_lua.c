@@ -88,7 +88,6 @@ static const char helpers[] =
     "  if t==nil or now>=t+days*DAY then return false end\n"
     "  at(t+days*DAY) return true\n"
     "end\n"
-    "local function since_ms(h,f,days) return since(tonumber(h[f]),days) end\n"
     /* lh: last_human as a number (or nil) */
     "local function dormant(h,lh,days)\n"
     "  local r=lh\n"
@@ -108,7 +107,7 @@ static const char helpers[] =
     "  local L=s>0 and BTP or BTN\n"
     "  for j=1,#L do\n"
     "    local T=L[j]\n"
-    "    if math.abs(s)>=math.abs(T) then\n"
+    "    if (s>0 and s>=T) or (s<0 and s<=T) then\n"
     "      local c=math.floor(t0+hl*math.log(s/T)/LN2)+1\n"
     "      if c>now then at(c) return end\n"
     "    end\n"
@@ -164,8 +163,8 @@ static const char evaluate_head[] =
     "  local lh=tonumber(h['last_human'])\n";
 
 static const char evaluate_tail[] =
-    "  local w=nxt and string.format('%d',nxt)\n"
-    "  if w~=h['wake'] then\n"
+    "  if nxt~=tonumber(h['wake']) then\n"
+    "    local w=nxt and string.format('%d',nxt)\n"
     "    if w then redis.call('ZADD',KEYS[2],w,cid) else redis.call('ZREM',KEYS[2],cid) end\n"
     "    put(h,'wake',w)\n"
     "  end\n"
@@ -249,11 +248,13 @@ static void condition(struct gen *g, const struct pb_cond *c)
         quote(out, c->attribute);
         g_string_append_c(out, ')');
         break;
-    case PB_COND_AGE:
+    case PB_COND_AGE:           /* no birthday: not met, and no wake-up */
+        g_string_append(out, "(h['birthday']~=nil and ");
         range_call(out, "age_in", NULL, c);
+        g_string_append_c(out, ')');
         break;
     case PB_COND_BIRTHDAY:
-        g_string_append_printf(out, "bday_within(h,%d)", c->days);
+        g_string_append_printf(out, "(h['birthday']~=nil and bday_within(h,%d))", c->days);
         break;
     }
 }
@@ -377,9 +378,9 @@ static void membership(struct gen *g, const struct pb_segment *seg, size_t i)
         break;
     case PB_SEG_INTEREST: {
         char *field = g_strconcat("int:", seg->name, NULL);
-        g_string_append(out, "since_ms(h,");
+        g_string_append(out, "since(tonumber(h[");
         quote(out, field);
-        g_string_append_printf(out, ",%d)", seg->days);
+        g_string_append_printf(out, "]),%d)", seg->days);
         g_free(field);
         break;
     }

@@ -91,6 +91,8 @@ START_TEST(test_machine_open_only_acknowledged)
     ck_assert_int_eq(pb_scorer_drain(&s), 0);
     ck_assert_int_eq(s.stats.wakes, 1);
     ck_assert_int_eq(zscore("pb:segment:active", "c1"), -1);
+    ck_assert_int_eq(zscore("pb:wake", "c1"), -1);        /* nothing more to wake up for */
+    ck_assert_ptr_null(contact_field("c1", "wake"));
     ck_assert_int_eq(tr_integer(cc, "XLEN pb:segment-log"), 2);
     cause = last_log_field("cause");
     ck_assert_str_eq(cause, "wake");
