@@ -24,6 +24,10 @@ struct pb_apply_settings {
     long segment_log_max;       /* <p>segment-log MAXLEN ~ */
 };
 
+/* The most rules, interest segments, workflows or attributes one entry
+ * may pass: the batch script's entry head holds each count in a byte. */
+#define PB_APPLY_COUNT_MAX 64
+
 /* What an entry of the batch is. */
 enum pb_apply_kind {
     PB_APPLY_EVENT = 'e',       /* a stream entry */
@@ -49,6 +53,7 @@ struct pb_apply_entry {
     size_t nwf_open;
     const struct pb_rule *const *rules;     /* scoring rules matched */
     size_t nrules;
+    int ack_only;               /* nothing to do but acknowledge it (inert.c) */
 };
 
 /* One batch's command being built. */
@@ -57,6 +62,7 @@ struct pb_apply {
     GPtrArray *args;            /* ARGV after the fixed part */
     GHashTable *contact_key;    /* contact id -> its first key's index in KEYS (1-based) */
     const char *prefix;
+    const struct pb_rules *rules;   /* not owned */
     int evaluate;               /* fit, grade or segments configured */
     size_t entries;
 };

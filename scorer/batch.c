@@ -9,7 +9,7 @@
 #include "contact.h"
 #include "scorer.h"
 
-#define MATCH_MAX 64            /* rules (or interest segments) one event can match */
+#define MATCH_MAX PB_APPLY_COUNT_MAX    /* rules (or interest segments) one event can match */
 #define EMAIL_MAX 320
 #define CONTACT_MAX 64          /* longest contact field taken as an id */
 
@@ -104,6 +104,7 @@ static void add_event(struct pb_scorer *s, struct pb_apply *a, struct pb_sc_even
     e.ninterest = pb_segdefs_interest(&s->rules->segs, ev, interest, MATCH_MAX);
     e.nwf = pb_workflows_match(&s->rules->wf, ev, wf, MATCH_MAX);
     e.nwf_open = pb_workflows_opened(&s->rules->wf, ev, wf_open, MATCH_MAX);
+    e.ack_only = pb_sc_entry_inert(s->rules, ev, &e);
     pb_apply_add(a, &e);
     g_string_append_c(b->kinds, ev->contact[0] ? KIND_PLAIN : KIND_NO_CONTACT);
     label = pb_sc_metrics_label(&s->metrics, ev->type, ev->cls);

@@ -156,6 +156,10 @@ void pb_scorer_reeval_start(struct pb_scorer *s, const struct pb_segdefs *old);
 /* A command that failed (r NULL, an error or not what was expected):
  * logged (what: the command), r freed, the connection dropped; -1. */
 int pb_scorer_fail(struct pb_scorer *s, redisReply *r, const char *what);
+/* An entry that cannot change anything for its contact (a machine event
+ * no rule, segment or workflow counts): acknowledged only. inert.c */
+int pb_sc_entry_inert(const struct pb_rules *rules, const struct pb_sc_event *ev,
+                      const struct pb_apply_entry *e);
 /* A contact id as it may appear in a key: 1..64 of 0-9, a-z. batch.c */
 int pb_scorer_contact_ok(const char *contact);
 /* Due follow-up steps of the workflows, at most one batch, looked for at

@@ -8,17 +8,22 @@
  *
  * What it defines for the batch script (apply.c): EVAL (whether there is
  * anything to evaluate), SEGNAME (the segments' names, configuration
- * order; their sets are KEYS[5 + i]) and evaluate(k, cid, at, cause),
- * which recomputes fit, grade and every membership of the contact whose
- * hash is KEYS[k], records each entry and exit (segment_changed: the
- * hook: it calls the workflows' wf_segment, and counts them by segment in
- * SEGCHG for the script's answer) and sets the contact's next wake-up in <p>wake.
+ * order; their sets are KEYS[5 + i]) and evaluate(k, cid, t, tss, cause,
+ * ceid, h, stale), which recomputes fit, grade and every membership of
+ * the contact whose hash is KEYS[k] (h: as read, or nil to read it),
+ * records each entry and exit at t (tss: the same as text; the cause is
+ * cause, or "event <cause> <ceid>") through segment_changed (the hook: it
+ * calls the workflows' wf_segment, and counts them by segment in SEGCHG
+ * for the script's answer) and sets the contact's next wake-up in
+ * <p>wake; it writes the hash through the caller's put (apply.c).
  * A hook text given by the caller (the date workflows' wf_dates,
  * workflow_date.c) goes after the helpers, which it may use, and evaluate
  * calls it before the wake-up is set.
  * docs/scorer.md ("Segments").
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib.h>
 #include "segment_lua.h"
@@ -79,24 +84,32 @@ static const char helpers[] =
     "  end\n"
     "  return false\n"
     "end\n"
-    "local function since_ms(h,f,days)\n"  /* time f + days is still ahead */
-    "  local t=tonumber(h[f]) if t==nil or now>=t+days*DAY then return false end\n"
+    "local function since(t,days)\n"      /* time t + days is still ahead */
+    "  if t==nil or now>=t+days*DAY then return false end\n"
     "  at(t+days*DAY) return true\n"
     "end\n"
-    "local function dormant(h,days)\n"
-    "  local r=tonumber(h['last_human'])\n"
+    /* lh: last_human as a number (or nil) */
+    "local function dormant(h,lh,days)\n"
+    "  local r=lh\n"
     "  if r==nil and tonumber(h['first_seen']) then r=tonumber(h['first_seen'])*1000 end\n"
     "  if r==nil and tonumber(h['created_at']) then r=tonumber(h['created_at'])*1000 end\n"
     "  if r==nil then return false end\n"
     "  if now>=r+days*DAY then return true end\n"
     "  at(r+days*DAY) return false\n"
     "end\n"
-    /* the next time decay takes the score s (as of t0) across a threshold */
+    /* the next time decay takes the score s (as of t0) across a
+     * threshold: BTP holds the positive ones, largest first, BTN the
+     * negative ones, farthest from 0 first, so their crossing times
+     * come in order and the first after now is the wake-up */
+    "local LN2=math.log(2)\n"
     "local function crossings(s,t0)\n"
     "  if hl<=0 or s==0 then return end\n"
-    "  for _,T in ipairs(BT) do\n"
-    "    if T~=0 and (s>0)==(T>0) and math.abs(s)>=math.abs(T) then\n"
-    "      at(math.floor(t0+hl*math.log(s/T)/math.log(2))+1)\n"
+    "  local L=s>0 and BTP or BTN\n"
+    "  for j=1,#L do\n"
+    "    local T=L[j]\n"
+    "    if (s>0 and s>=T) or (s<0 and s<=T) then\n"
+    "      local c=math.floor(t0+hl*math.log(s/T)/LN2)+1\n"
+    "      if c>now then at(c) return end\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -113,49 +126,50 @@ static const char helpers[] =
     "  if not c then c={0,0} SEGCHG[seg]=c SEGORD[#SEGORD+1]=seg end\n"
     "  if op=='enter' then c[1]=c[1]+1 else c[2]=c[2]+1 end\n"
     "  wf_segment(ck,cid,seg,op,t)\n"
+    "end\n"
+    /* contact cid enters (in_) or leaves segment i at ts (ms, as text);
+     * the cause is "event <cause> <ceid>" when ceid is given (made here,
+     * so that an evaluation that changes nothing makes no string) */
+    "local function change(ck,cid,h,i,in_,ts,cause,ceid)\n"
+    "  local f=SEGFN[i]\n"
+    "  if ceid then cause='event '..cause..' '..ceid end\n"
+    "  if in_ then\n"
+    "    redis.call('ZADD',KEYS[5+i],ts,cid) put(h,f,ts)\n"
+    "    segment_changed(ck,cid,SEGNAME[i],'enter',ts,nil,cause)\n"
+    "  else\n"
+    "    local was=h[f]\n"
+    "    redis.call('ZREM',KEYS[5+i],cid) put(h,f,nil)\n"
+    "    segment_changed(ck,cid,SEGNAME[i],'leave',ts,was,cause)\n"
+    "  end\n"
+    "  return 1\n"
     "end\n";
 
-/* The contact's state, then the memberships, then the changes. */
+/* The contact's state, then the memberships (m, in the configuration's
+ * order), then the changes; every write of the contact
+ * hash goes through put (apply.c), which the caller flushes. */
 static const char evaluate_head[] =
-    "local function evaluate(k,cid,t,cause,h)\n"
+    "local function evaluate(k,cid,t,tss,cause,ceid,h,stale)\n"
     "  local ck=KEYS[k]\n"
-    "  h=h or hash(ck)\n"
+    "  if not h then h=hash(ck) stale=stale_of(h) end\n"
     "  if next(h)==nil then return 0 end\n"
-    "  local stale={}\n"
-    "  for f in pairs(h) do\n"
-    "    if string.sub(f,1,4)=='seg:' and not SEGIDX[string.sub(f,5)] then stale[#stale+1]=f end\n"
-    "  end\n"
-    "  if #stale>0 then redis.call('HDEL',ck,unpack(stale)) end\n"
+    "  if stale then for _,f in ipairs(stale) do put(h,f,nil) end end\n"
     "  nxt=nil\n"
     "  local s0,t0=tonumber(h['score']) or 0,tonumber(h['score_at']) or now\n"
     "  local v=decay(s0,now-t0)\n"
     "  crossings(s0,t0)\n"
     "  local fit=fit_of(h)\n"
-    "  if HASFIT and tonumber(h['fit'])~=fit then redis.call('HSET',ck,'fit',fmt(fit)) end\n"
+    "  if HASFIT and tonumber(h['fit'])~=fit then put(h,'fit',fmt(fit)) end\n"
     "  local grade=grade_of(fit,v)\n"
-    "  if grade and h['grade']~=grade then redis.call('HSET',ck,'grade',grade) end\n"
-    "  local m={}\n";
+    "  if grade and h['grade']~=grade then put(h,'grade',grade) end\n"
+    "  local lh=tonumber(h['last_human'])\n";
 
 static const char evaluate_tail[] =
-    "%s"                                    /* the hook's call, or nothing */
-    "  local ts,changes=string.format('%%d',t),0\n"
-    "  for i=1,#SEGNAME do\n"
-    "    local f='seg:'..SEGNAME[i]\n"
-    "    local was=h[f]\n"
-    "    if m[i] and not was then\n"
-    "      redis.call('ZADD',KEYS[5+i],ts,cid) redis.call('HSET',ck,f,ts)\n"
-    "      segment_changed(ck,cid,SEGNAME[i],'enter',ts,nil,cause) changes=changes+1\n"
-    "    elseif was and not m[i] then\n"
-    "      redis.call('ZREM',KEYS[5+i],cid) redis.call('HDEL',ck,f)\n"
-    "      segment_changed(ck,cid,SEGNAME[i],'leave',ts,was,cause) changes=changes+1\n"
-    "    end\n"
+    "  if nxt~=tonumber(h['wake']) then\n"
+    "    local w=nxt and string.format('%d',nxt)\n"
+    "    if w then redis.call('ZADD',KEYS[2],w,cid) else redis.call('ZREM',KEYS[2],cid) end\n"
+    "    put(h,'wake',w)\n"
     "  end\n"
-    "  local w=nxt and string.format('%%d',nxt)\n"
-    "  if w~=h['wake'] then\n"
-    "    if w then redis.call('ZADD',KEYS[2],w,cid) redis.call('HSET',ck,'wake',w)\n"
-    "    else redis.call('ZREM',KEYS[2],cid) redis.call('HDEL',ck,'wake') end\n"
-    "  end\n"
-    "  return changes\n"
+    "  return c\n"
     "end\n";
 
 /* A Lua string literal: every byte but letters and digits escaped. */
@@ -235,11 +249,13 @@ static void condition(struct gen *g, const struct pb_cond *c)
         quote(out, c->attribute);
         g_string_append_c(out, ')');
         break;
-    case PB_COND_AGE:
+    case PB_COND_AGE:           /* no birthday: not met, and no wake-up */
+        g_string_append(out, "(h['birthday']~=nil and ");
         range_call(out, "age_in", NULL, c);
+        g_string_append_c(out, ')');
         break;
     case PB_COND_BIRTHDAY:
-        g_string_append_printf(out, "bday_within(h,%d)", c->days);
+        g_string_append_printf(out, "(h['birthday']~=nil and bday_within(h,%d))", c->days);
         break;
     }
 }
@@ -274,31 +290,58 @@ static void fit_and_grade(struct gen *g, const struct pb_segdefs *d)
     g_string_append(out, "  return a..b\nend\n");
 }
 
-/* BT: every behaviour threshold decay can cross; SEGNAME, SEGIDX. */
-static void tables(GString *out, const struct pb_segdefs *d, int hook)
+static int by_size_desc(const void *a, const void *b)
 {
-    g_string_append(out, "local BT={");
-    for (size_t i = 0; i < d->count; i++)
-        if (d->items[i].kind == PB_SEG_BEHAVIOUR) {
-            number(out, d->items[i].threshold);
+    double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* name={...}: the thresholds of t (n of them) of this sign, farthest
+ * from 0 first, each once. */
+static void threshold_list(GString *out, const char *name, double *t, size_t n, int positive)
+{
+    qsort(t, n, sizeof(*t), by_size_desc);
+    g_string_append_printf(out, "local %s={", name);
+    for (size_t i = 0; i < n; i++)
+        if ((positive ? t[i] > 0 : t[i] < 0) && (i == 0 || t[i] != t[i - 1])) {
+            number(out, t[i]);
             g_string_append_c(out, ',');
         }
-    for (int i = 0; d->has_grade && i < PB_GRADE_BANDS; i++) {
-        number(out, d->grade_behaviour[i]);
-        g_string_append_c(out, ',');
-    }
-    g_string_append(out, "}\nlocal SEGNAME={");
+    g_string_append(out, "}\n");
+}
+
+/* BTP, BTN: every behaviour threshold decay can cross; SEGNAME, the
+ * segments' fields SEGFN (seg:) and INTF (int:), SEGF (a configured
+ * seg: field: apply.c's hash() finds the others), EVAL. */
+static void tables(GString *out, const struct pb_segdefs *d, int hook)
+{
+    double *t = g_new(double, d->count + PB_GRADE_BANDS);
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->count; i++)
+        if (d->items[i].kind == PB_SEG_BEHAVIOUR)
+            t[n++] = d->items[i].threshold;
+    for (int i = 0; d->has_grade && i < PB_GRADE_BANDS; i++)
+        t[n++] = d->grade_behaviour[i];
+    threshold_list(out, "BTP", t, n, 1);
+    threshold_list(out, "BTN", t, n, 0);
+    g_free(t);
+    g_string_append(out, "local SEGNAME={");
     for (size_t i = 0; i < d->count; i++) {
         quote(out, d->items[i].name);
         g_string_append_c(out, ',');
     }
-    g_string_append(out, "}\nlocal SEGIDX={");
-    for (size_t i = 0; i < d->count; i++) {
-        g_string_append_c(out, '[');
-        quote(out, d->items[i].name);
-        g_string_append_printf(out, "]=%zu,", i + 1);
-    }
-    g_string_append_printf(out, "}\nlocal EVAL=%s\n",
+    g_string_append(out, "}\nlocal SEGFN,INTF={},{}\n"
+                    "for i,g in ipairs(SEGNAME) do SEGFN[i]='seg:'..g INTF[i]='int:'..g "
+                    "SEGF[SEGFN[i]]=true end\n");
+    /* M: the memberships of the contact being evaluated (one table for
+     * every evaluation of the run; each sets all of it) */
+    g_string_append(out, "local M={");
+    for (size_t i = 0; i < d->count; i++)
+        g_string_append(out, "false,");
+    g_string_append(out, "}\n");
+    g_string_append_printf(out, "local EVAL=%s\n",
                            d->count > 0 || d->nfit > 0 || d->has_grade || hook ? "true" : "false");
 }
 
@@ -336,15 +379,15 @@ static void membership(struct gen *g, const struct pb_segment *seg, size_t i)
         break;
     case PB_SEG_INTEREST: {
         char *field = g_strconcat("int:", seg->name, NULL);
-        g_string_append(out, "since_ms(h,");
+        g_string_append(out, "since(tonumber(h[");
         quote(out, field);
-        g_string_append_printf(out, ",%d)", seg->days);
+        g_string_append_printf(out, "]),%d)", seg->days);
         g_free(field);
         break;
     }
     case PB_SEG_ATTRIBUTE: condition(g, &seg->cond); break;
-    case PB_SEG_DORMANT: g_string_append_printf(out, "dormant(h,%d)", seg->days); break;
-    case PB_SEG_ACTIVE: g_string_append_printf(out, "since_ms(h,'last_human',%d)", seg->days);
+    case PB_SEG_DORMANT: g_string_append_printf(out, "dormant(h,lh,%d)", seg->days); break;
+    case PB_SEG_ACTIVE: g_string_append_printf(out, "since(lh,%d)", seg->days);
         break;
     case PB_SEG_SUPPRESSED:
         g_string_append(out, "redis.call('SISMEMBER',KEYS[4],cid)==1");
@@ -360,15 +403,36 @@ static void membership(struct gen *g, const struct pb_segment *seg, size_t i)
     g_string_append_c(out, '\n');
 }
 
+/* An entry into or exit from segment i when its membership m[i] differs
+ * from the seg: field. */
+static void change_of(GString *out, const struct pb_segment *seg, size_t i)
+{
+    char *field = g_strconcat("seg:", seg->name, NULL);
+    GString *f = g_string_new(NULL);
+
+    quote(f, field);
+    g_string_append_printf(out, "  if m[%zu] then if not h[%s] then c=c+change(ck,cid,h,%zu,true,tss,"
+                           "cause,ceid) end\n  elseif h[%s] then c=c+change(ck,cid,h,%zu,false,"
+                           "tss,cause,ceid) end\n", i + 1, f->str, i + 1, f->str, i + 1);
+    g_string_free(f, TRUE);
+    g_free(field);
+}
+
 void pb_segment_lua(const struct pb_segdefs *d, const char *hook, GString *out)
 {
     struct gen g = { g_string_new(NULL), g_string_new(NULL), 0 };
 
     fit_and_grade(&g, d);
     g_string_append(g.out, evaluate_head);
+    g_string_append(g.out, "  local m=M\n");
     for (size_t i = 0; i < d->count; i++)
         membership(&g, &d->items[i], i);
-    g_string_append_printf(g.out, evaluate_tail, hook ? "  wf_dates(ck,cid,h)\n" : "");
+    if (hook != NULL)
+        g_string_append(g.out, "  wf_dates(ck,cid,h)\n");
+    g_string_append(g.out, "  local c=0\n");
+    for (size_t i = 0; i < d->count; i++)
+        change_of(g.out, &d->items[i], i);
+    g_string_append(g.out, evaluate_tail);
     tables(out, d, hook != NULL);
     g_string_append(out, helpers);
     if (hook != NULL)

@@ -1,8 +1,10 @@
 /*
  * segment_lua.h - fit rules, grade and segments as the Lua the batch
  * script runs (segment_lua.c). The text needs, defined before it in the
- * script: now, hl, logmax, decay(v, dt), fmt(x), hash(key) and the
- * workflows' wf_segment (workflow_lua.c), which segment_changed calls.
+ * script: now, hl, logmax, decay(v, dt), fmt(x), hash(key), stale_of(h),
+ * put(h, field, value), the table SEGF (it fills it with the configured
+ * seg: fields) and the workflows' wf_segment (workflow_lua.c), which
+ * segment_changed calls.
  */
 #ifndef PB_SCORER_SEGMENT_LUA_H
 #define PB_SCORER_SEGMENT_LUA_H

@@ -54,13 +54,12 @@ static const char functions[] =
     "  if l then wf_start(ck,cid,l,tonumber(t),op..' '..seg) end\n"
     "end\n";
 
-/* wf_entry: exits, then starts; ARGV[b]: the number of workflows the
- * entry starts and theirs, the number of not_opened ones it may end and
- * theirs, the campaign. */
+/* wf_entry: exits, then starts; the numbers of the workflows the entry
+ * starts are ARGV[wb..wb+nw-1], of the not_opened ones it may end
+ * ARGV[ob..ob+no-1]; camp: the entry's campaign (nil unless one of the
+ * two lists is not empty). */
 static const char entry_function[] =
-    "local function wf_entry(ck,cid,kind,typ,ts,b)\n"
-    "  local nw=tonumber(ARGV[b]) local ob=b+2+nw local no=tonumber(ARGV[ob-1])\n"
-    "  local camp=ARGV[ob+no]\n"
+    "local function wf_entry(ck,cid,signup,typ,ts,wb,nw,ob,no,camp)\n"
     "  local x=WFEXIT[typ]\n"
     "  if x then for _,w in ipairs(x) do\n"
     "    local i=w\n"
@@ -71,10 +70,10 @@ static const char entry_function[] =
     "    end\n"
     "  end end\n"
     "  if no>0 then wf_opened(ck,cid,ts,camp,ob,no) end\n"
-    "  if kind=='s' and #WFSIGNUP>0 then wf_start(ck,cid,WFSIGNUP,ts,'signup') end\n"
+    "  if signup and #WFSIGNUP>0 then wf_start(ck,cid,WFSIGNUP,ts,'signup') end\n"
     "  if nw>0 then\n"
     "    local l={}\n"
-    "    for j=1,nw do l[#l+1]=WFLIST[tonumber(ARGV[b+j])] end\n"
+    "    for j=0,nw-1 do l[#l+1]=WFLIST[tonumber(ARGV[wb+j])] end\n"
     "    wf_start(ck,cid,l,ts,'event '..typ,camp)\n"
     "  end\n"
     "end\n";

@@ -322,6 +322,7 @@ static Suite *scorer_suite(void)
     suite_add_tcase(s, webhook_tcase());
     suite_add_tcase(s, triggers_tcase());
     suite_add_tcase(s, metrics_tcase());
+    suite_add_tcase(s, inert_tcase());
     return s;
 }
 

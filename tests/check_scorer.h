@@ -11,8 +11,9 @@
  * check_scorer_wf.c: their helpers), check_scorer_variants.c (A/B
  * variants, the send rate), check_scorer_webhook.c (webhook steps),
  * check_scorer_triggers.c (not_opened, opened and date triggers),
- * check_scorer_wfconf.c (their configuration) and check_scorer_metrics.c
- * (the counters behind /metrics).
+ * check_scorer_wfconf.c (their configuration), check_scorer_metrics.c
+ * (the counters behind /metrics) and check_scorer_inert.c (entries that
+ * are only acknowledged).
  */
 #ifndef PB_CHECK_SCORER_H
 #define PB_CHECK_SCORER_H
@@ -103,5 +104,6 @@ TCase *variants_tcase(void);        /* check_scorer_variants.c */
 TCase *webhook_tcase(void);         /* check_scorer_webhook.c */
 TCase *triggers_tcase(void);        /* check_scorer_triggers.c */
 TCase *metrics_tcase(void);         /* check_scorer_metrics.c */
+TCase *inert_tcase(void);           /* check_scorer_inert.c */
 
 #endif
