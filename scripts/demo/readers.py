@@ -13,9 +13,10 @@ repeatable:
   scanner   a link scanner fetches every link (Microsoft's BingPreview)
   nobody    the message is never looked at
 A subject containing --better (the demo's stronger A/B subject) makes
-people click more, so the A/B test has a winner to find.
+people click more, so the A/B test has a winner to find; --people N
+sets the share of people outright (the leads reading their offer).
 
-  readers.py SINK_DIR STATE_FILE BASE_URL [--better TEXT] [--only ADDR]
+  readers.py SINK_DIR STATE_FILE BASE_URL [--better TEXT] [--people N] [--only ADDR]
 Prints one line per message: recipient, behaviour, what the tracker said.
 """
 import argparse, email, email.policy, hashlib, http.client, os, re, sys, urllib.parse
@@ -56,9 +57,9 @@ def tracked(msg, base):
     return (pixel.group(0) if pixel else None), clicks, named
 
 
-def behaviour(rcpt, subject, better):
+def behaviour(rcpt, subject, better, people):
     h = int(hashlib.sha256((rcpt + "|" + subject).encode()).hexdigest()[:8], 16) % 100
-    person_share = 55 if better and better in subject else 30
+    person_share = people if people is not None else 55 if better and better in subject else 30
     if h < person_share:
         return "person", h
     if h < person_share + 20:
@@ -68,13 +69,13 @@ def behaviour(rcpt, subject, better):
     return "nobody", h
 
 
-def act(path, base, better):
+def act(path, base, better, people):
     msg, rcpt = message_of(path)
     subject = str(msg.get("Subject", ""))
     pixel, clicks, named = tracked(msg, base)
     if pixel is None and not clicks:
         return rcpt, "untracked", ""
-    kind, h = behaviour(rcpt, subject, better)
+    kind, h = behaviour(rcpt, subject, better, people)
     done = []
     if kind == "person":
         if pixel:
@@ -82,7 +83,7 @@ def act(path, base, better):
         teams = [u for u, label in named if "team" in label.lower() or "quote" in label.lower()]
         others = [u for u in clicks if u not in teams]
         picks = []
-        if teams and h % 3 == 0:
+        if teams and (h % 3 == 0 or not others):   # the offer has only its quote link
             picks.append(teams[0])
         if others:
             picks.append(others[h % len(others)])
@@ -103,6 +104,8 @@ def main():
     p.add_argument("base")
     p.add_argument("--better", default="")
     p.add_argument("--only", default="")
+    p.add_argument("--people", type=int, default=None,
+                   help="percent of recipients who read as people (default 30, 55 for --better)")
     a = p.parse_args()
     seen = set(open(a.state).read().split()) if os.path.exists(a.state) else set()
     files = sorted((os.path.join(a.sink, f) for f in os.listdir(a.sink)), key=os.path.getmtime)
@@ -113,7 +116,7 @@ def main():
             msg, rcpt = message_of(path)
             if a.only and rcpt != a.only:
                 continue
-            rcpt, kind, done = act(path, a.base, a.better)
+            rcpt, kind, done = act(path, a.base, a.better, a.people)
             state.write(os.path.basename(path) + "\n")
             if kind != "untracked":     # e.g. the text-only notice to sales
                 print("%-34s %-9s %s" % (rcpt, kind, done))
