@@ -15,6 +15,7 @@
 #include "events.h"
 #include "redis_conn.h"
 #include "score.h"
+#include "time_text.h"
 
 void pb_cli_error(const char *fmt, ...)
 {
@@ -273,11 +274,7 @@ redisReply *pb_cli_reply(struct pb_cli *cli, const char *what)
 
 void pb_cli_time(long long ms, char out[32])
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+    pb_time_text(ms, out);
 }
 
 const char *pb_cli_field(const redisReply *hash, const char *field)

@@ -133,8 +133,13 @@ int pb_cli_write_event(struct pb_cli *cli, const struct pb_custom_event *ev, cha
 
 int pb_cmd_segments(struct pb_cli *cli, int argc, char **argv);     /* segments.c */
 int pb_cmd_segment(struct pb_cli *cli, int argc, char **argv);      /* segment.c */
+/* 0 if name is one of scorer.segments, else -1 with the configured ones
+ * said. segment.c */
+int pb_cli_segment_configured(struct pb_cli *cli, const char *name);
+int pb_cmd_send(struct pb_cli *cli, int argc, char **argv);         /* send.c */
 int pb_cmd_template(struct pb_cli *cli, int argc, char **argv);     /* template.c */
 int pb_cmd_queue(struct pb_cli *cli, int argc, char **argv);        /* queue.c */
+int pb_cmd_report(struct pb_cli *cli, int argc, char **argv);       /* report.c */
 struct pb_rules;
 /* The scorer's rules and segment definitions (scorer/rules.h) of the
  * configuration file; -1 after an error (reported). segments.c */

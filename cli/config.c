@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "clientip.h"
 #include "http_tls.h"
+#include "report.h"
 #include "rules.h"
 #include "template.h"
 #include "workflows.h"
@@ -71,7 +72,8 @@ static int check_templates(struct pb_cli *cli, struct pb_rules *rules)
 {
     const struct pb_conf *c = &cli->conf;
     struct pb_tpl_opts o = { .from = c->submit.from, .reply_to = c->submit.reply_to,
-                             .campaign_header = c->milter.campaign_header };
+                             .campaign_header = c->milter.campaign_header,
+                             .tracking_url = c->tracking_url };
     char err[4096];
     int bad = 0;
 
@@ -121,6 +123,10 @@ static int check_all(struct pb_cli *cli)
     } else {
         bad += check_templates(cli, &rules);
         bad += check_webhooks(cli, &rules, keys_ok);
+        if (pb_rep_conf_check(cli->conf_path, &cli->conf, &rules.segs, err, sizeof(err)) != 0) {
+            pb_cli_error("report: %s", err);
+            bad++;
+        }
     }
     if (bad)
         return PB_EXIT_ERROR;

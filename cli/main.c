@@ -2,7 +2,7 @@
  * main.c - postbeacon, the administrator's and marketer's command line:
  * the global options and the subcommand groups (one file each: config.c,
  * keys.c, contacts.c, event.c, segments.c, segment.c, template.c,
- * queue.c). Exit
+ * queue.c, report.c). Exit
  * codes: 0 ok, 1 error, 2 usage (cli.h; postbeacon(1)).
  */
 #include <string.h>
@@ -18,6 +18,8 @@ static const struct pb_cli_cmd groups[] = {
     { "segment", "the members of a segment", pb_cmd_segment },
     { "template", "render a template for a contact (template render)", pb_cmd_template },
     { "queue", "follow-ups due and uncertain: list, cancel, resolve", pb_cmd_queue },
+    { "report", "a campaign's figures, or every campaign's (--all); --html", pb_cmd_report },
+    { "send", "send a campaign to a segment, A/B tests, scheduled sends", pb_cmd_send },
     { NULL, NULL, NULL },
 };
 
@@ -39,6 +41,8 @@ static const struct pb_cli_opts top = {
             "  queue list [--uncertain]         follow-up steps due (or uncertain)\n"
             "  queue cancel EMAIL [WF [STEP]]   take queued follow-ups out for good\n"
             "  queue resolve EMAIL WF STEP --sent|--not-sent  settle an uncertain one\n"
+            "  report CAMPAIGN | --all          figures, rates, funnel; --html FILE\n"
+            "  send TEMPLATE --segment NAME --campaign NAME   a campaign to a segment\n"
             "every command takes --help; exit status 0 ok, 1 error, 2 usage error\n",
     .formats = 1,
 };

@@ -89,8 +89,7 @@ static long long next_page(struct lister *l)
     return n == want ? n : 0;       /* a short page is the last */
 }
 
-/* The configured segment name, or -1 with the configured ones said. */
-static int configured(struct pb_cli *cli, const char *name)
+int pb_cli_segment_configured(struct pb_cli *cli, const char *name)
 {
     struct pb_rules rules = { 0 };
     GString *all;
@@ -132,7 +131,7 @@ static int list(struct pb_cli *cli, const char *name, long long limit, char sep)
     long long n;
     int rc;
 
-    if (configured(cli, name) != 0 || pb_cli_redis(cli) == NULL)
+    if (pb_cli_segment_configured(cli, name) != 0 || pb_cli_redis(cli) == NULL)
         return PB_EXIT_ERROR;
     l.key = pb_cli_key(cli, PB_KEY_SEGMENT, name);
     pb_zpage_init(&l.page, cli, l.key, 1);

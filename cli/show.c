@@ -6,13 +6,15 @@
  * hash, docs/scorer.md), its score history with reasons
  * (<p>contact:<id>:scores, newest first) and its recent events: the
  * newest SHOW_SCAN entries of the stream are read (XREVRANGE with a
- * bound, so a big stream costs the same) and the contact's are shown.
+ * bound, so a big stream costs the same) and the contact's are shown;
+ * then its follow-ups, done and scheduled (show_followups.c).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "custom_event.h"
 #include "events.h"
+#include "show.h"
 #include "table.h"
 
 #define SHOW_HISTORY 20         /* score history lines shown */
@@ -24,7 +26,8 @@ static const struct pb_cli_opts opts = {
     .usage = "contacts show [--json|--csv] EMAIL",
     .help = "Shows the contact's attributes, decayed behaviour score, suppression,\n"
             "segments with their entry times, score history (why the score is what\n"
-            "it is) and recent events.\n",
+            "it is), recent events and follow-ups (each workflow step's state, its\n"
+            "A/B variant, and when a queued one is due).\n",
     .formats = 1,
 };
 
@@ -74,7 +77,8 @@ static struct pb_table *attributes(const struct shown *s, const char *id)
     for (size_t i = 0; i + 1 < s->hash->elements; i += 2) {
         row[0] = s->hash->element[i]->str;
         row[1] = s->hash->element[i + 1]->str;
-        if (strncmp(row[0], SEG_FIELD, strlen(SEG_FIELD)) != 0)    /* segments(): own table */
+        if (strncmp(row[0], SEG_FIELD, strlen(SEG_FIELD)) != 0     /* segments(): own table */
+            && !pb_show_is_followup_field(row[0]))                  /* ... and follow-ups */
             pb_table_add(t, row);
     }
     g_snprintf(score, sizeof(score), "%.2f", s->score);
@@ -148,7 +152,7 @@ static struct pb_table *events(const struct shown *s, const char *id)
 }
 
 static void print_text(struct pb_table *a, struct pb_table *g, struct pb_table *h,
-                       struct pb_table *e, enum pb_out_format f)
+                       struct pb_table *e, struct pb_table *w, enum pb_out_format f)
 {
     pb_table_print(a, f, stdout);
     printf("%s", f == PB_OUT_TEXT ? "\nsegments:\n" : "\n");
@@ -157,11 +161,13 @@ static void print_text(struct pb_table *a, struct pb_table *g, struct pb_table *
     pb_table_print(h, f, stdout);
     printf("%s", f == PB_OUT_TEXT ? "\nrecent events (newest first):\n" : "\n");
     pb_table_print(e, f, stdout);
+    printf("%s", f == PB_OUT_TEXT ? "\nfollow-ups:\n" : "\n");
+    pb_table_print(w, f, stdout);
 }
 
-/* --json: the four tables as one object. */
+/* --json: the five tables as one object. */
 static void print_json(struct pb_table *a, struct pb_table *g, struct pb_table *h,
-                       struct pb_table *e)
+                       struct pb_table *e, struct pb_table *w)
 {
     json_t *obj = json_object();
 
@@ -169,6 +175,7 @@ static void print_json(struct pb_table *a, struct pb_table *g, struct pb_table *
     json_object_set_new(obj, "segments", pb_table_json(g));
     json_object_set_new(obj, "score_history", pb_table_json(h));
     json_object_set_new(obj, "events", pb_table_json(e));
+    json_object_set_new(obj, "followups", pb_table_json(w));
     pb_json_print(obj, stdout);
 }
 
@@ -180,11 +187,12 @@ static int show(struct pb_cli *cli, const char *email)
 
     if (pb_cli_find_contact(cli, email, id, addr) == 0 && load(cli, id, &s) == 0) {
         struct pb_table *a = attributes(&s, id), *g = segments(&s), *h = history(&s),
-                        *e = events(&s, id);
+                        *e = events(&s, id), *w = pb_show_followups(cli, s.hash, id);
         if (cli->format == PB_OUT_JSON)
-            print_json(a, g, h, e);
+            print_json(a, g, h, e, w);
         else
-            print_text(a, g, h, e, cli->format);
+            print_text(a, g, h, e, w, cli->format);
+        pb_table_free(w);
         pb_table_free(a);
         pb_table_free(g);
         pb_table_free(h);

@@ -12,6 +12,7 @@ struct pb_table {
     int ncols;
     GPtrArray *cols;            /* char * */
     GPtrArray *rows;            /* char ** of ncols (NULL cells allowed) */
+    guint64 right;              /* bit i: column i is aligned right in text (numbers) */
 };
 
 struct pb_table *pb_table_new(int ncols, const char *const *cols)
@@ -33,6 +34,12 @@ void pb_table_add(struct pb_table *t, const char *const *cells)
     for (int i = 0; i < t->ncols; i++)
         row[i] = g_strdup(cells[i]);
     g_ptr_array_add(t->rows, row);
+}
+
+void pb_table_align_right(struct pb_table *t, int col)
+{
+    if (col >= 0 && col < 64)
+        t->right |= (guint64)1 << col;
 }
 
 void pb_table_free(struct pb_table *t)
@@ -66,10 +73,13 @@ static void print_text(const struct pb_table *t, FILE *fp)
         char **row = r == 0 ? (char **)t->cols->pdata : g_ptr_array_index(t->rows, r - 1);
         for (int i = 0; i < t->ncols; i++) {
             const char *s = row[i] ? row[i] : "";
-            if (i == t->ncols - 1)
+            int pad = (int)(w[i] - width_of(s));
+            if (i < 64 && (t->right >> i & 1))
+                fprintf(fp, "%*s%s%s", pad, "", s, i == t->ncols - 1 ? "\n" : "  ");
+            else if (i == t->ncols - 1)
                 fprintf(fp, "%s\n", s);
             else
-                fprintf(fp, "%s%*s  ", s, (int)(w[i] - width_of(s)), "");
+                fprintf(fp, "%s%*s  ", s, pad, "");
         }
     }
     g_free(w);

@@ -18,6 +18,8 @@ struct pb_table;
 struct pb_table *pb_table_new(int ncols, const char *const *cols);
 /* One row of ncols cells (copied; NULL prints as empty / JSON null). */
 void pb_table_add(struct pb_table *t, const char *const *cells);
+/* Column col (0-based, < 64) is aligned right in text (numbers). */
+void pb_table_align_right(struct pb_table *t, int col);
 /* Print in format to fp. */
 void pb_table_print(const struct pb_table *t, enum pb_out_format format, FILE *fp);
 void pb_table_free(struct pb_table *t);

@@ -6,13 +6,16 @@
  * hash) and printed to standard output instead of being submitted.
  * TEMPLATE is a path when it has a '/', else a name in templates.dir
  * (".eml" added when missing). --subject previews an A/B variant's subject
- * (a workflow step's variants, docs/scorer.md) with the template.
+ * (a workflow step's variants, docs/scorer.md) with the template. The
+ * body's unsubscribe link is the placeholder (lib/unsub_link.h) as the
+ * senders hand it to Postfix; a note on stderr says so.
  */
 #include <string.h>
 #include "cli.h"
 #include "custom_event.h"
 #include "events.h"
 #include "template.h"
+#include "unsub_link.h"
 
 static const struct pb_cli_opts render_opts = {
     .usage = "template render [--campaign NAME] [--subject TEXT] [--set NAME=VALUE]... "
@@ -22,6 +25,9 @@ static const struct pb_cli_opts render_opts = {
             "header, the campaign header included, and the parts as they would be\n"
             "submitted. The placeholders are filled from the contact's attributes,\n"
             "its behaviour score decayed to now (rounded) and its grade.\n"
+            "{{unsubscribe_url}} is the placeholder TRACKING_URL/u/- that\n"
+            "postbeacon-milter replaces by each message's own unsubscribe link\n"
+            "(a note on standard error says so).\n"
             "  --campaign NAME    the campaign header's value (default \"preview\"),\n"
             "                     e.g. WORKFLOW:STEP:VARIANT\n"
             "  --subject TEXT     a Subject in place of the template's, with its\n"
@@ -41,14 +47,6 @@ struct render {
     GArray *set;                /* struct pb_tpl_value: --set, pointing into argv */
 };
 
-static char *template_path(const struct pb_cli *cli, const char *arg)
-{
-    if (strchr(arg, '/'))
-        return g_strdup(arg);
-    return g_strconcat(cli->conf.templates.dir, "/", arg,
-                       g_str_has_suffix(arg, ".eml") ? "" : ".eml", NULL);
-}
-
 static struct pb_template *load(struct pb_cli *cli, const char *arg)
 {
     struct pb_tpl_opts o = { 0 };
@@ -60,7 +58,8 @@ static struct pb_template *load(struct pb_cli *cli, const char *arg)
     o.from = cli->conf.submit.from;
     o.reply_to = cli->conf.submit.reply_to;
     o.campaign_header = cli->conf.milter.campaign_header;
-    path = template_path(cli, arg);
+    o.tracking_url = cli->conf.tracking_url;
+    path = pb_tpl_resolve(cli->conf.templates.dir, arg);
     t = pb_tpl_load(path, &o, err, sizeof(err));
     if (t == NULL)
         pb_cli_error("%s", err);
@@ -95,6 +94,19 @@ static GArray *extra_values(const struct render *rd, const redisReply *hash, cha
     return v;
 }
 
+/* The preview is not the mail as it arrives: its unsubscribe link is
+ * made per message by the milter. */
+static void note_placeholder(const struct pb_cli *cli)
+{
+    GString *url = g_string_new(NULL);
+
+    pb_unsub_placeholder(cli->conf.tracking_url, url);
+    fprintf(stderr, PB_CLI_NAME ": note: {{unsubscribe_url}} is the placeholder %s here; "
+            "postbeacon-milter puts each message's own unsubscribe link in its place "
+            "(--set unsubscribe_url=URL shows another)\n", url->str);
+    g_string_free(url, TRUE);
+}
+
 static int print_message(struct pb_cli *cli, const struct render *rd,
                          const struct pb_template *t, const char *addr, const redisReply *hash)
 {
@@ -122,6 +134,8 @@ static int print_message(struct pb_cli *cli, const struct render *rd,
     } else if (fwrite(msg->str, 1, msg->len, stdout) != msg->len || fflush(stdout) != 0) {
         pb_cli_error("cannot write to standard output: %m");
         rc = PB_EXIT_ERROR;
+    } else if (info.unsub_placeholder) {
+        note_placeholder(cli);
     }
     pb_tpl_subject_free(subject);
     g_string_free(msg, TRUE);

@@ -127,6 +127,7 @@ void pb_conf_defaults(struct pb_conf *conf)
     conf->submit.command = strdup("/usr/sbin/sendmail -t -i -f ${sender}");
     conf->submit.timeout = 60;
     conf->templates.dir = strdup(SYSCONFDIR "/postbeacon/templates");
+    conf->report.language = strdup("en");
 }
 
 void pb_conf_free_list(struct pb_strlist *list)
@@ -154,6 +155,7 @@ void pb_conf_free(struct pb_conf *conf)
         &conf->scorer.consumer_group, &conf->scorer.consumer, &conf->scorer.timezone,
         &conf->submit.command, &conf->submit.smtp, &conf->submit.from, &conf->submit.reply_to,
         &conf->submit.envelope_sender, &conf->templates.dir,
+        &conf->report.language, &conf->report.dormant,
     };
 
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
@@ -169,6 +171,7 @@ void pb_conf_free(struct pb_conf *conf)
     pb_conf_free_list(&conf->tracker.events_listen);
     pb_conf_free_list(&conf->tracker.trusted_proxies);
     pb_conf_free_list(&conf->scorer.admin_listen);
+    pb_conf_free_list(&conf->report.funnel);
     memset(conf, 0, sizeof(*conf));
 }
 

@@ -150,6 +150,13 @@ struct pb_templates_conf {
     char *dir;                  /* default SYSCONFDIR "/postbeacon/templates" */
 };
 
+/* postbeacon report (docs/reports.md). */
+struct pb_report_conf {
+    char *language;             /* labels and number formats: "en" (default) or "de" */
+    struct pb_strlist funnel;   /* segment names, the funnel's stages after all contacts; default none */
+    char *dormant;              /* the segment of dormant contacts, NULL = none (default) */
+};
+
 struct pb_conf {
     char *path;                 /* the file this came from */
     char *keys_file;            /* keys.file, default "/etc/postbeacon/keys" */
@@ -162,6 +169,7 @@ struct pb_conf {
     struct pb_scorer_conf scorer;
     struct pb_submit_conf submit;
     struct pb_templates_conf templates;
+    struct pb_report_conf report;
 };
 
 /* Load and validate; 0 on success, -1 with a message in errbuf. On failure

@@ -308,3 +308,24 @@ int pb_cc_mailbox(char *value, char *why, size_t whylen)
         return 0;
     return reject(why, whylen, value, "is not one address (e.g. \"Shop <news@example.com>\")");
 }
+
+/* report.language: the languages postbeacon report writes. */
+int pb_cc_report_language(char *value, char *why, size_t whylen)
+{
+    lowercase_ascii(value);
+    if (strcmp(value, "en") == 0 || strcmp(value, "de") == 0)
+        return 0;
+    return reject(why, whylen, value, "is not a report language (use \"en\" or \"de\")");
+}
+
+/* report.funnel, report.dormant: a segment's name as scorer.segments
+ * spells them (whether it is one is checked against them: cli/report_conf.c). */
+int pb_cc_segment_name(char *value, char *why, size_t whylen)
+{
+    size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    if (n > 0 && n <= 64 && value[n] == '\0')
+        return 0;
+    return reject(why, whylen, value, "is not a segment name (1-64 of a-z, 0-9, _ and -, "
+                  "as in scorer.segments)");
+}

@@ -28,5 +28,7 @@ int pb_cc_language(char *value, char *why, size_t whylen);
 int pb_cc_command(char *value, char *why, size_t whylen);
 int pb_cc_smtp_server(char *value, char *why, size_t whylen);
 int pb_cc_mailbox(char *value, char *why, size_t whylen);
+int pb_cc_report_language(char *value, char *why, size_t whylen);
+int pb_cc_segment_name(char *value, char *why, size_t whylen);
 
 #endif

@@ -268,6 +268,15 @@ static const struct pb_conf_setting templates_settings[] = {
     END
 };
 
+static const struct pb_conf_setting report_settings[] = {
+    ROW_STR("language", report.language, 0, pb_cc_report_language, "\"en\" or \"de\""),
+    ROW_LIST("funnel", report.funnel, pb_cc_segment_name,
+             "a list of segment names of scorer.segments, e.g. [ \"active\", \"mql\", \"sql\" ]"),
+    ROW_STR("dormant", report.dormant, PB_CF_EMPTY_NULL, pb_cc_segment_name,
+            "the name of a segment of scorer.segments, e.g. \"dormant\", or \"\" for none"),
+    END
+};
+
 const struct pb_conf_section pb_conf_sections[] = {
     { "tracking", tracking_settings, 0, "tracking = { base_url = \"https://t.example.com\"; };" },
     { "keys", keys_settings, 0, "keys = { file = \"/etc/postbeacon/keys\"; };" },
@@ -281,6 +290,8 @@ const struct pb_conf_section pb_conf_sections[] = {
     { "submit", submit_settings, 0, "submit = { from = \"Shop <news@example.com>\"; };" },
     { "templates", templates_settings, 0,
       "templates = { dir = \"/etc/postbeacon/templates\"; };" },
+    { "report", report_settings, 0,
+      "report = { language = \"de\"; funnel = [ \"active\", \"mql\", \"sql\" ]; };" },
     { NULL, NULL, 0, NULL }
 };
 

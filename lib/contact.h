@@ -15,6 +15,8 @@ void pb_contact_id(const struct pb_keyring *ring, const char *address,
                    uint8_t out[PB_CONTACT_LEN]);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void pb_hex(const uint8_t *in, size_t n, char *out);
+/* Exactly 2n hex digits (either case) into n bytes; -1 if hex is not that. */
+int pb_unhex(const char *hex, uint8_t *out, size_t n);
 /* Normalised address into out (outlen incl. NUL); returns length or -1. */
 long pb_address_normalise(const char *address, char *out, size_t outlen);
 

@@ -44,20 +44,6 @@ void pb_custom_sig_make(const struct pb_key *key, const char *timestamp, const c
     pb_hex(mac, sizeof(mac), out);
 }
 
-/* 64 hex digits (either case) into 32 bytes; -1 if it is not that. */
-static int sig_bytes(const char *hex, uint8_t out[32])
-{
-    if (strlen(hex) != 64)
-        return -1;
-    for (int i = 0; i < 32; i++) {
-        int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 /* A timestamp of 1..TIMESTAMP_MAX decimal digits; -1 otherwise. */
 static long long timestamp_value(const char *s)
 {
@@ -91,7 +77,7 @@ enum pb_sig_status pb_sig_check(const struct pb_key *keys, size_t n, const char 
         return PB_SIG_BAD_TIMESTAMP;
     if (ts < now_s - window_s || ts > now_s + window_s)
         return PB_SIG_EXPIRED;
-    if (sig_bytes(signature, want) != 0)
+    if (pb_unhex(signature, want, sizeof(want)) != 0)    /* 64 hex digits, either case */
         return PB_SIG_MALFORMED;
     for (size_t i = 0; i < n; i++) {
         sig_mac(&keys[i], timestamp, body, len, mac);

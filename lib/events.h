@@ -81,6 +81,10 @@ void pb_event_new_id(char out[33]);
 #define PB_KEY_WF_INFLIGHT "wf:inflight"      /* hash contact|workflow|step -> "<scorer> <ms>" */
 #define PB_KEY_WF_LOG      "wf:log"           /* stream of follow-up steps and what became of them */
 #define PB_KEY_WF_UNCERTAIN "wf:uncertain"    /* zset contact|workflow|step -> ms found in flight */
+/* Campaign sends (docs/redis-schema.md, "Campaign sends"; lib/campaign_send.h). */
+#define PB_KEY_SEND        "send:"            /* + campaign: hash, the job; + ":to": contact -> mark */
+#define PB_KEY_SENDS       "sends"            /* zset campaign -> ms of its next due work */
+#define PB_KEY_SEND_RATE   "send-rate"        /* the global rate; + ":" + campaign: a job's own */
 
 #define PB_EVENT_ID_TTL  604800     /* seconds an event id is remembered (7 days) */
 #define PB_EVENTS_MAXLEN 1000000    /* approximate stream length kept (XADD MAXLEN ~) */

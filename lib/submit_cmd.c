@@ -164,9 +164,11 @@ static int run_until_exit(struct run *r, int *wstatus)
     for (;;) {
         struct pollfd p[2] = { { r->in_fd, POLLOUT, 0 }, { r->out_fd, POLLIN, 0 } };
         gint64 left = (r->deadline - g_get_monotonic_time()) / 1000;
+        /* with both pipes closed nothing wakes poll: look for the exit every ms */
+        int step = r->in_fd < 0 && r->out_fd < 0 ? 1 : 20;
         if (left <= 0)
             return 0;
-        if (poll(p, 2, left < 20 ? (int)left : 20) < 0 && errno != EINTR)
+        if (poll(p, 2, left < step ? (int)left : step) < 0 && errno != EINTR)
             return 0;
         if (p[0].revents & (POLLOUT | POLLERR | POLLHUP))
             write_some(r);

@@ -10,7 +10,10 @@
  * value is missing or blank. Names: the contact fields email, first_name,
  * last_name, city, country, language, birthday, timezone, attr:<name>;
  * the caller's values campaign, unsubscribe_url, score, grade, segment,
- * history, event:<name>. A value is HTML-escaped in the HTML part, as it
+ * history, event:<name>. Without the caller's unsubscribe_url the body's
+ * {{unsubscribe_url}} is "<tracking.base_url>/u/-" (pb_tpl_opts.tracking_url,
+ * unsub_link.h), which the milter replaces by each message's own
+ * unsubscribe URL. A value is HTML-escaped in the HTML part, as it
  * is in the text part, and in a header made one line (every control
  * character, CR and LF included, becomes a space) and RFC 2047-encoded
  * when it is not ASCII, so no value can start a header of its own.
@@ -32,6 +35,9 @@ struct pb_tpl_opts {
     const char *reply_to;       /* Reply-To when the template has none, or NULL */
     const char *campaign_header; /* the milter's campaign header, NULL = "X-Campaign" */
     const char *id_domain;      /* Message-ID domain, NULL = the From address's domain */
+    const char *tracking_url;   /* tracking.base_url: {{unsubscribe_url}} in the body is
+                                 * its placeholder (unsub_link.h) when the caller gives
+                                 * none; NULL = the placeholder's default */
 };
 
 /* One named value: a contact hash field as Redis holds it ("first_name",
@@ -57,6 +63,8 @@ struct pb_tpl_input {
 struct pb_tpl_info {
     char message_id[160];       /* without <> */
     unsigned header_controls;   /* control characters (CR, LF, ...) of values made spaces in headers */
+    int unsub_placeholder;      /* the body's {{unsubscribe_url}} is the placeholder URL
+                                 * (unsub_link.h): the milter makes it the real one */
 };
 
 /* Load and check one template. NULL with "file:line: what (fix)" in err. */
@@ -89,6 +97,10 @@ const char *pb_tpl_path(const struct pb_template *t);
  * not such a name or the whole is over 64 characters. */
 int pb_tpl_campaign(const char *workflow, const char *step, const char *variant,
                     char out[65], char *err, size_t errlen);
+
+/* The file of a template named name: name itself when it has a '/', else
+ * dir/name with ".eml" added when missing. g_free it. template_names.c */
+char *pb_tpl_resolve(const char *dir, const char *name);
 
 /* Load every "*.eml" file of dir (`config check`, the scorer's -n); 0 if
  * all load, else the number that failed (1 if dir cannot be read), every

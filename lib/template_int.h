@@ -61,6 +61,8 @@ struct pb_template {
     char *reply_name, *reply_addr;      /* reply_addr NULL: no Reply-To */
     char *campaign_header;
     char *id_domain;
+    char *unsub_placeholder;            /* "<tracking_url>/u/-" when the body has
+                                         * {{unsubscribe_url}}, else NULL */
     struct pb_tpl_text subject;
     struct pb_tpl_text to_name;         /* n == 0: the bare address */
     struct pb_tpl_header *headers;      /* other headers, in the file's order */
@@ -82,6 +84,10 @@ int pb_tpl_compile(const char *s, size_t len, const struct pb_tpl_where *w,
  * control characters made spaces (PB_TC_HEADER). */
 void pb_tpl_expand(const struct pb_tpl_text *t, enum pb_tpl_context ctx,
                    const struct pb_tpl_input *in, GString *out, unsigned *controls);
+/* 1 if v is NULL or only white space: the placeholder's default is used. */
+int pb_tpl_blank(const char *v);
+/* 1 if t has a placeholder named name. */
+int pb_tpl_uses(const struct pb_tpl_text *t, const char *name);
 /* 1 if t has a placeholder. */
 int pb_tpl_has_placeholders(const struct pb_tpl_text *t);
 void pb_tpl_text_free(struct pb_tpl_text *t);

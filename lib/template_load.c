@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <gmime/gmime.h>
 #include "template_int.h"
+#include "unsub_link.h"
 
 #define TEMPLATE_MAX (1024 * 1024)      /* bytes: a mail's text, not a download */
 
@@ -369,6 +370,12 @@ struct pb_template *pb_tpl_load(const char *path, const struct pb_tpl_opts *opts
     }
     t->id_domain = g_strdup(opts && opts->id_domain ? opts->id_domain
                             : strrchr(t->from_addr, '@') + 1);
+    if (opts && opts->tracking_url && *opts->tracking_url
+        && (pb_tpl_uses(&t->text, "unsubscribe_url") || pb_tpl_uses(&t->html, "unsubscribe_url"))) {
+        GString *u = g_string_new(NULL);
+        pb_unsub_placeholder(opts->tracking_url, u);
+        t->unsub_placeholder = g_string_free(u, FALSE);
+    }
     return t;
 }
 
@@ -383,6 +390,7 @@ void pb_tpl_free(struct pb_template *t)
     g_free(t->reply_addr);
     g_free(t->campaign_header);
     g_free(t->id_domain);
+    g_free(t->unsub_placeholder);
     pb_tpl_text_free(&t->subject);
     pb_tpl_text_free(&t->to_name);
     for (size_t i = 0; i < t->nheaders; i++) {

@@ -3,7 +3,8 @@
  * workflow step (what the milter records, so the reports can tell steps
  * and variants apart) and checking every template of a folder at once
  * (`config check`, the scorer's -n), so a bad template is found before
- * the first follow-up is due.
+ * the first follow-up is due; and where a template named on the command
+ * line or in a campaign send is (templates.dir).
  */
 #include <stdio.h>
 #include <string.h>
@@ -69,4 +70,11 @@ int pb_tpl_check_dir(const char *dir, const struct pb_tpl_opts *opts, char *err,
     snprintf(err, errlen, "%s", msgs->str);
     g_string_free(msgs, TRUE);
     return failed;
+}
+
+char *pb_tpl_resolve(const char *dir, const char *name)
+{
+    if (strchr(name, '/'))
+        return g_strdup(name);
+    return g_strconcat(dir, "/", name, g_str_has_suffix(name, ".eml") ? "" : ".eml", NULL);
 }

@@ -7,7 +7,9 @@
  * other headers, and the text and/or HTML part (multipart/alternative
  * for both) in UTF-8: 7bit when ASCII with short lines, else
  * quoted-printable. Values never reach a header with a line break in
- * them (template_text.c makes them one line).
+ * them (template_text.c makes them one line). The body's
+ * {{unsubscribe_url}} is the placeholder the milter replaces
+ * (unsub_link.h) unless the caller gives the value.
  */
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +130,35 @@ static GMimeObject *make_body(const struct pb_template *t, const struct pb_tpl_i
     return GMIME_OBJECT(alt);
 }
 
+/* The caller's values for the body, into own (g_free it): the
+ * unsubscribe placeholder first (the first value of a name is the one
+ * used) when the template has one and the caller gives no unsubscribe_url;
+ * NULL when in's values stand as they are. Headers keep in's values: the
+ * milter replaces the placeholder in the body only and writes
+ * List-Unsubscribe itself. */
+static struct pb_tpl_value *body_values(const struct pb_template *t,
+                                        const struct pb_tpl_input *in,
+                                        struct pb_tpl_input *own)
+{
+    struct pb_tpl_value *v;
+
+    if (t->unsub_placeholder == NULL)
+        return NULL;
+    for (size_t i = 0; i < in->nextra; i++)
+        if (in->extra[i].name != NULL && strcmp(in->extra[i].name, "unsubscribe_url") == 0
+            && !pb_tpl_blank(in->extra[i].value))
+            return NULL;
+    v = g_new(struct pb_tpl_value, in->nextra + 1);
+    v[0].name = "unsubscribe_url";
+    v[0].value = t->unsub_placeholder;
+    if (in->nextra > 0)
+        memcpy(v + 1, in->extra, in->nextra * sizeof(*v));
+    *own = *in;
+    own->extra = v;
+    own->nextra = in->nextra + 1;
+    return v;
+}
+
 /* ---- headers ----------------------------------------------------------- */
 
 /* Spaces for control characters; how many there were. */
@@ -226,6 +257,8 @@ int pb_tpl_render(const struct pb_template *t, const struct pb_tpl_input *in, GS
                   struct pb_tpl_info *info, char *err, size_t errlen)
 {
     struct pb_tpl_info own;
+    struct pb_tpl_input body_in;
+    struct pb_tpl_value *body_extra;
     GString *scratch;
     GMimeMessage *m;
     GMimeObject *body;
@@ -239,7 +272,10 @@ int pb_tpl_render(const struct pb_template *t, const struct pb_tpl_input *in, GS
     m = g_mime_message_new(FALSE);
     set_headers(m, t, in, info);
     scratch = g_string_sized_new(4096);
-    body = make_body(t, in, scratch);
+    body_extra = body_values(t, in, &body_in);
+    info->unsub_placeholder = body_extra != NULL;
+    body = make_body(t, body_extra ? &body_in : in, scratch);
+    g_free(body_extra);
     g_mime_message_set_mime_part(m, body);
     g_object_unref(body);
 

@@ -148,6 +148,14 @@ int pb_tpl_compile(const char *s, size_t len, const struct pb_tpl_where *w,
     return 0;
 }
 
+int pb_tpl_uses(const struct pb_tpl_text *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->seg[i].name != NULL && strcmp(t->seg[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 int pb_tpl_has_placeholders(const struct pb_tpl_text *t)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -196,7 +204,7 @@ static const char *lookup(const struct pb_tpl_seg *seg, const struct pb_tpl_inpu
     return NULL;
 }
 
-static int blank(const char *v)
+int pb_tpl_blank(const char *v)
 {
     if (v == NULL)
         return 1;
@@ -263,7 +271,7 @@ void pb_tpl_expand(const struct pb_tpl_text *t, enum pb_tpl_context ctx,
             continue;
         }
         const char *v = lookup(seg, in);
-        if (blank(v))
+        if (pb_tpl_blank(v))
             v = seg->def;
         if (v != NULL)
             append_value(out, ctx, v, controls);

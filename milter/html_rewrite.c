@@ -18,6 +18,15 @@
  * domain, unsubscribe URL...), when they carry the no-track attribute, and
  * when their anchor text matches an unsubscribe pattern.
  *
+ * A link whose href is the template renderer's {{unsubscribe_url}}
+ * placeholder (unsub_link.h) gets the message's own unsubscribe URL
+ * instead (pb_link_unsub_placeholder), whatever else is set: no-track
+ * attribute, track_clicks off, "Unsubscribe" as its text. It takes no
+ * link index and is never a click link. Finding it costs nothing extra:
+ * the links are collected anyway, and an href that does not end in "-"
+ * is told apart by its last byte (with track_clicks, pixel and honeypot
+ * all off, a memmem for "/u/-" decides whether to scan at all).
+ *
  * Link indexes: links outside Outlook conditional comments are numbered in
  * document order as they get tracked; a link inside one (in_mso) takes the
  * tracked URL of the first outside link with the same href, its twin (the
@@ -27,9 +36,11 @@
 #include <string.h>
 #include "rewrite.h"
 #include "html_scan.h"
+#include "unsub_link.h"
 
 #define ANCHOR_RAW_MAX 512      /* raw bytes of anchor text looked at */
 #define ANCHOR_MAX 128          /* collapsed anchor text kept */
+#define UNSUB_PATH ("/u/" PB_UNSUB_PLACEHOLDER_TOKEN)
 
 /* The honeypot link: hidden, out of the tab order and of the
  * accessibility tree, no text: only software that follows every href
@@ -47,13 +58,15 @@ struct html_link {
     size_t href_off, href_len;  /* decoded, trimmed href in the pool */
     size_t text_from, text_to;  /* raw anchor text in the input (<a> only) */
     size_t alt_off, alt_len;    /* decoded alt text in the pool (<area> only) */
-    int in_mso;
-    int tracked;
+    unsigned in_mso : 1;
+    unsigned unsub_only : 1;    /* not tracked (no-track, track_clicks off): the placeholder */
+    unsigned tracked : 1;       /* replaced: a click link, or the unsubscribe URL */
     size_t repl_off, repl_len;  /* escaped tracked URL in the replacement pool */
 };
 
 struct collect {
     const struct pb_conf *conf;
+    int want_unsub;             /* the placeholder gets replaced (the message has a contact) */
     GArray *links;              /* struct html_link */
     GString *pool;              /* decoded hrefs and alt texts, NUL-separated */
     long open_anchor[2];        /* link whose anchor text runs, per in_mso; -1 none */
@@ -100,14 +113,20 @@ static void add_link(struct collect *c, const char *html, const struct pb_html_t
 {
     const struct pb_html_attr *href = pb_html_attr_find(html, tag, "href");
     const char *notrack = c->conf->milter.notrack_attribute;
-    if (href == NULL || !href->has_value || href->value_len == 0 || tag->attrs_dropped
-        || (notrack && *notrack && pb_html_attr_find(html, tag, notrack)))
+    if (href == NULL || !href->has_value || href->value_len == 0 || tag->attrs_dropped)
         return;
     struct html_link link = { .span_off = href->span_off, .span_len = href->span_len,
-                              .in_mso = tag->in_mso };
+                              .in_mso = tag->in_mso != 0 };
+    link.unsub_only = !c->conf->milter.track_clicks
+                      || (notrack && *notrack && pb_html_attr_find(html, tag, notrack));
+    if (link.unsub_only && !c->want_unsub)
+        return;
     if (pool_decode(c->pool, html + href->value_off, href->value_len, &link.href_off,
                     &link.href_len) != 0 || link.href_len == 0)
         return;
+    if (link.unsub_only && !pb_unsub_is_placeholder(c->conf->tracking_url,
+                                                    c->pool->str + link.href_off, link.href_len))
+        return;                 /* as before: not collected at all */
     if (tag->kind == PB_TAG_A) {
         link.text_from = link.text_to = tag->off + tag->len;
         c->open_anchor[tag->in_mso] = (long)c->links->len;
@@ -130,7 +149,7 @@ static int on_tag(void *arg, const char *html, const struct pb_html_tag *tag)
         /* fall through */
     case PB_TAG_AREA:
     case PB_TAG_VML:
-        if (c->conf->milter.track_clicks)
+        if (c->conf->milter.track_clicks || c->want_unsub)
             add_link(c, html, tag);
         break;
     case PB_TAG_A_END:
@@ -223,12 +242,30 @@ static int is_unsubscribe_text(const struct pb_strlist *patterns, const char *te
     return 0;
 }
 
+/* link is replaced by url, written as a double-quoted attribute value. */
+static void replace_with(struct html_link *link, const GString *url, GString *repl)
+{
+    link->tracked = 1;
+    link->repl_off = repl->len;
+    g_string_append_c(repl, '"');
+    append_attr_escaped(repl, url->str, url->len);
+    g_string_append_c(repl, '"');
+    link->repl_len = repl->len - link->repl_off;
+}
+
 static void track_one(struct pb_link_ctx *ctx, const char *html, struct collect *c,
                       struct html_link *link, unsigned *next_index, GString *url, GString *repl)
 {
     char anchor[ANCHOR_MAX];
     const char *anchor_p = NULL;
     size_t anchor_len = 0;
+    g_string_truncate(url, 0);
+    if (pb_link_unsub_placeholder(ctx, c->pool->str + link->href_off, link->href_len, url)) {
+        replace_with(link, url, repl);  /* no index: not a click link */
+        return;
+    }
+    if (link->unsub_only)
+        return;
     if (link->text_to > link->text_from) {
         anchor_len = anchor_text(html, link, anchor);
         anchor_p = anchor;
@@ -239,17 +276,11 @@ static void track_one(struct pb_link_ctx *ctx, const char *html, struct collect 
     if (anchor_p && is_unsubscribe_text(&ctx->conf->milter.unsubscribe_patterns, anchor_p,
                                         anchor_len))
         return;
-    g_string_truncate(url, 0);
     if (pb_link_track(ctx, c->pool->str + link->href_off, link->href_len, anchor_p,
                       anchor_len, *next_index, url) != PB_LINK_TRACKED)
         return;
     (*next_index)++;
-    link->tracked = 1;
-    link->repl_off = repl->len;
-    g_string_append_c(repl, '"');
-    append_attr_escaped(repl, url->str, url->len);
-    g_string_append_c(repl, '"');
-    link->repl_len = repl->len - link->repl_off;
+    replace_with(link, url, repl);
 }
 
 /* The first link outside conditional comments with each href. */
@@ -379,11 +410,13 @@ int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GStri
     int want_pixel = conf->milter.track_opens && conf->milter.pixel_position != PB_PIXEL_NONE
                      && !ctx->pixel_placed;
     int want_honeypot = conf->milter.honeypot_link;
-    if (!conf->milter.track_clicks && !want_pixel && !want_honeypot) {
+    if (!conf->milter.track_clicks && !want_pixel && !want_honeypot
+        && !(ctx->has_contact && memmem(html, len, UNSUB_PATH, sizeof(UNSUB_PATH) - 1) != NULL)) {
         g_string_append_len(out, html, (gssize)len);
         return 0;
     }
-    struct collect c = { .conf = conf, .open_anchor = { -1, -1 } };
+    struct collect c = { .conf = conf, .want_unsub = ctx->has_contact,
+                         .open_anchor = { -1, -1 } };
     c.links = g_array_new(FALSE, FALSE, sizeof(struct html_link));
     c.pool = g_string_sized_new(256);
     GString *repl = g_string_sized_new(1024);

@@ -2,7 +2,8 @@
  * link.c - turn one link into a tracked link (link.h): decide whether it is
  * tracked at all, add UTM parameters to the destination, sign a click token
  * and append "<tracking_url>/c/<token>". Also the open-pixel and one-click
- * unsubscribe URLs. This runs for every link of every message, so it keeps
+ * unsubscribe URLs, the latter also where a rendered template has the
+ * {{unsubscribe_url}} placeholder (unsub_link.h). This runs for every link of every message, so it keeps
  * the token on the stack, parses the URL once and allocates nothing of
  * its own: the UTM'd destination is built in the caller's output string.
  */
@@ -10,6 +11,7 @@
 #include <glib.h>
 #include "b64url.h"      /* PB_TOKEN_MAX needs PB_B64URL_LEN */
 #include "link.h"
+#include "unsub_link.h"
 #include "url.h"
 
 #define HOST_MAX 256
@@ -307,4 +309,19 @@ int pb_link_unsubscribe_url(const struct pb_link_ctx *ctx, GString *out)
 
     token_init(ctx, PB_TOKEN_UNSUB, &tok);
     return append_tracked(ctx, &tok, "/u/", "", out->len, out) == PB_TOKEN_OK ? 0 : -1;
+}
+
+int pb_link_unsub_placeholder(const struct pb_link_ctx *ctx, const char *url, size_t len,
+                              GString *out)
+{
+    size_t keep = out->len;
+
+    if (!pb_unsub_maybe_placeholder(url, len) || !ctx->has_contact   /* every other link */
+        || !pb_unsub_is_placeholder(ctx->conf->tracking_url, url, len))
+        return 0;
+    if (pb_link_unsubscribe_url(ctx, out) != 0) {
+        g_string_truncate(out, keep);
+        return 0;
+    }
+    return 1;
 }

@@ -2,7 +2,8 @@
  * link.h - the one place a link becomes a tracked link: decide whether a
  * URL is tracked, add UTM parameters to the destination, sign it into a
  * click token and build the redirect URL. Also builds the open-pixel and
- * unsubscribe URLs. The HTML and text rewriters both call this.
+ * unsubscribe URLs, and puts the real unsubscribe URL where a rendered
+ * template has its placeholder. The HTML and text rewriters both call this.
  */
 #ifndef PB_LINK_H
 #define PB_LINK_H
@@ -57,5 +58,16 @@ int pb_link_honeypot_url(const struct pb_link_ctx *ctx, GString *out);
 /* Append the open-pixel URL / the one-click unsubscribe URL. 0 on success. */
 int pb_link_open_url(const struct pb_link_ctx *ctx, GString *out);
 int pb_link_unsubscribe_url(const struct pb_link_ctx *ctx, GString *out);
+
+/* url (not NUL-terminated, trimmed as the rewriters find it): if it is
+ * the template renderer's {{unsubscribe_url}} placeholder
+ * ("<tracking_url>/u/-", unsub_link.h) and the message has a contact,
+ * append the message's unsubscribe URL (pb_link_unsubscribe_url: the
+ * tracker's page with its button, the List-Unsubscribe URL) to out and
+ * return 1. Otherwise 0 and out untouched: a placeholder in mail without
+ * a contact stays, and leads to the tracker's explanation. Never a click
+ * link, never counted in ctx->links_tracked. */
+int pb_link_unsub_placeholder(const struct pb_link_ctx *ctx, const char *url, size_t len,
+                              GString *out);
 
 #endif

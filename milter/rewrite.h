@@ -12,12 +12,15 @@
 #include "link.h"
 
 /* Rewrite decoded HTML: links through pb_link_track, the open pixel per
- * config unless ctx->pixel_placed (then set: one pixel per message).
+ * config unless ctx->pixel_placed (then set: one pixel per message); an
+ * href that is the {{unsubscribe_url}} placeholder becomes the message's
+ * unsubscribe URL (pb_link_unsub_placeholder).
  * Appends the result to out. Returns the number of changes (0: out holds
  * an exact copy), or -1 on error (out unspecified). */
 int pb_html_rewrite(struct pb_link_ctx *ctx, const char *html, size_t len, GString *out);
 
-/* Rewrite decoded text/plain: bare http(s) URLs through pb_link_track.
+/* Rewrite decoded text/plain: bare http(s) URLs through pb_link_track,
+ * the {{unsubscribe_url}} placeholder through pb_link_unsub_placeholder.
  * first_index: link index to start at (after the HTML part's links).
  * Returns the number of changes or -1. */
 int pb_text_rewrite(struct pb_link_ctx *ctx, const char *text, size_t len,

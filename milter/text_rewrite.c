@@ -20,6 +20,11 @@
  * stays where it was). With "delsp=yes", though, a generator may split a
  * long word, a URL too, at such a soft break; only its first piece would
  * be seen here, so the caller should leave delsp=yes parts alone.
+ *
+ * A URL that is the template renderer's {{unsubscribe_url}} placeholder
+ * (unsub_link.h) becomes the message's own unsubscribe URL
+ * (pb_link_unsub_placeholder), also with track_clicks off; it takes no
+ * link index and is never a click link.
  */
 #include <string.h>
 #include "rewrite.h"
@@ -97,7 +102,8 @@ int pb_text_rewrite(struct pb_link_ctx *ctx, const char *text, size_t len,
                     unsigned first_index, GString *out)
 {
     size_t pos = 0, copied = 0;
-    int changes = 0;
+    int changes = 0, track = ctx->conf->milter.track_clicks;
+    unsigned tracked = 0;               /* click links: their indexes */
     GString *url = g_string_new(NULL);
     while (pos < len) {
         const char *colon = memchr(text + pos, ':', len - pos);
@@ -105,7 +111,7 @@ int pb_text_rewrite(struct pb_link_ctx *ctx, const char *text, size_t len,
             break;
         size_t c = (size_t)(colon - text);
         pos = c + 1;
-        long start = ctx->conf->milter.track_clicks ? scheme_start(text, len, c) : -1;
+        long start = track || ctx->has_contact ? scheme_start(text, len, c) : -1;
         if (start < 0)
             continue;
         size_t end = c + 3;
@@ -121,8 +127,12 @@ int pb_text_rewrite(struct pb_link_ctx *ctx, const char *text, size_t len,
         if (!is_alnum(host) && host != '[')
             continue;                       /* no host */
         g_string_truncate(url, 0);
-        if (pb_link_track(ctx, text + start, url_len, NULL, 0, first_index + (unsigned)changes,
-                          url) != PB_LINK_TRACKED)
+        if (pb_link_unsub_placeholder(ctx, text + start, url_len, url))
+            ;                               /* the unsubscribe URL, no index */
+        else if (track && pb_link_track(ctx, text + start, url_len, NULL, 0,
+                                        first_index + tracked, url) == PB_LINK_TRACKED)
+            tracked++;
+        else
             continue;
         g_string_append_len(out, text + copied, (gssize)((size_t)start - copied));
         g_string_append_len(out, url->str, (gssize)url->len);

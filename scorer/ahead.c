@@ -39,10 +39,12 @@ void pb_scorer_drop_ahead(struct pb_scorer *s)
 static redisReply *read_new(struct pb_scorer *s, int block)
 {
     const struct pb_scorer_conf *sc = &s->conf->scorer;
+    int ms = s->block_cap_ms > 0 && s->block_cap_ms < sc->block_ms ? s->block_cap_ms
+                                                                     : sc->block_ms;
 
     if (block)
         return redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
-                            sc->consumer_group, s->consumer, sc->batch, sc->block_ms, s->stream);
+                            sc->consumer_group, s->consumer, sc->batch, ms, s->stream);
     return redisCommand(s->c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
                         sc->consumer_group, s->consumer, sc->batch, s->stream);
 }

@@ -35,8 +35,9 @@
  *      string.byte reads them all); then stream id, contact, contact key
  *      index, ts, eid, type, the attributes (name, value ...), the
  *      interest segments' numbers, the workflows' numbers, the not_opened
- *      ones' numbers, the campaign (only when one of those two lists is
- *      not empty) and per effect the rule's number in RULES, followed for
+ *      ones' numbers, the campaign ("" none: the segment-log and wf:log
+ *      entries the event causes name it, and not_opened workflows need it)
+ *      and per effect the rule's number in RULES, followed for
  *      a rule limited per message or campaign by its repeat field.
  * Answer: {one char per entry, last refusal, segment changes (segment,
  * entries, exits, ...), follow-up log entries (status, n, ...)}.
@@ -50,6 +51,10 @@ static const char script_head[] =
     "local floor,cap=tonumber(ARGV[4]),tonumber(ARGV[5])\n"
     "local keep,hmax,n=tonumber(ARGV[6]),tonumber(ARGV[7]),tonumber(ARGV[8])\n"
     "local logmax=ARGV[9]\n"
+    /* the campaign of the event being applied (nil for wake-ups, reloads
+     * and events without one): segment-log and wf:log entries it causes
+     * name it, so that reports can attribute them */
+    "local CAMP\n"
     "local function fmt(x) return string.format('%.10g',x) end\n"
     "for _,r in ipairs(RULES) do r[5]=fmt(r[2]) end\n"
     "local function decay(v,dt)\n"
@@ -223,12 +228,13 @@ static const char script_tail[] =
     "    local id,cid,k,tss,eid,typ=ARGV[i+1],ARGV[i+2],ARGV[i+3]+0,ARGV[i+4],ARGV[i+5],ARGV[i+6]\n"
     "    na,ni,nw,no,nf,ns=na-48,ni-48,nw-48,no-48,nf-48,ns-48\n"
     "    local ab=i+7 local ib=ab+2*na local wb=ib+ni local ob=wb+nw local fb=ob+no\n"
-    "    local camp\n"
-    "    if nw+no>0 then camp=ARGV[fb] fb=fb+1 end\n"
+    "    local camp=ARGV[fb] fb=fb+1\n"
+    "    if camp=='' then camp=nil end\n"
     "    i=fb+nf+ns\n"
     "    if redis.call('XACK',stream,group,id)==0 then out[e]='0'\n"
-    "    else ok,a=pcall(entry,kb==115,cid,k,tss+0,tss,eid,typ,hu==49,ab,na,ib,ni,wb,nw,ob,no,"
-    "camp,fb,nf) end\n"
+    "    else CAMP=camp\n"                                    /* named in the logs' entries */
+    "      ok,a=pcall(entry,kb==115,cid,k,tss+0,tss,eid,typ,hu==49,ab,na,ib,ni,wb,nw,ob,no,"
+    "camp,fb,nf) CAMP=nil end\n"
     "  end\n"
     "  if not ok then out[e]='E' err=tostring(a and (a.err or a)) unput()\n"
     "  elseif not out[e] then out[e]=(kb==101 or kb==115) and a and '2' or '1' end\n"
@@ -402,8 +408,7 @@ static void add_event(struct pb_apply *a, const struct pb_apply_entry *e)
     numbers(a, e->interest, e->ninterest);
     numbers(a, e->wf, e->nwf);
     numbers(a, e->wf_open, e->nwf_open);
-    if (e->nwf + e->nwf_open > 0)
-        arg(a, e->campaign ? e->campaign : "");
+    arg(a, e->campaign ? e->campaign : "");     /* named in the logs' entries */
     for (size_t i = 0; i < e->nrules; i++) {
         char *field = repeat_field(e->rules[i], e->msg, e->campaign);
         arg_number(a, e->rules[i] - a->rules->items + 1);

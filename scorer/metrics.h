@@ -1,7 +1,8 @@
 /*
  * metrics.h - what the scorer counts for GET /metrics beyond struct
  * pb_sc_stats: entries by event type and class, segment entries and exits
- * by segment, follow-up log entries by status, reloads; the label values
+ * by segment, follow-up log entries by status, campaign mails by outcome,
+ * reloads; the label values
  * they are counted under, with a bounded number of them (event types of
  * the configuration get their own label, any other custom type counts as
  * "other").
@@ -23,6 +24,7 @@
 #define PB_SC_CLASSES 3         /* no class, human, machine */
 #define PB_SC_SEG_LABELS 256    /* segments ever configured while running */
 #define PB_SC_NO_LABEL 0xff     /* an entry not counted by type (trimmed) */
+#define PB_SC_CAMPAIGN_OUTCOMES 5   /* enum pb_csend_event (lib/campaign_send.h) */
 
 /* Statuses of <p>wf:log entries, the label values of the follow-up counter. */
 enum pb_sc_wf_status {
@@ -45,6 +47,10 @@ struct pb_sc_counts {
     unsigned long long events[PB_SC_TYPE_LABELS * PB_SC_CLASSES];
     unsigned long long segments[PB_SC_SEG_LABELS][2];   /* enter, leave */
     unsigned long long followups[PB_SC_WF_STATUSES];
+    /* campaign mails this scorer handled for postbeacon send (sends.c), by
+     * outcome in the order of enum pb_csend_event: sent, suppressed,
+     * failed, retry, uncertain */
+    unsigned long long campaign_mails[PB_SC_CAMPAIGN_OUTCOMES];
     unsigned long long reloads_ok, reloads_failed;
 };
 

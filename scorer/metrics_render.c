@@ -91,6 +91,23 @@ static void render_followups(const struct pb_sc_snapshot *snap, GString *out)
     }
 }
 
+static void render_campaign_mails(const struct pb_sc_snapshot *snap, GString *out)
+{
+    static const char name[] = "postbeacon_scorer_campaign_mails_total";
+    static const char *const outcomes[PB_SC_CAMPAIGN_OUTCOMES] = {
+        "sent", "suppressed", "failed", "retry", "uncertain"
+    };
+
+    pb_prom_header(out, name, "counter",
+                   "Campaign mails (postbeacon send --at, A/B remainders) this scorer "
+                   "handled, by outcome: sent, suppressed (not sent), failed, retry (a "
+                   "temporary failure), uncertain (left by a stopped sender, not resent).");
+    for (int i = 0; i < PB_SC_CAMPAIGN_OUTCOMES; i++) {
+        const char *labels[] = { "outcome", outcomes[i], NULL };
+        pb_prom_sample(out, name, labels, snap->counts.campaign_mails[i]);
+    }
+}
+
 void pb_sc_render_counters(const struct pb_sc_snapshot *snap, GString *out)
 {
     const char *info[] = { "consumer", snap->consumer, "group", snap->group,
@@ -107,6 +124,7 @@ void pb_sc_render_counters(const struct pb_sc_snapshot *snap, GString *out)
     render_outcomes(&snap->stats, out);
     render_segments(snap, out);
     render_followups(snap, out);
+    render_campaign_mails(snap, out);
     pb_prom_header(out, "postbeacon_scorer_reloads_total", "counter",
                    "Configuration reloads (SIGHUP), by result.");
     pb_prom_sample(out, "postbeacon_scorer_reloads_total", ok, snap->counts.reloads_ok);

@@ -53,6 +53,8 @@ struct pb_sc_batch {
     size_t entries;
 };
 
+struct pb_csend;
+
 struct pb_scorer {
     const struct pb_conf *conf;     /* redis and scorer sections (not owned) */
     const struct pb_rules *rules;   /* not owned */
@@ -73,6 +75,10 @@ struct pb_scorer {
     long long wake_check_ms;        /* when to look at <p>wake again (scorer's clock) */
     long long wf_check_ms;          /* when to look at <p>wf:due again (workflow_run.c) */
     long long wf_rate_slot_ms;      /* after the last time a step was deferred to for the send rate */
+    struct pb_csend *send;          /* sends.c: the campaign send in hand, or NULL */
+    char *send_runner;              /* sends.c: "scorer <consumer>", its lease's name */
+    long long sends_check_ms;       /* sends.c: when to look at <p>sends / go on with it */
+    int block_cap_ms;               /* a blocking read waits at most this long (0: block_ms) */
     struct pb_sc_reeval reeval;
     struct pb_sc_stats stats;
     struct pb_sc_metrics metrics;   /* counters by label, for /metrics */
@@ -163,6 +169,19 @@ int pb_scorer_contact_ok(const char *contact);
  * claimed, submitted and settled. Their number, or -1 if Redis failed
  * (logged, connection dropped). workflow_run.c */
 int pb_wf_run(struct pb_scorer *s);
+/* One chunk of the campaign send in hand, or of the first one due in
+ * <p>sends: the members handled (1 when a chunk found nothing to send
+ * but more is to do), 0 when nothing is to do now, -1 if Redis failed
+ * (logged, connection dropped). sends.c */
+int pb_scorer_sends(struct pb_scorer *s);
+/* --once: every due campaign send as far as it goes now (waiting for
+ * the rate, not for a retry or a winner). 0, or -1 if Redis failed. */
+int pb_scorer_sends_once(struct pb_scorer *s);
+/* How long a blocking read may wait so the send in hand goes on in
+ * time: ms, or 0 for block_ms. */
+int pb_scorer_sends_wait(const struct pb_scorer *s);
+/* Give the campaign send in hand back (a disconnect, a stop). */
+void pb_scorer_sends_close(struct pb_scorer *s);
 /* Run the entries built into a (wake-ups, re-evaluations): 0, or -1 if
  * Redis failed (logged). kinds: one character per entry. batch.c */
 int pb_scorer_run_built(struct pb_scorer *s, struct pb_apply *a, GString *kinds);

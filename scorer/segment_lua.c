@@ -120,6 +120,7 @@ static const char helpers[] =
     "  local a={'MAXLEN','~',logmax,'*','segment',seg,'contact',cid,'op',op,'at',t}\n"
     "  if since then a[#a+1]='since' a[#a+1]=since end\n"
     "  a[#a+1]='cause' a[#a+1]=cause\n"
+    "  if CAMP then a[#a+1]='campaign' a[#a+1]=CAMP end\n"
     "  redis.call('XADD',KEYS[3],unpack(a))\n"
     "  local c=SEGCHG[seg]\n"
     "  if not c then c={0,0} SEGCHG[seg]=c SEGORD[#SEGORD+1]=seg end\n"

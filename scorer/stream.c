@@ -100,6 +100,7 @@ void pb_scorer_init(struct pb_scorer *s, const struct pb_conf *conf, const struc
 void pb_scorer_disconnect(struct pb_scorer *s)
 {
     pb_scorer_drop_ahead(s);
+    pb_scorer_sends_close(s);
     if (s->c != NULL)
         redisFree(s->c);
     s->c = NULL;
@@ -109,6 +110,7 @@ void pb_scorer_free(struct pb_scorer *s)
 {
     pb_scorer_disconnect(s);
     g_free(s->consumer);
+    g_free(s->send_runner);
     g_free(s->stream);
     g_free(s->script);
     g_strfreev(s->reeval.drop);
@@ -282,6 +284,13 @@ int pb_scorer_step(struct pb_scorer *s, int block)
         return n;
     if ((n = pb_wf_run(s)) != 0)
         return n;
+    /* a chunk of a campaign send, then a batch of events without waiting */
+    if ((n = pb_scorer_sends(s)) < 0)
+        return -1;
+    if (n > 0) {
+        int m = pb_scorer_new_entries(s, 0);
+        return m < 0 ? -1 : n + m;
+    }
     /* a reload's re-evaluation goes on between the batches of events */
     if ((n = pb_scorer_reeval_step(s)) < 0)
         return -1;
@@ -289,6 +298,7 @@ int pb_scorer_step(struct pb_scorer *s, int block)
         int m = pb_scorer_new_entries(s, 0);
         return m < 0 ? -1 : n + m;
     }
+    s->block_cap_ms = pb_scorer_sends_wait(s);
     return pb_scorer_new_entries(s, block);
 }
 
@@ -350,5 +360,8 @@ int pb_scorer_drain(struct pb_scorer *s)
     /* and the follow-ups due now, those the steps above queued included */
     while (n >= 0 && (s->wf_check_ms = 0, n = pb_wf_run(s)) > 0)
         ;
+    /* and the campaign sends due now */
+    if (n >= 0)
+        n = pb_scorer_sends_once(s);
     return n < 0 ? -1 : 0;
 }

@@ -336,6 +336,7 @@ int pb_workflows_load_templates(struct pb_workflows *w, const struct pb_conf *co
     struct pb_tpl_opts opts = {
         .from = conf->submit.from, .reply_to = conf->submit.reply_to,
         .campaign_header = conf->milter.campaign_header, .id_domain = NULL,
+        .tracking_url = conf->tracking_url,
     };
 
     for (size_t i = 0; i < w->count; i++)

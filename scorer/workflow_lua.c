@@ -24,9 +24,11 @@
 
 static const char log_function[] =
     "local WFCNT={}\n"              /* log entries by status, for the answer */
-    "local function wf_log(cid,wf,st,status,why,t)\n"
-    "  redis.call('XADD',WFLOG,'MAXLEN','~',logmax,'*','contact',cid,'workflow',wf,"
-    "'step',st,'status',status,'reason',why,'at',string.format('%d',t))\n"
+    "local function wf_log(cid,wf,st,status,why,t,camp)\n"
+    "  local a={'MAXLEN','~',logmax,'*','contact',cid,'workflow',wf,"
+    "'step',st,'status',status,'reason',why,'at',string.format('%d',t)}\n"
+    "  if camp then a[#a+1]='campaign' a[#a+1]=camp end\n"
+    "  redis.call('XADD',WFLOG,unpack(a))\n"
     "  WFCNT[status]=(WFCNT[status] or 0)+1\n"
     "end\n";
 
@@ -42,7 +44,7 @@ static const char functions[] =
     "      if camp and WFNO[w[1]] then redis.call('HSET',ck,'wfc:'..w[1],camp) end\n"
     "      redis.call('HSET',ck,'wfs:'..w[1]..'|'..w[2],'queued')\n"
     "      redis.call('ZADD',WFDUE,string.format('%d',due),cid..'|'..w[1]..'|'..w[2])\n"
-    "      wf_log(cid,w[1],w[2],'queued',why,due)\n"
+    "      wf_log(cid,w[1],w[2],'queued',why,due,CAMP)\n"
     "    end\n"
     "  end\n"
     "  return n\n"

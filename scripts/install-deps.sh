@@ -2,14 +2,15 @@
 # install-deps.sh - install the Debian 12 packages postbeacon builds, tests
 # and demos with. Idempotent; run as root. Postfix is preseeded to "No
 # configuration" so the system instance stays off: tests and the demo run
-# private Postfix and Redis instances of their own on loopback.
+# private Postfix and Redis instances of their own on loopback. chromium
+# (headless) opens the HTML report in tests/cli_report_html.sh.
 set -eu
 
 PACKAGES="build-essential autoconf automake autoconf-archive libtool pkg-config
  libmilter-dev libhiredis-dev libevent-dev libssl-dev libconfig-dev
  libgmime-3.0-dev liburiparser-dev libjansson-dev libcurl4-openssl-dev libcsv-dev libgumbo-dev libhttp-parser-dev check
  postfix redis-server redis-tools miltertest python3 openssl clang
- libclang-rt-14-dev procps curl"
+ libclang-rt-14-dev procps curl chromium"
 
 missing=""
 for pkg in $PACKAGES; do

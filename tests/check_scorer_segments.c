@@ -136,6 +136,7 @@ START_TEST(test_decay_exit_at_crossing_time)
     cause = log_field("mql", "c1", "leave", "cause", &n);
     ck_assert_str_eq(cause, "wake");
     g_free(cause);
+    ck_assert_ptr_null(log_field("mql", "c1", "leave", "campaign", &n));  /* no event */
     g_free(log_field("mql", "c1", "leave", "since", &n));
     ck_assert_int_eq(n, 1);
     /* then 20 is crossed at 2 half-lives: into cold */
@@ -162,12 +163,46 @@ START_TEST(test_mql_then_sql_and_event_cause)
     cause = log_field("mql", "c1", "enter", "cause", &n);
     ck_assert_str_eq(cause, "event click 00000000000000000000000000000002");
     g_free(cause);
+    cause = log_field("mql", "c1", "enter", "campaign", &n);    /* for reports */
+    ck_assert_str_eq(cause, "spring-sale");
+    g_free(cause);
     add(click("c1", "m2", T0 + 2000, "https://shop.example.com/"));
     add(click("c1", "m2", T0 + 3000, "https://shop.example.com/"));
     run_at(T0 + 5000);
     ck_assert_int_eq(member_since("sql", "c1"), T0 + 3000);
     ck_assert_int_eq(member_since("mql", "c1"), T0 + 1000);
     ck_assert_int_eq(wake_at("c1"), -1);        /* no decay: nothing is ever due */
+}
+END_TEST
+
+/* A workflow started by an event of a campaign names it in its queued
+ * entry of <p>wf:log (a report's follow-ups of the campaign); one started
+ * by an event without a campaign does not. */
+START_TEST(test_campaign_in_workflow_start)
+{
+    redisReply *r;
+
+    load_scorer("half_life_days = 0; segments = ( { name = \"mql\"; behaviour_at_least = 50; } );"
+                "workflows = ( { name = \"follow\"; trigger = { segment = \"mql\"; on = \"enter\"; };"
+                " steps = ( { name = \"mark\"; tag = \"hot\"; } ); } );",
+                "{ name = \"click\"; event = \"click\"; points = 60; },"
+                "{ name = \"buy\"; event = \"purchase\"; points = 60; }");
+    add(click("c1", "m1", T0, "https://shop.example.com/"));
+    add(xadd("purchase", "c2", NULL, NULL, T0, NULL, NULL));
+    run_at(T0 + 1000);
+    r = redisCommand(cc, "XRANGE pb:wf:log - +");
+    for (size_t i = 0, n = 0; i < r->elements; i++) {
+        const redisReply *f = r->element[i]->element[1];
+        const char *v[3] = { NULL, NULL, NULL }, *names[3] = { "contact", "campaign", "status" };
+        for (size_t j = 0; j + 1 < f->elements; j += 2)
+            for (int k = 0; k < 3; k++)
+                v[k] = strcmp(f->element[j]->str, names[k]) == 0 ? f->element[j + 1]->str : v[k];
+        if (strcmp(v[2], "queued") == 0)        /* the start; c1's by a click of spring-sale */
+            ck_assert_str_eq(v[0], n++ == 0 ? "c1" : "c2");
+        ck_assert_str_eq(v[1] ? v[1] : "-", strcmp(v[2], "queued") == 0
+                         && strcmp(v[0], "c1") == 0 ? "spring-sale" : "-");
+    }
+    freeReplyObject(r);
 }
 END_TEST
 
@@ -546,6 +581,7 @@ TCase *segments_tcase(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_decay_exit_at_crossing_time);
     tcase_add_test(tc, test_mql_then_sql_and_event_cause);
+    tcase_add_test(tc, test_campaign_in_workflow_start);
     tcase_add_test(tc, test_fit_and_grade);
     tcase_add_test(tc, test_fit_age_changes_on_birthday);
     tcase_add_test(tc, test_signup_creates_contact);

@@ -1,11 +1,12 @@
 /*
  * check_unsub_page.c - unit tests for tracker/unsub_page.c, read back with
  * gumbo (an HTML5 parser, not the code under test): for every language and
- * page, <html lang>, one <main> holding one <h1>, the ask page's
- * <form method="post"> posting List-Unsubscribe=One-Click with a real
- * <button>; campaign names escaped (no markup gets through, the text
- * reads back unchanged); valid UTF-8; and a Content-Security-Policy whose
- * style hash is the hash of the page's <style> block.
+ * page (the placeholder's "not completed" one too), <html lang>, one
+ * <main> holding one <h1>, the ask page's <form method="post"> posting
+ * List-Unsubscribe=One-Click with a real <button>; campaign names
+ * escaped (no markup gets through, the text reads back unchanged); valid
+ * UTF-8; and a Content-Security-Policy whose style hash is the hash of
+ * the page's <style> block.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -137,10 +138,10 @@ END_TEST
 START_TEST(test_done_and_invalid_pages)
 {
     GString *html = g_string_new(NULL);
-    enum pb_unsub_page pages[] = { PB_UNSUB_DONE, PB_UNSUB_INVALID };
-    char *headings[2];
+    enum pb_unsub_page pages[] = { PB_UNSUB_DONE, PB_UNSUB_INVALID, PB_UNSUB_PLACEHOLDER };
+    char *headings[3];
 
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < 3; p++) {
         GumboOutput *doc = render(langs[_i], pages[p], "ignored", html);
         check_common(doc, langs[_i]);
         ck_assert_int_eq(count(doc->root, GUMBO_TAG_FORM), 0);
@@ -150,8 +151,27 @@ START_TEST(test_done_and_invalid_pages)
         gumbo_destroy_output(&kGumboDefaultOptions, doc);
     }
     ck_assert_str_ne(headings[0], headings[1]);
-    g_free(headings[0]);
-    g_free(headings[1]);
+    ck_assert_str_ne(headings[0], headings[2]);
+    ck_assert_str_ne(headings[1], headings[2]);
+    for (int p = 0; p < 3; p++)
+        g_free(headings[p]);
+    g_string_free(html, TRUE);
+}
+END_TEST
+
+/* The placeholder's page says what happened and what to do instead. */
+START_TEST(test_placeholder_page)
+{
+    GString *html = g_string_new(NULL);
+    GumboOutput *doc = render("en", PB_UNSUB_PLACEHOLDER, NULL, html);
+    char *h = text(only(doc->root, GUMBO_TAG_H1)), *all = text(doc->root);
+
+    ck_assert_str_eq(h, "This link was not completed");
+    ck_assert_ptr_nonnull(strstr(all, "nothing was changed"));
+    ck_assert_ptr_nonnull(strstr(all, "reply to the e-mail and ask to be unsubscribed"));
+    g_free(h);
+    g_free(all);
+    gumbo_destroy_output(&kGumboDefaultOptions, doc);
     g_string_free(html, TRUE);
 }
 END_TEST
@@ -249,6 +269,7 @@ static Suite *unsub_page_suite(void)
 
     tcase_add_loop_test(tc, test_ask_page, 0, 3);
     tcase_add_loop_test(tc, test_done_and_invalid_pages, 0, 3);
+    tcase_add_test(tc, test_placeholder_page);
     tcase_add_test(tc, test_languages_differ);
     tcase_add_test(tc, test_campaign_escaped);
     tcase_add_test(tc, test_csp_matches_style);

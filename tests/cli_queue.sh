@@ -94,6 +94,16 @@ expect "list --limit 2: says how many of how many" equals "$(printf '%s\n' "$out
 expect "list --limit 2: two rows" equals "$(printf '%s\n' "$out" | wc -l)" 4
 pb queue list --uncertain
 expect "list --uncertain, none yet" equals "$code/$(printf '%s\n' "$out" | tail -1)" "0/0 follow-up steps uncertain"
+pb contacts show --json ann@example.com
+expect "contacts show: the contact's follow-ups, queued, with when they are due" equals \
+    "$(py 'print(sorted((x["workflow"], x["step"], x["state"], x["due"]) for x in json.loads(s)["followups"]))')" \
+    "[('cart', 'reminder', 'queued', '$(python3 -c "
+from datetime import datetime, timezone
+print(datetime.fromtimestamp($due / 1000, timezone.utc).strftime('%Y-%m-%d %H:%M:%SZ'))")'), ('welcome', 'hello', 'queued', '$(python3 -c "
+from datetime import datetime, timezone
+print(datetime.fromtimestamp($(rc ZSCORE pb:wf:due "$ANN|welcome|hello") / 1000, timezone.utc).strftime('%Y-%m-%d %H:%M:%SZ'))")')]"
+expect "... and not among the attributes" equals "$(py 'print(sorted(x["field"] for x in json.loads(s)["contact"] if x["field"].startswith("wf")))')" \
+    "['wf:cart', 'wf:welcome']"
 
 # ---- cancel -------------------------------------------------------------------------------
 pb queue cancel ann@example.com cart

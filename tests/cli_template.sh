@@ -5,7 +5,9 @@
 # in To (the name RFC 2047-encoded), the placeholders filled (also in the
 # Subject), the campaign header named by milter.campaign_header with
 # --campaign's value (default preview); the score decayed to now and the
-# grade; --set values; --subject (a variant's subject); a template by path; a bad template is exit 1 with
+# grade; --set values; --subject (a variant's subject); a template by path;
+# {{unsubscribe_url}} is the milter's placeholder <tracking>/u/-, with a
+# note saying so (--set gives another); a bad template is exit 1 with
 # its file:line; an unknown contact or template exit 1; usage errors 2.
 #
 # Run by `make check`. Exit 77 (skip) only when redis-server, redis-cli,
@@ -41,7 +43,14 @@ expect "render: the name is RFC 2047 in the header" contains "$out" "<juergen@ex
 expect "render: the header block is ASCII" equals "$(printf '%s' "$out" | sed '/^$/q' | LC_ALL=C grep -c '[^ -~	]')" 0
 expect "render: the Subject's placeholder" equals "$(mail Subject)" "Willkommen im Beispiel-Shop, Jürgen!"
 expect "render: the text's placeholder" contains "$(mail -text)" "Hallo Jürgen,"
-expect "render: the default of an unset value" contains "$(mail -text)" "Abmelden: https://shop.example.com/abmelden"
+expect "render: {{unsubscribe_url}} is the milter's placeholder, not the template's default" \
+    equals "$(mail -text | grep '^Abmelden')" "Abmelden: https://t.example.net/u/-"
+expect "render: a note says the milter replaces it" contains "$out" \
+    "note: {{unsubscribe_url}} is the placeholder https://t.example.net/u/- here; postbeacon-milter puts each message's own unsubscribe link in its place"
+pb template render --set unsubscribe_url=https://shop.example.com/bye welcome-1.de Juergen@example.com
+expect "render --set unsubscribe_url: that link, and no note" \
+    equals "$(mail -text | grep '^Abmelden') $(printf '%s' "$out" | grep -c 'note: {{unsub')" \
+    "Abmelden: https://shop.example.com/bye 0"
 expect "render: the campaign header, preview by default" equals "$(mail X-Campaign)" "preview"
 expect "render: the template's own From" equals "$(mail From)" "Beispiel-Shop <news@example.com>"
 expect "render: a Message-ID" contains "$(mail Message-ID)" "@example.com>"

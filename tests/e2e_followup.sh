@@ -19,7 +19,15 @@
 #      contact hash and in <p>wf:log;
 #   4. a click on its link: 302 to the template's link plus UTM naming
 #      the campaign, counted under it (clicks_human 1, a human click in
-#      the stream), and the contact's score has all three clicks.
+#      the stream), and the contact's score has all three clicks;
+#   5. its body's Unsubscribe links (text and HTML part): the renderer
+#      wrote the placeholder <tracking>/u/- for {{unsubscribe_url}}, the
+#      milter put the message's own List-Unsubscribe URL in its place
+#      (not the template's fallback, not a click link). A GET of it shows
+#      the tracker's page with its button and unsubscribes nobody; the
+#      page's POST unsubscribes the contact (<p>suppressed). The
+#      placeholder itself, as mail sent around the milter would carry it,
+#      gets the tracker's "not completed" page (404), whatever the method.
 # Run by `make check` (top_builddir, top_srcdir set); needs root, postfix,
 # smtp-sink, redis-server and curl: skipped (77) without them.
 set -u
@@ -159,8 +167,10 @@ expect "... its Subject the template's" equals "$(header_of "$follow" Subject)" 
 expect "... its campaign header is removed" equals "$(header_of "$follow" X-Campaign)" ""
 expect "... List-Unsubscribe was added, to the tracker" \
     contains "$(header_of "$follow" List-Unsubscribe)" "<$PB_BASE_URL/u/"
-expect "... and its body's Unsubscribe link (the shop's page) is left as it is" \
-    grep -qF '<a href="https://www.example.com/unsubscribe">Unsubscribe</a>' "$follow"
+python3 "$lib/e2e_check.py" unsub "$follow" --base "$PB_BASE_URL" >"$PB_DIR/unsub"
+unsub=$(sed -n 's/^header\t//p' "$PB_DIR/unsub")
+expect "... and its body's Unsubscribe links, text and HTML, are that URL (not the template's fallback)" \
+    equals "$(grep -v '^header' "$PB_DIR/unsub" | sort | tr '\t\n' '  ')" "html $unsub text $unsub "
 links "$follow"
 require "its links point to the tracker, with tokens that verify" test $? = 0
 expect "... for the contact, campaign $campaign, a message of its own" \
@@ -187,6 +197,39 @@ expect "the stream has the click for campaign $campaign" \
     equals "$(stream click "$campaign")" "click human $contact $want"
 scored() { [ "$(rc HGET "pb:contact:$contact" score)" = 30 ]; }
 expect "the scorer counts it too: score 30" wait_for 10 scored
+
+# ---- 5. the body's Unsubscribe link ----------------------------------------------------------
+B=$PB_DIR/page.html
+fetch() {                       # fetch URL [curl options]: $CODE, the page in $B
+    local url=$1
+    shift
+    CODE=$(curl -s -o "$B" -A "$PB_BROWSER_UA" -w '%{http_code}' "$@" "$url") || CODE=000
+}
+post_form() {                   # what the page's form (method post, no action) sends
+    fetch "$1" -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data-raw 'List-Unsubscribe=One-Click'
+}
+fetch "$PB_BASE_URL/u/-"
+expect "the bare placeholder: 404 and the page that says the link was not completed" \
+    equals "$CODE $(grep -c '<h1>This link was not completed</h1>' "$B")" "404 1"
+post_form "$PB_BASE_URL/u/-"
+expect "... for a POST too, and nobody is unsubscribed" \
+    equals "$CODE $(grep -c '<h1>This link was not completed</h1>' "$B") $(rc SCARD pb:suppressed)" \
+    "404 1 0"
+fetch "$unsub"
+expect "GET of the body's Unsubscribe link: 200, the tracker's page" \
+    equals "$CODE $(grep -c '<h1>Unsubscribe</h1>' "$B")" "200 1"
+expect "... with the button that posts the one-click form" contains "$(cat "$B")" \
+    '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+sleep 0.3
+expect "... and the GET unsubscribed nobody" equals "$(rc SISMEMBER pb:suppressed "$contact")" 0
+post_form "$unsub"
+expect "the page's button (POST): 200, the confirmation" \
+    equals "$CODE $(grep -c '<h1>You are unsubscribed</h1>' "$B")" "200 1"
+suppressed() { [ "$(rc SISMEMBER pb:suppressed "$contact")" = 1 ]; }
+expect "contact $contact is in pb:suppressed" wait_for 10 suppressed
+expect "... the stream has its unsubscribe for campaign $campaign" \
+    equals "$(stream unsubscribe "$campaign" | cut -d' ' -f1,3)" "unsubscribe $contact"
 
 # ---- exactly once, and clean stops ------------------------------------------------------------
 expect "nothing else is due or in flight" equals \

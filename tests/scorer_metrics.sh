@@ -154,6 +154,18 @@ expect "segment size: mql" equals "$(m 'segment_members{segment="mql"}')" 2
 expect "segment size: buyers" equals "$(m 'segment_members{segment="buyers"}')" 1
 expect "due queue empty" equals "$(m followups_due)" 0
 expect "nothing uncertain" equals "$(m followups_uncertain)" 0
+expect "no campaign mails yet" equals "$(m 'campaign_mails_total{outcome="sent"}')" 0
+
+# ---- a campaign scheduled with postbeacon send --at: the scorer sends it and counts it -------
+out=$("$CLI" -c "$CONF" send welcome-1.en.eml --segment mql --campaign metrics-test \
+    --at "$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ)" 2>&1); st=$?
+expect "send --at schedules a campaign to mql (exit 0)" equals "$st" 0
+expect "the scorer sends it: one mail to c1 (Anna)" wait_for 15 metric_is \
+    'campaign_mails_total{outcome="sent"}' 1
+expect "... and counts c4 (no address) as suppressed" equals \
+    "$(m 'campaign_mails_total{outcome="suppressed"}')" 1
+expect "... none failed, retried or uncertain" equals "$(m 'campaign_mails_total{outcome="failed"}') \
+$(m 'campaign_mails_total{outcome="retry"}') $(m 'campaign_mails_total{outcome="uncertain"}')" "0 0 0"
 expect "Redis up, scorer connected" equals "$(m redis_up)$(m connected)" 11
 expect "the consumer name is escaped in its label" contains "$(cat "$T/metrics")" 'postbeacon_scorer_info{consumer="m\"1",group="scorer",version="'
 

@@ -102,19 +102,6 @@ struct mint_args {
     int key_id;                 /* 0 = the ring's signing key */
 };
 
-static int parse_hex(const char *hex, uint8_t *out, size_t n)
-{
-    if (strlen(hex) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
-
 static int parse_mint_args(const char *kind, int argc, char **argv, struct mint_args *m)
 {
     static const uint8_t msg[PB_MSGID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -146,10 +133,10 @@ static int parse_mint_args(const char *kind, int argc, char **argv, struct mint_
         else if (ok && strncmp(argv[i], "sent_at", nlen) == 0 && nlen == 7)
             m->tok.sent_at = (uint32_t)strtoul(v, NULL, 10);
         else if (ok && strncmp(argv[i], "msg", nlen) == 0 && nlen == 3)
-            ok = parse_hex(v, m->tok.msg_id, PB_MSGID_LEN) == 0;
+            ok = pb_unhex(v, m->tok.msg_id, PB_MSGID_LEN) == 0;
         else if (ok && strncmp(argv[i], "contact", nlen) == 0 && nlen == 7)
             ok = (m->tok.has_contact = *v != '\0') == 0
-                 || parse_hex(v, m->tok.contact, PB_CONTACT_LEN) == 0;
+                 || pb_unhex(v, m->tok.contact, PB_CONTACT_LEN) == 0;
         else if (ok && strncmp(argv[i], "campaign", nlen) == 0 && nlen == 8)
             ok = strlen(v) < sizeof(m->tok.campaign) && strcpy(m->tok.campaign, v) != NULL;
         else if (ok && strncmp(argv[i], "link", nlen) == 0 && nlen == 4)

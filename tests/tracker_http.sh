@@ -12,7 +12,8 @@
 # path); opens (always the same 43-byte GIF with no-cache headers, recorded
 # only for a good open token); unsubscribe (GET page never unsubscribes,
 # POST one-click -> 200 and the contact suppressed, multipart too, other
-# bodies 400, bad token 404 page); HEAD everywhere (same headers, no body,
+# bodies 400, bad token 404 page; /u/- the placeholder's 404 page for
+# every method, nothing recorded); HEAD everywhere (same headers, no body,
 # machine); methods (405 + Allow); X-Forwarded-For only from trusted
 # proxies and truncated addresses; the bots file (Apple MPP, Gmail proxy);
 # limits (long tokens, header and body size, keep-alive); /healthz and
@@ -330,6 +331,23 @@ expect "unsubscribe with a bad token: 404 page" \
 expect "bad-token page says so" contains "$(body)" "<h1>This link is not valid</h1>"
 req GET "/u/$OTOK"
 expect "open token on /u/: 404" equals "$(status)" 404
+# /u/-: a rendered template's {{unsubscribe_url}} placeholder that did not
+# pass through the milter: a page that says so, never a redirect, whatever
+# the method, and nothing recorded
+n_before=$(nevents)
+req GET "/u/-"
+expect "the unsubscribe placeholder: 404 page, no Location" \
+    equals "$(status) $(hdr Content-Type) $(has_hdr Location && echo redirect)" \
+    "404 text/html; charset=utf-8 "
+expect "... that says the link was not completed" contains "$(body)" \
+    "<h1>This link was not completed</h1>"
+req HEAD "/u/-"
+expect "... HEAD: 404, no body" equals "$(status) $(body_size)" "404 0"
+req POST "/u/-" -H "Content-Type: application/x-www-form-urlencoded" -d "List-Unsubscribe=One-Click"
+expect "... POST (one-click): the same page" \
+    equals "$(status) $(body | grep -c '<h1>This link was not completed</h1>')" "404 1"
+settle
+expect "... and nothing recorded" equals "$(nevents)" "$n_before"
 
 # ---- methods, paths, limits -----------------------------------------------------------------
 req POST "/c/$TOK" -d "x"

@@ -10,6 +10,7 @@ struct page_texts {
     const char *ask_title, *ask_text, *campaign_label, *button;
     const char *done_title, *done_text;
     const char *invalid_title, *invalid_text;
+    const char *placeholder_title, *placeholder_text;
 };
 
 /* U+00A0 (no-break space) and U+2019 (apostrophe) in UTF-8. */
@@ -23,7 +24,11 @@ static const struct page_texts texts[] = {
       "You are unsubscribed", "You will not receive any more of these e-mails from us.",
       "This link is not valid",
       "The unsubscribe link is incomplete or no longer valid. Copy the whole link from "
-      "the e-mail, or reply to the e-mail and ask to be unsubscribed." },
+      "the e-mail, or reply to the e-mail and ask to be unsubscribed.",
+      "This link was not completed",
+      "This e-mail was sent without your personal unsubscribe link, so this page cannot "
+      "tell whose subscription to end, and nothing was changed. Please reply to the e-mail "
+      "and ask to be unsubscribed." },
     { "de",
       "Abmelden", "M\xc3\xb6" "chten Sie diese E-Mails nicht mehr von uns erhalten?",
       "Kampagne:", "Abmelden",
@@ -31,7 +36,11 @@ static const struct page_texts texts[] = {
       "Dieser Link ist ung\xc3\xbcltig",
       "Der Abmeldelink ist unvollst\xc3\xa4ndig oder nicht mehr g\xc3\xbcltig. Kopieren Sie "
       "den ganzen Link aus der E-Mail, oder antworten Sie auf die E-Mail und bitten Sie "
-      "um Abmeldung." },
+      "um Abmeldung.",
+      "Dieser Link wurde nicht vervollst\xc3\xa4ndigt",
+      "Diese E-Mail wurde ohne Ihren pers\xc3\xb6nlichen Abmeldelink verschickt. Diese Seite "
+      "kann daher nicht erkennen, wessen Abonnement enden soll, und es wurde nichts "
+      "ge\xc3\xa4ndert. Bitte antworten Sie auf die E-Mail und bitten Sie um Abmeldung." },
     { "fr",
       "Se d\xc3\xa9sabonner",
       "Voulez-vous ne plus recevoir ces e-mails de notre part" NBSP "?", "Campagne" NBSP ":",
@@ -41,7 +50,13 @@ static const struct page_texts texts[] = {
       "Ce lien n" APOS "est pas valide",
       "Le lien de d\xc3\xa9sabonnement est incomplet ou n" APOS "est plus valide. Copiez le "
       "lien complet depuis l" APOS "e-mail, ou r\xc3\xa9pondez \xc3\xa0 l" APOS "e-mail pour "
-      "demander votre d\xc3\xa9sabonnement." },
+      "demander votre d\xc3\xa9sabonnement.",
+      "Ce lien n" APOS "a pas \xc3\xa9t\xc3\xa9 compl\xc3\xa9t\xc3\xa9",
+      "Cet e-mail a \xc3\xa9t\xc3\xa9 envoy\xc3\xa9 sans votre lien de "
+      "d\xc3\xa9sabonnement personnel" NBSP ": cette page ne peut donc pas savoir quel "
+      "abonnement arr\xc3\xaater, et rien n" APOS "a \xc3\xa9t\xc3\xa9 modifi\xc3\xa9. "
+      "R\xc3\xa9pondez \xc3\xa0 l" APOS "e-mail pour demander votre "
+      "d\xc3\xa9sabonnement." },
 };
 
 static const char style[] =
@@ -127,6 +142,10 @@ void pb_unsub_page(GString *out, const char *lang, enum pb_unsub_page which,
     case PB_UNSUB_INVALID:
         page_start(out, t, t->invalid_title);
         g_string_append_printf(out, "<p>%s</p>\n", t->invalid_text);
+        break;
+    case PB_UNSUB_PLACEHOLDER:
+        page_start(out, t, t->placeholder_title);
+        g_string_append_printf(out, "<p>%s</p>\n", t->placeholder_text);
         break;
     }
     g_string_append(out, "</main>\n</body>\n</html>\n");

@@ -1,6 +1,8 @@
 /*
  * unsub_page.h - the unsubscribe pages: the question with its button (GET
- * /u/<token>), the confirmation (POST), and "this link is not valid", in
+ * /u/<token>), the confirmation (POST), "this link is not valid", and
+ * "this link was not completed" (the {{unsubscribe_url}} placeholder of a
+ * rendered template that did not pass through the milter, /u/-), in
  * English, German or French (tracker.language). Plain, accessible HTML5:
  * <html lang>, <main>, one <h1>, a <form method="post"> whose hidden field
  * posts exactly the RFC 8058 body "List-Unsubscribe=One-Click", and a
@@ -16,7 +18,8 @@
 enum pb_unsub_page {
     PB_UNSUB_ASK,               /* "Do you want to unsubscribe?" + button */
     PB_UNSUB_DONE,              /* "You are unsubscribed" */
-    PB_UNSUB_INVALID            /* the link does not verify */
+    PB_UNSUB_INVALID,           /* the link does not verify */
+    PB_UNSUB_PLACEHOLDER        /* /u/-: the mail went out without its own link */
 };
 
 /* Append the page in lang ("en", "de", "fr"; anything else: "en").

@@ -6,11 +6,20 @@
  * form-urlencoded (what the page's own form and most mailbox providers
  * send) or as a multipart/form-data field. A token that does not verify
  * gets the "not valid" page with 404.
+ *
+ * /u/- is the {{unsubscribe_url}} placeholder of a rendered template
+ * (lib/unsub_link.h) that reached a reader without passing through the
+ * milter, which would have put the message's own link in its place. It
+ * is not a token at all: whatever the method, it gets the page that says
+ * so (404, nothing recorded) and the operator a log line, because it
+ * means mail went out around postbeacon-milter.
  */
 #include <string.h>
 #include <strings.h>
 #include <glib.h>
+#include "log.h"
 #include "routes.h"
+#include "unsub_link.h"
 #include "unsub_page.h"
 
 /* 1 if the body of a multipart/form-data POST has a List-Unsubscribe
@@ -71,11 +80,27 @@ static void page(struct pb_request *r, int status, enum pb_unsub_page which,
     g_string_free(html, TRUE);
 }
 
+/* /u/-: the mail was rendered by postbeacon but not tracked. */
+static void placeholder(struct pb_request *r)
+{
+    static struct pb_log_limit limit;
+
+    pb_log_limited(&limit, 20, LOG_NOTICE, "/u/: the unsubscribe placeholder was opened "
+                   "from %s: a message rendered from a template went out without passing "
+                   "through postbeacon-milter (or with more than one recipient)",
+                   r->client_text);
+    page(r, 404, PB_UNSUB_PLACEHOLDER, NULL);
+}
+
 void pb_route_unsubscribe(struct pb_request *r)
 {
     uint8_t buf[PB_TOKEN_MAX];
     struct pb_token tok;
 
+    if (pb_unsub_placeholder_token(r->token, r->token_len)) {
+        placeholder(r);
+        return;
+    }
     if (pb_request_token(r, PB_TOKEN_UNSUB, buf, &tok) != PB_TOKEN_OK) {
         page(r, 404, PB_UNSUB_INVALID, NULL);
         return;

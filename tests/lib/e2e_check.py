@@ -20,6 +20,11 @@ any assertion failed.
       the link, then what its token carries (verified with the key
       file): url campaign contact msg_id sent_at link_index ("-" for
       each when it does not verify; exit status 1 then, or with no link)
+  e2e_check.py unsub DUMP --base URL
+      the delivered message's unsubscribe links, one a line: "header URL"
+      for List-Unsubscribe's http(s) URL, then "html URL" / "text URL" for
+      each link of a body part that goes to URL/u/ or looks like an
+      unsubscribe link (milter.unsubscribe_patterns' defaults)
   e2e_check.py show ORIGINAL DUMP --keys K --tool T --base URL
       for people (scripts/demo.sh): changed headers, a few links before
       and after, the pixel, one decoded token
@@ -380,6 +385,17 @@ def cmd_links(a):
         FAILED.append("no click link")
 
 
+def cmd_unsub(a):
+    msg = parse(strip_dump(open(a.dump, "rb").read()))
+    m = re.search(r"<(https?://[^>]+)>", header(msg, "List-Unsubscribe") or "")
+    if m:
+        print("header\t" + m.group(1))
+    for kind, text in texts(msg):
+        for url in html_hrefs(text) if kind == "html" else text_urls(text):
+            if url.startswith(a.base + "/u/") or any(p in url.lower() for p in UNSUB_PATTERNS):
+                print("%s\t%s" % (kind, url))
+
+
 def cmd_identical(a):
     orig, new = lf(open(a.original, "rb").read()), strip_dump(open(a.dump, "rb").read())
     if not check(orig == new, "delivered message is byte-identical to the one sent"):
@@ -455,12 +471,15 @@ def main():
         s.add_argument("--keys", required=True)
         s.add_argument("--tool", required=True)
         s.add_argument("--base", required=True)
+    s = sub.add_parser("unsub")
+    s.add_argument("dump")
+    s.add_argument("--base", required=True)
     a = ap.parse_args()
     if a.cmd == "strip":
         sys.stdout.buffer.write(strip_dump(open(a.dump, "rb").read()))
         return 0
     {"identical": cmd_identical, "newsletter": cmd_newsletter, "tracked": cmd_tracked,
-     "links": cmd_links, "show": cmd_show}[a.cmd](a)
+     "links": cmd_links, "show": cmd_show, "unsub": cmd_unsub}[a.cmd](a)
     return 1 if FAILED else 0
 
 
