@@ -17,12 +17,7 @@ set -eu
 
 N=${1:-500000}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
-top_builddir=${top_builddir:-$top_srcdir/build}
-SCORER=${SCORER:-$top_builddir/scorer/postbeacon-scorer}
-[ -x "$SCORER" ] || { echo "no $SCORER: build first (top_builddir=...)"; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/pbscb.XXXXXX")
-trap '[ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")"; rm -rf "$T"' EXIT
-. "$top_srcdir/bench/scorer-lib.sh"
+. "$top_srcdir/bench/scorer-lib.sh"    # SCORER, T, rc, sl_*
 sl_redis
 sl_conf "$T/postbeacon.conf" "${BATCH:-256}"
 sl_events "$N" 100000 "$T/events.resp"

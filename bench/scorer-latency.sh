@@ -20,14 +20,8 @@ set -eu
 
 RATE=${1:-20000} SECONDS_RUN=${2:-10} ROUNDS=${ROUNDS:-5} PROBE=${PROBE:-100}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
-top_builddir=${top_builddir:-$top_srcdir/build}
-SCORER=${SCORER:-$top_builddir/scorer/postbeacon-scorer}
-[ -x "$SCORER" ] || { echo "no $SCORER: build first (top_builddir=...)"; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/pbscl.XXXXXX")
-spid=
-trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; [ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")"; rm -rf "$T"' EXIT
+. "$top_srcdir/bench/scorer-lib.sh"    # SCORER, T, rc, sl_*
 SEGMENTS=1
-. "$top_srcdir/bench/scorer-lib.sh"
 sl_redis
 sl_conf "$T/postbeacon.conf"
 sl_events $((RATE * SECONDS_RUN)) 100000 "$T/events.resp"

@@ -3,10 +3,19 @@
 # socket in $T, the configuration they all score with, and the newsletter
 # mix of events. One place, so the three measure the same setup.
 #
-# Before sourcing: T (a temporary directory, removed by the caller's trap),
-# top_srcdir. SEGMENTS=1 adds 5 fit rules, a grade, 8 segments and 5
-# workflows to the 10 scoring rules.
+# Before sourcing: top_srcdir. It sets SCORER (the binary: $SCORER, else
+# $top_builddir/scorer/postbeacon-scorer, top_builddir defaulting to
+# build/), T (a temporary directory) and a trap that removes T, stops the
+# private Redis and the scorer whose pid is in spid. SEGMENTS=1 (before
+# sl_conf) adds 5 fit rules, a grade, 8 segments and 5 workflows to the 10
+# scoring rules.
 
+top_builddir=${top_builddir:-$top_srcdir/build}
+SCORER=${SCORER:-$top_builddir/scorer/postbeacon-scorer}
+[ -x "$SCORER" ] || { echo "no $SCORER: build first (top_builddir=...)"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/pbsc.XXXXXX")
+spid=
+trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; [ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")"; rm -rf "$T"' EXIT
 SOCK=$T/redis.sock
 rc() { redis-cli -s "$SOCK" "$@"; }
 

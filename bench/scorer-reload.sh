@@ -27,14 +27,8 @@ set -eu
 N=${1:-1000000}
 EVENTS=${2:-$N}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
-top_builddir=${top_builddir:-$top_srcdir/build}
-SCORER=${SCORER:-$top_builddir/scorer/postbeacon-scorer}
-[ -x "$SCORER" ] || { echo "no $SCORER: build first (top_builddir=...)"; exit 1; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/pbscr.XXXXXX")
-spid=
-trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; [ -f "$T/redis.pid" ] && kill "$(cat "$T/redis.pid")"; rm -rf "$T"' EXIT
+. "$top_srcdir/bench/scorer-lib.sh"    # SCORER, T, rc, sl_*
 SEGMENTS=1
-. "$top_srcdir/bench/scorer-lib.sh"
 # shellcheck disable=SC2086
 sl_redis ${REDIS_ARGS:-}
 sl_conf "$T/postbeacon.conf"

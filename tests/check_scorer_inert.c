@@ -44,7 +44,7 @@ static char *last_log_field(const char *f)
     return v;
 }
 
-static void assert_field(const char *contact, const char *f, long long want)
+static void assert_ms(const char *contact, const char *f, long long want)
 {
     char *v = contact_field(contact, f);
 
@@ -64,7 +64,7 @@ START_TEST(test_machine_open_only_acknowledged)
     load_scorer(ACTIVE, "{ name = \"open\"; event = \"open\"; points = 1; }");
     g_free(open_ev("c1", "00000000000000a1", T0 - DAY_MS));
     drain_as("a");
-    assert_field("c1", "seg:active", T0 - DAY_MS);
+    assert_ms("c1", "seg:active", T0 - DAY_MS);
     ck_assert_int_eq(zscore("pb:wake", "c1"), T0 + 2 * DAY_MS);
 
     fake_now = T0 + 2 * DAY_MS + HOUR_MS;
@@ -77,8 +77,8 @@ START_TEST(test_machine_open_only_acknowledged)
     ck_assert_int_eq(s.stats.scored, 0);
     ck_assert_int_eq(pending_count(), 0);
     /* the contact as it was: still a member, the same wake-up, one log entry */
-    assert_field("c1", "seg:active", T0 - DAY_MS);
-    assert_field("c1", "score", 1);
+    assert_ms("c1", "seg:active", T0 - DAY_MS);
+    assert_ms("c1", "score", 1);
     ck_assert_int_eq(zscore("pb:wake", "c1"), T0 + 2 * DAY_MS);
     ck_assert_int_eq(tr_integer(cc, "XLEN pb:segment-log"), 1);
     /* delivered again: a duplicate, acknowledged before */
@@ -148,7 +148,7 @@ START_TEST(test_machine_open_of_an_exit_event)
     g_free(xadd("open", "c1", "shop", "00000000000000aa", T0 + 2000, "machine", NULL));
     run_at(T0 + 3000);
     ck_assert_int_eq(pending_count(), 0);
-    assert_field("c1", "wfx:nudge", T0 + 2000);
+    assert_ms("c1", "wfx:nudge", T0 + 2000);
     ck_assert_int_eq(logged("-", "exited", why, sizeof(why)), 1);
     ck_assert_str_eq(why, "event open");
     run_at(T0 + 2 * DAY_MS);
