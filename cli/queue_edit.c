@@ -19,6 +19,7 @@
 #include <string.h>
 #include "events.h"
 #include "queue.h"
+#include "redis_script.h"
 #include "workflows.h"
 
 #define CANCEL_REASON "cancelled by operator"
@@ -80,30 +81,29 @@ static const char resolve_body[] =
     "end\n"
     "return {'1'}\n";
 
-/* EVAL of body (with the shared Lua) on keys (NULL-terminated names
- * under the prefix; a name ending in ':' gets the contact id) and args
- * after now and the log length. */
+/* body (with the shared Lua) run on keys (NULL-terminated names under
+ * the prefix; a name ending in ':' gets the contact id) and args after now
+ * and the log length (lib/redis_script.h: EVALSHA, EVAL when Redis lacks it). */
 static redisReply *run(struct pb_cli *cli, const char *body, const char *const *keys,
                        const char *cid, const char *const *args, const char *what)
 {
     GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
-    char *script = g_strdup_printf(body, pb_wf_script_common);
+    struct pb_script script;
     size_t nkeys = 0;
     redisReply *r;
 
-    g_ptr_array_add(v, g_strdup("EVAL"));
-    g_ptr_array_add(v, script);
+    pb_script_init(&script, g_strdup_printf(body, pb_wf_script_common));
     while (keys[nkeys])
         nkeys++;
-    g_ptr_array_add(v, g_strdup_printf("%zu", nkeys));
     for (size_t i = 0; i < nkeys; i++)
         g_ptr_array_add(v, pb_cli_key(cli, keys[i], g_str_has_suffix(keys[i], ":") ? cid : NULL));
     g_ptr_array_add(v, g_strdup_printf("%lld", pb_event_now_ms()));
     g_ptr_array_add(v, g_strdup_printf("%ld", cli->conf.scorer.segment_log_maxlen));
     for (size_t i = 0; args[i]; i++)
         g_ptr_array_add(v, g_strdup(args[i]));
-    r = redisCommandArgv(cli->redis, (int)v->len, (const char **)v->pdata, NULL);
+    r = pb_script_run(cli->redis, &script, (int)nkeys, (int)v->len, (const char *const *)v->pdata);
     g_ptr_array_free(v, TRUE);
+    g_free((char *)script.text);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         pb_cli_error("Redis: %s: %s", what, r ? r->str : cli->redis->errstr);
         if (r)
