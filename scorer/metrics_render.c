@@ -76,36 +76,41 @@ static void render_segments(const struct pb_sc_snapshot *snap, GString *out)
         }
 }
 
+/* Counter name with one label: a sample per value of names (n of them);
+ * the value at index hidden (-1: none) only when it is not 0. */
+static void render_by_label(GString *out, const char *name, const char *help, const char *label,
+                            const char *const *names, const unsigned long long *values, int n,
+                            int hidden)
+{
+    pb_prom_header(out, name, "counter", help);
+    for (int i = 0; i < n; i++) {
+        const char *labels[] = { label, names[i], NULL };
+        if (i != hidden || values[i] != 0)
+            pb_prom_sample(out, name, labels, values[i]);
+    }
+}
+
 static void render_followups(const struct pb_sc_snapshot *snap, GString *out)
 {
-    static const char name[] = "postbeacon_scorer_followups_total";
-
-    pb_prom_header(out, name, "counter",
-                   "Follow-up log entries this scorer wrote (<prefix>wf:log), by status: "
-                   "queued, sent, done (tag steps), skipped, deferred, retry, failed, "
-                   "uncertain, exited.");
-    for (int i = 0; i < PB_SC_WF_STATUSES; i++) {
-        const char *labels[] = { "status", pb_sc_wf_status_names[i], NULL };
-        if (i != PB_SC_WF_OTHER || snap->counts.followups[i] != 0)
-            pb_prom_sample(out, name, labels, snap->counts.followups[i]);
-    }
+    render_by_label(out, "postbeacon_scorer_followups_total",
+                    "Follow-up log entries this scorer wrote (<prefix>wf:log), by status: "
+                    "queued, sent, done (tag steps), skipped, deferred, retry, failed, "
+                    "uncertain, exited.", "status", pb_sc_wf_status_names,
+                    snap->counts.followups, PB_SC_WF_STATUSES, PB_SC_WF_OTHER);
 }
 
 static void render_campaign_mails(const struct pb_sc_snapshot *snap, GString *out)
 {
-    static const char name[] = "postbeacon_scorer_campaign_mails_total";
     static const char *const outcomes[PB_SC_CAMPAIGN_OUTCOMES] = {
         "sent", "suppressed", "failed", "retry", "uncertain"
     };
 
-    pb_prom_header(out, name, "counter",
-                   "Campaign mails (postbeacon send --at, A/B remainders) this scorer "
-                   "handled, by outcome: sent, suppressed (not sent), failed, retry (a "
-                   "temporary failure), uncertain (left by a stopped sender, not resent).");
-    for (int i = 0; i < PB_SC_CAMPAIGN_OUTCOMES; i++) {
-        const char *labels[] = { "outcome", outcomes[i], NULL };
-        pb_prom_sample(out, name, labels, snap->counts.campaign_mails[i]);
-    }
+    render_by_label(out, "postbeacon_scorer_campaign_mails_total",
+                    "Campaign mails (postbeacon send --at, A/B remainders) this scorer "
+                    "handled, by outcome: sent, suppressed (not sent), failed, retry (a "
+                    "temporary failure), uncertain (left by a stopped sender, not resent).",
+                    "outcome", outcomes, snap->counts.campaign_mails, PB_SC_CAMPAIGN_OUTCOMES,
+                    -1);
 }
 
 void pb_sc_render_counters(const struct pb_sc_snapshot *snap, GString *out)
