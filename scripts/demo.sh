@@ -101,15 +101,17 @@ EOF
 
 say "Importing the sample contacts (scripts/demo/contacts.csv: ';', BOM, CRLF as a German spreadsheet saves it)"
 pb contacts import "$demo/contacts.csv" | indent
-wait_for_segment() {            # wait_for_segment NAME MIN SECS
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(pb_redis ZCARD "pb:segment:$1")" -ge "$2" ] && return 0
+wait_until() {                  # wait_until SECS COMMAND...: until COMMAND succeeds, or 1
+    local n=$(($1 * 10))
+    shift
+    while ((n-- > 0)); do
+        "$@" && return 0
         sleep 0.1
     done
     return 1
 }
-wait_for_segment newsletter 10 20 || fail "the scorer did not put the contacts into segment newsletter"
+segment_has() { [ "$(pb_redis ZCARD "pb:segment:$1")" -ge "$2" ]; }
+wait_until 20 segment_has newsletter 10 || fail "the scorer did not put the contacts into segment newsletter"
 pb segments | indent
 
 say "Sending the newsletter to segment newsletter: an A/B subject test on 40 %, the winner by clicks after 4 h"
@@ -152,11 +154,8 @@ echo "purchase       $buyer: $(post_event "{\"email\": \"$buyer\", \"type\": \"p
 echo "signup         new.reader@example.org: $(post_event '{"email": "new.reader@example.org", "type": "signup", "contact": {"first_name": "Nora", "language": "en", "tags": ["newsletter"]}}')" | indent
 
 say "The scorer's clock runs on: the A/B winner after 4 h ($((4 * 3600 / SCALE)) s here), the rest of the segment gets it"
-for ((i = 0; i < 600; i++)); do
-    [ "$(pb_redis HGET pb:send:winter-sale state)" = done ] && break
-    sleep 0.1
-done
-[ "$(pb_redis HGET pb:send:winter-sale state)" = done ] || fail "the send did not finish: $(pb_redis HGETALL pb:send:winter-sale | paste -sd' ')"
+send_done() { [ "$(pb_redis HGET pb:send:winter-sale state)" = done ]; }
+wait_until 60 send_done || fail "the send did not finish: $(pb_redis HGETALL pb:send:winter-sale | paste -sd' ')"
 echo "decision: $(pb_redis HGET pb:send:winter-sale decision)" | indent
 pf_wait_delivered "$(($(pb_redis HGET pb:send:winter-sale sent)))" 60 || fail "the rest did not arrive"
 sleep 1.1
@@ -164,11 +163,9 @@ python3 "$demo/readers.py" "$PF_SINK_DIR" "$PB_DIR/read" "$PB_BASE_URL" --better
     | tee -a "$PB_DIR/readers.out" | indent
 
 say "Follow-ups: the MQLs' offer and sales notice, the cart reminder after 3 h ($((3 * 3600 / SCALE)) s here)"
-followups_sent() { pb_redis XRANGE pb:wf:log - + | grep -c '^sent$' || true; }
-for ((i = 0; i < 300; i++)); do
-    [ -n "$(pf_dumps_for "$waiter" | tail -n +2)" ] && [ -n "$(pf_dumps_for sales@example.com)" ] && break
-    sleep 0.1
-done
+# the reminder is the waiter's second mail; sales hears of the first MQL
+followups_arrived() { [ -n "$(pf_dumps_for "$waiter" | tail -n +2)" ] && [ -n "$(pf_dumps_for sales@example.com)" ]; }
+wait_until 30 followups_arrived || true     # the checks below say what did not come
 sleep 2
 # the leads are engaged readers: they open their offer and ask for a quote
 python3 "$demo/readers.py" "$PF_SINK_DIR" "$PB_DIR/read" "$PB_BASE_URL" --people 100 \

@@ -27,7 +27,6 @@ U03=$(contact_of u03@example.com) U07=$(contact_of u07@example.com)
 "$PB" -c "$CONF" contacts unsubscribe u07@example.com >/dev/null || exit 99
 rc ZADD pb:segment:news 1 00000000000000ff >/dev/null      # a member without an address
 expected=$(for i in $(seq -w 1 30); do [ "$i" = 03 ] || [ "$i" = 07 ] || echo "u$i@example.com"; done | sort)
-field() { rc HGET "pb:send:$1" "$2"; }
 at_least() { [ "$1" -ge "$2" ] || { echo "#   $1 is below $2"; return 1; }; }
 below() { [ "$1" -lt "$2" ] || { echo "#   $1 is not below $2"; return 1; }; }
 

@@ -25,7 +25,6 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 . "$top_srcdir/tests/lib/send-test.sh"
 st_setup pbsendab
 st_people 30
-field() { rc HGET "pb:send:$1" "$2"; }
 nmails() { mails "$MAIL" "$1" | grep -c .; }
 # sleep until unix ms $1 has passed
 below() { [ "$1" -lt "$2" ] || { echo "#   $1 is not below $2"; return 1; }; }

@@ -15,6 +15,7 @@
 #   mails DIR [CAMPAIGN]            one line per captured message, in order:
 #                                   to|campaign|subject|first body line
 #   addresses DIR [CAMPAIGN]        the recipients, sorted, one a line (repeats kept)
+#   field CAMPAIGN FIELD            a field of the send record pb:send:CAMPAIGN
 
 SCORER=$top_builddir/scorer/postbeacon-scorer
 CAPTURE=$top_srcdir/tests/lib/capture-submit.sh
@@ -78,3 +79,4 @@ for f in files:
 PY
 }
 addresses() { mails "$@" | cut -d'|' -f1 | sort; }
+field() { rc HGET "pb:send:$1" "$2"; }
